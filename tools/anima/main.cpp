@@ -1,0 +1,37 @@
+// tools/anima/main.cpp — the `anima` command line.
+//
+// Each subcommand lives in its own <name>_command.hpp and registers itself with
+// add_<name>_command(app, status); its callback runs inside app.parse() and sets the exit status.
+// Library errors (anima::Error) become one message on stderr and exit status 1; bad command lines
+// exit with CLI11's status (usage on stderr).
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+
+#include <anima/core/error.hpp>
+
+#include "demo_command.hpp"
+#include "frames_command.hpp"
+#include "synth_command.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"anima: a CNN engine for finding cartoon characters' faces and their emotions"};
+  app.require_subcommand(1);
+  int status = 0;
+  anima::cli::add_demo_command(app, status);
+  anima::cli::add_synth_command(app, status);
+  anima::cli::add_frames_command(app, status);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const anima::Error& e) {
+    std::fprintf(stderr, "anima: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "anima: unexpected error: %s\n", e.what());
+    return 1;
+  }
+  return status;
+}
