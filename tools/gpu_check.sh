@@ -17,7 +17,8 @@
 # Every step runs even if an earlier one failed; the exit status is non-zero if any step failed.
 # Environment: BUILD_DIR (build-gpu), CMAKE_CUDA_ARCHITECTURES (90), JOBS (all cores),
 #   BENCH_MIN_TIME (0.05 seconds per benchmark), CUDNN_ROOT (a cuDNN with include/ and lib/),
-#   TIME_BUDGET (280 s: tests, sanitizer and benchmarks are cut short once it is spent).
+#   TIME_BUDGET (280 s: tests, sanitizer and benchmarks are cut short once it is spent),
+#   ANIMA_COMMIT (the commit to record when the tree arrives without .git).
 set -uo pipefail
 
 out="${1:?usage: tools/gpu_check.sh OUT_DIR}"
@@ -189,8 +190,11 @@ fi
 
 # ---- summary.json --------------------------------------------------------------------------------
 gpu="$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)"
-commit="$(git rev-parse --verify -q HEAD 2>/dev/null || echo none)"
-dirty="$(git status --porcelain 2>/dev/null | head -1)"
+# The device machine may receive the working tree without .git: the caller can name the commit
+# (ANIMA_COMMIT=$(git rev-parse HEAD), from a clean tree).
+commit="${ANIMA_COMMIT:-$(git rev-parse --verify -q HEAD 2>/dev/null || echo none)}"
+dirty=""
+if [[ -z "${ANIMA_COMMIT:-}" ]]; then dirty="$(git status --porcelain 2>/dev/null | head -1)"; fi
 GPU="$gpu" COMMIT="$commit" DIRTY="${dirty:+dirty}" STEPS="$steps" WORK="$work" OUT="$out" \
 ELAPSED=$((SECONDS - start)) python3 - <<'PY' || { echo "summary.json: python3 failed" >&2; failed=1; }
 import glob, json, os, datetime
