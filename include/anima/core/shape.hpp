@@ -47,9 +47,22 @@ inline int normalize_dim(std::int64_t dim, std::int64_t ndim, const char* op) {
   return static_cast<int>(dim < 0 ? dim + ndim : dim);
 }
 
+// normalize_dim for a tensor of `shape`, naming the shape in the error. `scalar_as_vector` lets a 0-dim
+// tensor accept dim 0 / -1, as PyTorch's reductions do.
+inline int normalize_dim(std::int64_t dim, const Shape& shape, const char* op, bool scalar_as_vector = false) {
+  std::int64_t ndim = static_cast<std::int64_t>(shape.size());
+  if (scalar_as_vector && ndim == 0) ndim = 1;
+  ANIMA_CHECK(dim >= -ndim && dim < ndim, op, "dim ", dim, " is out of range for a tensor of shape ", shape_str(shape),
+              " (expected ", -ndim, " <= dim < ", ndim, ")");
+  return static_cast<int>(dim < 0 ? dim + ndim : dim);
+}
+
 // Same as normalize_dim, but for positions where dim == ndim is allowed (unsqueeze).
-inline int normalize_insert_dim(std::int64_t dim, std::int64_t ndim, const char* op) {
-  return normalize_dim(dim, ndim + 1, op);
+inline int normalize_insert_dim(std::int64_t dim, const Shape& shape, const char* op) {
+  const std::int64_t ndim = static_cast<std::int64_t>(shape.size()) + 1;
+  ANIMA_CHECK(dim >= -ndim && dim < ndim, op, "dim ", dim, " is out of range for inserting into a tensor of shape ",
+              shape_str(shape), " (expected ", -ndim, " <= dim < ", ndim, ")");
+  return static_cast<int>(dim < 0 ? dim + ndim : dim);
 }
 
 inline Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {

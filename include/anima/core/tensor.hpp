@@ -83,8 +83,8 @@ class Tensor {
   const Shape& shape() const { return checked().shape; }
   const Shape& strides() const { return checked().strides; }
   std::int64_t dim() const { return static_cast<std::int64_t>(shape().size()); }
-  std::int64_t size(std::int64_t d) const { return shape()[normalize_dim(d, dim(), "size")]; }
-  std::int64_t stride(std::int64_t d) const { return strides()[normalize_dim(d, dim(), "stride")]; }
+  std::int64_t size(std::int64_t d) const { return shape()[normalize_dim(d, shape(), "size")]; }
+  std::int64_t stride(std::int64_t d) const { return strides()[normalize_dim(d, shape(), "stride")]; }
   std::int64_t numel() const { return numel_of(shape()); }
   std::int64_t offset() const { return checked().offset; }
   DType dtype() const { return checked().dtype; }

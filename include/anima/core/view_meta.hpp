@@ -80,7 +80,7 @@ inline Tensor permute(const Tensor& t, const std::vector<std::int64_t>& dims) {
   Shape shape(n), strides(n);
   std::vector<bool> seen(n, false);
   for (std::int64_t i = 0; i < n; ++i) {
-    const int d = normalize_dim(dims[i], n, "permute");
+    const int d = normalize_dim(dims[i], t.shape(), "permute");
     ANIMA_CHECK(!seen[d], "permute", "dim ", d, " repeated in the permutation");
     seen[d] = true;
     shape[i] = t.shape()[d];
@@ -90,7 +90,7 @@ inline Tensor permute(const Tensor& t, const std::vector<std::int64_t>& dims) {
 }
 
 inline Tensor transpose(const Tensor& t, std::int64_t d0, std::int64_t d1) {
-  const int a = normalize_dim(d0, t.dim(), "transpose"), b = normalize_dim(d1, t.dim(), "transpose");
+  const int a = normalize_dim(d0, t.shape(), "transpose"), b = normalize_dim(d1, t.shape(), "transpose");
   Shape shape = t.shape(), strides = t.strides();
   std::swap(shape[a], shape[b]);
   std::swap(strides[a], strides[b]);
@@ -99,7 +99,7 @@ inline Tensor transpose(const Tensor& t, std::int64_t d0, std::int64_t d1) {
 
 // Elements start, start+step, ... < end along dim (end clamped to the size, as Python slicing).
 inline Tensor slice(const Tensor& t, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step = 1) {
-  const int d = normalize_dim(dim, t.dim(), "slice");
+  const int d = normalize_dim(dim, t.shape(), "slice");
   const std::int64_t size = t.shape()[d];
   ANIMA_CHECK(step > 0, "slice", "step must be positive, got ", step);
   if (start < 0) start += size;
@@ -114,7 +114,7 @@ inline Tensor slice(const Tensor& t, std::int64_t dim, std::int64_t start, std::
 
 // `length` elements from `start` along dim; unlike slice, out-of-range arguments are errors.
 inline Tensor narrow(const Tensor& t, std::int64_t dim, std::int64_t start, std::int64_t length) {
-  const int d = normalize_dim(dim, t.dim(), "narrow");
+  const int d = normalize_dim(dim, t.shape(), "narrow");
   const std::int64_t size = t.shape()[d];
   ANIMA_CHECK(start >= 0 && length >= 0 && start + length <= size, "narrow", "start ", start, " and length ", length,
               " are out of range for dim ", d, " of size ", size, " (shape ", shape_str(t.shape()), ")");
@@ -122,7 +122,7 @@ inline Tensor narrow(const Tensor& t, std::int64_t dim, std::int64_t start, std:
 }
 
 inline Tensor unsqueeze(const Tensor& t, std::int64_t dim) {
-  const int d = normalize_insert_dim(dim, t.dim(), "unsqueeze");
+  const int d = normalize_insert_dim(dim, t.shape(), "unsqueeze");
   Shape shape = t.shape(), strides = t.strides();
   const std::int64_t stride = d < t.dim() ? t.strides()[d] * t.shape()[d] : 1;
   shape.insert(shape.begin() + d, 1);
@@ -132,7 +132,7 @@ inline Tensor unsqueeze(const Tensor& t, std::int64_t dim) {
 
 // Removes dim if its size is 1 (a no-op otherwise, as PyTorch).
 inline Tensor squeeze(const Tensor& t, std::int64_t dim) {
-  const int d = normalize_dim(dim, t.dim(), "squeeze");
+  const int d = normalize_dim(dim, t.shape(), "squeeze");
   if (t.shape()[d] != 1) return with_geometry(t, t.shape(), t.strides(), t.offset());
   Shape shape = t.shape(), strides = t.strides();
   shape.erase(shape.begin() + d);

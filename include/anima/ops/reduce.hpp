@@ -44,7 +44,7 @@ inline std::vector<int> reduction_dims(const Tensor& x, const std::vector<std::i
     for (int d = 0; d < x.dim(); ++d) out.push_back(d);
     return out;
   }
-  for (auto d : dims) out.push_back(normalize_dim(d, std::max<std::int64_t>(x.dim(), 1), op));
+  for (auto d : dims) out.push_back(normalize_dim(d, x.shape(), op, true));
   std::sort(out.begin(), out.end());
   ANIMA_CHECK(std::adjacent_find(out.begin(), out.end()) == out.end(), op, "dim repeated in the reduction dims");
   if (x.dim() == 0) out.clear();  // a 0-dim tensor reduces to itself
@@ -168,7 +168,7 @@ namespace detail {
 
 // max/min along one dim, with the gradient routed to the returned index.
 inline ValuesIndices extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim, kernels::ReduceOp op, const char* name) {
-  const int d = normalize_dim(dim, std::max<std::int64_t>(x.dim(), 1), name);
+  const int d = normalize_dim(dim, x.shape(), name, true);
   const std::vector<int> rdims = x.dim() == 0 ? std::vector<int>{} : std::vector<int>{d};
   auto r = untracked::reduce(x, op, rdims, keepdim, name);
   const Shape x_shape = x.shape();
@@ -220,7 +220,7 @@ inline ValuesIndices min(const Tensor& x, std::int64_t dim, bool keepdim = false
 
 // Index of the first maximum along dim (int64).
 inline Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim = false) {
-  const int d = normalize_dim(dim, std::max<std::int64_t>(x.dim(), 1), "argmax");
+  const int d = normalize_dim(dim, x.shape(), "argmax", true);
   return untracked::reduce(x, kernels::ReduceOp::Max, x.dim() == 0 ? std::vector<int>{} : std::vector<int>{d}, keepdim,
                            "argmax").indices;
 }
@@ -237,7 +237,7 @@ inline Tensor argmin(const Tensor& x) {
   return untracked::reduce(x, kernels::ReduceOp::Min, all, false, "argmin").indices;
 }
 inline Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim = false) {
-  const int d = normalize_dim(dim, std::max<std::int64_t>(x.dim(), 1), "argmin");
+  const int d = normalize_dim(dim, x.shape(), "argmin", true);
   return untracked::reduce(x, kernels::ReduceOp::Min, x.dim() == 0 ? std::vector<int>{} : std::vector<int>{d}, keepdim,
                            "argmin").indices;
 }

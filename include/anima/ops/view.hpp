@@ -53,7 +53,7 @@ inline Tensor view(const Tensor& x, const Shape& shape) {
 // Merges dims start..end (inclusive) into one.
 inline Tensor flatten(const Tensor& x, std::int64_t start_dim = 0, std::int64_t end_dim = -1) {
   if (x.dim() == 0) return reshape(x, {1});
-  const int s = normalize_dim(start_dim, x.dim(), "flatten"), e = normalize_dim(end_dim, x.dim(), "flatten");
+  const int s = normalize_dim(start_dim, x.shape(), "flatten"), e = normalize_dim(end_dim, x.shape(), "flatten");
   ANIMA_CHECK(s <= e, "flatten", "start_dim ", s, " is after end_dim ", e);
   Shape shape;
   std::int64_t merged = 1;
@@ -71,7 +71,7 @@ inline Tensor flatten(const Tensor& x, std::int64_t start_dim = 0, std::int64_t 
 inline Tensor permute(const Tensor& x, const std::vector<std::int64_t>& dims) {
   Tensor y = view_meta::permute(x, dims);
   std::vector<std::int64_t> inverse(dims.size());
-  for (std::size_t i = 0; i < dims.size(); ++i) inverse[normalize_dim(dims[i], x.dim(), "permute")] = static_cast<std::int64_t>(i);
+  for (std::size_t i = 0; i < dims.size(); ++i) inverse[normalize_dim(dims[i], x.shape(), "permute")] = static_cast<std::int64_t>(i);
   record("permute", y, {x}, [inverse](const Tensor& g) -> std::vector<Tensor> { return {view_meta::permute(g, inverse)}; });
   return y;
 }
@@ -96,7 +96,7 @@ inline Tensor slice_backward(const Tensor& g, const Shape& x_shape, int d, std::
 // Python-style x[start:end:step] along dim (negative start/end count from the end; clamped).
 inline Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step = 1) {
   Tensor y = view_meta::slice(x, dim, start, end, step);
-  const int d = normalize_dim(dim, x.dim(), "slice");
+  const int d = normalize_dim(dim, x.shape(), "slice");
   // The view's offset tells where it starts, whatever negative/clamped arguments were given.
   const std::int64_t begin = x.shape()[d] == 0 || y.shape()[d] == 0 || x.strides()[d] == 0
                                  ? 0
@@ -112,7 +112,7 @@ inline Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::
 // `length` elements from `start` along dim (errors when out of range).
 inline Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t length) {
   Tensor y = view_meta::narrow(x, dim, start, length);
-  const int d = normalize_dim(dim, x.dim(), "narrow");
+  const int d = normalize_dim(dim, x.shape(), "narrow");
   const Shape x_shape = x.shape();
   record("narrow", y, {x}, [x_shape, d, start, length](const Tensor& g) -> std::vector<Tensor> {
     return {detail::slice_backward(g, x_shape, d, start, start + length, 1)};
