@@ -1,0 +1,101 @@
+// anima/kernels/cpu/interpolate.hpp — 2-D nearest and bilinear resizing and their backward (CPU).
+//
+// x, gx: contiguous [planes, in_h, in_w]; y, gy: contiguous [planes, out_h, out_w]. Source indices and
+// weights: anima/kernels/interpolate_math.hpp.
+//   nearest:   y[oh, ow] = x[sh(oh), sw(ow)]                     gx[sh, sw] += gy[oh, ow]
+//   bilinear:  y = Σ_{a,b ∈ {0,1}} λh_a·λw_b·x[ih_a, iw_b]        gx[ih_a, iw_b] += λh_a·λw_b·gy
+// Two versions: *_reference (plain loops) and *_planes (planes in parallel on the thread pool). The
+// backward scatters within a plane sequentially in output order: deterministic, both versions equal.
+#pragma once
+
+#include <cstdint>
+
+#include <anima/core/thread_pool.hpp>
+#include <anima/kernels/interpolate_math.hpp>
+
+namespace anima::kernels::cpu {
+
+namespace interp_detail {
+
+template <class T>
+void forward_plane(InterpMode mode, const T* x, const Interp2dGeometry& g, T* y) {
+  const T rh = interp_ratio<T>(g.in_h, g.out_h, g.scale_h, mode == InterpMode::Bilinear && g.align_corners);
+  const T rw = interp_ratio<T>(g.in_w, g.out_w, g.scale_w, mode == InterpMode::Bilinear && g.align_corners);
+  for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+    if (mode == InterpMode::Nearest) {
+      const std::int64_t sh = nearest_source_index(rh, oh, g.in_h);
+      for (std::int64_t ow = 0; ow < g.out_w; ++ow)
+        y[oh * g.out_w + ow] = x[sh * g.in_w + nearest_source_index(rw, ow, g.in_w)];
+      continue;
+    }
+    const LinearTap<T> th = linear_source(rh, oh, g.in_h, g.out_h, g.align_corners);
+    for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+      const LinearTap<T> tw = linear_source(rw, ow, g.in_w, g.out_w, g.align_corners);
+      const T* r0 = x + th.i0 * g.in_w;
+      const T* r1 = x + th.i1 * g.in_w;
+      y[oh * g.out_w + ow] = th.l0 * (tw.l0 * r0[tw.i0] + tw.l1 * r0[tw.i1]) + th.l1 * (tw.l0 * r1[tw.i0] + tw.l1 * r1[tw.i1]);
+    }
+  }
+}
+
+template <class T>
+void backward_plane(InterpMode mode, const T* gy, const Interp2dGeometry& g, T* gx) {
+  for (std::int64_t i = 0; i < g.in_h * g.in_w; ++i) gx[i] = T(0);
+  const T rh = interp_ratio<T>(g.in_h, g.out_h, g.scale_h, mode == InterpMode::Bilinear && g.align_corners);
+  const T rw = interp_ratio<T>(g.in_w, g.out_w, g.scale_w, mode == InterpMode::Bilinear && g.align_corners);
+  for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+    if (mode == InterpMode::Nearest) {
+      const std::int64_t sh = nearest_source_index(rh, oh, g.in_h);
+      for (std::int64_t ow = 0; ow < g.out_w; ++ow)
+        gx[sh * g.in_w + nearest_source_index(rw, ow, g.in_w)] += gy[oh * g.out_w + ow];
+      continue;
+    }
+    const LinearTap<T> th = linear_source(rh, oh, g.in_h, g.out_h, g.align_corners);
+    for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+      const LinearTap<T> tw = linear_source(rw, ow, g.in_w, g.out_w, g.align_corners);
+      const T d = gy[oh * g.out_w + ow];
+      T* r0 = gx + th.i0 * g.in_w;
+      T* r1 = gx + th.i1 * g.in_w;
+      r0[tw.i0] += th.l0 * tw.l0 * d;
+      r0[tw.i1] += th.l0 * tw.l1 * d;
+      r1[tw.i0] += th.l1 * tw.l0 * d;
+      r1[tw.i1] += th.l1 * tw.l1 * d;
+    }
+  }
+}
+
+}  // namespace interp_detail
+
+template <class T>
+void interpolate2d_forward_reference(InterpMode mode, const T* x, const Interp2dGeometry& g, T* y) {
+  for (std::int64_t p = 0; p < g.planes; ++p)
+    interp_detail::forward_plane(mode, x + p * g.in_h * g.in_w, g, y + p * g.out_h * g.out_w);
+}
+
+template <class T>
+void interpolate2d_forward_planes(InterpMode mode, const T* x, const Interp2dGeometry& g, T* y) {
+  const std::int64_t work = g.out_h * g.out_w * 4;
+  const std::int64_t grain = work > 0 ? (32768 + work - 1) / work : 1;
+  parallel_for(0, g.planes, grain, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t p = begin; p < end; ++p)
+      interp_detail::forward_plane(mode, x + p * g.in_h * g.in_w, g, y + p * g.out_h * g.out_w);
+  });
+}
+
+template <class T>
+void interpolate2d_backward_reference(InterpMode mode, const T* gy, const Interp2dGeometry& g, T* gx) {
+  for (std::int64_t p = 0; p < g.planes; ++p)
+    interp_detail::backward_plane(mode, gy + p * g.out_h * g.out_w, g, gx + p * g.in_h * g.in_w);
+}
+
+template <class T>
+void interpolate2d_backward_planes(InterpMode mode, const T* gy, const Interp2dGeometry& g, T* gx) {
+  const std::int64_t work = g.out_h * g.out_w * 4 + g.in_h * g.in_w;
+  const std::int64_t grain = work > 0 ? (32768 + work - 1) / work : 1;
+  parallel_for(0, g.planes, grain, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t p = begin; p < end; ++p)
+      interp_detail::backward_plane(mode, gy + p * g.out_h * g.out_w, g, gx + p * g.in_h * g.in_w);
+  });
+}
+
+}  // namespace anima::kernels::cpu
