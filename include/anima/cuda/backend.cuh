@@ -4,9 +4,15 @@
 // inline variables: one instance per program).
 #pragma once
 
+#include <anima/cuda/activation.cuh>
+#include <anima/cuda/batch_norm.cuh>
+#include <anima/cuda/conv.cuh>
 #include <anima/cuda/copy.cuh>
 #include <anima/cuda/elementwise.cuh>
 #include <anima/cuda/factory.cuh>
 #include <anima/cuda/gemm.cuh>
+#include <anima/cuda/interpolate.cuh>
+#include <anima/cuda/pool.cuh>
 #include <anima/cuda/reduce.cuh>
 #include <anima/cuda/runtime.cuh>
+#include <anima/cuda/softmax.cuh>
