@@ -1,0 +1,31 @@
+// interpolate (nearest, bilinear with and without align_corners; by size and by scale factor,
+// including non-integer scales, where PyTorch maps output to input coordinates with 1 / scale_factor)
+// against PyTorch 1.13 (fixtures: tests/golden/data/interpolate.safetensors, written by
+// tools/golden/ops.py). Tolerances: golden.hpp.
+#include <gtest/gtest.h>
+
+#include <anima/ops/interpolate.hpp>
+
+#include "golden/golden.hpp"
+
+namespace anima {
+namespace {
+
+TEST(GoldenInterpolate, EveryCase) {
+  int cases = 0;
+  for (auto& c : golden::load_family("interpolate")) {
+    SCOPED_TRACE(c.name);
+    ASSERT_EQ(c.op, "interpolate");
+    ++cases;
+    InterpolateOptions o;
+    if (c.has_arg("size")) o.size = c.pair("size");
+    if (c.has_arg("scale_factor")) o.scale_factor = c.real_pair("scale_factor");
+    o.mode = c.text("mode") == "bilinear" ? InterpolateMode::Bilinear : InterpolateMode::Nearest;
+    o.align_corners = c.flag("align_corners");
+    c.check(interpolate(c.input("x"), o), golden::tolerance(c));
+  }
+  EXPECT_EQ(cases, 11);
+}
+
+}  // namespace
+}  // namespace anima
