@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # From a fresh clone to a running anima: installs the packages (tools/setup.sh), configures build/,
-# builds the anima tool (target anima_cli) and runs its demo.
+# builds the anima tool (target anima_cli) and runs the main job: `anima demo` generates a small
+# synthetic set into $BUILD_DIR/demo_data and trains a tiny CNN on its masked faces.
 #
 #   bash tools/quickstart.sh
 # Environment: BUILD_DIR (build), ANIMA_CUDA (AUTO), JOBS (all cores).
@@ -14,4 +15,4 @@ gen=()
 if [[ ! -f "$build/CMakeCache.txt" ]] && command -v ninja >/dev/null 2>&1; then gen=(-G Ninja); fi
 cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DANIMA_CUDA="${ANIMA_CUDA:-AUTO}"
 cmake --build "$build" -j "$jobs" --target anima_cli
-"$build/tools/anima" demo
+"$build/tools/anima" demo --data "$build/demo_data"

@@ -1,19 +1,25 @@
-// tools/anima/demo_command.hpp — `anima demo`: the main job until the application exists.
+// tools/anima/demo_command.hpp — `anima demo`: the main job until `anima analyze` exists.
 //
-// Trains a small multilayer perceptron, from scratch on the CPU, to separate three interleaved
-// spirals generated with Philox (a classic non-linearly separable toy problem), and prints the
-// falling loss and rising accuracy. Everything goes through the public engine: tensors, autograd,
-// matmul on the packed GEMM, elementwise ops and reductions.
+// Generates a small synthetic set with `anima synth`'s generator (two characters x four emotions,
+// masked face crops in an ImageFolder layout), then trains a tiny CNN from scratch on the CPU to
+// recognise the eight classes, printing the falling loss and the rising accuracy. Everything runs
+// through the engine: conv2d (im2col + packed GEMM), max pooling, ReLU, linear, cross-entropy,
+// autograd.
 //
-//   model: x[N,2] -> Linear(2,H) -> ReLU -> Linear(H,H) -> ReLU -> Linear(H,3) -> logits[N,3]
-//   loss:  mean over rows of  logsumexp(logits) - logits[label]      (softmax cross-entropy)
-//   SGD with momentum 0.9:  v <- 0.9 v + grad;  p <- p - lr v
+//   input [B, 3, 32, 32] (256x256 crops area-averaged to 32x32, scaled to [0, 1])
+//   conv3x3(3->16) ReLU maxpool2 -> conv3x3(16->32) ReLU maxpool2 -> conv3x3(32->64) ReLU
+//   -> global average pool -> linear(64->8) -> logits [B, 8]
+//   loss: cross-entropy; SGD with momentum 0.9: v <- 0.9 v + grad, p <- p - lr v
 #pragma once
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -23,120 +29,189 @@
 #include <anima/core/copy.hpp>
 #include <anima/core/generator.hpp>
 #include <anima/core/thread_pool.hpp>
+#include <anima/kernels/philox.hpp>
+#include <anima/ops/conv.hpp>
 #include <anima/ops/elementwise.hpp>
 #include <anima/ops/factory.hpp>
-#include <anima/ops/matmul.hpp>
+#include <anima/ops/linear.hpp>
+#include <anima/ops/loss.hpp>
+#include <anima/ops/pool.hpp>
 #include <anima/ops/reduce.hpp>
 #include <anima/ops/view.hpp>
+
+#include "../synth/classes.hpp"
+#include "../synth/dataset.hpp"
+#include "face_folder.hpp"
 
 namespace anima::cli {
 
 struct DemoOptions {
+  std::string data = "anima_demo_data";  // generated here unless it already holds faces/
+  int frames = 600;                      // synthetic frames to generate (about 1.6 faces each)
   int steps = 300;
-  int points_per_class = 200;
-  int hidden = 64;
-  double learning_rate = 0.2;
+  int batch = 32;
+  int image_size = 32;
+  double learning_rate = 0.05;
   std::uint64_t seed = 1;
   int print_every = 25;
 };
 
-struct SpiralData {
-  Tensor x;       // [N, 2] float32
-  Tensor labels;  // [N] float32 class ids (0, 1, 2), for comparisons
-};
+struct TinyCnn {
+  struct Param {
+    Tensor value, velocity;
+  };
+  std::vector<Param> params;
 
-// Three spirals: point i of class c at radius r = i/n and angle 4(c + r) + noise.
-inline SpiralData make_spirals(int per_class, Generator& gen) {
-  const int classes = 3, n = per_class * classes;
-  Tensor noise = randn({n}, TensorOptions(DType::Float64), gen, 0.0, 0.2);
-  const auto nv = to_vector<double>(noise);
-  std::vector<float> xy(2 * n), label(n);
-  for (int c = 0; c < classes; ++c)
-    for (int i = 0; i < per_class; ++i) {
-      const int k = c * per_class + i;
-      const double r = static_cast<double>(i) / per_class;
-      const double t = 4.0 * (c + r) + nv[k];
-      xy[2 * k] = static_cast<float>(r * std::sin(t));
-      xy[2 * k + 1] = static_cast<float>(r * std::cos(t));
-      label[k] = static_cast<float>(c);
+  explicit TinyCnn(Generator& gen, int classes) {
+    // Kaiming-normal weights (std = sqrt(2 / fan_in)), zero biases.
+    auto weight = [&](const Shape& s, double fan_in) { return randn(s, TensorOptions(), gen, 0.0, std::sqrt(2.0 / fan_in)); };
+    add(weight({16, 3, 3, 3}, 27));
+    add(zeros({16}));
+    add(weight({32, 16, 3, 3}, 144));
+    add(zeros({32}));
+    add(weight({64, 32, 3, 3}, 288));
+    add(zeros({64}));
+    add(weight({classes, 64}, 64));
+    add(zeros({classes}));
+  }
+  void add(Tensor t) {
+    t.set_requires_grad(true);
+    params.push_back({t, zeros(t.shape())});
+  }
+  Tensor forward(const Tensor& x) const {  // x [B, 3, S, S] -> logits [B, classes]
+    Conv2dOptions same;
+    same.padding = {1, 1};
+    Pool2dOptions pool2;
+    pool2.kernel_size = {2, 2};
+    Tensor h = max_pool2d(relu(conv2d(x, params[0].value, params[1].value, same)), pool2);
+    h = max_pool2d(relu(conv2d(h, params[2].value, params[3].value, same)), pool2);
+    h = relu(conv2d(h, params[4].value, params[5].value, same));
+    h = flatten(global_avg_pool2d(h), 1);
+    return linear(h, params[6].value, params[7].value);
+  }
+  void sgd_step(double lr) {
+    NoGradGuard no_grad;
+    for (auto& p : params) {
+      p.velocity = p.velocity * 0.9 + p.value.grad();
+      Tensor updated = p.value - p.velocity * lr;
+      updated.set_requires_grad(true);
+      p.value = updated;
     }
-  return {from_vector(xy, {n, 2}), from_vector(label, {n})};
-}
-
-struct Param {
-  Tensor value;
-  Tensor velocity;
+  }
 };
 
-inline Param make_param(const Shape& shape, double scale, Generator& gen) {
-  Tensor w = randn(shape, TensorOptions(), gen, 0.0, scale);
-  w.set_requires_grad(true);
-  return {w, zeros(shape)};
+// Rows `order[first .. first+count)` of x [N, ...], copied into a new tensor [count, ...].
+inline Tensor gather_rows(const Tensor& x, const std::vector<std::int64_t>& order, std::size_t first, std::size_t count) {
+  Shape shape = x.shape();
+  shape[0] = static_cast<std::int64_t>(count);
+  Tensor out = Tensor::empty(shape, TensorOptions(x.dtype()));
+  const std::size_t row_bytes = static_cast<std::size_t>(x.numel() / x.size(0)) * element_size(x.dtype());
+  const auto* src = static_cast<const unsigned char*>(x.raw_data());
+  auto* dst = static_cast<unsigned char*>(out.raw_data());
+  for (std::size_t i = 0; i < count; ++i)
+    std::memcpy(dst + i * row_bytes, src + static_cast<std::size_t>(order[first + i]) * row_bytes, row_bytes);
+  return out;
 }
 
-// Mean softmax cross-entropy of logits [N, C] against float class ids [N].
-inline Tensor cross_entropy_loss(const Tensor& logits, const Tensor& labels) {
-  Tensor m = detach(max(logits, 1, true).values);  // shift for stability (a constant: no gradient needed)
-  Tensor shifted = logits - m;
-  Tensor lse = log(sum(exp(shifted), {1}, true));
-  Tensor classes = arange(0, static_cast<double>(logits.size(1)), 1, TensorOptions(logits.dtype()));
-  Tensor one_hot = to(eq(unsqueeze(labels, 1), unsqueeze(classes, 0)), logits.dtype());
-  Tensor picked = sum(shifted * one_hot, {1}, true);
-  return mean(lse - picked);
+// Fraction of rows whose arg-max equals the label.
+inline double accuracy(const Tensor& logits, const Tensor& labels) {
+  NoGradGuard no_grad;
+  Tensor hit = eq(to(argmax(logits, 1), DType::Float32), to(labels, DType::Float32));
+  return item<double>(mean(to(hit, DType::Float32)));
+}
+
+// A Philox permutation of 0..n-1 (Fisher-Yates), for epoch `epoch`.
+inline std::vector<std::int64_t> shuffled(std::int64_t n, std::uint64_t seed, std::uint64_t epoch) {
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) order[i] = i;
+  for (std::int64_t i = n - 1; i > 0; --i) {
+    const double u = kernels::philox_uniform<double>(seed, epoch << 32, static_cast<std::uint64_t>(i));
+    std::swap(order[i], order[static_cast<std::int64_t>(u * static_cast<double>(i + 1))]);
+  }
+  return order;
 }
 
 inline int run_demo(const DemoOptions& o) {
+  namespace fs = std::filesystem;
+  const fs::path data(o.data);
+  std::vector<std::string> classes;
+  for (auto c : synth::kCharacters)
+    for (auto e : synth::kEmotions) classes.push_back(synth::face_class_name(c, e));
+  if (!fs::is_directory(data / "faces" / "train")) {
+    std::printf("anima demo: generating %d synthetic frames with masked faces into %s\n", o.frames, data.string().c_str());
+    synth::SynthOptions so;
+    so.out = data;
+    so.seed = o.seed;
+    so.frames = o.frames;
+    so.faces = true;
+    so.quiet = true;
+    const auto report = synth::generate_dataset(so);
+    std::printf("  %d frames, %d faces in %.1f s\n", report.frames, report.faces, report.total_seconds);
+  }
+  const FaceSet train = load_face_folder(data / "faces" / "train", classes, o.image_size);
+  const FaceSet val = load_face_folder(data / "faces" / "val", classes, o.image_size);
+  const std::int64_t n = train.images.size(0);
+  std::printf("anima demo: tiny CNN on %lld training / %lld validation faces (%d classes, %dx%d), %d SGD steps of %d, "
+              "%d threads\n",
+              static_cast<long long>(n), static_cast<long long>(val.images.size(0)), static_cast<int>(classes.size()),
+              o.image_size, o.image_size, o.steps, o.batch, default_num_threads());
   Generator gen(o.seed);
-  SpiralData data = make_spirals(o.points_per_class, gen);
-  const int h = o.hidden;
-  std::vector<Param> params = {make_param({2, h}, std::sqrt(2.0 / 2), gen), make_param({h}, 0.0, gen),
-                               make_param({h, h}, std::sqrt(2.0 / h), gen), make_param({h}, 0.0, gen),
-                               make_param({h, 3}, std::sqrt(1.0 / h), gen), make_param({3}, 0.0, gen)};
-  auto forward = [&](const Tensor& x) {
-    Tensor a = relu(matmul(x, params[0].value) + params[1].value);
-    Tensor b = relu(matmul(a, params[2].value) + params[3].value);
-    return matmul(b, params[4].value) + params[5].value;
-  };
-  std::printf("anima demo: MLP 2-%d-%d-3 on %d spiral points, %d SGD steps (momentum 0.9, lr %.2f), %d threads\n", h, h,
-              static_cast<int>(data.x.size(0)), o.steps, o.learning_rate, default_num_threads());
-  double first_loss = 0, last_loss = 0;
+  TinyCnn net(gen, static_cast<int>(classes.size()));
+  const std::size_t batch = static_cast<std::size_t>(std::min<std::int64_t>(o.batch, n));
+  std::vector<std::int64_t> order;
+  std::size_t cursor = 0;
+  std::uint64_t epoch = 0;
+  double window_loss = 0, window_acc = 0, first_loss = -1, last_window_loss = 0;
+  int window = 0;
+  const auto start = std::chrono::steady_clock::now();
   for (int step = 1; step <= o.steps; ++step) {
-    Tensor logits = forward(data.x);
-    Tensor loss = cross_entropy_loss(logits, data.labels);
-    for (auto& p : params) p.value.zero_grad();
-    backward(loss);
-    {
-      NoGradGuard no_grad;
-      for (auto& p : params) {
-        p.velocity = p.velocity * 0.9 + p.value.grad();
-        Tensor updated = p.value - p.velocity * o.learning_rate;
-        updated.set_requires_grad(true);
-        p.value = updated;
-      }
+    if (order.empty() || cursor + batch > order.size()) {
+      order = shuffled(n, o.seed, epoch++);
+      cursor = 0;
     }
-    last_loss = item<double>(loss);
-    if (step == 1) first_loss = last_loss;
-    if (step == 1 || step % o.print_every == 0 || step == o.steps) {
-      NoGradGuard no_grad;
-      Tensor predicted = to(argmax(logits, 1), DType::Float32);
-      const double accuracy = item<double>(mean(to(eq(predicted, data.labels), DType::Float32)));
-      std::printf("step %4d  loss %.4f  accuracy %5.1f%%\n", step, last_loss, 100.0 * accuracy);
+    Tensor x = gather_rows(train.images, order, cursor, batch);
+    Tensor y = gather_rows(train.labels, order, cursor, batch);
+    cursor += batch;
+    Tensor logits = net.forward(x);
+    Tensor loss = cross_entropy(logits, y);
+    for (auto& p : net.params) p.value.zero_grad();
+    backward(loss);
+    net.sgd_step(o.learning_rate);
+    const double l = item<double>(loss);
+    if (first_loss < 0) first_loss = l;
+    window_loss += l;
+    window_acc += accuracy(logits, y);
+    ++window;
+    if (step % o.print_every == 0 || step == o.steps) {
+      last_window_loss = window_loss / window;
+      std::printf("step %4d  loss %.4f  train accuracy %5.1f%%", step, last_window_loss, 100.0 * window_acc / window);
+      if (step % (4 * o.print_every) == 0 || step == o.steps) {
+        NoGradGuard no_grad;
+        std::printf("  validation accuracy %5.1f%%", 100.0 * accuracy(net.forward(val.images), val.labels));
+      }
+      std::printf("\n");
       std::fflush(stdout);
+      window_loss = window_acc = 0;
+      window = 0;
     }
   }
-  std::printf("loss %.4f -> %.4f\n", first_loss, last_loss);
-  return last_loss < first_loss ? 0 : 1;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("loss %.4f (first step) -> %.4f (last %d steps), %.1f s\n", first_loss, last_window_loss, o.print_every, seconds);
+  return last_window_loss < first_loss ? 0 : 1;
 }
 
 // Registers `anima demo`; its exit status goes to `status`.
 inline CLI::App* add_demo_command(CLI::App& app, int& status) {
   auto opts = std::make_shared<DemoOptions>();
-  CLI::App* cmd = app.add_subcommand("demo", "train a small network on generated data (CPU) and print its loss");
+  CLI::App* cmd = app.add_subcommand(
+      "demo", "generate a small synthetic set and train a tiny CNN on its masked faces (CPU), printing loss and accuracy");
+  cmd->add_option("--data", opts->data, "folder of the synthetic set (generated if it holds no faces/)");
+  cmd->add_option("--frames", opts->frames, "synthetic frames to generate")->check(CLI::PositiveNumber);
   cmd->add_option("--steps", opts->steps, "SGD steps")->check(CLI::PositiveNumber);
-  cmd->add_option("--points", opts->points_per_class, "points per class")->check(CLI::PositiveNumber);
-  cmd->add_option("--hidden", opts->hidden, "hidden width")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", opts->batch, "batch size")->check(CLI::PositiveNumber);
+  cmd->add_option("--size", opts->image_size, "input size the 256x256 crops are reduced to")->check(CLI::Range(4, 256));
   cmd->add_option("--lr", opts->learning_rate, "learning rate")->check(CLI::PositiveNumber);
-  cmd->add_option("--seed", opts->seed, "random seed");
+  cmd->add_option("--seed", opts->seed, "random seed (data and initialisation)");
   cmd->add_option("--print-every", opts->print_every, "print every N steps")->check(CLI::PositiveNumber);
   cmd->callback([opts, &status] { status = run_demo(*opts); });
   return cmd;
