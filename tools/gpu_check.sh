@@ -18,7 +18,10 @@
 # Environment: BUILD_DIR (build-gpu), CMAKE_CUDA_ARCHITECTURES (90), JOBS (all cores),
 #   BENCH_MIN_TIME (0.05 seconds per benchmark), CUDNN_ROOT (a cuDNN with include/ and lib/),
 #   TIME_BUDGET (280 s: tests, sanitizer and benchmarks are cut short once it is spent),
-#   ANIMA_COMMIT (the commit to record when the tree arrives without .git).
+#   ANIMA_COMMIT (the commit to record when the tree arrives without .git),
+#   BUILD_TARGETS (space-separated targets to build instead of all), GTEST_FILTER (for the CUDA tests
+#   and the sanitizer run), SKIP_BENCHMARKS=1, DEBUG_TEST (a gtest filter: run it under cuda-gdb in
+#   batch mode and write the backtrace of a crash to OUT/debug.log).
 set -uo pipefail
 
 out="${1:?usage: tools/gpu_check.sh OUT_DIR}"
@@ -107,7 +110,9 @@ t=$SECONDS
 if timeout 180 cmake -S . -B "$build" "${cmake_args[@]}" >> "$out/build.log" 2>&1; then
   record configure ok $((SECONDS - t))
   t=$SECONDS
-  if timeout 300 cmake --build "$build" -j "$jobs" -- "${keep_going[@]}" >> "$out/build.log" 2>&1; then
+  targets=()
+  for tg in ${BUILD_TARGETS:-}; do targets+=(--target "$tg"); done
+  if timeout 300 cmake --build "$build" -j "$jobs" "${targets[@]}" -- "${keep_going[@]}" >> "$out/build.log" 2>&1; then
     record build ok $((SECONDS - t))
   else
     record build failed $((SECONDS - t)) "see build.log (kept going: targets that compiled still run)"
@@ -131,7 +136,7 @@ run_gtest() {  # step-name binary json-out sources-glob...
     return
   fi
   log "run $bin"
-  timeout "$(time_left 120)" "$bin" --gtest_output="json:$json" >> "$out/run.log" 2>&1
+  timeout "$(time_left 120)" "$bin" --gtest_output="json:$json" ${GTEST_FILTER:+--gtest_filter="$GTEST_FILTER"} >> "$out/run.log" 2>&1
   rc=$?
   if [[ $rc -eq 0 ]]; then record "$name" ok $((SECONDS - t)); else record "$name" failed $((SECONDS - t)) "exit $rc"; fi
 }
@@ -151,19 +156,33 @@ else
   t=$SECONDS
   log "run compute-sanitizer --tool memcheck anima_cuda_tests"
   timeout "$(time_left 200)" "$sanitizer" --tool memcheck --report-api-errors no --error-exitcode 99 --print-limit 200 \
-    "$build/tests/anima_cuda_tests" --gtest_brief=1 > "$out/sanitizer.log" 2>&1
+    "$build/tests/anima_cuda_tests" --gtest_brief=1 ${GTEST_FILTER:+--gtest_filter="$GTEST_FILTER"} > "$out/sanitizer.log" 2>&1
   rc=$?
-  # Judged by memcheck's error count alone: failing tests are the cuda_tests step's business.
+  # Judged by memcheck's error count; failing tests (exit 1) are the cuda_tests step's business, but a
+  # process that crashed or was killed under memcheck (any other non-zero exit) did not finish its run.
   errors="$(sed -n 's/.*ERROR SUMMARY: \([0-9]*\) error.*/\1/p' "$out/sanitizer.log" | tail -1)"
-  if [[ "$errors" == 0 ]]; then record sanitizer ok $((SECONDS - t)) "0 errors (test exit $rc)"
+  if [[ "$errors" == 0 && $rc -ne 0 && $rc -ne 1 ]]; then record sanitizer failed $((SECONDS - t)) "test process crashed under memcheck (exit $rc)"
+  elif [[ "$errors" == 0 ]]; then record sanitizer ok $((SECONDS - t)) "0 errors (test exit $rc)"
   elif [[ -n "$errors" ]]; then record sanitizer failed $((SECONDS - t)) "$errors errors"
   else record sanitizer failed $((SECONDS - t)) "no error summary (exit $rc)"; fi
+fi
+
+# ---- a crash under the debugger (DEBUG_TEST) ------------------------------------------------------
+if [[ -n "${DEBUG_TEST:-}" && -x "$build/tests/anima_cuda_tests" ]]; then
+  gdb_bin="$(command -v cuda-gdb || echo /usr/local/cuda/bin/cuda-gdb)"
+  t=$SECONDS
+  log "run $gdb_bin on $DEBUG_TEST"
+  timeout "$(time_left 120)" "$gdb_bin" -batch -ex run -ex "bt 40" -ex "info threads" \
+    --args "$build/tests/anima_cuda_tests" --gtest_filter="$DEBUG_TEST" > "$out/debug.log" 2>&1
+  record debug ok $((SECONDS - t)) "see debug.log"
 fi
 
 # ---- benchmarks ----------------------------------------------------------------------------------
 shopt -s nullglob
 benches=("$build"/bench/anima_bench_*)
-if [[ ${#benches[@]} -eq 0 ]]; then
+if [[ -n "${SKIP_BENCHMARKS:-}" ]]; then
+  record benchmarks skipped 0 "SKIP_BENCHMARKS set"
+elif [[ ${#benches[@]} -eq 0 ]]; then
   record benchmarks skipped 0 "none built"
 else
   t=$SECONDS; bench_failed=()
