@@ -19,7 +19,7 @@
 #   BENCH_MIN_TIME (0.05 seconds per benchmark), CUDNN_ROOT (a cuDNN with include/ and lib/),
 #   TIME_BUDGET (280 s: tests, sanitizer and benchmarks are cut short once it is spent),
 #   ANIMA_COMMIT (the commit to record when the tree arrives without .git),
-#   BUILD_TARGETS (space-separated targets to build instead of all), GTEST_FILTER (for the CUDA tests
+#   CMAKE_ARGS (extra configure arguments), BUILD_TARGETS (space-separated targets to build instead of all), GTEST_FILTER (for the CUDA tests
 #   and the sanitizer run), SKIP_BENCHMARKS=1, DEBUG_TEST (a gtest filter: run it under cuda-gdb in
 #   batch mode and write the backtrace of a crash to OUT/debug.log).
 set -uo pipefail
@@ -64,6 +64,8 @@ cmake_args=(-DCMAKE_BUILD_TYPE=Release -DANIMA_CUDA=ON -DCMAKE_CUDA_ARCHITECTURE
             -DANIMA_BUILD_TESTS=ON -DANIMA_BUILD_BENCHMARKS=ON -DANIMA_BUILD_TOOLS=OFF)
 if command -v ninja >/dev/null 2>&1; then cmake_args+=(-G Ninja); keep_going=(-k 0); else keep_going=(-k); fi
 if command -v nvcc >/dev/null 2>&1; then cmake_args+=(-DCMAKE_CUDA_COMPILER="$(command -v nvcc)"); fi
+# shellcheck disable=SC2206
+cmake_args+=(${CMAKE_ARGS:-})   # extra configure arguments, e.g. -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 deps="$root/.gpu_deps"
 if [[ -d "$deps/googletest" ]]; then cmake_args+=(-DANIMA_GTEST_SOURCE_DIR="$deps/googletest"); fi
