@@ -62,10 +62,11 @@ TEST(CudaParity, ConcatSplit) {
   expect_parity("concat dim 1", [](auto& in) { return concat(in, 1); }, {a, b, c}, Tolerance{0, 0});
   Tensor d = input({3, 3, 5}, 8);
   expect_parity("concat dim 0", [](auto& in) { return concat({in[0], in[1]}, 0); }, {a, d}, Tolerance{0, 0});
+  Tensor e = input({2, 5, 5}, 9);
   expect_parity("split", [](auto& in) {
-    auto p = split(in[0], 2, 1);  // [2,2,5] [2,2,5] [2,1,5] of b
+    auto p = split(in[0], 2, 1);  // [2,2,5] [2,2,5] [2,1,5] of e
     return concat({p[2], p[0], mul(p[1], p[0])}, 1);
-  }, {b}, Tolerance{1e-7, 1e-7});
+  }, {e}, Tolerance{1e-7, 1e-7});
 }
 
 TEST(CudaParity, Softmax) {
