@@ -17,6 +17,8 @@
 #include <anima/ops/reduce.hpp>
 #include <anima/ops/view.hpp>
 
+#include "expect_error.hpp"
+
 namespace anima {
 namespace {
 
@@ -25,14 +27,7 @@ Tensor f64(const Shape& s, std::uint64_t seed, double lo = -1.0, double hi = 1.0
   return rand(s, TensorOptions(DType::Float64).with_requires_grad(grad), g, lo, hi);
 }
 
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    FAIL() << "expected anima::Error";
-  } catch (const Error& e) {
-    for (const auto& f : fragments) EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what();
-  }
-}
+using anima::testing::expect_error;
 
 // The parallel kernels split each sum into interleaved partial sums (double): they differ from the
 // reference's single accumulator by double rounding, ~m·2^-53 relative for m <= 252 values: 1e-13.

@@ -16,6 +16,8 @@
 #include <anima/ops/conv.hpp>
 #include <anima/ops/factory.hpp>
 
+#include "expect_error.hpp"
+
 namespace anima {
 namespace {
 
@@ -287,14 +289,7 @@ TEST(ConvTranspose2d, IsAdjointOfConv2d) {
   EXPECT_NEAR(lhs, rhs, 1e-9 * std::fabs(lhs));
 }
 
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected anima::Error containing " << fragments.front();
-  } catch (const Error& e) {
-    for (const auto& f : fragments) EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what();
-  }
-}
+using anima::testing::expect_error;
 
 TEST(Conv2d, Errors) {
   const Tensor x = zeros({2, 3, 8, 8}), w = zeros({4, 3, 3, 3});

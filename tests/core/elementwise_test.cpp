@@ -14,6 +14,8 @@
 #include <anima/ops/factory.hpp>
 #include <anima/ops/view.hpp>
 
+#include "expect_error.hpp"
+
 namespace anima {
 namespace {
 
@@ -23,14 +25,7 @@ Tensor f64(const Shape& s, std::uint64_t seed, double lo = -1.0, double hi = 1.0
 }
 
 // Expects `fn` to throw anima::Error whose message contains every fragment.
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    FAIL() << "expected anima::Error";
-  } catch (const Error& e) {
-    for (const auto& f : fragments) EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what();
-  }
-}
+using anima::testing::expect_error;
 
 struct UnaryCase {
   const char* name;

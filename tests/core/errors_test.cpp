@@ -13,17 +13,12 @@
 #include <anima/ops/reduce.hpp>
 #include <anima/ops/view.hpp>
 
+#include "expect_error.hpp"
+
 namespace anima {
 namespace {
 
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected anima::Error containing " << fragments.front();
-  } catch (const Error& e) {
-    for (const auto& f : fragments) EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what();
-  }
-}
+using anima::testing::expect_error;
 
 TEST(Errors, ShapeMismatch) {
   expect_error([] { add(zeros({2, 3}), zeros({3, 2})); }, {"anima::add", "[2, 3]", "[3, 2]"});

@@ -25,22 +25,16 @@
 #include <string>
 #include <vector>
 
+#include "expect_error.hpp"
+
 namespace {
 
 using namespace anima;
 
 // The message of the anima::Error that f throws ("<no error>" when it throws none).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using anima::testing::error_of;
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using anima::testing::contains;
 
 // ---------------------------------------------------------------------------------------------
 // empty / zeros / ones / full

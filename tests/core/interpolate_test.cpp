@@ -14,6 +14,8 @@
 #include <anima/ops/factory.hpp>
 #include <anima/ops/interpolate.hpp>
 
+#include "expect_error.hpp"
+
 namespace anima {
 namespace {
 
@@ -22,14 +24,7 @@ Tensor f64(const Shape& s, std::uint64_t seed, double lo = -1.0, double hi = 1.0
   return rand(s, TensorOptions(DType::Float64).with_requires_grad(grad), g, lo, hi);
 }
 
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    FAIL() << "expected anima::Error";
-  } catch (const Error& e) {
-    for (const auto& f : fragments) EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what();
-  }
-}
+using anima::testing::expect_error;
 
 InterpolateOptions by_size(std::int64_t h, std::int64_t w, InterpolateMode mode, bool align = false) {
   InterpolateOptions o;

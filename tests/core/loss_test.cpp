@@ -13,17 +13,12 @@
 #include <anima/ops/factory.hpp>
 #include <anima/ops/loss.hpp>
 
+#include "expect_error.hpp"
+
 namespace anima {
 namespace {
 
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    FAIL() << "expected anima::Error";
-  } catch (const Error& e) {
-    for (const auto& f : fragments) EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what();
-  }
-}
+using anima::testing::expect_error;
 
 Tensor f64(const Shape& s, std::uint64_t seed, double lo = -1, double hi = 1, bool grad = true) {
   Generator g(seed);

@@ -28,21 +28,15 @@
 #include <string>
 #include <vector>
 
+#include "expect_error.hpp"
+
 namespace {
 
 using namespace anima;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using anima::testing::error_of;
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using anima::testing::contains;
 
 double unit_roundoff(DType dt) { return dt == DType::Float32 ? std::ldexp(1.0, -24) : std::ldexp(1.0, -53); }
 

@@ -19,6 +19,8 @@
 #include <anima/ops/reduce.hpp>
 #include <anima/ops/view.hpp>
 
+#include "expect_error.hpp"
+
 namespace anima {
 namespace {
 
@@ -27,14 +29,7 @@ Tensor f64(const Shape& s, std::uint64_t seed, double lo = -1.0, double hi = 1.0
   return rand(s, TensorOptions(DType::Float64).with_requires_grad(grad), g, lo, hi);
 }
 
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    FAIL() << "expected anima::Error";
-  } catch (const Error& e) {
-    for (const auto& f : fragments) EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what();
-  }
-}
+using anima::testing::expect_error;
 
 Pool2dOptions opts(std::array<std::int64_t, 2> k, std::array<std::int64_t, 2> s, std::array<std::int64_t, 2> p,
                    bool ceil_mode = false, bool include_pad = true) {

@@ -30,21 +30,15 @@
 #include <string>
 #include <vector>
 
+#include "expect_error.hpp"
+
 namespace {
 
 using namespace anima;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using anima::testing::error_of;
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using anima::testing::contains;
 
 enum class RefOp { Sum, Mean, Max, Min };
 

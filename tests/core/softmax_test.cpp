@@ -17,17 +17,12 @@
 #include <anima/ops/softmax.hpp>
 #include <anima/ops/view.hpp>
 
+#include "expect_error.hpp"
+
 namespace anima {
 namespace {
 
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    FAIL() << "expected anima::Error";
-  } catch (const Error& e) {
-    for (const auto& f : fragments) EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what();
-  }
-}
+using anima::testing::expect_error;
 
 template <class T>
 std::vector<T> random_values(std::int64_t n, std::uint64_t seed, double lo, double hi) {

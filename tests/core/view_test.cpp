@@ -25,21 +25,15 @@
 #include <string>
 #include <vector>
 
+#include "expect_error.hpp"
+
 namespace {
 
 using namespace anima;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using anima::testing::error_of;
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using anima::testing::contains;
 
 // 0, 1, ..., numel-1 as float64 in `shape`.
 Tensor iota(const Shape& shape) { return reshape(arange(0.0, static_cast<double>(numel_of(shape)), 1.0, DType::Float64), shape); }
