@@ -10,6 +10,7 @@
 #include <anima/autograd/grad_mode.hpp>
 #include <anima/autograd/node.hpp>
 #include <anima/core/copy.hpp>
+#include <anima/ops/copy_ops.hpp>
 #include <anima/ops/elementwise.hpp>
 #include <anima/ops/factory.hpp>
 #include <anima/ops/matmul.hpp>
@@ -95,6 +96,16 @@ TEST(Autograd, LongChainRunsInReverseTopologicalOrder) {
   for (int i = 0; i < 200; ++i) h = h * 1.01 + h * 0.0;  // each step feeds two nodes into one
   backward(sum(h));
   EXPECT_NEAR(item<double>(x.grad()), std::pow(1.01, 200), 1e-9);
+}
+
+TEST(Autograd, DtypeConversionPassesGradientBackInTheSourceType) {
+  // y = 3·float32(x): dL/dx = 3, delivered as float64 to the float64 leaf (to(dtype)'s rule casts back).
+  Tensor x = param({0.25, -1.5}, {2});
+  backward(sum(to(x, DType::Float32) * 3.0));
+  ASSERT_EQ(x.grad().dtype(), DType::Float64);
+  EXPECT_EQ(to_vector<double>(x.grad()), (std::vector<double>{3.0, 3.0}));
+  // Converting to an integer type ends the tape: no gradient can flow through it.
+  EXPECT_FALSE(to(x, DType::Int64).requires_grad());
 }
 
 TEST(Autograd, Errors) {
