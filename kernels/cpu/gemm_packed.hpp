@@ -156,25 +156,34 @@ inline void pack_a(bool trans_a, const T* A, int64_t lda, int64_t i0, int64_t mc
 template <class T>
 inline void pack_b(bool trans_b, const T* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
                    int64_t nc, int nr, T* Bp) {
-  for (int64_t jb = 0; jb < nc; jb += nr) {
-    const int cols = static_cast<int>(std::min<int64_t>(nr, nc - jb));
-    if (!trans_b) {
-      // op(B)[p][j] = B[p*ldb + j]: each k step is contiguous in j.
-      for (int64_t p = 0; p < kc; ++p) {
-        const T* src = B + (p0 + p) * ldb + j0 + jb;
-        T* dst = Bp + p * nr;
-        for (int c = 0; c < cols; ++c) dst[c] = src[c];
+  if (!trans_b) {
+    // op(B)[p][j] = B[p*ldb + j]: each k step is contiguous in j. Walk B row by row (sequential
+    // reads the hardware prefetcher follows) and scatter each row's NR-wide pieces to their
+    // micro-panels. Walking micro-panel by micro-panel instead reads kc rows ldb apart for every
+    // NR columns; on im2col matrices (ldb = H*W, thousands of floats) that made the packing cost as
+    // much as the arithmetic when M is small (M = 64: 45 -> 77 GFLOP/s on one AVX-512 core).
+    const int64_t panels = (nc + nr - 1) / nr;
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* src = B + (p0 + p) * ldb + j0;
+      for (int64_t q = 0; q < panels; ++q) {
+        const int64_t jb = q * nr;
+        const int cols = static_cast<int>(std::min<int64_t>(nr, nc - jb));
+        T* dst = Bp + q * kc * nr + p * nr;
+        for (int c = 0; c < cols; ++c) dst[c] = src[jb + c];
         for (int c = cols; c < nr; ++c) dst[c] = T(0);
       }
-    } else {
-      // op(B)[p][j] = B[j*ldb + p]: each column is contiguous in p.
-      for (int c = 0; c < cols; ++c) {
-        const T* src = B + (j0 + jb + c) * ldb + p0;
-        for (int64_t p = 0; p < kc; ++p) Bp[p * nr + c] = src[p];
-      }
-      for (int c = cols; c < nr; ++c)
-        for (int64_t p = 0; p < kc; ++p) Bp[p * nr + c] = T(0);
     }
+    return;
+  }
+  for (int64_t jb = 0; jb < nc; jb += nr) {
+    const int cols = static_cast<int>(std::min<int64_t>(nr, nc - jb));
+    // op(B)[p][j] = B[j*ldb + p]: each column is contiguous in p.
+    for (int c = 0; c < cols; ++c) {
+      const T* src = B + (j0 + jb + c) * ldb + p0;
+      for (int64_t p = 0; p < kc; ++p) Bp[p * nr + c] = src[p];
+    }
+    for (int c = cols; c < nr; ++c)
+      for (int64_t p = 0; p < kc; ++p) Bp[p * nr + c] = T(0);
     Bp += kc * nr;
   }
 }
