@@ -1,0 +1,57 @@
+// anima/nn/conv.hpp — Conv2d (torch.nn.Conv2d): weight [out, in/groups, kh, kw], bias [out] (optional).
+// forward: anima::conv2d (anima/ops/conv.hpp) with the layer's stride, padding, dilation and groups.
+// Initialised as PyTorch's default (nn/init.hpp: U(±1/sqrt(fan_in)) for weight and bias); nets
+// re-initialise as torchvision does (kaiming_normal_ fan_out for the convs).
+#pragma once
+
+#include <cstdint>
+
+#include <anima/core/generator.hpp>
+#include <anima/ops/conv.hpp>
+#include <anima/ops/factory.hpp>
+#include <anima/nn/init.hpp>
+#include <anima/nn/module.hpp>
+#include <anima/nn/size2.hpp>
+
+namespace anima::nn {
+
+class Conv2d : public Module {
+ public:
+  Conv2d(std::int64_t in_channels, std::int64_t out_channels, Size2 kernel_size, Size2 stride = 1, Size2 padding = 0,
+         Size2 dilation = 1, std::int64_t groups = 1, bool bias = true, Generator& gen = default_generator())
+      : Module("Conv2d"),
+        in_channels(in_channels),
+        out_channels(out_channels),
+        kernel_size(kernel_size),
+        stride(stride),
+        padding(padding),
+        dilation(dilation),
+        groups(groups) {
+    ANIMA_CHECK(in_channels > 0 && out_channels > 0 && groups > 0, "Conv2d",
+                "channels and groups must be positive, got in ", in_channels, ", out ", out_channels, ", groups ", groups);
+    ANIMA_CHECK(in_channels % groups == 0 && out_channels % groups == 0, "Conv2d", "in (", in_channels, ") and out (",
+                out_channels, ") channels must be divisible by groups (", groups, ")");
+    ANIMA_CHECK(kernel_size.h > 0 && kernel_size.w > 0, "Conv2d", "kernel size must be positive, got (", kernel_size.h,
+                ", ", kernel_size.w, ")");
+    weight = register_parameter("weight", zeros({out_channels, in_channels / groups, kernel_size.h, kernel_size.w}));
+    if (bias) this->bias = register_parameter("bias", zeros({out_channels}));
+    init::default_conv_linear_init_(weight, this->bias, gen);
+  }
+
+  Tensor forward(const Tensor& x /*[N, in, H, W]*/) override {
+    Conv2dOptions o;
+    o.stride = stride.arr();
+    o.padding = padding.arr();
+    o.dilation = dilation.arr();
+    o.groups = groups;
+    return conv2d(x, weight, bias, o);  // [N, out, Ho, Wo]
+  }
+
+  std::int64_t in_channels, out_channels;
+  Size2 kernel_size, stride, padding, dilation;
+  std::int64_t groups;
+  Tensor weight;  // [out, in/groups, kh, kw]
+  Tensor bias;    // [out] or undefined
+};
+
+}  // namespace anima::nn

@@ -1,0 +1,125 @@
+// anima/optim/sgd.hpp — stochastic gradient descent with momentum and weight decay over parameter
+// groups, each with its own learning rate and weight decay (torch.optim.SGD, nesterov off, dampening 0).
+//
+// For each parameter p of group g that requires grad and has a gradient (frozen ones are skipped):
+//   d = grad(p) + wd_g · p                                 (weight decay, L2 added to the gradient)
+//   if momentum_g != 0:  b = d on the first step of p, else b = momentum_g · b + d;   d = b
+//   p <- p − lr_g · d
+// The momentum buffer b is kept per parameter (momentum_buffer(g, i)), created on p's first update,
+// so a parameter unfrozen later starts its buffer then, as PyTorch's.
+// zero_grad() drops the gradients (PyTorch's set_to_none = True).
+// Determinism: elementwise updates, no reductions: bitwise reproducible.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <anima/autograd/grad_mode.hpp>
+#include <anima/core/copy.hpp>
+#include <anima/core/error.hpp>
+#include <anima/core/tensor.hpp>
+#include <anima/ops/elementwise.hpp>
+
+namespace anima::optim {
+
+struct SGDOptions {
+  double lr = 0.01;
+  double momentum = 0.0;
+  double weight_decay = 0.0;
+};
+
+// A set of parameters sharing one learning rate (and weight decay, momentum); lr < 0 (and so on) in
+// a group means "the optimiser's default".
+struct SGDParamGroup {
+  std::vector<Tensor> params;
+  double lr = -1.0;
+  double momentum = -1.0;
+  double weight_decay = -1.0;
+  std::string name;  // for messages ("head", "backbone")
+};
+
+class SGD {
+ public:
+  // One group of `params` with the default options.
+  SGD(std::vector<Tensor> params, SGDOptions defaults) : SGD(std::vector<SGDParamGroup>{}, defaults) {
+    SGDParamGroup g;
+    g.params = std::move(params);
+    add_param_group(std::move(g));
+  }
+
+  SGD(std::vector<SGDParamGroup> groups, SGDOptions defaults) : defaults_(defaults) {
+    check_options(defaults.lr, defaults.momentum, defaults.weight_decay, "defaults");
+    for (auto& g : groups) add_param_group(std::move(g));
+  }
+
+  // Adds a group (its unset options from the defaults). A tensor may belong to one group only.
+  void add_param_group(SGDParamGroup g) {
+    if (g.lr < 0) g.lr = defaults_.lr;
+    if (g.momentum < 0) g.momentum = defaults_.momentum;
+    if (g.weight_decay < 0) g.weight_decay = defaults_.weight_decay;
+    if (g.name.empty()) g.name = std::to_string(groups_.size());
+    check_options(g.lr, g.momentum, g.weight_decay, g.name);
+    for (const Tensor& p : g.params) {
+      ANIMA_CHECK(p.defined() && p.is_leaf() && is_floating(p.dtype()), "SGD", "group '", g.name,
+                  "': parameters must be defined floating leaf tensors");
+      for (const auto& other : groups_)
+        for (const Tensor& q : other.params)
+          ANIMA_CHECK(!q.same(p), "SGD", "a parameter ", shape_str(p.shape()), " is in both group '", other.name,
+                      "' and group '", g.name, "'");
+    }
+    buffers_.emplace_back(g.params.size());
+    groups_.push_back(std::move(g));
+  }
+
+  void step() {
+    NoGradGuard no_grad;
+    for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
+      const SGDParamGroup& g = groups_[gi];
+      for (std::size_t i = 0; i < g.params.size(); ++i) {
+        const Tensor& p = g.params[i];
+        if (!p.requires_grad()) continue;
+        const Tensor grad = p.grad();
+        if (!grad.defined()) continue;
+        ANIMA_CHECK(grad.shape() == p.shape(), "SGD", "group '", g.name, "': gradient ", shape_str(grad.shape()),
+                    " does not match parameter ", shape_str(p.shape()));
+        const Tensor w = detach(p);
+        Tensor d = g.weight_decay != 0.0 ? add(grad, mul(w, g.weight_decay)) : grad;
+        if (g.momentum != 0.0) {
+          Tensor& b = buffers_[gi][i];
+          b = b.defined() ? add(mul(b, g.momentum), d) : contiguous_copy(d);
+          d = b;
+        }
+        copy_into(w, sub(w, mul(d, g.lr)));
+      }
+    }
+  }
+
+  void zero_grad() {
+    for (auto& g : groups_)
+      for (Tensor& p : g.params) p.zero_grad();
+  }
+
+  std::size_t num_groups() const { return groups_.size(); }
+  const SGDParamGroup& group(std::size_t i) const { return groups_.at(i); }
+  // Learning-rate schedules set the rate of each group.
+  void set_lr(std::size_t group, double lr) {
+    check_options(lr, 0.0, 0.0, groups_.at(group).name);
+    groups_.at(group).lr = lr;
+  }
+  // Undefined until the parameter's first update with momentum.
+  const Tensor& momentum_buffer(std::size_t group, std::size_t index) const { return buffers_.at(group).at(index); }
+
+ private:
+  static void check_options(double lr, double momentum, double wd, const std::string& where) {
+    ANIMA_CHECK(lr >= 0.0 && momentum >= 0.0 && wd >= 0.0, "SGD", "group '", where,
+                "': lr, momentum and weight_decay must be >= 0, got ", lr, ", ", momentum, ", ", wd);
+  }
+
+  SGDOptions defaults_;
+  std::vector<SGDParamGroup> groups_;
+  std::vector<std::vector<Tensor>> buffers_;  // [group][param], momentum buffers
+};
+
+}  // namespace anima::optim

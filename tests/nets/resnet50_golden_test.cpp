@@ -1,0 +1,41 @@
+// ResNet-50 against torchvision 0.14 (tools/golden/nets.py -> tests/golden/data/nets_resnet50.safetensors):
+// both filled by anima::nn::deterministic_fill. Eval: logits [2, 1000] for two 224x224 images and the
+// per-channel means of maxpool, layer1..layer4 (plus maxpool's [:, :2, :8, :8]). Training step on
+// two 112x112 images: logits, cross-entropy loss, gradients of conv1, bn1, a middle and a last BN
+// and fc, and the running statistics after the step. Tolerances: tests/nets/net_golden.hpp.
+#include <gtest/gtest.h>
+
+#include <anima/nets/resnet.hpp>
+
+#include "nets/net_golden.hpp"
+
+namespace anima {
+namespace {
+
+using nets_golden::Probe;
+
+TEST(ResNet50Golden, EvalLogitsAndStages) {
+  const nets_golden::Fixture fx("nets_resnet50.safetensors");
+  auto net = nets_golden::build_filled([] { return nets::resnet50(); });
+  // maxpool's output is the input of layer1's first block; a stage's output is its last block's.
+  nets_golden::check_eval(*net, fx,
+                          {Probe{"maxpool", "layer1.0", true}, Probe{"layer1", "layer1.2", false},
+                           Probe{"layer2", "layer2.3", false}, Probe{"layer3", "layer3.5", false},
+                           Probe{"layer4", "layer4.2", false}});
+}
+
+// The training step in float64 (the precise comparison) and in float32 (coarse: see net_golden.hpp).
+TEST(ResNet50Golden, TrainingStepFloat64) {
+  const nets_golden::Fixture fx("nets_resnet50.safetensors");
+  auto net = nets_golden::build_filled([] { return nets::resnet50(); });
+  nets_golden::check_train_step(*net, fx, DType::Float64);
+}
+
+TEST(ResNet50Golden, TrainingStepFloat32) {
+  const nets_golden::Fixture fx("nets_resnet50.safetensors");
+  auto net = nets_golden::build_filled([] { return nets::resnet50(); });
+  nets_golden::check_train_step(*net, fx, DType::Float32);
+}
+
+}  // namespace
+}  // namespace anima
