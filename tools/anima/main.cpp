@@ -11,9 +11,11 @@
 
 #include <anima/core/error.hpp>
 
+#include "classify_command.hpp"
 #include "demo_command.hpp"
 #include "frames_command.hpp"
 #include "synth_command.hpp"
+#include "weights_command.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"anima: a CNN engine for finding cartoon characters' faces and their emotions"};
@@ -22,6 +24,8 @@ int main(int argc, char** argv) {
   anima::cli::add_demo_command(app, status);
   anima::cli::add_synth_command(app, status);
   anima::cli::add_frames_command(app, status);
+  anima::cli::add_weights_command(app, status);
+  anima::cli::add_classify_command(app, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

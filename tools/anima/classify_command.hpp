@@ -1,0 +1,265 @@
+// tools/anima/classify_command.hpp — `anima classify`: ImageNet-style classification of images.
+//
+//   anima classify --net NET --weights FILE [--topk 5] [--resize 256] [--crop 224] [--labels FILE]
+//                  [--json] [--logits] [--no-transform-input] IMAGE...
+//
+// NET: vgg16, vgg16_bn, resnet50, mobilenet_v2, inception_v3 (anima/nets/registry.hpp). FILE: a
+// torchvision checkpoint (.pth) or safetensors with torchvision's names (anima::io::load_weights),
+// loaded strictly; the number of classes is read from the classifier's weight, so a fine-tuned head
+// (8 emotions, say) loads as well as ImageNet's 1000 classes.
+// Preprocessing is torchvision's ImageNet evaluation transform (anima/data/imagenet_transforms.hpp):
+// the shorter side resized to --resize with PIL's antialiased bilinear filter (0: no resize), a centre
+// crop of --crop (0: none), [0, 1], ImageNet mean/std. Defaults: 256/224, inception_v3 342/299 (the
+// sizes of torchvision's weights). inception_v3 runs with transform_input on, as torchvision's
+// inception_v3(weights=...) does; --no-transform-input turns it off (for weights trained without it).
+// Images are decoded by stb_image (PNG, JPEG, BMP, ...) to RGB (alpha dropped, grey replicated, as
+// PIL's convert("RGB")); JPEG decoders may differ from PIL's libjpeg by a few levels on some pixels.
+// Output: per image the top-k classes with softmax probabilities; --json prints
+//   [{"file": ..., "topk": [{"index": i, "label": "...", "prob": p}, ...], "logits": [...]}]
+// ("logits" only with --logits). Labels: --labels FILE (one per line), else weights/imagenet_classes.txt
+// found beside the executable (../../weights, ../share/anima), in the source tree, or in ./weights;
+// labels are used when their count equals the number of classes (else the index stands alone).
+// Errors (missing or corrupt image or weights, weights of another net) are anima::Errors: one message,
+// exit status 1.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <stb/stb_image.h>
+
+#include <anima/autograd/grad_mode.hpp>
+#include <anima/core/copy.hpp>
+#include <anima/core/error.hpp>
+#include <anima/data/imagenet_transforms.hpp>
+#include <anima/data/pil_resize.hpp>
+#include <anima/io/weights_file.hpp>
+#include <anima/nets/classifier.hpp>
+#include <anima/nets/inception_v3.hpp>
+#include <anima/nets/registry.hpp>
+#include <anima/nn/init.hpp>
+#include <anima/ops/view.hpp>
+
+namespace anima::cli {
+
+struct ClassifyOptions {
+  std::string net;
+  std::string weights;
+  std::vector<std::string> images;
+  int topk = 5;
+  int resize = -1;  // -1: the net's default (256, inception_v3 342); 0: no resize
+  int crop = -1;    // -1: the net's default (224, inception_v3 299); 0: no crop
+  std::string labels;
+  bool json = false;
+  bool logits = false;
+  bool no_transform_input = false;
+};
+
+struct ClassPrediction {
+  int index = 0;
+  std::string label;  // empty when no labels fit the net
+  double prob = 0;
+};
+
+struct ClassifyResult {
+  std::string file;
+  std::vector<ClassPrediction> topk;  // most probable first
+  std::vector<float> logits;          // [num_classes]
+};
+
+// The classifier layer's name per net (checked against the built net's classifier_prefix()).
+inline std::string classifier_weight_name(const std::string& net) {
+  if (net == "vgg16" || net == "vgg16_bn") return "classifier.6.weight";
+  if (net == "mobilenet_v2") return "classifier.1.weight";
+  if (net == "resnet50" || net == "inception_v3") return "fc.weight";
+  fail("classify", "unknown net '", net, "' (known: ", nets::net_names_str(), ")");
+}
+
+// The net for `sd`: its class count from the classifier weight; inception_v3 with the aux head when
+// the weights have one. Weights are loaded strictly (every name and shape must match).
+inline std::shared_ptr<nn::Module> build_classifier(const std::string& net, const io::StateDict& sd,
+                                                    bool transform_input, const std::string& source) {
+  const std::string head = classifier_weight_name(net);
+  const Tensor* w = sd.find(head);
+  ANIMA_CHECK(w != nullptr && w->dim() == 2, "classify", "'", source, "' has no ", head,
+              " [classes, features]: is it a ", net, " checkpoint with torchvision's names?");
+  const int classes = static_cast<int>(w->size(0));
+  std::shared_ptr<nn::Module> model;
+  {
+    nn::SkipInitGuard skip;  // every value is overwritten by the weights
+    if (net == "inception_v3")
+      model = nets::inception_v3(classes, sd.contains("AuxLogits.fc.weight"), transform_input);
+    else
+      model = nets::make_net(net, classes);
+  }
+  auto* cls = dynamic_cast<nets::ImageClassifier*>(model.get());
+  ANIMA_CHECK(cls != nullptr && cls->classifier_prefix() + ".weight" == head, "classify", "net '", net,
+              "' does not have the classifier ", head);
+  try {
+    model->load_state_dict(sd, /*strict=*/true);
+  } catch (const Error& e) {
+    fail("classify", "the weights in '", source, "' do not fit ", net, ": ", e.what());
+  }
+  model->eval();
+  return model;
+}
+
+// One label per line (trailing '\r' removed, empty lines kept as empty labels).
+inline std::vector<std::string> read_labels(const std::filesystem::path& path) {
+  std::ifstream f(path);
+  ANIMA_CHECK(f.good(), "classify", "cannot read labels file '", path.string(), "'");
+  std::vector<std::string> labels;
+  for (std::string line; std::getline(f, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    labels.push_back(line);
+  }
+  while (!labels.empty() && labels.back().empty()) labels.pop_back();
+  return labels;
+}
+
+// weights/imagenet_classes.txt beside the executable, in the source tree, or under the working folder.
+inline std::filesystem::path find_default_labels() {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> candidates;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    candidates.push_back(exe.parent_path() / ".." / ".." / "weights" / "imagenet_classes.txt");  // build/tools/anima
+    candidates.push_back(exe.parent_path() / ".." / "share" / "anima" / "imagenet_classes.txt");  // installed
+  }
+  candidates.push_back(fs::path(__FILE__).parent_path() / ".." / ".." / "weights" / "imagenet_classes.txt");
+  candidates.push_back(fs::path("weights") / "imagenet_classes.txt");
+  for (const auto& c : candidates)
+    if (fs::is_regular_file(c, ec)) return c;
+  return {};
+}
+
+// An image file as 8-bit RGB.
+inline data::ImageU8 load_rgb(const std::string& path) {
+  ANIMA_CHECK(std::filesystem::is_regular_file(path), "classify", "no such image file '", path, "'");
+  int w = 0, h = 0, channels = 0;
+  unsigned char* rgb = stbi_load(path.c_str(), &w, &h, &channels, 3);
+  ANIMA_CHECK(rgb != nullptr, "classify", "cannot decode image '", path, "': ",
+              stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
+  data::ImageU8 im(w, h, 3);
+  std::copy(rgb, rgb + static_cast<std::size_t>(w) * h * 3, im.pixels.begin());
+  stbi_image_free(rgb);
+  return im;
+}
+
+inline std::vector<ClassifyResult> classify_images(const ClassifyOptions& o) {
+  ANIMA_CHECK(!o.images.empty(), "classify", "no images given");
+  ANIMA_CHECK(o.topk > 0, "classify", "--topk must be positive, got ", o.topk);
+  const bool inception = o.net == "inception_v3";
+  const int resize = o.resize >= 0 ? o.resize : (inception ? 342 : 256);
+  const int crop = o.crop >= 0 ? o.crop : (inception ? 299 : 224);
+  classifier_weight_name(o.net);  // an unknown net fails before the weights are read
+
+  const io::StateDict sd = io::load_weights(o.weights);
+  NoGradGuard no_grad;
+  auto model = build_classifier(o.net, sd, inception && !o.no_transform_input, o.weights);
+  const int classes = dynamic_cast<nets::ImageClassifier&>(*model).num_classes();
+
+  std::vector<std::string> labels;
+  if (!o.labels.empty()) {
+    labels = read_labels(o.labels);
+    ANIMA_CHECK(static_cast<int>(labels.size()) == classes, "classify", "'", o.labels, "' has ", labels.size(),
+                " labels but the net has ", classes, " classes");
+  } else if (const auto path = find_default_labels(); !path.empty()) {
+    labels = read_labels(path);
+    if (static_cast<int>(labels.size()) != classes) labels.clear();  // ImageNet's names, another head
+  }
+
+  std::vector<ClassifyResult> results;
+  for (const std::string& file : o.images) {
+    const data::ImageU8 im = load_rgb(file);
+    const Tensor x = unsqueeze(data::imagenet_eval_transform(im, resize, crop), 0);  // [1, 3, S, S]
+    const Tensor logits = model->forward(x);                                         // [1, classes]
+    ClassifyResult r;
+    r.file = file;
+    r.logits = to_vector<float>(logits);
+    // Softmax in double on the host (p_k = e^(l_k - max) / sum_i e^(l_i - max)), so the printed
+    // probabilities sum to 1 within 1e-15 (float32's softmax can exceed 1 by ~1e-7).
+    for (float l : r.logits)
+      ANIMA_CHECK(std::isfinite(l), "classify", "the net gave a non-finite logit for '", file,
+                  "' (NaN or infinity in the weights '", o.weights, "'?)");
+    std::vector<double> prob(r.logits.begin(), r.logits.end());
+    const double top = *std::max_element(prob.begin(), prob.end());
+    double total = 0;
+    for (double& p : prob) total += (p = std::exp(p - top));
+    for (double& p : prob) p /= total;
+    std::vector<int> order(prob.size());
+    std::iota(order.begin(), order.end(), 0);
+    const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(o.topk), order.size());
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(), [&](int a, int b) {
+      return prob[a] > prob[b] || (prob[a] == prob[b] && a < b);
+    });
+    for (std::size_t i = 0; i < k; ++i)
+      r.topk.push_back({order[i], labels.empty() ? std::string() : labels[order[i]], prob[order[i]]});
+    results.push_back(std::move(r));
+  }
+  return results;
+}
+
+inline std::string classify_json(const std::vector<ClassifyResult>& results, bool with_logits) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : results) {
+    nlohmann::json j;
+    j["file"] = r.file;
+    j["topk"] = nlohmann::json::array();
+    for (const auto& p : r.topk) j["topk"].push_back({{"index", p.index}, {"label", p.label}, {"prob", p.prob}});
+    if (with_logits) j["logits"] = r.logits;
+    out.push_back(j);
+  }
+  return out.dump(2);
+}
+
+inline void print_classify_text(const std::vector<ClassifyResult>& results) {
+  for (const auto& r : results) {
+    std::printf("%s\n", r.file.c_str());
+    for (std::size_t i = 0; i < r.topk.size(); ++i)
+      std::printf("  %2zu. %8.5f  %4d  %s\n", i + 1, r.topk[i].prob, r.topk[i].index, r.topk[i].label.c_str());
+  }
+}
+
+// Registers `anima classify`; its exit status goes to `status`.
+inline CLI::App* add_classify_command(CLI::App& app, int& status) {
+  auto opts = std::make_shared<ClassifyOptions>();
+  CLI::App* cmd = app.add_subcommand("classify", "classify images with an ImageNet-style net (top-k with probabilities)");
+  cmd->add_option("--net", opts->net, "vgg16, vgg16_bn, resnet50, mobilenet_v2 or inception_v3")
+      ->required()
+      ->check(CLI::IsMember(nets::net_names()));
+  cmd->add_option("--weights", opts->weights, "weights: torchvision .pth or safetensors")->required();
+  cmd->add_option("--topk", opts->topk, "classes to print per image (default 5)")->check(CLI::PositiveNumber);
+  cmd->add_option("--resize", opts->resize, "shorter side before the crop (default 256, inception_v3 342; 0: none)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--crop", opts->crop, "centre crop (default 224, inception_v3 299; 0: none)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--labels", opts->labels, "class names, one per line (default weights/imagenet_classes.txt)");
+  cmd->add_flag("--json", opts->json, "print JSON");
+  cmd->add_flag("--logits", opts->logits, "with --json: include every logit");
+  cmd->add_flag("--no-transform-input", opts->no_transform_input,
+                "inception_v3: do not map ImageNet-normalised input to [-1, 1] (torchvision's transform_input)");
+  cmd->add_option("images", opts->images, "image files")->required();
+  cmd->callback([opts, &status] {
+    const auto results = classify_images(*opts);
+    if (opts->json)
+      std::printf("%s\n", classify_json(results, opts->logits).c_str());
+    else
+      print_classify_text(results);
+    status = 0;
+  });
+  return cmd;
+}
+
+}  // namespace anima::cli
