@@ -12,7 +12,10 @@
 #include <anima/cuda/factory.cuh>
 #include <anima/cuda/gemm.cuh>
 #include <anima/cuda/interpolate.cuh>
+#include <anima/cuda/nms.cuh>
+#include <anima/cuda/paste_masks.cuh>
 #include <anima/cuda/pool.cuh>
 #include <anima/cuda/reduce.cuh>
+#include <anima/cuda/roi_align.cuh>
 #include <anima/cuda/runtime.cuh>
 #include <anima/cuda/softmax.cuh>

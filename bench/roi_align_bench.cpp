@@ -1,0 +1,112 @@
+// RoIAlign benchmarks (CPU, float32) on Mask R-CNN shapes (bench/roi_align_shapes.hpp):
+//
+//   BM_roi_align/<case>/<impl>/<pass>
+//     <case>  single (1024 RoIs, one map [2, 256, 50, 50], 14x14), box (MultiScaleRoIAlign, FPN maps
+//             200/100/50/25, 1000 RoIs, 7x7), mask (the same maps, 2x512 RoIs, 14x14); sampling 2.
+//     <impl>  reference (CpuReference forward and backward: plain loops, one thread) or nhwc (CpuNhwc:
+//             the default; ANIMA_NUM_THREADS sets the pool size).
+//     <pass>  fwd (forward) or fwdbwd (forward, then backward of a fixed upstream gradient into x).
+// Counter samples_per_second: bilinear samples per second, K·C·PH·PW·grid² per pass (fwdbwd counts
+// both passes). Wall time (UseRealTime). The op-level API is timed (what a model pays: validation,
+// output allocation, workspace from the allocator, the autograd record).
+// bench/compare_roi_align.py runs this binary and times torchvision on the same shapes in the same run.
+//
+// Run: anima_bench_roi_align [--benchmark_filter=single] [--benchmark_repetitions=5]
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <anima/autograd/engine.hpp>
+#include <anima/autograd/grad_mode.hpp>
+#include <anima/core/generator.hpp>
+#include <anima/detection/multiscale_roi_align.hpp>
+#include <anima/ops/factory.hpp>
+#include <anima/ops/roi_align.hpp>
+
+#include "roi_align_shapes.hpp"
+
+namespace {
+
+using namespace anima;
+
+struct Problem {
+  bench::RoiAlignCase c;
+  detection::FeatureMaps maps;
+  std::vector<Tensor> boxes;
+  Tensor rois;  // single-map case
+  std::int64_t num_rois = 0;
+};
+
+Problem make_problem(const bench::RoiAlignCase& c) {
+  Problem p;
+  p.c = c;
+  Generator gen(1);
+  for (std::size_t l = 0; l < c.map_sizes.size(); ++l) {
+    const std::int64_t s = c.map_sizes[l];
+    p.maps.push_back({std::to_string(l), randn({c.batch, c.channels, s, s}, TensorOptions(DType::Float32), gen)});
+  }
+  for (std::int64_t i = 0; i < c.batch; ++i)
+    p.boxes.push_back(cast_copy(from_vector<double>(bench::bench_boxes(i, c.rois_per_image), {c.rois_per_image, 4}),
+                                DType::Float32));
+  p.rois = boxes_to_rois(p.boxes);
+  p.num_rois = c.batch * c.rois_per_image;
+  return p;
+}
+
+Tensor run_forward(const Problem& p, const std::vector<Tensor>& maps, RoiAlignAlgorithms alg) {
+  if (p.c.map_sizes.size() == 1)
+    return roi_align(maps[0], p.rois, {p.c.out, p.c.out}, 1.0 / 16.0, p.c.sampling, false, alg);
+  detection::MultiScaleRoIAlignOptions o;
+  for (std::size_t l = 0; l < maps.size(); ++l) o.featmap_names.push_back(std::to_string(l));
+  o.output_size = {p.c.out, p.c.out};
+  o.sampling_ratio = p.c.sampling;
+  o.algorithms = alg;
+  detection::FeatureMaps named;
+  for (std::size_t l = 0; l < maps.size(); ++l) named.push_back({std::to_string(l), maps[l]});
+  return detection::MultiScaleRoIAlign(o).forward(named, p.boxes, std::vector<std::array<std::int64_t, 2>>(
+                                                                      static_cast<std::size_t>(p.c.batch), {800, 800}));
+}
+
+void BM_roi_align(benchmark::State& state, bench::RoiAlignCase c, bool reference, bool with_backward) {
+  const Problem p = make_problem(c);
+  const RoiAlignAlgorithms alg =
+      reference ? RoiAlignAlgorithms{RoiAlignForwardAlgorithm::CpuReference, RoiAlignBackwardAlgorithm::CpuReference}
+                : RoiAlignAlgorithms{RoiAlignForwardAlgorithm::CpuNhwc, RoiAlignBackwardAlgorithm::CpuNhwc};
+  Generator gen(2);
+  const Tensor gy = with_backward ? randn({p.num_rois, c.channels, c.out, c.out}, TensorOptions(DType::Float32), gen)
+                                  : Tensor();
+  for (auto _ : state) {
+    std::vector<Tensor> maps;
+    for (const auto& m : p.maps) {
+      Tensor leaf = detach(m.second);
+      if (with_backward) leaf.set_requires_grad(true);
+      maps.push_back(leaf);
+    }
+    Tensor y = run_forward(p, maps, alg);
+    if (with_backward) {
+      backward(y, gy);
+      benchmark::DoNotOptimize(maps[0].grad().raw_data());
+    }
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  const double samples = static_cast<double>(p.num_rois * c.channels * c.out * c.out * c.sampling * c.sampling);
+  state.counters["samples_per_second"] =
+      benchmark::Counter(samples * (with_backward ? 2.0 : 1.0), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+const bool kRegistered = [] {
+  for (const auto& c : bench::roi_align_cases())
+    for (bool reference : {false, true})
+      for (bool bwd : {false, true}) {
+        const std::string name =
+            "BM_roi_align/" + c.name + "/" + (reference ? "reference" : "nhwc") + "/" + (bwd ? "fwdbwd" : "fwd");
+        benchmark::RegisterBenchmark(name.c_str(), BM_roi_align, c, reference, bwd)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+      }
+  return true;
+}();
+
+}  // namespace

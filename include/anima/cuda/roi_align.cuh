@@ -1,0 +1,109 @@
+// anima/cuda/roi_align.cuh — CUDA entries of the RoIAlign and RoIPool kernel tags
+// (anima/ops/roi_align_kernels.hpp), run on anima::cuda::current_stream(). Including this header
+// registers them (and the CUDA runtime).
+//
+//   RoiAlignForwardAlgorithm    Auto, CudaV2 -> roi_align_fwd_v2;  CudaV1 -> roi_align_fwd_v1
+//   RoiAlignBackwardAlgorithm   Auto, CudaDeterministic -> roi_align_bwd_fixed_point (workspace from the
+//                               device's caching allocator, returned once the kernels are enqueued: the
+//                               allocator hands memory out in stream order on the one stream we use);
+//                               CudaAtomic -> roi_align_bwd_atomic_v1
+//   Cpu* algorithms: CPU-only -> Error.
+// Kernels, numerics and determinism: anima/kernels/cuda/roi_align.cuh.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <cuda_runtime.h>
+
+#include <anima/core/dispatch.hpp>
+#include <anima/core/dtype.hpp>
+#include <anima/core/error.hpp>
+#include <anima/cuda/runtime.cuh>
+#include <anima/kernels/cuda/roi_align.cuh>
+#include <anima/ops/roi_align_kernels.hpp>
+
+namespace anima::cuda {
+
+namespace roi_detail {
+
+// Device workspace from the current device's caching allocator, freed when it goes out of scope.
+struct Workspace {
+  Allocator* allocator = nullptr;
+  void* ptr = nullptr;
+  std::size_t bytes = 0;
+  explicit Workspace(std::size_t b) : bytes(b) {
+    if (b == 0) return;
+    int device = 0;
+    ANIMA_CUDA_CHECK(cudaGetDevice(&device));
+    allocator = cuda::allocator(device);
+    ptr = allocator->allocate(b);
+  }
+  ~Workspace() {
+    if (ptr) allocator->deallocate(ptr, bytes);
+  }
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+};
+
+}  // namespace roi_detail
+
+inline void roi_align_forward(DType dtype, RoiAlignForwardAlgorithm algorithm, const void* x, const void* rois,
+                              const kernels::RoiAlignGeometry& g, void* y) {
+  const bool v1 = algorithm == RoiAlignForwardAlgorithm::CudaV1;
+  ANIMA_CHECK(v1 || algorithm == RoiAlignForwardAlgorithm::Auto || algorithm == RoiAlignForwardAlgorithm::CudaV2,
+              RoiAlignForwardKernel::name, "RoiAlignForwardAlgorithm::", roi_align_algorithm_name(algorithm),
+              " runs on CPU tensors only (CUDA offers Auto, CudaV1 and CudaV2)");
+  ANIMA_DISPATCH_FLOATING(dtype, RoiAlignForwardKernel::name, [&] {
+    const auto* xs = static_cast<const scalar_t*>(x);
+    const auto* rs = static_cast<const scalar_t*>(rois);
+    auto* ys = static_cast<scalar_t*>(y);
+    if (v1)
+      kernels::cuda::roi_align_fwd_v1(xs, rs, g, ys, current_stream());
+    else
+      kernels::cuda::roi_align_fwd_v2(xs, rs, g, ys, current_stream());
+  });
+}
+
+inline void roi_align_backward(DType dtype, RoiAlignBackwardAlgorithm algorithm, const void* gy, const void* rois,
+                               const kernels::RoiAlignGeometry& g, void* gx) {
+  const bool atomic = algorithm == RoiAlignBackwardAlgorithm::CudaAtomic;
+  ANIMA_CHECK(atomic || algorithm == RoiAlignBackwardAlgorithm::Auto ||
+                  algorithm == RoiAlignBackwardAlgorithm::CudaDeterministic,
+              RoiAlignBackwardKernel::name, "RoiAlignBackwardAlgorithm::", roi_align_algorithm_name(algorithm),
+              " runs on CPU tensors only (CUDA offers Auto, CudaAtomic and CudaDeterministic)");
+  ANIMA_DISPATCH_FLOATING(dtype, RoiAlignBackwardKernel::name, [&] {
+    const auto* gys = static_cast<const scalar_t*>(gy);
+    const auto* rs = static_cast<const scalar_t*>(rois);
+    auto* gxs = static_cast<scalar_t*>(gx);
+    if (atomic) {
+      kernels::cuda::roi_align_bwd_atomic_v1(gys, rs, g, gxs, current_stream());
+      return;
+    }
+    roi_detail::Workspace work(kernels::cuda::roi_align_bwd_fixed_point_workspace_bytes(g));
+    kernels::cuda::roi_align_bwd_fixed_point(gys, rs, g, gxs, work.ptr, current_stream());
+  });
+}
+
+inline void roi_pool_forward(DType dtype, const void* x, const void* rois, const kernels::RoiAlignGeometry& g, void* y,
+                             std::int64_t* argmax) {
+  ANIMA_DISPATCH_FLOATING(dtype, RoiPoolForwardKernel::name, [&] {
+    kernels::cuda::roi_pool_fwd(static_cast<const scalar_t*>(x), static_cast<const scalar_t*>(rois), g,
+                                static_cast<scalar_t*>(y), argmax, current_stream());
+  });
+}
+
+inline void roi_pool_backward(DType dtype, const void* gy, const std::int64_t* argmax, const void* rois,
+                              const kernels::RoiAlignGeometry& g, void* gx) {
+  ANIMA_DISPATCH_FLOATING(dtype, RoiPoolBackwardKernel::name, [&] {
+    kernels::cuda::roi_pool_bwd_atomic(static_cast<const scalar_t*>(gy), argmax, static_cast<const scalar_t*>(rois), g,
+                                       static_cast<scalar_t*>(gx), current_stream());
+  });
+}
+
+inline const bool kRoiAlignRegistered = (KernelRegistry<RoiAlignForwardKernel>::cuda = &roi_align_forward,
+                                         KernelRegistry<RoiAlignBackwardKernel>::cuda = &roi_align_backward,
+                                         KernelRegistry<RoiPoolForwardKernel>::cuda = &roi_pool_forward,
+                                         KernelRegistry<RoiPoolBackwardKernel>::cuda = &roi_pool_backward, true);
+
+}  // namespace anima::cuda

@@ -1,0 +1,366 @@
+// anima/kernels/cuda/roi_align.cuh — RoIAlign and RoIPool forward / backward (CUDA).
+//
+// Same contract as anima/kernels/cpu/roi_align.hpp and roi_pool.hpp: x / gx contiguous [N, C, H, W],
+// rois [K, 5], y / gy / argmax contiguous [K, C, PH, PW], all on the device; per-RoI and per-sample math
+// from anima/kernels/roi_align_math.hpp (the same functions as the CPU kernels). Invalid RoIs (batch
+// index outside [0, N), non-finite coordinates) give 0 and route no gradient. Launchers take a stream
+// and the caller's workspace; they never allocate.
+//
+// Versions (names say the method; a performance engineer can run each alone):
+//   roi_align_fwd_v1            one thread per output element (k, c, ph, pw); each thread recomputes
+//                               the box and every sample's taps (torchvision's CUDA scheme).
+//   roi_align_fwd_v2            one block per (RoI, tile of kRoiChannelTile channels); the block computes
+//                               the RoI's sample taps once per axis (PH·grid_h rows, PW·grid_w columns)
+//                               into shared memory and every thread reuses them for its outputs across
+//                               the tile's channels. A RoI with more than kRoiMaxTaps samples along an
+//                               axis (adaptive grids of huge boxes) computes taps on the fly instead.
+//                               Same taps, same weights, same summation order as v1: equal bits.
+//   roi_align_bwd_atomic_v1     one thread per output element, atomicAdd of the 4 weighted
+//                               contributions of every sample into gx (zeroed first); like torchvision.
+//   roi_align_bwd_fixed_point   deterministic: v2's block layout (taps in shared memory), but each
+//                               contribution g·w / count is rounded to a 64-bit fixed-point integer
+//                               q = llrint(v · 2^s) and added with an integer atomicAdd into an int64
+//                               workspace; a last pass writes gx = q_sum / 2^s. Integer addition is
+//                               associative, so the sum (hence gx) is the same bits whatever the
+//                               order the atomics land in. The scale 2^s is set on the device from
+//                               M = max |gy| (a first pass, atomicMax on the bits, order-independent):
+//                               s = 61 - ceil(log2(K·PH·PW)) - e with M < 2^e, so that the largest
+//                               possible |Σ| <= K·PH·PW·M (each output spreads total weight <= 1)
+//                               stays below 2^61: no overflow. Resolution: M·2^-(61-ceil(log2(K·PH·PW)))
+//                               (2^-43·M for K·PH·PW = 2^18), far below float32's 2^-24 relative.
+//                               A non-finite gy makes the whole gx NaN (documented; the atomic version
+//                               spreads it only to the touched pixels).
+// Workspace: roi_align_bwd_fixed_point_workspace_bytes(g) = 8·(N·C·H·W + 1) bytes; the others need none.
+// Determinism: forward v1 and v2 bitwise reproducible; backward fixed_point bitwise reproducible run to
+// run; backward atomic_v1 is not (float atomics land in a varying order). RoIPool: forward reproducible,
+// backward atomic (not bitwise reproducible when bins of different RoIs share an argmax).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <cuda_runtime.h>
+
+#include <anima/kernels/cuda/check.cuh>
+#include <anima/kernels/cuda/elementwise.cuh>
+#include <anima/kernels/roi_align_math.hpp>
+
+namespace anima::kernels::cuda {
+
+constexpr int kRoiChannelTile = 16;  // channels per v2 block
+constexpr int kRoiMaxTaps = 256;     // taps per axis kept in shared memory
+constexpr int kRoiBlock = 256;
+
+// ---- forward v1 -----------------------------------------------------------------------------------
+
+template <class T>
+__global__ void roi_align_fwd_v1_kernel(const T* __restrict__ x, const T* __restrict__ rois, RoiAlignGeometry g,
+                                        T* __restrict__ y, std::int64_t n) {
+  const std::int64_t PP = g.pooled_h * g.pooled_w, HW = g.height * g.width;
+  for (std::int64_t i = global_thread_index(); i < n; i += grid_stride()) {
+    const std::int64_t pw = i % g.pooled_w, ph = (i / g.pooled_w) % g.pooled_h, c = (i / PP) % g.channels,
+                       k = i / (PP * g.channels);
+    const RoiBox<T> box = roi_align_box(rois + k * 5, g);
+    T sum = T(0);
+    if (box.valid) {
+      const T* plane = x + (box.batch * g.channels + c) * HW;
+      for (std::int64_t iy = 0; iy < box.y.grid; ++iy)
+        for (std::int64_t ix = 0; ix < box.x.grid; ++ix) {
+          const BilinearSample<T> s = roi_align_sample(box, ph, pw, iy, ix, g.height, g.width);
+          sum += s.w1 * plane[s.o1] + s.w2 * plane[s.o2] + s.w3 * plane[s.o3] + s.w4 * plane[s.o4];
+        }
+    }
+    y[i] = sum / box.count;
+  }
+}
+
+// ---- shared-memory taps (v2 forward, fixed-point backward) ----------------------------------------
+
+template <class T>
+struct RoiTapCache {
+  BilinearTap<T> y[kRoiMaxTaps];
+  BilinearTap<T> x[kRoiMaxTaps];
+};
+
+// Fills the block's tap cache for `box` (when it fits); returns whether it did. Ends with a barrier.
+template <class T>
+__device__ bool roi_fill_taps(RoiTapCache<T>& cache, const RoiBox<T>& box, const RoiAlignGeometry& g) {
+  const std::int64_t ny = g.pooled_h * box.y.grid, nx = g.pooled_w * box.x.grid;
+  const bool fits = box.valid && ny <= kRoiMaxTaps && nx <= kRoiMaxTaps;
+  if (fits) {
+    for (std::int64_t t = threadIdx.x; t < ny; t += blockDim.x)
+      cache.y[t] = bilinear_tap(roi_sample_coord(box.y, t / box.y.grid, t % box.y.grid), g.height);
+    for (std::int64_t t = threadIdx.x; t < nx; t += blockDim.x)
+      cache.x[t] = bilinear_tap(roi_sample_coord(box.x, t / box.x.grid, t % box.x.grid), g.width);
+  }
+  __syncthreads();
+  return fits;
+}
+
+template <class T>
+__device__ __forceinline__ BilinearSample<T> roi_cached_sample(const RoiTapCache<T>& cache, bool cached,
+                                                               const RoiBox<T>& box, const RoiAlignGeometry& g,
+                                                               std::int64_t ph, std::int64_t pw, std::int64_t iy,
+                                                               std::int64_t ix) {
+  if (cached) return bilinear_sample(cache.y[ph * box.y.grid + iy], cache.x[pw * box.x.grid + ix], g.width);
+  return roi_align_sample(box, ph, pw, iy, ix, g.height, g.width);
+}
+
+// ---- forward v2 -----------------------------------------------------------------------------------
+
+// grid (K, ceil(C / kRoiChannelTile)), block kRoiBlock.
+template <class T>
+__global__ void roi_align_fwd_v2_kernel(const T* __restrict__ x, const T* __restrict__ rois, RoiAlignGeometry g,
+                                        T* __restrict__ y) {
+  __shared__ RoiTapCache<T> cache;
+  const std::int64_t k = blockIdx.x, c0 = static_cast<std::int64_t>(blockIdx.y) * kRoiChannelTile;
+  const std::int64_t PP = g.pooled_h * g.pooled_w, HW = g.height * g.width;
+  const std::int64_t nc = g.channels - c0 < kRoiChannelTile ? g.channels - c0 : kRoiChannelTile;
+  const RoiBox<T> box = roi_align_box(rois + k * 5, g);
+  const bool cached = roi_fill_taps(cache, box, g);
+  // 32-bit index math inside the block (nc·PP is small; 64-bit division is slow on the GPU).
+  const int pp32 = static_cast<int>(PP), pw32 = static_cast<int>(g.pooled_w), n32 = static_cast<int>(nc * PP);
+  for (int t = static_cast<int>(threadIdx.x); t < n32; t += static_cast<int>(blockDim.x)) {
+    const int p = t % pp32;
+    const std::int64_t c = c0 + t / pp32, ph = p / pw32, pw = p % pw32;
+    T sum = T(0);
+    if (box.valid) {
+      const T* plane = x + (box.batch * g.channels + c) * HW;
+      for (std::int64_t iy = 0; iy < box.y.grid; ++iy)
+        for (std::int64_t ix = 0; ix < box.x.grid; ++ix) {
+          const BilinearSample<T> s = roi_cached_sample(cache, cached, box, g, ph, pw, iy, ix);
+          sum += s.w1 * plane[s.o1] + s.w2 * plane[s.o2] + s.w3 * plane[s.o3] + s.w4 * plane[s.o4];
+        }
+    }
+    y[(k * g.channels + c) * PP + p] = sum / box.count;
+  }
+}
+
+// ---- backward: atomic v1 --------------------------------------------------------------------------
+
+template <class T>
+__global__ void roi_align_bwd_atomic_v1_kernel(const T* __restrict__ gy, const T* __restrict__ rois,
+                                               RoiAlignGeometry g, T* __restrict__ gx, std::int64_t n) {
+  const std::int64_t PP = g.pooled_h * g.pooled_w, HW = g.height * g.width;
+  for (std::int64_t i = global_thread_index(); i < n; i += grid_stride()) {
+    const std::int64_t pw = i % g.pooled_w, ph = (i / g.pooled_w) % g.pooled_h, c = (i / PP) % g.channels,
+                       k = i / (PP * g.channels);
+    const RoiBox<T> box = roi_align_box(rois + k * 5, g);
+    if (!box.valid) continue;
+    T* plane = gx + (box.batch * g.channels + c) * HW;
+    const T share = gy[i] / box.count;
+    for (std::int64_t iy = 0; iy < box.y.grid; ++iy)
+      for (std::int64_t ix = 0; ix < box.x.grid; ++ix) {
+        const BilinearSample<T> s = roi_align_sample(box, ph, pw, iy, ix, g.height, g.width);
+        if (s.w1 == T(0) && s.w2 == T(0) && s.w3 == T(0) && s.w4 == T(0)) continue;
+        atomicAdd(plane + s.o1, share * s.w1);
+        atomicAdd(plane + s.o2, share * s.w2);
+        atomicAdd(plane + s.o3, share * s.w3);
+        atomicAdd(plane + s.o4, share * s.w4);
+      }
+  }
+}
+
+// ---- backward: deterministic fixed point ------------------------------------------------------------
+
+// ws[0] = max over gy of the bits of (double)|gy| (non-negative doubles order like their bit patterns;
+// NaN bits sort above +inf).
+template <class T>
+__global__ void roi_align_abs_max_kernel(const T* __restrict__ gy, std::int64_t n, unsigned long long* __restrict__ ws) {
+  double m = 0.0;
+  for (std::int64_t i = global_thread_index(); i < n; i += grid_stride()) {
+    const double v = static_cast<double>(gy[i]);
+    const double a = v < 0 ? -v : v;
+    if (a != a) {  // NaN: its bits sort above +inf's, so the scale pass sees "not finite"
+      m = a;
+      break;
+    }
+    if (a > m) m = a;
+  }
+  atomicMax(ws, static_cast<unsigned long long>(__double_as_longlong(m)));
+}
+
+// The fixed-point scale 2^s for max |gy| = bits-decoded M (see the header comment); 0 when M is not
+// finite (the convert pass then writes NaN).
+__device__ __forceinline__ double roi_fixed_point_scale(unsigned long long max_bits, std::int64_t terms) {
+  const double m = __longlong_as_double(static_cast<long long>(max_bits));
+  if (!(m <= 1.7976931348623157e308)) return 0.0;  // inf or NaN
+  if (m == 0.0) return 1.0;
+  int e = 0;
+  (void)frexp(m, &e);  // m < 2^e
+  int headroom = 0;
+  while ((std::int64_t(1) << headroom) < terms && headroom < 62) ++headroom;
+  return ldexp(1.0, 61 - headroom - e);
+}
+
+// grid (K, ceil(C / kRoiChannelTile)), block kRoiBlock; acc = the int64 workspace, zeroed.
+template <class T>
+__global__ void roi_align_bwd_fixed_point_kernel(const T* __restrict__ gy, const T* __restrict__ rois,
+                                                 RoiAlignGeometry g, const unsigned long long* __restrict__ max_bits,
+                                                 unsigned long long* __restrict__ acc) {
+  __shared__ RoiTapCache<T> cache;
+  const std::int64_t k = blockIdx.x, c0 = static_cast<std::int64_t>(blockIdx.y) * kRoiChannelTile;
+  const std::int64_t PP = g.pooled_h * g.pooled_w, HW = g.height * g.width;
+  const std::int64_t nc = g.channels - c0 < kRoiChannelTile ? g.channels - c0 : kRoiChannelTile;
+  const double scale = roi_fixed_point_scale(*max_bits, g.num_rois * PP);
+  const RoiBox<T> box = roi_align_box(rois + k * 5, g);
+  const bool cached = roi_fill_taps(cache, box, g);
+  if (!box.valid || scale == 0.0) return;
+  // 32-bit index math inside the block (nc·PP is small; 64-bit division is slow on the GPU).
+  const int pp32 = static_cast<int>(PP), pw32 = static_cast<int>(g.pooled_w), n32 = static_cast<int>(nc * PP);
+  for (int t = static_cast<int>(threadIdx.x); t < n32; t += static_cast<int>(blockDim.x)) {
+    const int p = t % pp32;
+    const std::int64_t c = c0 + t / pp32, ph = p / pw32, pw = p % pw32;
+    unsigned long long* plane = acc + (box.batch * g.channels + c) * HW;
+    const T share = gy[(k * g.channels + c) * PP + p] / box.count;
+    for (std::int64_t iy = 0; iy < box.y.grid; ++iy)
+      for (std::int64_t ix = 0; ix < box.x.grid; ++ix) {
+        const BilinearSample<T> s = roi_cached_sample(cache, cached, box, g, ph, pw, iy, ix);
+        if (s.w1 == T(0) && s.w2 == T(0) && s.w3 == T(0) && s.w4 == T(0)) continue;
+        // Two's complement: adding the unsigned image of a negative int64 subtracts it.
+        atomicAdd(plane + s.o1, static_cast<unsigned long long>(llrint(static_cast<double>(share * s.w1) * scale)));
+        atomicAdd(plane + s.o2, static_cast<unsigned long long>(llrint(static_cast<double>(share * s.w2) * scale)));
+        atomicAdd(plane + s.o3, static_cast<unsigned long long>(llrint(static_cast<double>(share * s.w3) * scale)));
+        atomicAdd(plane + s.o4, static_cast<unsigned long long>(llrint(static_cast<double>(share * s.w4) * scale)));
+      }
+  }
+}
+
+template <class T>
+__global__ void roi_align_fixed_point_convert_kernel(const unsigned long long* __restrict__ acc,
+                                                     const unsigned long long* __restrict__ max_bits,
+                                                     std::int64_t terms, T* __restrict__ gx, std::int64_t n) {
+  const double scale = roi_fixed_point_scale(*max_bits, terms);
+  for (std::int64_t i = global_thread_index(); i < n; i += grid_stride()) {
+    const long long q = static_cast<long long>(acc[i]);
+    gx[i] = scale == 0.0 ? static_cast<T>(NAN) : static_cast<T>(static_cast<double>(q) / scale);
+  }
+}
+
+// ---- RoIPool ----------------------------------------------------------------------------------------
+
+template <class T>
+__global__ void roi_pool_fwd_kernel(const T* __restrict__ x, const T* __restrict__ rois, RoiAlignGeometry g,
+                                    T* __restrict__ y, std::int64_t* __restrict__ argmax, std::int64_t n) {
+  const std::int64_t PP = g.pooled_h * g.pooled_w, HW = g.height * g.width;
+  for (std::int64_t i = global_thread_index(); i < n; i += grid_stride()) {
+    const std::int64_t pw = i % g.pooled_w, ph = (i / g.pooled_w) % g.pooled_h, c = (i / PP) % g.channels,
+                       k = i / (PP * g.channels);
+    const T* roi = rois + k * 5;
+    const RoiBox<T> box = roi_align_box(roi, g);
+    const RoiPoolBin b = roi_pool_bin(roi, g, ph, pw);
+    if (!box.valid || b.empty()) {
+      y[i] = T(0);
+      argmax[i] = -1;
+      continue;
+    }
+    const T* plane = x + (box.batch * g.channels + c) * HW;
+    T best = static_cast<T>(-3.402823466e+38f);  // -FLT_MAX, as torchvision
+    std::int64_t best_i = -1;
+    for (std::int64_t h = b.h0; h < b.h1; ++h)
+      for (std::int64_t w = b.w0; w < b.w1; ++w)
+        if (plane[h * g.width + w] > best) {
+          best = plane[h * g.width + w];
+          best_i = h * g.width + w;
+        }
+    y[i] = best;
+    argmax[i] = best_i;
+  }
+}
+
+template <class T>
+__global__ void roi_pool_bwd_atomic_kernel(const T* __restrict__ gy, const std::int64_t* __restrict__ argmax,
+                                           const T* __restrict__ rois, RoiAlignGeometry g, T* __restrict__ gx,
+                                           std::int64_t n) {
+  const std::int64_t PP = g.pooled_h * g.pooled_w, HW = g.height * g.width;
+  for (std::int64_t i = global_thread_index(); i < n; i += grid_stride()) {
+    const std::int64_t c = (i / PP) % g.channels, k = i / (PP * g.channels);
+    const std::int64_t b = roi_batch_index(rois[k * 5], g.batch);
+    if (b < 0 || argmax[i] < 0) continue;
+    atomicAdd(gx + (b * g.channels + c) * HW + argmax[i], gy[i]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Launchers (host); device pointers, run on `stream`. Empty problems launch nothing (backward ones
+// still zero gx).
+
+inline std::int64_t roi_output_elems(const RoiAlignGeometry& g) {
+  return g.num_rois * g.channels * g.pooled_h * g.pooled_w;
+}
+inline std::int64_t roi_input_elems(const RoiAlignGeometry& g) { return g.batch * g.channels * g.height * g.width; }
+
+template <class T>
+void roi_align_fwd_v1(const T* x, const T* rois, const RoiAlignGeometry& g, T* y, cudaStream_t stream) {
+  const std::int64_t n = roi_output_elems(g);
+  if (n <= 0) return;
+  roi_align_fwd_v1_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(x, rois, g, y, n);
+  ANIMA_CUDA_CHECK_LAUNCH("roi_align_fwd_v1_kernel");
+}
+
+template <class T>
+void roi_align_fwd_v2(const T* x, const T* rois, const RoiAlignGeometry& g, T* y, cudaStream_t stream) {
+  if (roi_output_elems(g) <= 0) return;
+  const dim3 grid(static_cast<unsigned>(g.num_rois),
+                  static_cast<unsigned>((g.channels + kRoiChannelTile - 1) / kRoiChannelTile));
+  roi_align_fwd_v2_kernel<T><<<grid, kRoiBlock, 0, stream>>>(x, rois, g, y);
+  ANIMA_CUDA_CHECK_LAUNCH("roi_align_fwd_v2_kernel");
+}
+
+template <class T>
+void roi_align_bwd_atomic_v1(const T* gy, const T* rois, const RoiAlignGeometry& g, T* gx, cudaStream_t stream) {
+  const std::int64_t nx = roi_input_elems(g), n = roi_output_elems(g);
+  if (nx <= 0) return;
+  ANIMA_CUDA_CHECK(cudaMemsetAsync(gx, 0, static_cast<std::size_t>(nx) * sizeof(T), stream));
+  if (n <= 0) return;
+  roi_align_bwd_atomic_v1_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(gy, rois, g, gx, n);
+  ANIMA_CUDA_CHECK_LAUNCH("roi_align_bwd_atomic_v1_kernel");
+}
+
+inline std::size_t roi_align_bwd_fixed_point_workspace_bytes(const RoiAlignGeometry& g) {
+  return static_cast<std::size_t>(roi_input_elems(g) + 1) * sizeof(unsigned long long);
+}
+
+template <class T>
+void roi_align_bwd_fixed_point(const T* gy, const T* rois, const RoiAlignGeometry& g, T* gx, void* workspace,
+                               cudaStream_t stream) {
+  const std::int64_t nx = roi_input_elems(g), n = roi_output_elems(g);
+  if (nx <= 0) return;
+  if (n <= 0) {
+    ANIMA_CUDA_CHECK(cudaMemsetAsync(gx, 0, static_cast<std::size_t>(nx) * sizeof(T), stream));
+    return;
+  }
+  auto* max_bits = static_cast<unsigned long long*>(workspace);
+  unsigned long long* acc = max_bits + 1;
+  ANIMA_CUDA_CHECK(cudaMemsetAsync(workspace, 0, roi_align_bwd_fixed_point_workspace_bytes(g), stream));
+  roi_align_abs_max_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(gy, n, max_bits);
+  ANIMA_CUDA_CHECK_LAUNCH("roi_align_abs_max_kernel");
+  const dim3 grid(static_cast<unsigned>(g.num_rois),
+                  static_cast<unsigned>((g.channels + kRoiChannelTile - 1) / kRoiChannelTile));
+  roi_align_bwd_fixed_point_kernel<T><<<grid, kRoiBlock, 0, stream>>>(gy, rois, g, max_bits, acc);
+  ANIMA_CUDA_CHECK_LAUNCH("roi_align_bwd_fixed_point_kernel");
+  roi_align_fixed_point_convert_kernel<T>
+      <<<grid_1d(nx), kBlock, 0, stream>>>(acc, max_bits, g.num_rois * g.pooled_h * g.pooled_w, gx, nx);
+  ANIMA_CUDA_CHECK_LAUNCH("roi_align_fixed_point_convert_kernel");
+}
+
+template <class T>
+void roi_pool_fwd(const T* x, const T* rois, const RoiAlignGeometry& g, T* y, std::int64_t* argmax, cudaStream_t stream) {
+  const std::int64_t n = roi_output_elems(g);
+  if (n <= 0) return;
+  roi_pool_fwd_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(x, rois, g, y, argmax, n);
+  ANIMA_CUDA_CHECK_LAUNCH("roi_pool_fwd_kernel");
+}
+
+template <class T>
+void roi_pool_bwd_atomic(const T* gy, const std::int64_t* argmax, const T* rois, const RoiAlignGeometry& g, T* gx,
+                         cudaStream_t stream) {
+  const std::int64_t nx = roi_input_elems(g), n = roi_output_elems(g);
+  if (nx <= 0) return;
+  ANIMA_CUDA_CHECK(cudaMemsetAsync(gx, 0, static_cast<std::size_t>(nx) * sizeof(T), stream));
+  if (n <= 0) return;
+  roi_pool_bwd_atomic_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(gy, argmax, rois, g, gx, n);
+  ANIMA_CUDA_CHECK_LAUNCH("roi_pool_bwd_atomic_kernel");
+}
+
+}  // namespace anima::kernels::cuda
