@@ -14,12 +14,14 @@
 #   build.log      configure + build output          run.log       test + benchmark console output
 #   tests.json     gtest JSON of anima_cuda_tests     sanitizer.log compute-sanitizer output
 #   bench.json     all benchmarks' JSON merged
+#   compare_<x>.txt  ours / PyTorch tables from bench/compare_<x>.py (CUDA), when built
 # Every step runs even if an earlier one failed; the exit status is non-zero if any step failed.
 # Environment: BUILD_DIR (build-gpu), CMAKE_CUDA_ARCHITECTURES (90), JOBS (all cores),
 #   BENCH_MIN_TIME (0.05 seconds per benchmark), CUDNN_ROOT (a cuDNN with include/ and lib/),
 #   TIME_BUDGET (280 s: tests, sanitizer and benchmarks are cut short once it is spent),
 #   ANIMA_COMMIT (the commit to record when the tree arrives without .git),
-#   CMAKE_ARGS (extra configure arguments), BUILD_TARGETS (space-separated targets to build instead of all), GTEST_FILTER (for the CUDA tests
+#   COMPARE (compare_<x>.py scripts to run: names, all (default) or none), SKIP_CPU_AREAS=1 (skip the
+#   per-area CPU test executables), CMAKE_ARGS (extra configure arguments), BUILD_TARGETS (space-separated targets to build instead of all), GTEST_FILTER (for the CUDA tests
 #   and the sanitizer run), SKIP_BENCHMARKS=1, DEBUG_TEST (a gtest filter: run it under cuda-gdb in
 #   batch mode and write the backtrace of a crash to OUT/debug.log).
 set -uo pipefail
@@ -143,6 +145,10 @@ run_gtest() {  # step-name binary json-out sources-glob...
   if [[ $rc -eq 0 ]]; then record "$name" ok $((SECONDS - t)); else record "$name" failed $((SECONDS - t)) "exit $rc"; fi
 }
 run_gtest cpu_tests "$build/tests/anima_tests" "$work/cpu_tests.json" "tests/core/*.cpp"
+for area in io nn nets detect; do  # the per-area CPU executables (tests/<area>/*.cpp)
+  if [[ -n "${SKIP_CPU_AREAS:-}" ]]; then break; fi
+  run_gtest "cpu_${area}_tests" "$build/tests/anima_${area}_tests" "$work/cpu_${area}_tests.json" "tests/$area/*.cpp"
+done
 run_gtest cuda_tests "$build/tests/anima_cuda_tests" "$out/tests.json" "tests/cuda/*.cu" "tests/cuda/*.cpp"
 
 # ---- compute-sanitizer ---------------------------------------------------------------------------
@@ -207,6 +213,28 @@ else
   done
   if [[ ${#bench_failed[@]} -eq 0 ]]; then record benchmarks ok $((SECONDS - t))
   else record benchmarks failed $((SECONDS - t)) "${bench_failed[*]}"; fi
+fi
+
+# ---- PyTorch comparisons -------------------------------------------------------------------------
+# bench/compare_<x>.py --cuda --bench build/bench/anima_bench_cuda_<x> --out OUT/compare_<x>.txt
+# (compare_conv.py: --cuda-bench BIN --quick)
+# for every script whose CUDA benchmark was built (COMPARE: space-separated <x> names, default all;
+# COMPARE=none skips). The scripts time torch (python3 there) in the same run and print ours / torch.
+if [[ "${COMPARE:-all}" != none ]]; then
+  for script in bench/compare_*.py; do
+    x="$(basename "$script" .py)"; x="${x#compare_}"
+    if [[ "${COMPARE:-all}" != all && " ${COMPARE} " != *" $x "* ]]; then continue; fi
+    bin="$build/bench/anima_bench_cuda_$x"
+    [[ -x "$bin" ]] || { record "compare_$x" skipped 0 "anima_bench_cuda_$x not built"; continue; }
+    left=$((budget - (SECONDS - start)))
+    if [[ $left -lt 15 ]]; then record "compare_$x" skipped 0 "no time left"; continue; fi
+    t=$SECONDS
+    log "run $script on $bin (${left}s left)"
+    if grep -q -- '--cuda-bench' "$script"; then args=(--cuda-bench "$bin" --quick); else args=(--cuda --bench "$bin"); fi
+    timeout "$left" python3 "$script" "${args[@]}" --out "$out/compare_$x.txt" >> "$out/run.log" 2>&1
+    rc=$?
+    if [[ $rc -eq 0 ]]; then record "compare_$x" ok $((SECONDS - t)); else record "compare_$x" failed $((SECONDS - t)) "exit $rc"; fi
+  done
 fi
 
 # ---- summary.json --------------------------------------------------------------------------------
