@@ -22,7 +22,7 @@
 #   ANIMA_COMMIT (the commit to record when the tree arrives without .git),
 #   COMPARE (compare_<x>.py scripts to run: names, all (default) or none), SKIP_CPU_AREAS=1 (skip the
 #   per-area CPU test executables), CMAKE_ARGS (extra configure arguments), BUILD_TARGETS (space-separated targets to build instead of all), GTEST_FILTER (for the CUDA tests
-#   and the sanitizer run), SKIP_BENCHMARKS=1, DEBUG_TEST (a gtest filter: run it under cuda-gdb in
+#   and the sanitizer run), SANITIZER_FILTER (a gtest filter for the sanitizer run only), SKIP_BENCHMARKS=1, DEBUG_TEST (a gtest filter: run it under cuda-gdb in
 #   batch mode and write the backtrace of a crash to OUT/debug.log).
 set -uo pipefail
 
@@ -162,9 +162,10 @@ elif [[ -z "$sanitizer" ]]; then
   record sanitizer failed 0 "compute-sanitizer not found"
 else
   t=$SECONDS
-  log "run compute-sanitizer --tool memcheck anima_cuda_tests"
+  sanitizer_filter="${SANITIZER_FILTER:-${GTEST_FILTER:-}}"
+  log "run compute-sanitizer --tool memcheck anima_cuda_tests ${sanitizer_filter}"
   timeout "$(time_left 200)" "$sanitizer" --tool memcheck --report-api-errors no --error-exitcode 99 --print-limit 200 \
-    "$build/tests/anima_cuda_tests" --gtest_brief=1 ${GTEST_FILTER:+--gtest_filter="$GTEST_FILTER"} > "$out/sanitizer.log" 2>&1
+    "$build/tests/anima_cuda_tests" --gtest_brief=1 ${sanitizer_filter:+--gtest_filter="$sanitizer_filter"} > "$out/sanitizer.log" 2>&1
   rc=$?
   # Judged by memcheck's error count; failing tests (exit 1) are the cuda_tests step's business, but a
   # process that crashed or was killed under memcheck (any other non-zero exit) did not finish its run.
