@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <anima/nn/module.hpp>
 
@@ -26,10 +27,14 @@ class ImageClassifier : public nn::Module {
   // Output classes of the current head.
   virtual int num_classes() const = 0;
 
-  // Freezes every parameter, then unfreezes the head's.
+  // Every layer that replace_classifier() replaces: the head, plus any auxiliary head
+  // (inception_v3: "fc" and "AuxLogits.fc").
+  virtual std::vector<std::string> head_prefixes() const { return {classifier_prefix()}; }
+
+  // Freezes every parameter, then unfreezes the heads' (head_prefixes()).
   void freeze_backbone() {
     freeze("");
-    unfreeze(classifier_prefix());
+    for (const std::string& prefix : head_prefixes()) unfreeze(prefix);
   }
 };
 

@@ -302,8 +302,8 @@ class Inception3 : public ImageClassifier {
 
   // A new classifier for fine-tuning: fc and AuxLogits.fc become fresh Linear layers with
   // num_classes outputs (PyTorch's default Linear initialisation, as `model.fc = nn.Linear(...)` in
-  // torchvision's fine-tuning recipe), on the net's device. classifier_prefix() names fc only, so
-  // freeze_backbone() leaves AuxLogits.fc frozen: unfreeze("AuxLogits.fc") to train it too.
+  // torchvision's fine-tuning recipe), on the net's device. classifier_prefix() names fc;
+  // head_prefixes() names both, so freeze_backbone() leaves both trainable.
   void replace_classifier(int num_classes) override {
     ANIMA_CHECK(num_classes > 0, "inception_v3", "num_classes must be positive, got ", num_classes);
     auto head = std::make_shared<nn::Linear>(2048, num_classes);
@@ -317,6 +317,10 @@ class Inception3 : public ImageClassifier {
     num_classes_ = num_classes;
   }
   std::string classifier_prefix() const override { return "fc"; }
+  std::vector<std::string> head_prefixes() const override {
+    if (AuxLogits) return {"fc", "AuxLogits.fc"};
+    return {"fc"};
+  }
   int num_classes() const override { return num_classes_; }
 
   // torchvision's _transform_input: channel c -> x_c · (std_c / 0.5) + (mean_c − 0.5) / 0.5.

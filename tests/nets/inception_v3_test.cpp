@@ -130,6 +130,18 @@ TEST(InceptionV3, ReplaceClassifierSwapsBothHeads) {
   EXPECT_EQ(net->state_dict().items().back().first, "fc.bias");
 }
 
+TEST(InceptionV3, FreezeBackboneLeavesBothHeadsTrainable) {
+  anima::nn::SkipInitGuard skip;
+  auto net = anima::nets::inception_v3();
+  net->replace_classifier(8);
+  net->freeze_backbone();
+  std::vector<std::string> trainable;
+  for (const auto& nt : net->named_parameters())
+    if (nt.second.requires_grad()) trainable.push_back(nt.first);
+  const std::vector<std::string> want = {"AuxLogits.fc.weight", "AuxLogits.fc.bias", "fc.weight", "fc.bias"};
+  EXPECT_EQ(trainable, want);
+}
+
 double stddev_of(const Tensor& t) {
   const std::vector<double> v = anima::to_vector<double>(t);
   double m = 0, s = 0;
