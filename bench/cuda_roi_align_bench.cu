@@ -4,11 +4,14 @@
 //
 //   BM_cuda_roi_align_kernel/<case>/<kernel>   the kernels alone, on the case's finest map with all its
 //                                              RoIs (single: its one map): fwd_v1, fwd_v2,
-//                                              bwd_atomic_v1, bwd_fixed_point (workspace preallocated)
+//                                              bwd_atomic_v1, bwd_fixed_point, bwd_gather (workspace
+//                                              preallocated; bwd_gather includes its plan: the copy
+//                                              of the rois to the host, the host build, the upload)
 //   BM_cuda_roi_align/<case>/<impl>/<pass>     the op (roi_align, or MultiScaleRoIAlign for box / mask)
 //                                              as a model calls it: <impl> v1 / v2 for fwd;
-//                                              v1_atomic, v2_atomic, v2_deterministic (the default) for
-//                                              fwdbwd (forward, then backward of a fixed gradient)
+//                                              v1_atomic, v2_atomic, v2_deterministic (the default:
+//                                              gather backward), v2_fixed_point for fwdbwd (forward,
+//                                              then backward of a fixed gradient)
 // Counter samples_per_second: bilinear samples per second (K·C·PH·PW·grid² per pass). Each iteration is
 // timed with CUDA events (UseManualTime) after a warm-up; L2 (50 MB) is not flushed. The op rows
 // include the host work (validation, MultiScaleRoIAlign's level split, copies of the per-level RoIs).
@@ -16,6 +19,8 @@
 // every benchmark reports "no CUDA device".
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -102,7 +107,9 @@ void BM_kernel(benchmark::State& state, bench::RoiAlignCase c, std::string kerne
   g.aligned = false;
   Tensor y = Tensor::empty({p.num_rois, c.channels, c.out, c.out}, TensorOptions(DType::Float32).with_device(Device::cuda(0)));
   Tensor gx = Tensor::empty(x.shape(), TensorOptions(DType::Float32).with_device(Device::cuda(0)));
-  Tensor ws = Tensor::empty({static_cast<std::int64_t>(kc::roi_align_bwd_fixed_point_workspace_bytes(g) / 8)},
+  const std::size_t ws_bytes = std::max(kc::roi_align_bwd_fixed_point_workspace_bytes(g),
+                                        kc::roi_align_bwd_gather_plan(p.rois.data<float>(), g, nullptr).workspace_bytes());
+  Tensor ws = Tensor::empty({static_cast<std::int64_t>((ws_bytes + 7) / 8)},
                             TensorOptions(DType::Int64).with_device(Device::cuda(0)));
   const float* xs = x.data<float>();
   const float* rs = p.rois.data<float>();
@@ -114,6 +121,8 @@ void BM_kernel(benchmark::State& state, bench::RoiAlignCase c, std::string kerne
   if (kernel == "fwd_v2") launch = [&] { kc::roi_align_fwd_v2(xs, rs, g, ys, nullptr); };
   if (kernel == "bwd_atomic_v1") launch = [&] { kc::roi_align_bwd_atomic_v1<float>(ys, rs, g, gxs, nullptr); };
   if (kernel == "bwd_fixed_point") launch = [&] { kc::roi_align_bwd_fixed_point<float>(ys, rs, g, gxs, w, nullptr); };
+  if (kernel == "bwd_gather")
+    launch = [&] { kc::roi_align_bwd_gather<float>(ys, kc::roi_align_bwd_gather_plan(rs, g, nullptr), g, gxs, w, nullptr); };
   kc::roi_align_fwd_v2(xs, rs, g, ys, nullptr);  // y doubles as the upstream gradient of the bwd kernels
   time_launches(state, samples_of(c), launch);
 }
@@ -157,7 +166,7 @@ const bool kRegistered = [] {
   using F = RoiAlignForwardAlgorithm;
   using B = RoiAlignBackwardAlgorithm;
   for (const auto& c : bench::roi_align_cases()) {
-    for (const char* k : {"fwd_v1", "fwd_v2", "bwd_atomic_v1", "bwd_fixed_point"})
+    for (const char* k : {"fwd_v1", "fwd_v2", "bwd_atomic_v1", "bwd_fixed_point", "bwd_gather"})
       benchmark::RegisterBenchmark(("BM_cuda_roi_align_kernel/" + c.name + "/" + k).c_str(), BM_kernel, c, std::string(k))
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
@@ -169,7 +178,8 @@ const bool kRegistered = [] {
                {"v2", {F::CudaV2, B::CudaDeterministic}, false},
                {"v1_atomic", {F::CudaV1, B::CudaAtomic}, true},
                {"v2_atomic", {F::CudaV2, B::CudaAtomic}, true},
-               {"v2_deterministic", {F::CudaV2, B::CudaDeterministic}, true}};
+               {"v2_deterministic", {F::CudaV2, B::CudaDeterministic}, true},
+               {"v2_fixed_point", {F::CudaV2, B::CudaFixedPoint}, true}};
     for (const auto& o : ops)
       benchmark::RegisterBenchmark(
           ("BM_cuda_roi_align/" + c.name + "/" + o.name + "/" + (o.bwd ? "fwdbwd" : "fwd")).c_str(), BM_op, c, o.alg, o.bwd)

@@ -1,5 +1,7 @@
 // anima/kernels/cpu/nms.hpp — non-maximum suppression on the CPU (torchvision 0.14's
-// csrc/ops/cpu/nms_kernel.cpp semantics), and the host half of the CUDA bitmask algorithm.
+// csrc/ops/cpu/nms_kernel.cpp semantics), and the bitmask algorithm of the CUDA path on the host (the
+// CUDA default reduces the mask on the device, anima/kernels/nms_math.hpp; nms_reduce_mask is the
+// host reduction of anima/cuda/nms.cuh nms_host_reduce and the tests' reference).
 //
 //   nms_score_order      the visiting order: indices sorted by score, descending, NaN first, ties
 //                        by index (stable).

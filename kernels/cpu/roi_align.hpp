@@ -35,6 +35,7 @@
 
 #include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/cpu_features.hpp>
+#include <anima/kernels/roi_align_gather_math.hpp>
 #include <anima/kernels/roi_align_math.hpp>
 
 namespace anima::kernels::cpu {
@@ -319,6 +320,30 @@ void roi_align_backward_nhwc(const T* gy, const T* rois, const RoiAlignGeometry&
     }
   });
   roi_align_detail::transpose_nchw_nhwc(gt, g.batch, C, HW, gx, true);
+}
+
+// ---- gather (the CUDA deterministic backward's algorithm, on the CPU) --------------------------------
+
+// The algorithm of the CUDA roi_align_bwd_gather (anima/kernels/roi_align_gather_math.hpp): the same
+// plan and the same per-pixel function, looped over (n, channel tile, y, x) on one thread. It exists to
+// test that algorithm without a GPU and as the bitwise reference of the CUDA kernel (same tables, same
+// order, explicit fma). Overwrites gx.
+template <class T>
+void roi_align_backward_gather(const T* gy, const T* rois, const RoiAlignGeometry& g, T* gx) {
+  constexpr int CT = kRoiGatherChannels;
+  const RoiGatherPlan<T> plan = roi_gather_build_plan(rois, g);
+  const RoiGatherView<T> v = plan.view(plan.bytes.data());
+  const std::int64_t H = g.height, W = g.width, C = g.channels;
+  T out[CT];
+  for (std::int64_t n = 0; n < g.batch; ++n)
+    for (std::int64_t c0 = 0; c0 < C; c0 += CT) {
+      const int nc = static_cast<int>(std::min<std::int64_t>(CT, C - c0));
+      for (std::int64_t y = 0; y < H; ++y)
+        for (std::int64_t x = 0; x < W; ++x) {
+          roi_gather_pixel<T, CT>(v, gy, g, n, c0, nc, y, x, out);
+          for (int j = 0; j < nc; ++j) gx[((n * C + c0 + j) * H + y) * W + x] = out[j];
+        }
+    }
 }
 
 }  // namespace anima::kernels::cpu

@@ -1,29 +1,96 @@
-// anima/kernels/cuda/nms.cuh — the device half of non-maximum suppression (CUDA): the bitmask
-// algorithm of torchvision's csrc/ops/cuda/nms_kernel.cu, with anima's per-box math
-// (anima/kernels/box_math.hpp) so every IoU decision equals the CPU's bit for bit.
+// anima/kernels/cuda/nms.cuh — non-maximum suppression on the device (CUDA): a stable radix sort of
+// the scores, the bitmask algorithm of torchvision's csrc/ops/cuda/nms_kernel.cu with anima's per-box
+// math (anima/kernels/box_math.hpp, so every IoU decision equals the CPU's bit for bit), and the
+// greedy pass over the mask on the device (anima/kernels/nms_math.hpp).
 //
-//   nms_gather_sorted   sorted[p] = boxes[order[p]]: the boxes in score order.
-//   nms_mask_v1         grid (column block c, row block r), 64 threads: the 64 boxes of column block c
-//                       are staged in shared memory (with their areas); thread t takes box i = 64·r + t
-//                       and sets bit j of mask[i·blocks + c] when box 64·c + j comes after i and
-//                       IoU(i, 64·c + j) > threshold. Blocks with c < r have nothing to do (only later
-//                       boxes are tested) and leave their words unwritten; the reduction never reads them.
-// The greedy pass over the mask (anima/kernels/cpu/nms.hpp nms_reduce_mask) runs on the host after
-// the mask is copied back, as torchvision 0.14 does.
-// Workspace (from the caller): sorted [n, 4] in the boxes' dtype, order [n] int64, mask [n, blocks]
-// 64-bit words, all on the device.
-// Determinism: each mask word is written by one thread from fixed inputs; no atomics.
+//   nms_score_keys          keys[i] = nms_score_key(scores[i]), index[i] = i.
+//   nms_sort (CUB)          cub::DeviceRadixSort::SortPairsDescending of (key, index): stable, so the
+//                           order is nms_score_order's (descending, NaN first, ties lowest index
+//                           first, -0.0 == +0.0): see anima/kernels/nms_math.hpp.
+//   nms_gather_sorted       sorted[p] = boxes[order[p]]: the boxes in score order.
+//   nms_mask_v1             grid (column block c, row block r), 64 threads: the 64 boxes of column block c
+//                           are staged in shared memory (with their areas); thread t takes box i = 64·r + t
+//                           and sets bit j of mask[i·blocks + c] when box 64·c + j comes after i and
+//                           IoU(i, 64·c + j) > threshold. Blocks with c < r have nothing to do (only later
+//                           boxes are tested) and leave their words unwritten; the reduction never reads them.
+//   nms_reduce_mask_device  one thread block walks the column blocks in order (nms_reduce_block_step):
+//                           the 64 diagonal words of the block are staged in shared memory, every thread
+//                           takes the block's keep decisions from them, then ORs the words it owns of the
+//                           kept rows into `removed` (shared memory up to 40 KiB, i.e. 327680 boxes, else
+//                           the workspace); thread 0 writes the keep list (box indices, score order) and
+//                           the count. One __syncthreads pair per 64 boxes. (torchvision 0.26 reduces on the
+//                           device too, with a barrier per kept box.)
+//   nms_device              sort + gather + mask + device reduction: what the registered CUDA nms runs.
+// Versions of the whole pass (anima/cuda/nms.cuh): nms (registered, default: nms_device; only the count
+// and the keep list come back) and nms_host_reduce (the previous version, for comparison: the mask and
+// the order are copied back and reduced on the host by anima/kernels/cpu/nms.hpp nms_reduce_mask, as
+// torchvision 0.14 does).
+// Workspace (from the caller; nothing here allocates): NmsWorkspaceLayout<T>(n), all on the device.
+// Determinism: the sort is a stable radix sort; each mask word is written by one thread from fixed
+// inputs; each `removed` word by one thread, in the fixed block order; no atomics.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
+#include <cub/device/device_radix_sort.cuh>
 #include <cuda_runtime.h>
 
 #include <anima/kernels/box_math.hpp>
 #include <anima/kernels/cuda/check.cuh>
 #include <anima/kernels/cuda/elementwise.cuh>
+#include <anima/kernels/nms_math.hpp>
 
 namespace anima::kernels::cuda {
+
+// The radix key type of a score dtype (nms_score_key's result).
+template <class T>
+using NmsKey = std::conditional_t<std::is_same_v<T, float>, std::uint32_t, std::uint64_t>;
+
+// Byte offsets of the pieces of the workspace, each aligned to 256 bytes:
+//   keys_in, keys_out [n] NmsKey<T>; index_in, order [n] int64; sorted [n, 4] T; mask [n, blocks] words;
+//   removed [blocks] words; keep [n] int64; count [1] int64; sort_temp (CUB's temporary storage).
+template <class T>
+struct NmsWorkspaceLayout {
+  std::size_t keys_in = 0, keys_out = 0, index_in = 0, order = 0, sorted = 0, mask = 0, removed = 0, keep = 0,
+              count = 0, sort_temp = 0, sort_temp_bytes = 0, bytes = 0;
+  explicit NmsWorkspaceLayout(std::int64_t n) {
+    ANIMA_CHECK(nms_blocks(n) <= 65535, "nms", "at most ", 65535 * kNmsBlock, " boxes on CUDA, got ", n);
+    const auto un = static_cast<std::size_t>(n);
+    const auto blocks = static_cast<std::size_t>(nms_blocks(n));
+    std::size_t at = 0;
+    const auto take = [&at](std::size_t b) {
+      const std::size_t here = at;
+      at += (b + 255) / 256 * 256;
+      return here;
+    };
+    keys_in = take(un * sizeof(NmsKey<T>));
+    keys_out = take(un * sizeof(NmsKey<T>));
+    index_in = take(un * sizeof(std::int64_t));
+    order = take(un * sizeof(std::int64_t));
+    sorted = take(un * 4 * sizeof(T));
+    mask = take(un * blocks * sizeof(std::uint64_t));
+    removed = take(blocks * sizeof(std::uint64_t));
+    keep = take(un * sizeof(std::int64_t));
+    count = take(sizeof(std::int64_t));
+    // CUB's size query reads nothing and launches nothing.
+    ANIMA_CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(
+        nullptr, sort_temp_bytes, static_cast<const NmsKey<T>*>(nullptr), static_cast<NmsKey<T>*>(nullptr),
+        static_cast<const std::int64_t*>(nullptr), static_cast<std::int64_t*>(nullptr), static_cast<int>(n)));
+    sort_temp = take(sort_temp_bytes);
+    bytes = at;
+  }
+};
+
+template <class T>
+__global__ void nms_score_keys_kernel(const T* __restrict__ scores, std::int64_t n, NmsKey<T>* __restrict__ keys,
+                                      std::int64_t* __restrict__ index) {
+  for (std::int64_t i = global_thread_index(); i < n; i += grid_stride()) {
+    keys[i] = nms_score_key(scores[i]);
+    index[i] = i;
+  }
+}
 
 template <class T>
 __global__ void nms_gather_sorted_kernel(const T* __restrict__ boxes, const std::int64_t* __restrict__ order,
@@ -61,6 +128,47 @@ __global__ void nms_mask_v1_kernel(const T* __restrict__ sorted, std::int64_t n,
   mask[i * blocks + col_block] = word;
 }
 
+// One block of blockDim.x threads. removed_global: [blocks] words, used when the dynamic shared
+// memory is not (use_shared false). keep: [n] out, count: [1] out. (A template only so that the header
+// can define it in every translation unit; Word is std::uint64_t.) Launch bounds: up to 1024 threads.
+template <class Word>
+__global__ void __launch_bounds__(1024) nms_reduce_mask_kernel(const Word* __restrict__ mask, std::int64_t n,
+                                       const std::int64_t* __restrict__ order, std::uint64_t* removed_global,
+                                       bool use_shared, std::int64_t* __restrict__ keep,
+                                       std::int64_t* __restrict__ count_out) {
+  extern __shared__ std::uint64_t removed_shared[];
+  __shared__ std::uint64_t diag[kNmsBlock];  // diag[b] = mask row 64·c + b, word c
+  std::uint64_t* removed = use_shared ? removed_shared : removed_global;
+  const int t = static_cast<int>(threadIdx.x), threads = static_cast<int>(blockDim.x);
+  const std::int64_t blocks = nms_blocks(n);
+  for (std::int64_t k = t; k < blocks; k += threads) removed[k] = 0;  // each thread zeroes the words it owns
+  std::int64_t count = 0;
+  for (std::int64_t c = 0; c < blocks; ++c) {
+    __syncthreads();  // removed[c] complete; the previous block is done with diag
+    const std::int64_t start = c * kNmsBlock;
+    for (int b = t; b < kNmsBlock; b += threads)
+      if (start + b < n) diag[b] = mask[(start + b) * blocks + c];
+    __syncthreads();
+    count = nms_reduce_block_step(mask, n, blocks, c, diag, removed[c], t, threads, removed, order, keep, count);
+  }
+  if (t == 0) *count_out = count;
+}
+
+// scores: [n] -> keys_in, index_in: [n]; then the stable descending sort into order: [n].
+template <class T>
+void nms_sort(const T* scores, std::int64_t n, const NmsWorkspaceLayout<T>& layout, char* work, cudaStream_t stream) {
+  auto* keys_in = reinterpret_cast<NmsKey<T>*>(work + layout.keys_in);
+  auto* keys_out = reinterpret_cast<NmsKey<T>*>(work + layout.keys_out);
+  auto* index_in = reinterpret_cast<std::int64_t*>(work + layout.index_in);
+  auto* order = reinterpret_cast<std::int64_t*>(work + layout.order);
+  nms_score_keys_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(scores, n, keys_in, index_in);
+  ANIMA_CUDA_CHECK_LAUNCH("nms_score_keys_kernel");
+  std::size_t temp_bytes = layout.sort_temp_bytes;
+  ANIMA_CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(work + layout.sort_temp, temp_bytes, keys_in, keys_out,
+                                                             index_in, order, static_cast<int>(n), 0,
+                                                             static_cast<int>(8 * sizeof(NmsKey<T>)), stream));
+}
+
 // boxes: [n, 4], order: [n] (device) -> sorted: [n, 4] (device)
 template <class T>
 void nms_gather_sorted(const T* boxes, const std::int64_t* order, std::int64_t n, T* sorted, cudaStream_t stream) {
@@ -76,6 +184,52 @@ void nms_mask_v1(const T* sorted, std::int64_t n, double iou_threshold, std::uin
   const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(blocks));
   nms_mask_v1_kernel<T><<<grid, kNmsBlock, 0, stream>>>(sorted, n, iou_threshold, mask);
   ANIMA_CUDA_CHECK_LAUNCH("nms_mask_v1_kernel");
+}
+
+// mask: [n, blocks], order: [n], removed: [blocks] workspace -> keep: [n], count: [1] (device).
+// threads (0: automatic): a multiple of 32 near the number of words, at most 512, so that each thread
+// owns about one word of every row. `removed` lives in shared memory when it fits (40 KiB: n up to
+// 327680) unless allow_shared is false (the tests run both).
+inline void nms_reduce_mask_device(const std::uint64_t* mask, std::int64_t n, const std::int64_t* order,
+                                   std::uint64_t* removed, std::int64_t* keep, std::int64_t* count,
+                                   cudaStream_t stream, int threads = 0, bool allow_shared = true) {
+  const std::int64_t blocks = nms_blocks(n);
+  if (threads <= 0) {
+    const std::int64_t warps = (blocks + 31) / 32;
+    threads = static_cast<int>(32 * (warps < 1 ? 1 : (warps > 16 ? 16 : warps)));
+  }
+  ANIMA_CHECK(threads <= 1024, "nms", "at most 1024 threads for the mask reduction, got ", threads);
+  const std::size_t removed_bytes = static_cast<std::size_t>(blocks) * sizeof(std::uint64_t);
+  const bool use_shared = allow_shared && removed_bytes <= 40 * 1024;  // + diag: within the 48 KiB default
+  const std::size_t shared_bytes = use_shared ? removed_bytes : 0;
+  nms_reduce_mask_kernel<std::uint64_t>
+      <<<1, threads, shared_bytes, stream>>>(mask, n, order, removed, use_shared, keep, count);
+  ANIMA_CUDA_CHECK_LAUNCH("nms_reduce_mask_kernel");
+}
+
+// The whole device pass up to the mask: boxes [n, 4], scores [n] (device) -> order [n] and mask in
+// `work` (layout: NmsWorkspaceLayout<T>(n)).
+template <class T>
+void nms_sort_and_mask(const T* boxes, const T* scores, std::int64_t n, double iou_threshold,
+                       const NmsWorkspaceLayout<T>& layout, char* work, cudaStream_t stream) {
+  nms_sort<T>(scores, n, layout, work, stream);
+  const auto* order = reinterpret_cast<const std::int64_t*>(work + layout.order);
+  auto* sorted = reinterpret_cast<T*>(work + layout.sorted);
+  nms_gather_sorted<T>(boxes, order, n, sorted, stream);
+  nms_mask_v1<T>(sorted, n, iou_threshold, reinterpret_cast<std::uint64_t*>(work + layout.mask), stream);
+}
+
+// Everything on the device: boxes [n, 4], scores [n] -> keep [n] at work + layout.keep, the count at
+// work + layout.count.
+template <class T>
+void nms_device(const T* boxes, const T* scores, std::int64_t n, double iou_threshold,
+                const NmsWorkspaceLayout<T>& layout, char* work, cudaStream_t stream) {
+  nms_sort_and_mask<T>(boxes, scores, n, iou_threshold, layout, work, stream);
+  nms_reduce_mask_device(reinterpret_cast<const std::uint64_t*>(work + layout.mask), n,
+                         reinterpret_cast<const std::int64_t*>(work + layout.order),
+                         reinterpret_cast<std::uint64_t*>(work + layout.removed),
+                         reinterpret_cast<std::int64_t*>(work + layout.keep),
+                         reinterpret_cast<std::int64_t*>(work + layout.count), stream);
 }
 
 }  // namespace anima::kernels::cuda

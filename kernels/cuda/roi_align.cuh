@@ -17,7 +17,19 @@
 //                               Same taps, same weights, same summation order as v1: equal bits.
 //   roi_align_bwd_atomic_v1     one thread per output element, atomicAdd of the 4 weighted
 //                               contributions of every sample into gx (zeroed first); like torchvision.
-//   roi_align_bwd_fixed_point   deterministic: v2's block layout (taps in shared memory), but each
+//   roi_align_bwd_gather        deterministic, no atomics (the default deterministic backward): the
+//                               backward is separable (per-axis tap weights), so a plan built on the
+//                               host from the rois (a copy of the [K, 5] rois to the host: one stream
+//                               synchronisation) holds per RoI and axis the (bin, weight) lists of every
+//                               pixel of its window, and per image and 16x16 pixel tile the RoIs that
+//                               meet it (increasing index). One thread per (n, 4 channels, y, x) walks
+//                               its tile's RoIs in order and sums Σ_ph wy Σ_pw wx gy / count with
+//                               explicit fma (anima/kernels/roi_align_gather_math.hpp, roi_gather_pixel,
+//                               the same function as kernels::cpu::roi_align_backward_gather). Each gx
+//                               element is written by one thread in a fixed order: bitwise reproducible,
+//                               and the same bits as the CPU gather (same plan, order, fma, IEEE division).
+//   roi_align_bwd_fixed_point   deterministic (the previous default, ~3.5x slower than atomic_v1 on an
+//                               H100): v2's block layout (taps in shared memory), but each
 //                               contribution g·w / count is rounded to a 64-bit fixed-point integer
 //                               q = llrint(v · 2^s) and added with an integer atomicAdd into an int64
 //                               workspace; a last pass writes gx = q_sum / 2^s. Integer addition is
@@ -30,19 +42,23 @@
 //                               (2^-43·M for K·PH·PW = 2^18), far below float32's 2^-24 relative.
 //                               A non-finite gy makes the whole gx NaN (documented; the atomic version
 //                               spreads it only to the touched pixels).
-// Workspace: roi_align_bwd_fixed_point_workspace_bytes(g) = 8·(N·C·H·W + 1) bytes; the others need none.
-// Determinism: forward v1 and v2 bitwise reproducible; backward fixed_point bitwise reproducible run to
-// run; backward atomic_v1 is not (float atomics land in a varying order). RoIPool: forward reproducible,
+// Workspace: roi_align_bwd_fixed_point_workspace_bytes(g) = 8·(N·C·H·W + 1) bytes; gather:
+// roi_align_bwd_gather_plan(...).workspace_bytes() (per RoI ~56 + 8·(window rows + columns + 2) +
+// 8·entries bytes for float32, entries <= 2·(PH·grid_h + PW·grid_w), plus 4 bytes per (tile, RoI) pair); the others none.
+// Determinism: forward v1 and v2 bitwise reproducible; backward gather and fixed_point bitwise
+// reproducible run to run; backward atomic_v1 is not (float atomics land in a varying order). RoIPool: forward reproducible,
 // backward atomic (not bitwise reproducible when bins of different RoIs share an argmax).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include <cuda_runtime.h>
 
 #include <anima/kernels/cuda/check.cuh>
 #include <anima/kernels/cuda/elementwise.cuh>
+#include <anima/kernels/roi_align_gather_math.hpp>
 #include <anima/kernels/roi_align_math.hpp>
 
 namespace anima::kernels::cuda {
@@ -237,6 +253,26 @@ __global__ void roi_align_fixed_point_convert_kernel(const unsigned long long* _
   }
 }
 
+// ---- backward: deterministic gather -----------------------------------------------------------------
+
+// One thread per (n, channel tile of kRoiGatherChannels, y, x), x fastest; plan = the device copy of a
+// RoiGatherPlan (anima/kernels/roi_align_gather_math.hpp). Writes every element of gx.
+template <class T>
+__global__ void roi_align_bwd_gather_kernel(const T* __restrict__ gy, RoiGatherView<T> plan, RoiAlignGeometry g,
+                                            T* __restrict__ gx, std::int64_t n) {
+  constexpr int CT = kRoiGatherChannels;
+  const std::int64_t H = g.height, W = g.width, C = g.channels, CB = (C + CT - 1) / CT;
+  for (std::int64_t i = global_thread_index(); i < n; i += grid_stride()) {
+    const std::int64_t x = i % W, y = (i / W) % H, cb = (i / (W * H)) % CB, b = i / (W * H * CB);
+    const std::int64_t c0 = cb * CT;
+    const int nc = static_cast<int>(C - c0 < CT ? C - c0 : CT);
+    T out[CT];
+    roi_gather_pixel<T, CT>(plan, gy, g, b, c0, nc, y, x, out);
+    for (int j = 0; j < CT; ++j)
+      if (j < nc) gx[((b * C + c0 + j) * H + y) * W + x] = out[j];
+  }
+}
+
 // ---- RoIPool ----------------------------------------------------------------------------------------
 
 template <class T>
@@ -342,6 +378,36 @@ void roi_align_bwd_fixed_point(const T* gy, const T* rois, const RoiAlignGeometr
   roi_align_fixed_point_convert_kernel<T>
       <<<grid_1d(nx), kBlock, 0, stream>>>(acc, max_bits, g.num_rois * g.pooled_h * g.pooled_w, gx, nx);
   ANIMA_CUDA_CHECK_LAUNCH("roi_align_fixed_point_convert_kernel");
+}
+
+// Gather backward, step 1 (host): copies the rois to the host (a synchronisation of `stream`) and
+// builds the plan; plan.workspace_bytes() is the device workspace roi_align_bwd_gather needs.
+template <class T>
+RoiGatherPlan<T> roi_align_bwd_gather_plan(const T* rois, const RoiAlignGeometry& g, cudaStream_t stream) {
+  std::vector<T> host(static_cast<std::size_t>(g.num_rois > 0 ? g.num_rois * 5 : 0));
+  if (!host.empty()) {
+    ANIMA_CUDA_CHECK(cudaMemcpyAsync(host.data(), rois, host.size() * sizeof(T), cudaMemcpyDeviceToHost, stream));
+    ANIMA_CUDA_CHECK(cudaStreamSynchronize(stream));
+  }
+  return roi_gather_build_plan(host.data(), g);
+}
+
+// Gather backward, step 2: uploads the plan into `workspace` (>= plan.workspace_bytes()) and writes gx.
+// The upload is from pageable memory, so it has left `plan` when this returns (the plan may be freed).
+template <class T>
+void roi_align_bwd_gather(const T* gy, const RoiGatherPlan<T>& plan, const RoiAlignGeometry& g, T* gx, void* workspace,
+                          cudaStream_t stream) {
+  const std::int64_t nx = roi_input_elems(g);
+  if (nx <= 0) return;
+  if (roi_output_elems(g) <= 0) {
+    ANIMA_CUDA_CHECK(cudaMemsetAsync(gx, 0, static_cast<std::size_t>(nx) * sizeof(T), stream));
+    return;
+  }
+  ANIMA_CUDA_CHECK(
+      cudaMemcpyAsync(workspace, plan.bytes.data(), plan.workspace_bytes(), cudaMemcpyHostToDevice, stream));
+  const std::int64_t n = g.batch * ((g.channels + kRoiGatherChannels - 1) / kRoiGatherChannels) * g.height * g.width;
+  roi_align_bwd_gather_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(gy, plan.view(workspace), g, gx, n);
+  ANIMA_CUDA_CHECK_LAUNCH("roi_align_bwd_gather_kernel");
 }
 
 template <class T>

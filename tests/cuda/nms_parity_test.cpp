@@ -1,7 +1,8 @@
-// CPU vs CUDA: nms / batched_nms keep the same indices in the same order (exact: both backends visit
-// boxes in the same host-computed order and compute each IoU with the same rounding,
-// anima/kernels/box_math.hpp), on random boxes of 10..5000 with and without tied scores, identical
-// boxes, NaN coordinates and scores; the box kernels (IoU, clip: exact; decode/encode: a few ulp of
+// CPU vs CUDA: nms / batched_nms keep the same indices in the same order (exact: the CUDA radix sort
+// visits boxes in the CPU's order, anima/kernels/nms_math.hpp, and both compute each IoU with the same
+// rounding, anima/kernels/box_math.hpp), on random boxes of 10..20000 with and without tied scores,
+// identical boxes, NaN coordinates and scores, -0.0 / +0.0 scores (the pieces one by one:
+// nms_device_test.cu); the box kernels (IoU, clip: exact; decode/encode: a few ulp of
 // exp/log).
 #include <gtest/gtest.h>
 
@@ -51,7 +52,7 @@ void expect_same_keep(const Tensor& cpu, const Tensor& cuda) {
 TEST(NmsParity, RandomBoxesWithTies) {
   ANIMA_REQUIRE_CUDA();
   for (DType dtype : {DType::Float32, DType::Float64}) {
-    for (std::int64_t n : {10, 64, 65, 200, 1000, 5000}) {
+    for (std::int64_t n : {10, 63, 64, 65, 129, 200, 1000, 5000, 20000}) {
       for (int levels : {0, 5}) {
         SCOPED_TRACE(::testing::Message() << dtype_name(dtype) << " n " << n << " levels " << levels);
         Tensor b, s;
@@ -74,6 +75,11 @@ TEST(NmsParity, NanAndEmpty) {
   const Tensor b = from_vector<float>({0, 0, 10, 10, nan, 0, 10, 10, 0, 0, 10, 9.5f, 1, 1, 9, 9}, {4, 4});
   const Tensor s = from_vector<float>({0.5f, 0.9f, nan, 0.4f}, {4});
   expect_same_keep(nms(b, s, 0.5), nms(device_copy(b, kCuda), device_copy(s, kCuda), 0.5));
+  // -0.0 and +0.0 tie (lowest index first), -NaN sorts first like NaN.
+  const Tensor s2 = from_vector<float>({-0.0f, 0.0f, -nan, 0.0f}, {4});
+  expect_same_keep(nms(b, s2, 0.5), nms(device_copy(b, kCuda), device_copy(s2, kCuda), 0.5));
+  const Tensor s3 = from_vector<float>({0.0f, -0.0f, 0.0f, -0.0f}, {4});
+  expect_same_keep(nms(b, s3, 0.3), nms(device_copy(b, kCuda), device_copy(s3, kCuda), 0.3));
   const Tensor e = nms(Tensor::empty({0, 4}, TensorOptions(DType::Float32).with_device(kCuda)),
                        Tensor::empty({0}, TensorOptions(DType::Float32).with_device(kCuda)), 0.5);
   EXPECT_EQ(e.numel(), 0);

@@ -11,6 +11,7 @@
 #include <anima/cuda/elementwise.cuh>
 #include <anima/cuda/factory.cuh>
 #include <anima/cuda/gemm.cuh>
+#include <anima/cuda/index_rows.cuh>
 #include <anima/cuda/interpolate.cuh>
 #include <anima/cuda/nms.cuh>
 #include <anima/cuda/paste_masks.cuh>

@@ -3,11 +3,15 @@
 // determinism: anima/kernels/cuda/nms.cuh and anima/kernels/cuda/box_ops.cuh. Including this header
 // registers them (and the CUDA runtime).
 //
-// NMS on CUDA: the score order (computed on the host by the op) is copied to the device, the boxes
-// gathered into that order, the 64-bit overlap mask computed (nms_mask_v1), copied back, and the
-// greedy pass run on the host (anima/kernels/cpu/nms.hpp nms_reduce_mask). Workspace: 8·n (order) +
-// 4·n·sizeof(T) (sorted boxes) + 8·n·ceil(n/64) bytes (mask; 50 MB for 20000 boxes) from the device's
-// caching allocator, returned when the call ends.
+// NMS on CUDA (nms, registered): everything on the device (anima/kernels/cuda/nms.cuh nms_device):
+// the scores sorted by a stable radix sort (the order of anima/kernels/cpu/nms.hpp nms_score_order),
+// the boxes gathered into that order, the 64-bit overlap mask (nms_mask_v1) and the greedy pass over it
+// (nms_reduce_mask_device); then the count and the keep list (8·(count + 1) bytes) are copied back.
+// nms_host_reduce (not registered; for comparison, bench/cuda_nms_bench.cu): the same sort and mask,
+// then the mask (8·n·ceil(n/64) bytes: 50 MB for 20000 boxes) and the order copied back and the greedy
+// pass run on the host (anima/kernels/cpu/nms.hpp nms_reduce_mask), as torchvision 0.14 does.
+// Workspace: anima/kernels/cuda/nms.cuh NmsWorkspaceLayout<T>(n).bytes (about 8·n·ceil(n/64) for the
+// mask + 40·n + CUB's sort storage) from the device's caching allocator, returned when the call ends.
 #pragma once
 
 #include <cstddef>
@@ -43,31 +47,55 @@ struct Workspace {
   Workspace& operator=(const Workspace&) = delete;
 };
 
-inline std::size_t round_up8(std::size_t b) { return (b + 7) / 8 * 8; }
-
 }  // namespace nms_detail
 
-inline std::int64_t nms(Device device, DType dtype, const void* boxes, const std::int64_t* order, std::int64_t n,
+// boxes: [n, 4], scores: [n] (device, contiguous) -> keep: [n] (host), returns the count.
+inline std::int64_t nms(Device device, DType dtype, const void* boxes, const void* scores, std::int64_t n,
                         double iou_threshold, std::int64_t* keep) {
   return ANIMA_DISPATCH_FLOATING(dtype, NmsKernel::name, [&]() -> std::int64_t {
     if (n == 0) return 0;
-    const std::int64_t blocks = kernels::nms_blocks(n);
-    const std::size_t order_bytes = static_cast<std::size_t>(n) * sizeof(std::int64_t);
-    const std::size_t sorted_bytes = nms_detail::round_up8(static_cast<std::size_t>(n) * 4 * sizeof(scalar_t));
-    const std::size_t mask_words = static_cast<std::size_t>(n) * static_cast<std::size_t>(blocks);
-    nms_detail::Workspace work(device, order_bytes + sorted_bytes + mask_words * sizeof(std::uint64_t));
-    auto* order_dev = static_cast<std::int64_t*>(work.ptr);
-    auto* sorted = reinterpret_cast<scalar_t*>(static_cast<char*>(work.ptr) + order_bytes);
-    auto* mask = reinterpret_cast<std::uint64_t*>(static_cast<char*>(work.ptr) + order_bytes + sorted_bytes);
+    const kernels::cuda::NmsWorkspaceLayout<scalar_t> layout(n);
+    nms_detail::Workspace work(device, layout.bytes);
+    char* w = static_cast<char*>(work.ptr);
     const cudaStream_t stream = current_stream();
-    ANIMA_CUDA_CHECK(cudaMemcpyAsync(order_dev, order, order_bytes, cudaMemcpyHostToDevice, stream));
-    kernels::cuda::nms_gather_sorted<scalar_t>(static_cast<const scalar_t*>(boxes), order_dev, n, sorted, stream);
-    kernels::cuda::nms_mask_v1<scalar_t>(sorted, n, iou_threshold, mask, stream);
-    std::vector<std::uint64_t> host_mask(mask_words), removed(static_cast<std::size_t>(blocks));
-    ANIMA_CUDA_CHECK(cudaMemcpyAsync(host_mask.data(), mask, mask_words * sizeof(std::uint64_t), cudaMemcpyDeviceToHost,
-                                     stream));
+    kernels::cuda::nms_device<scalar_t>(static_cast<const scalar_t*>(boxes), static_cast<const scalar_t*>(scores), n,
+                                        iou_threshold, layout, w, stream);
+    std::int64_t count = 0;
+    ANIMA_CUDA_CHECK(cudaMemcpyAsync(&count, w + layout.count, sizeof count, cudaMemcpyDeviceToHost, stream));
     ANIMA_CUDA_CHECK(cudaStreamSynchronize(stream));
-    return kernels::cpu::nms_reduce_mask(host_mask.data(), order, n, removed.data(), keep);
+    ANIMA_CHECK(count >= 0 && count <= n, NmsKernel::name, "device reduction returned count ", count, " for ", n,
+                " boxes");
+    if (count > 0) {
+      ANIMA_CUDA_CHECK(cudaMemcpyAsync(keep, w + layout.keep, static_cast<std::size_t>(count) * sizeof(std::int64_t),
+                                       cudaMemcpyDeviceToHost, stream));
+      ANIMA_CUDA_CHECK(cudaStreamSynchronize(stream));
+    }
+    return count;
+  });
+}
+
+// The same contract, with the greedy pass on the host (see the header comment).
+inline std::int64_t nms_host_reduce(Device device, DType dtype, const void* boxes, const void* scores, std::int64_t n,
+                                    double iou_threshold, std::int64_t* keep) {
+  return ANIMA_DISPATCH_FLOATING(dtype, NmsKernel::name, [&]() -> std::int64_t {
+    if (n == 0) return 0;
+    const kernels::cuda::NmsWorkspaceLayout<scalar_t> layout(n);
+    nms_detail::Workspace work(device, layout.bytes);
+    char* w = static_cast<char*>(work.ptr);
+    const cudaStream_t stream = current_stream();
+    kernels::cuda::nms_sort_and_mask<scalar_t>(static_cast<const scalar_t*>(boxes),
+                                               static_cast<const scalar_t*>(scores), n, iou_threshold, layout, w,
+                                               stream);
+    const std::int64_t blocks = kernels::nms_blocks(n);
+    const std::size_t mask_words = static_cast<std::size_t>(n) * static_cast<std::size_t>(blocks);
+    std::vector<std::uint64_t> host_mask(mask_words), removed(static_cast<std::size_t>(blocks));
+    std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+    ANIMA_CUDA_CHECK(cudaMemcpyAsync(host_mask.data(), w + layout.mask, mask_words * sizeof(std::uint64_t),
+                                     cudaMemcpyDeviceToHost, stream));
+    ANIMA_CUDA_CHECK(cudaMemcpyAsync(order.data(), w + layout.order, order.size() * sizeof(std::int64_t),
+                                     cudaMemcpyDeviceToHost, stream));
+    ANIMA_CUDA_CHECK(cudaStreamSynchronize(stream));
+    return kernels::cpu::nms_reduce_mask(host_mask.data(), order.data(), n, removed.data(), keep);
   });
 }
 

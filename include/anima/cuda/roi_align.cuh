@@ -3,10 +3,12 @@
 // registers them (and the CUDA runtime).
 //
 //   RoiAlignForwardAlgorithm    Auto, CudaV2 -> roi_align_fwd_v2;  CudaV1 -> roi_align_fwd_v1
-//   RoiAlignBackwardAlgorithm   Auto, CudaDeterministic -> roi_align_bwd_fixed_point (workspace from the
-//                               device's caching allocator, returned once the kernels are enqueued: the
-//                               allocator hands memory out in stream order on the one stream we use);
-//                               CudaAtomic -> roi_align_bwd_atomic_v1
+//   RoiAlignBackwardAlgorithm   Auto, CudaDeterministic -> roi_align_bwd_gather (copies the rois to the
+//                               host to build its plan: one stream synchronisation per backward);
+//                               CudaFixedPoint -> roi_align_bwd_fixed_point; CudaAtomic ->
+//                               roi_align_bwd_atomic_v1. Workspaces come from the device's caching
+//                               allocator, returned once the kernels are enqueued: the allocator hands
+//                               memory out in stream order on the one stream we use.
 //   Cpu* algorithms: CPU-only -> Error.
 // Kernels, numerics and determinism: anima/kernels/cuda/roi_align.cuh.
 #pragma once
@@ -68,10 +70,11 @@ inline void roi_align_forward(DType dtype, RoiAlignForwardAlgorithm algorithm, c
 inline void roi_align_backward(DType dtype, RoiAlignBackwardAlgorithm algorithm, const void* gy, const void* rois,
                                const kernels::RoiAlignGeometry& g, void* gx) {
   const bool atomic = algorithm == RoiAlignBackwardAlgorithm::CudaAtomic;
-  ANIMA_CHECK(atomic || algorithm == RoiAlignBackwardAlgorithm::Auto ||
+  const bool fixed_point = algorithm == RoiAlignBackwardAlgorithm::CudaFixedPoint;
+  ANIMA_CHECK(atomic || fixed_point || algorithm == RoiAlignBackwardAlgorithm::Auto ||
                   algorithm == RoiAlignBackwardAlgorithm::CudaDeterministic,
               RoiAlignBackwardKernel::name, "RoiAlignBackwardAlgorithm::", roi_align_algorithm_name(algorithm),
-              " runs on CPU tensors only (CUDA offers Auto, CudaAtomic and CudaDeterministic)");
+              " runs on CPU tensors only (CUDA offers Auto, CudaAtomic, CudaDeterministic and CudaFixedPoint)");
   ANIMA_DISPATCH_FLOATING(dtype, RoiAlignBackwardKernel::name, [&] {
     const auto* gys = static_cast<const scalar_t*>(gy);
     const auto* rs = static_cast<const scalar_t*>(rois);
@@ -80,8 +83,14 @@ inline void roi_align_backward(DType dtype, RoiAlignBackwardAlgorithm algorithm,
       kernels::cuda::roi_align_bwd_atomic_v1(gys, rs, g, gxs, current_stream());
       return;
     }
-    roi_detail::Workspace work(kernels::cuda::roi_align_bwd_fixed_point_workspace_bytes(g));
-    kernels::cuda::roi_align_bwd_fixed_point(gys, rs, g, gxs, work.ptr, current_stream());
+    if (fixed_point) {
+      roi_detail::Workspace work(kernels::cuda::roi_align_bwd_fixed_point_workspace_bytes(g));
+      kernels::cuda::roi_align_bwd_fixed_point(gys, rs, g, gxs, work.ptr, current_stream());
+      return;
+    }
+    const auto plan = kernels::cuda::roi_align_bwd_gather_plan(rs, g, current_stream());
+    roi_detail::Workspace work(plan.workspace_bytes());
+    kernels::cuda::roi_align_bwd_gather(gys, plan, g, gxs, work.ptr, current_stream());
   });
 }
 

@@ -12,12 +12,20 @@
 //   output    [ΣK_i, C, PH, PW] in the order of the boxes (image 0's boxes first), as torchvision.
 //             Map l serves level k_min + l; with a gap in the given scales, a box whose level has no
 //             map gets zeros (as torchvision).
-// Backward: through roi_align per level; the reordering of rows is a permutation (its gradient is the
-// inverse permutation). Boxes get no gradient. Determinism: that of roi_align (anima/ops/roi_align.hpp).
+// Implementation: the rois are built and assigned to levels on the host once, sorted by level (stable)
+// and copied to the device in one transfer; each level pools its slice of them, and one scatter_rows
+// (anima/ops/index_rows.hpp) writes each level's rows to their boxes' places (one copy kernel per level;
+// the output is zero-filled only when some box's level has no map). Per call: 2 host-to-device
+// transfers (rois, row indices), L roi_align calls, L row copies; no device-to-host read (the boxes are
+// read on the host, as before: on CUDA that read synchronises).
+// Backward: through scatter_rows (distinct rows: its gradient gathers each level's rows back, one
+// kernel per level) and roi_align per level. Boxes get no gradient.
+// Determinism: that of roi_align (anima/ops/roi_align.hpp); the row moves are copies.
 // The level of each box is computed on the host in float64 from the box values (torchvision computes it
 // in the boxes' dtype: a box within ~1e-7 of a level boundary could be assigned differently).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -29,7 +37,9 @@
 #include <anima/core/copy.hpp>
 #include <anima/core/error.hpp>
 #include <anima/core/tensor.hpp>
+#include <anima/core/view_meta.hpp>
 #include <anima/ops/factory.hpp>
+#include <anima/ops/index_rows.hpp>
 #include <anima/ops/roi_align.hpp>
 
 namespace anima::detection {
@@ -74,59 +84,6 @@ inline double infer_scale(const Shape& map_shape, std::array<std::int64_t, 2> im
   return scales[0];
 }
 
-namespace detail {
-
-// Copies rows between a [K, ...] tensor `big` and a [K_l, ...] tensor `small` (both contiguous):
-// big[idx[j]] <-> small[j]; consecutive indices are merged into one copy.
-inline void copy_rows(const Tensor& big, const Tensor& small, const std::vector<std::int64_t>& idx, std::size_t row_bytes,
-                      bool to_big) {
-  char* b = static_cast<char*>(big.raw_data());
-  char* s = static_cast<char*>(small.raw_data());
-  for (std::size_t j = 0; j < idx.size();) {
-    std::size_t e = j + 1;
-    while (e < idx.size() && idx[e] == idx[e - 1] + 1) ++e;
-    const std::size_t n = (e - j) * row_bytes;
-    char* pb = b + static_cast<std::size_t>(idx[j]) * row_bytes;
-    char* ps = s + j * row_bytes;
-    if (to_big)
-      copy_bytes(pb, big.device(), ps, small.device(), n);
-    else
-      copy_bytes(ps, small.device(), pb, big.device(), n);
-    j = e;
-  }
-}
-
-// out[rows[l][j]] = parts[l][j]: places the rows of each part at the given output rows (together a
-// permutation of [0, K)); backward gathers them back (the inverse permutation).
-inline Tensor scatter_rows(const std::vector<Tensor>& parts, const std::vector<std::vector<std::int64_t>>& rows,
-                           const Shape& out_shape) {
-  const Tensor& p0 = parts[0];
-  // Zeros first: rows no part claims stay 0 (torchvision's result for a box whose level has no map).
-  Tensor out = zeros(out_shape, TensorOptions(p0.dtype()).with_device(p0.device()));
-  std::int64_t row_elems = 1;
-  for (std::size_t d = 1; d < out_shape.size(); ++d) row_elems *= out_shape[d];
-  const std::size_t row_bytes = static_cast<std::size_t>(row_elems) * element_size(p0.dtype());
-  std::vector<Shape> part_shapes;
-  for (std::size_t l = 0; l < parts.size(); ++l) {
-    part_shapes.push_back(parts[l].shape());
-    if (!rows[l].empty()) copy_rows(out, anima::detail::roi_contiguous(parts[l]), rows[l], row_bytes, true);
-  }
-  record("multiscale_roi_align_rows", out, parts,
-         [rows, part_shapes, row_bytes](const Tensor& grad) -> std::vector<Tensor> {
-           const Tensor g = anima::detail::roi_contiguous(grad);
-           std::vector<Tensor> grads;
-           for (std::size_t l = 0; l < part_shapes.size(); ++l) {
-             Tensor gl = Tensor::empty(part_shapes[l], TensorOptions(g.dtype()).with_device(g.device()));
-             if (!rows[l].empty()) copy_rows(g, gl, rows[l], row_bytes, false);
-             grads.push_back(gl);
-           }
-           return grads;
-         });
-  return out;
-}
-
-}  // namespace detail
-
 class MultiScaleRoIAlign {
  public:
   explicit MultiScaleRoIAlign(MultiScaleRoIAlignOptions options) : o_(std::move(options)) {
@@ -165,31 +122,56 @@ class MultiScaleRoIAlign {
     for (const auto& s : image_sizes) image = {std::max(image[0], s[0]), std::max(image[1], s[1])};
     std::vector<double> scales;
     for (std::size_t l = 0; l < maps.size(); ++l) scales.push_back(infer_scale(maps[l].shape(), image, names[l]));
-    const Tensor rois = boxes_to_rois(boxes);  // [K, 5]
+    const std::vector<double> r = boxes_to_roi_rows(boxes);  // [K, 5] on the host, exact in the boxes' dtype
+    const std::int64_t K = static_cast<std::int64_t>(r.size() / 5);
+    const DType dtype = boxes[0].dtype();
+    const Device device = boxes[0].device();
+    const auto to_rois = [&](const std::vector<double>& rows) {  // host float64 rows -> [n, 5] rois
+      Tensor t = cast_copy(from_vector<double>(rows, {static_cast<std::int64_t>(rows.size() / 5), 5}), dtype);
+      return device.is_cpu() ? t : device_copy(t, device);
+    };
     if (maps.size() == 1)
-      return roi_align(maps[0], rois, o_.output_size, scales[0], o_.sampling_ratio, false, o_.algorithms);
+      return roi_align(maps[0], to_rois(r), o_.output_size, scales[0], o_.sampling_ratio, false, o_.algorithms);
+    for (std::size_t l = 1; l < maps.size(); ++l)
+      ANIMA_CHECK(maps[l].shape()[1] == maps[0].shape()[1], op, "feature map '", names[l], "' ",
+                  shape_str(maps[l].shape()), " has a different channel count than '", names[0], "' ",
+                  shape_str(maps[0].shape()));
 
     const std::int64_t k_min = static_cast<std::int64_t>(-std::log2(scales.front()));
     const std::int64_t k_max = static_cast<std::int64_t>(-std::log2(scales.back()));
-    const std::vector<double> r = to_vector<double>(rois);
     std::vector<double> flat_boxes;
+    flat_boxes.reserve(static_cast<std::size_t>(K) * 4);
     for (std::size_t k = 0; k * 5 < r.size(); ++k) flat_boxes.insert(flat_boxes.end(), r.begin() + k * 5 + 1, r.begin() + k * 5 + 5);
     const std::vector<std::int64_t> levels = map_levels(flat_boxes, k_min, k_max, o_.canonical_scale, o_.canonical_level);
-    const std::int64_t K = rois.shape()[0];
-    std::vector<std::vector<std::int64_t>> rows(maps.size());
-    std::vector<Tensor> parts;
-    for (std::size_t l = 0; l < maps.size(); ++l) {
-      std::vector<double> sub;
-      for (std::int64_t k = 0; k < K; ++k)
-        if (levels[static_cast<std::size_t>(k)] - k_min == static_cast<std::int64_t>(l)) {
-          rows[l].push_back(k);
-          sub.insert(sub.end(), r.begin() + k * 5, r.begin() + k * 5 + 5);
-        }
-      Tensor sub_rois = cast_copy(from_vector<double>(sub, {static_cast<std::int64_t>(rows[l].size()), 5}), rois.dtype());
-      if (!rois.device().is_cpu()) sub_rois = device_copy(sub_rois, rois.device());
-      parts.push_back(roi_align(maps[l], sub_rois, o_.output_size, scales[l], o_.sampling_ratio, false, o_.algorithms));
+    // Stable counting sort of the boxes by map: map l serves level k_min + l; a box whose level has no
+    // map (a gap in the scales) is unclaimed: scatter_rows leaves its row 0.
+    const std::size_t L = maps.size();
+    std::vector<std::int64_t> count(L + 1, 0);  // count[L]: unclaimed
+    const auto slot = [&](std::int64_t k) {
+      const std::int64_t l = levels[static_cast<std::size_t>(k)] - k_min;
+      return l >= 0 && l < static_cast<std::int64_t>(L) ? static_cast<std::size_t>(l) : L;
+    };
+    for (std::int64_t k = 0; k < K; ++k) ++count[slot(k)];
+    std::vector<std::int64_t> start(L + 1, 0);
+    for (std::size_t l = 1; l <= L; ++l) start[l] = start[l - 1] + count[l - 1];
+    std::vector<double> sorted(static_cast<std::size_t>(start[L]) * 5);  // claimed rois in level order
+    std::vector<std::int64_t> order(static_cast<std::size_t>(start[L]));  // their boxes' output rows
+    {
+      std::vector<std::int64_t> fill(start.begin(), start.end() - 1);
+      for (std::int64_t k = 0; k < K; ++k) {
+        const std::size_t l = slot(k);
+        if (l == L) continue;  // no map: its output row stays 0
+        const std::int64_t p = fill[l]++;
+        order[static_cast<std::size_t>(p)] = k;
+        std::copy(r.begin() + k * 5, r.begin() + k * 5 + 5, sorted.begin() + p * 5);
+      }
     }
-    return detail::scatter_rows(parts, rows, {K, maps[0].shape()[1], o_.output_size[0], o_.output_size[1]});
+    const Tensor all_rois = to_rois(sorted);  // [ΣK_l, 5], one transfer
+    std::vector<Tensor> parts;
+    for (std::size_t l = 0; l < L; ++l)  // empty levels too: their maps get a (zero) gradient, as before
+      parts.push_back(roi_align(maps[l], view_meta::narrow(all_rois, 0, start[l], count[l]), o_.output_size, scales[l],
+                                o_.sampling_ratio, false, o_.algorithms));
+    return scatter_rows(parts, order, K);  // [K, C, PH, PW] in box order
   }
 
  private:

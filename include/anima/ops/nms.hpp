@@ -13,8 +13,9 @@
 //     the same boxes except where the shift's float rounding moves an IoU across the threshold.)
 // Ties: boxes are visited in a stable descending sort of the scores, as torchvision 0.14's CPU kernel
 // does: equal scores lowest index first; NaN scores come first, as in torch.sort (see
-// anima/kernels/cpu/nms.hpp). Both backends use that order (the CUDA path sorts the scores on the
-// host), so CPU and CUDA keep the same indices, in the same order.
+// anima/kernels/cpu/nms.hpp). Both backends use that order (the CUDA path sorts on the device with a
+// stable radix sort of keys that order scores the same way, -0.0 tied with +0.0: anima/kernels/nms_math.hpp),
+// so CPU and CUDA keep the same indices, in the same order.
 // Bad input: boxes not [K, 4], scores not [K], dtypes or devices that differ, a NaN threshold ->
 // anima::Error. A box with a NaN coordinate has a NaN IoU with every box, which never exceeds the
 // threshold: it is kept (when its score's turn comes) and suppresses nothing — torchvision's result.
@@ -22,7 +23,7 @@
 // Not differentiable (returns indices). Source: torchvision/ops/boxes.py, csrc/ops/cpu/nms_kernel.cpp,
 // csrc/ops/cuda/nms_kernel.cu. Kernels: anima/kernels/cpu/nms.hpp, anima/kernels/cuda/nms.cuh.
 // Determinism: the kept list is a pure function of the inputs, on both backends (no atomics: each
-// mask word is written by one thread; the greedy pass is sequential).
+// mask word is written by one thread; the radix sort is stable; the greedy pass walks the boxes in order).
 #pragma once
 
 #include <cmath>
@@ -69,7 +70,8 @@ inline void check_nms_args(const Tensor& boxes, const Tensor& scores, double iou
 
 inline Tensor contiguous_or_self(const Tensor& t) { return t.is_contiguous() ? t : contiguous_copy(t); }
 
-// The visiting order of nms: [n] indices by decreasing score, ties by index.
+// The visiting order of nms: [n] indices by decreasing score, ties by index (what the kernels use;
+// exposed for the golden test).
 inline std::vector<std::int64_t> nms_order(const Tensor& scores) {
   const Tensor host = contiguous_or_self(scores.device().is_cpu() ? scores : device_copy(scores, Device::cpu()));
   const std::int64_t n = host.numel();
@@ -89,10 +91,10 @@ inline Tensor nms(const Tensor& boxes, const Tensor& scores, double iou_threshol
   const std::int64_t n = boxes.shape()[0];
   const TensorOptions idx_opts = TensorOptions(DType::Int64).with_device(boxes.device());
   if (n == 0) return Tensor::empty({0}, idx_opts);
-  const std::vector<std::int64_t> order = detail::nms_order(scores);
-  const Tensor b = detail::contiguous_or_self(boxes);  // [K, 4]
+  const Tensor b = detail::contiguous_or_self(boxes);   // [K, 4]
+  const Tensor s = detail::contiguous_or_self(scores);  // [K]
   std::vector<std::int64_t> keep(static_cast<std::size_t>(n));
-  const std::int64_t count = kernel_for<NmsKernel>(b.device())(b.device(), b.dtype(), b.raw_data(), order.data(), n,
+  const std::int64_t count = kernel_for<NmsKernel>(b.device())(b.device(), b.dtype(), b.raw_data(), s.raw_data(), n,
                                                              iou_threshold, keep.data());
   return from_buffer(keep.data(), {count}, idx_opts);
 }

@@ -14,14 +14,16 @@
 //   dL/dx[b_k, c, taps] += dL/dy[k, c, ph, pw] · w_tap / count for every sample.
 // Saved: the rois (contiguous) and the geometry; no activation.
 // Kernels: anima/kernels/cpu/roi_align.hpp (CpuReference, CpuNhwc), anima/kernels/cuda/roi_align.cuh
-// (CudaV1, CudaV2 forward; CudaAtomic, CudaDeterministic backward); RoiAlignAlgorithms picks one.
+// (CudaV1, CudaV2 forward; CudaAtomic, CudaDeterministic (gather), CudaFixedPoint backward);
+// RoiAlignAlgorithms picks one.
 // Bad input: wrong ranks/shapes/dtypes/devices and non-positive sizes -> anima::Error. CPU rois are
 // validated: a batch index outside [0, N) (or NaN) or a non-finite coordinate -> anima::Error naming
-// the RoI. CUDA rois are not read on the host (that would synchronise); there an invalid RoI gives
-// zeros and no gradient (documented safe result, tested in tests/cuda/roi_align_parity_test.cpp).
-// Determinism: forward is bitwise reproducible on every backend. Backward: CpuReference, CpuNhwc and
-// CudaDeterministic (the CUDA default) are bitwise reproducible run to run; CudaAtomic (float
-// atomicAdd, torchvision's scheme) is not.
+// the RoI. CUDA rois are not validated on the host; there an invalid RoI gives zeros and no gradient
+// (documented safe result, tested in tests/cuda/roi_align_parity_test.cpp). The CUDA default backward
+// (CudaDeterministic, the gather) copies the rois to the host to plan its work: one synchronisation.
+// Determinism: forward is bitwise reproducible on every backend. Backward: CpuReference, CpuNhwc,
+// CudaDeterministic (the CUDA default) and CudaFixedPoint are bitwise reproducible run to run;
+// CudaAtomic (float atomicAdd, torchvision's scheme) is not.
 #pragma once
 
 #include <array>
@@ -126,8 +128,9 @@ inline Tensor roi_align(const Tensor& input /*[N,C,H,W]*/, const Tensor& rois /*
 
 // Boxes given per image (boxes[i]: [K_i, 4] x1, y1, x2, y2 of image i) -> rois [ΣK_i, 5] with the
 // image index in column 0, in the order of the list (torchvision's convert_boxes_to_roi_format).
-// Built on the host (boxes are small) and placed on the boxes' device.
-inline Tensor boxes_to_rois(const std::vector<Tensor>& boxes) {
+// boxes_to_roi_rows gives them on the host as float64 (exact: the boxes' values and small integers);
+// boxes_to_rois places them, in the boxes' dtype, on the boxes' device.
+inline std::vector<double> boxes_to_roi_rows(const std::vector<Tensor>& boxes) {
   ANIMA_CHECK(!boxes.empty(), "boxes_to_rois", "expected one [K_i, 4] box tensor per image, got an empty list");
   const DType dtype = boxes[0].dtype();
   const Device device = boxes[0].device();
@@ -144,9 +147,14 @@ inline Tensor boxes_to_rois(const std::vector<Tensor>& boxes) {
       rows.insert(rows.end(), v.begin() + static_cast<std::ptrdiff_t>(k * 4), v.begin() + static_cast<std::ptrdiff_t>(k * 4 + 4));
     }
   }
+  return rows;
+}
+
+inline Tensor boxes_to_rois(const std::vector<Tensor>& boxes) {
+  const std::vector<double> rows = boxes_to_roi_rows(boxes);
   const std::int64_t k = static_cast<std::int64_t>(rows.size() / 5);
-  Tensor rois = cast_copy(from_vector<double>(rows, {k, 5}), dtype);
-  return device.is_cpu() ? rois : device_copy(rois, device);
+  Tensor rois = cast_copy(from_vector<double>(rows, {k, 5}), boxes[0].dtype());
+  return boxes[0].device().is_cpu() ? rois : device_copy(rois, boxes[0].device());
 }
 
 // roi_align with boxes given per image (see boxes_to_rois).

@@ -36,7 +36,8 @@ enum class RoiAlignBackwardAlgorithm {
   CpuReference,       // plain loops
   CpuNhwc,            // NHWC workspace, channel-parallel, deterministic
   CudaAtomic,         // roi_align_bwd_atomic_v1: float atomicAdd, like torchvision (not bitwise reproducible)
-  CudaDeterministic,  // roi_align_bwd_fixed_point: int64 fixed-point atomics, bitwise reproducible
+  CudaDeterministic,  // roi_align_bwd_gather: per-pixel gather, no atomics, bitwise reproducible (the default)
+  CudaFixedPoint,     // roi_align_bwd_fixed_point: int64 fixed-point atomics, bitwise reproducible (slower)
 };
 
 struct RoiAlignAlgorithms {
@@ -61,6 +62,7 @@ inline const char* roi_align_algorithm_name(RoiAlignBackwardAlgorithm a) {
     case RoiAlignBackwardAlgorithm::CpuNhwc: return "CpuNhwc";
     case RoiAlignBackwardAlgorithm::CudaAtomic: return "CudaAtomic";
     case RoiAlignBackwardAlgorithm::CudaDeterministic: return "CudaDeterministic";
+    case RoiAlignBackwardAlgorithm::CudaFixedPoint: return "CudaFixedPoint";
   }
   return "?";
 }

@@ -1,0 +1,253 @@
+// anima/kernels/roi_align_gather_math.hpp — the deterministic GATHER backward of RoIAlign: the plan
+// (per-axis weight tables and per-tile RoI lists, built on the host) and the per-pixel gather, written
+// once and used by the CPU implementation (kernels/cpu/roi_align.hpp, roi_align_backward_gather) and
+// the CUDA kernel (kernels/cuda/roi_align.cuh, roi_align_bwd_gather).
+//
+// Separability. A sample (iy, ix) of bin (ph, pw) of RoI k has 2-D weights that are products of its
+// per-axis tap weights, and it contributes iff its y tap and its x tap are both inside (a product of
+// per-axis indicators; anima/kernels/roi_align_math.hpp, bilinear_sample). So
+//   gx[n, c, y, x] = Σ_{k: batch_k = n} (1 / count_k) Σ_ph Wy_k(ph, y) Σ_pw Wx_k(pw, x) · gy[k, c, ph, pw]
+// with the per-axis tables Wy_k(ph, y) = Σ_iy [tap inside] (h_iy·[lo_iy = y] + l_iy·[hi_iy = y]) (the
+// same taps, clamping and boundary rules as the forward), likewise Wx_k.
+// Plan (host, roi_gather_build_plan): for each RoI and axis, the pixel window [p0, p0 + n) its inside
+// taps touch and, for every pixel of the window, the sparse list of (bin, weight) pairs with a nonzero
+// tap on it (bins increasing; each weight summed over iy in order, lo tap before hi tap). Per image, the
+// map is cut into kRoiGatherTile² pixel tiles; each tile lists the RoIs (increasing index) whose window
+// rectangle meets it. Invalid RoIs (roi_align_box(...).valid == false) and RoIs without samples are in
+// no list: they route no gradient. Everything lives in one byte buffer (RoiGatherPlan::bytes), uploaded
+// as is to the device workspace, so the CPU and CUDA gathers read identical tables.
+// Gather (roi_gather_pixel): for pixel (n, y, x) and a tile of channels, walk the tile's RoI list in
+// order; for each RoI whose window holds the pixel, acc = Σ_{(ph,wy)} wy · (Σ_{(pw,wx)} wx · gy) with
+// explicit fused multiply-adds, then out += acc / count. No atomics; every gx element is written by
+// exactly one thread in a fixed order: bitwise reproducible, and (explicit fma, IEEE division, the
+// same tables) the same bits on the CPU and on the GPU.
+// Sizes: entries per RoI and axis <= 2·P·grid (each tap adds at most one (bin, pixel) pair), window <=
+// the map size; RoiGatherPlan::workspace_bytes() is the exact size.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include <anima/kernels/host_device.hpp>
+#include <anima/kernels/roi_align_math.hpp>
+
+namespace anima::kernels {
+
+constexpr std::int64_t kRoiGatherTile = 16;  // tile edge (pixels) of the per-tile RoI lists
+constexpr int kRoiGatherChannels = 4;        // channels per gather thread (table lookups shared)
+
+template <class T>
+struct RoiGatherRoi {
+  std::int64_t y0, ny, x0, nx;  // pixel windows: rows [y0, y0 + ny), columns [x0, x0 + nx)
+  std::int64_t yptr, xptr;      // index into ptr[] of the window's first row / column
+  T count;                      // averaging divisor
+};
+
+template <class T>
+struct RoiGatherEntry {
+  std::int32_t bin;  // ph (rows) or pw (columns)
+  T w;               // that bin's summed tap weight on the pixel
+};
+
+// Pointers into a plan buffer (host or device copy).
+template <class T>
+struct RoiGatherView {
+  const RoiGatherRoi<T>* rois;         // [K]
+  const std::int64_t* ptr;             // entries of window pixel j: [ptr[j], ptr[j + 1])
+  const RoiGatherEntry<T>* entries;
+  const std::int64_t* tile_ptr;        // [N · tiles_y · tiles_x + 1]
+  const std::int32_t* tile_rois;       // RoI indices, increasing within a tile
+  std::int64_t tiles_y, tiles_x;
+};
+
+ANIMA_HD float roi_fma(float a, float b, float c) { return fmaf(a, b, c); }
+ANIMA_HD double roi_fma(double a, double b, double c) { return fma(a, b, c); }
+
+// out[j] = gx[n, c0 + j, y, x] for j < nc (nc <= CT); gy contiguous [K, C, PH, PW].
+template <class T, int CT>
+ANIMA_HD void roi_gather_pixel(const RoiGatherView<T>& v, const T* gy, const RoiAlignGeometry& g, std::int64_t n,
+                               std::int64_t c0, int nc, std::int64_t y, std::int64_t x, T* out) {
+  for (int j = 0; j < CT; ++j) out[j] = T(0);
+  const std::int64_t PW = g.pooled_w, PP = g.pooled_h * g.pooled_w;
+  const std::int64_t tile = (n * v.tiles_y + y / kRoiGatherTile) * v.tiles_x + x / kRoiGatherTile;
+  for (std::int64_t t = v.tile_ptr[tile]; t < v.tile_ptr[tile + 1]; ++t) {
+    const std::int64_t k = v.tile_rois[t];
+    const RoiGatherRoi<T> r = v.rois[k];
+    const std::int64_t dy = y - r.y0, dx = x - r.x0;
+    if (dy < 0 || dy >= r.ny || dx < 0 || dx >= r.nx) continue;
+    const std::int64_t ey0 = v.ptr[r.yptr + dy], ey1 = v.ptr[r.yptr + dy + 1];
+    const std::int64_t ex0 = v.ptr[r.xptr + dx], ex1 = v.ptr[r.xptr + dx + 1];
+    const T* gk = gy + (k * g.channels + c0) * PP;
+    T acc[CT];
+    for (int j = 0; j < CT; ++j) acc[j] = T(0);
+    for (std::int64_t ey = ey0; ey < ey1; ++ey) {
+      const RoiGatherEntry<T> ry = v.entries[ey];
+      const T* grow = gk + static_cast<std::int64_t>(ry.bin) * PW;
+      T row[CT];
+      for (int j = 0; j < CT; ++j) row[j] = T(0);
+      for (std::int64_t ex = ex0; ex < ex1; ++ex) {
+        const RoiGatherEntry<T> rx = v.entries[ex];
+        for (int j = 0; j < CT; ++j)
+          if (j < nc) row[j] = roi_fma(rx.w, grow[j * PP + rx.bin], row[j]);
+      }
+      for (int j = 0; j < CT; ++j) acc[j] = roi_fma(ry.w, row[j], acc[j]);
+    }
+    for (int j = 0; j < CT; ++j) out[j] += acc[j] / r.count;
+  }
+}
+
+// ---- plan (host) ------------------------------------------------------------------------------------
+
+template <class T>
+struct RoiGatherPlan {
+  std::vector<unsigned char> bytes;  // the whole plan; uploaded as is
+  std::size_t off_rois = 0, off_ptr = 0, off_entries = 0, off_tile_ptr = 0, off_tile_rois = 0;
+  std::int64_t tiles_y = 0, tiles_x = 0;
+  std::size_t workspace_bytes() const { return bytes.size(); }
+  // The view of a copy of `bytes` at `base` (host: bytes.data(); device: the workspace).
+  RoiGatherView<T> view(const void* base) const {
+    const auto* b = static_cast<const unsigned char*>(base);
+    return {reinterpret_cast<const RoiGatherRoi<T>*>(b + off_rois), reinterpret_cast<const std::int64_t*>(b + off_ptr),
+            reinterpret_cast<const RoiGatherEntry<T>*>(b + off_entries),
+            reinterpret_cast<const std::int64_t*>(b + off_tile_ptr),
+            reinterpret_cast<const std::int32_t*>(b + off_tile_rois), tiles_y, tiles_x};
+  }
+};
+
+namespace roi_gather_detail {
+
+struct AxisTap {
+  std::int64_t pixel;
+  std::int32_t bin;
+};
+
+// Reused between RoIs (no allocation per pixel).
+template <class T>
+struct AxisScratch {
+  std::vector<AxisTap> taps;
+  std::vector<T> weights;
+  std::vector<std::int64_t> first;  // counting sort by pixel: start of each pixel's taps
+  std::vector<std::int64_t> cursor;  // next free slot of each pixel while placing
+  std::vector<std::size_t> order;   // tap indices grouped by pixel, tap order kept within a pixel
+};
+
+// Appends one axis of one RoI: its window [p0, p0 + n) and, per window pixel, the (bin, weight) list
+// (ptr[pbase + j] .. ptr[pbase + j + 1] index `entries`). Taps are taken in (bin, sample) order, lo tap
+// before hi tap; a counting sort by pixel keeps that order within a pixel, and consecutive taps of the
+// same bin on a pixel are summed in it, so every weight has a fixed order of additions.
+template <class T>
+inline void build_axis(const RoiAxis<T>& a, std::int64_t pooled, std::int64_t size, AxisScratch<T>& sc,
+                       std::vector<std::int64_t>& ptr, std::vector<RoiGatherEntry<T>>& entries, std::int64_t& p0,
+                       std::int64_t& n, std::int64_t& pbase) {
+  p0 = 0;
+  n = 0;
+  pbase = static_cast<std::int64_t>(ptr.size());
+  if (a.grid <= 0) return;
+  sc.taps.clear();
+  sc.weights.clear();
+  std::int64_t lo_min = size, hi_max = -1;
+  for (std::int64_t p = 0; p < pooled; ++p)
+    for (std::int64_t i = 0; i < a.grid; ++i) {
+      const BilinearTap<T> t = bilinear_tap(roi_sample_coord(a, p, i), size);
+      if (!t.inside) continue;  // the whole sample contributes 0 (per-axis factor of the indicator)
+      sc.taps.push_back({t.lo, static_cast<std::int32_t>(p)});
+      sc.weights.push_back(t.w_lo);
+      if (t.hi != t.lo) {  // hi == lo only when clamped, where w_hi = 0
+        sc.taps.push_back({t.hi, static_cast<std::int32_t>(p)});
+        sc.weights.push_back(t.w_hi);
+      }
+      lo_min = std::min(lo_min, t.lo);
+      hi_max = std::max(hi_max, t.hi);
+    }
+  if (hi_max < lo_min) return;  // no inside tap
+  p0 = lo_min;
+  n = hi_max - lo_min + 1;
+  sc.first.assign(static_cast<std::size_t>(n + 1), 0);
+  for (const AxisTap& t : sc.taps) ++sc.first[static_cast<std::size_t>(t.pixel - p0 + 1)];
+  for (std::int64_t j = 0; j < n; ++j) sc.first[static_cast<std::size_t>(j + 1)] += sc.first[static_cast<std::size_t>(j)];
+  sc.order.resize(sc.taps.size());
+  sc.cursor.assign(sc.first.begin(), sc.first.end() - 1);
+  for (std::size_t q = 0; q < sc.taps.size(); ++q)
+    sc.order[static_cast<std::size_t>(sc.cursor[static_cast<std::size_t>(sc.taps[q].pixel - p0)]++)] = q;
+  for (std::int64_t j = 0; j < n; ++j) {
+    ptr.push_back(static_cast<std::int64_t>(entries.size()));
+    const std::size_t e0 = entries.size();
+    for (std::int64_t q = sc.first[static_cast<std::size_t>(j)]; q < sc.first[static_cast<std::size_t>(j + 1)]; ++q) {
+      const std::size_t t = sc.order[static_cast<std::size_t>(q)];
+      if (entries.size() > e0 && entries.back().bin == sc.taps[t].bin)
+        entries.back().w += sc.weights[t];
+      else
+        entries.push_back({sc.taps[t].bin, sc.weights[t]});
+    }
+  }
+  ptr.push_back(static_cast<std::int64_t>(entries.size()));
+}
+
+inline std::size_t align16(std::size_t v) { return (v + 15) / 16 * 16; }
+
+}  // namespace roi_gather_detail
+
+// Builds the plan from host rois [K, 5] (the same RoiAlignGeometry as the kernels).
+template <class T>
+RoiGatherPlan<T> roi_gather_build_plan(const T* rois, const RoiAlignGeometry& g) {
+  using namespace roi_gather_detail;
+  const std::int64_t K = g.num_rois;
+  std::vector<RoiGatherRoi<T>> rs(static_cast<std::size_t>(K));
+  std::vector<std::int64_t> ptr;
+  std::vector<RoiGatherEntry<T>> entries;
+  std::vector<std::int64_t> batch(static_cast<std::size_t>(K), -1);
+  AxisScratch<T> scratch;
+  for (std::int64_t k = 0; k < K; ++k) {
+    const RoiBox<T> box = roi_align_box(rois + k * 5, g);
+    RoiGatherRoi<T>& r = rs[static_cast<std::size_t>(k)];
+    r = {0, 0, 0, 0, 0, 0, box.count};
+    if (!box.valid) continue;
+    batch[static_cast<std::size_t>(k)] = box.batch;
+    build_axis(box.y, g.pooled_h, g.height, scratch, ptr, entries, r.y0, r.ny, r.yptr);
+    build_axis(box.x, g.pooled_w, g.width, scratch, ptr, entries, r.x0, r.nx, r.xptr);
+  }
+  if (ptr.empty()) ptr.push_back(0);
+  RoiGatherPlan<T> plan;
+  const std::int64_t tile = kRoiGatherTile;
+  plan.tiles_y = (g.height + tile - 1) / tile;
+  plan.tiles_x = (g.width + tile - 1) / tile;
+  const std::int64_t ntiles = g.batch * plan.tiles_y * plan.tiles_x;
+  // Tile lists: count, exclusive scan, fill in increasing RoI order.
+  std::vector<std::int64_t> tile_ptr(static_cast<std::size_t>(ntiles + 1), 0);
+  auto for_tiles = [&](std::int64_t k, auto&& f) {
+    const RoiGatherRoi<T>& r = rs[static_cast<std::size_t>(k)];
+    const std::int64_t b = batch[static_cast<std::size_t>(k)];
+    if (b < 0 || r.ny <= 0 || r.nx <= 0) return;
+    for (std::int64_t ty = r.y0 / tile; ty <= (r.y0 + r.ny - 1) / tile; ++ty)
+      for (std::int64_t tx = r.x0 / tile; tx <= (r.x0 + r.nx - 1) / tile; ++tx)
+        f((b * plan.tiles_y + ty) * plan.tiles_x + tx);
+  };
+  for (std::int64_t k = 0; k < K; ++k) for_tiles(k, [&](std::int64_t t) { ++tile_ptr[static_cast<std::size_t>(t + 1)]; });
+  for (std::int64_t t = 0; t < ntiles; ++t) tile_ptr[static_cast<std::size_t>(t + 1)] += tile_ptr[static_cast<std::size_t>(t)];
+  std::vector<std::int32_t> tile_rois(static_cast<std::size_t>(tile_ptr.back()));
+  std::vector<std::int64_t> fill(tile_ptr.begin(), tile_ptr.end() - 1);
+  for (std::int64_t k = 0; k < K; ++k)
+    for_tiles(k, [&](std::int64_t t) { tile_rois[static_cast<std::size_t>(fill[static_cast<std::size_t>(t)]++)] = static_cast<std::int32_t>(k); });
+  // One buffer, 16-byte aligned sections.
+  plan.off_rois = 0;
+  plan.off_ptr = align16(plan.off_rois + rs.size() * sizeof(RoiGatherRoi<T>));
+  plan.off_entries = align16(plan.off_ptr + ptr.size() * sizeof(std::int64_t));
+  plan.off_tile_ptr = align16(plan.off_entries + entries.size() * sizeof(RoiGatherEntry<T>));
+  plan.off_tile_rois = align16(plan.off_tile_ptr + tile_ptr.size() * sizeof(std::int64_t));
+  plan.bytes.assign(align16(plan.off_tile_rois + tile_rois.size() * sizeof(std::int32_t)), 0);
+  auto put = [&](std::size_t off, const auto& v) {
+    if (!v.empty()) std::memcpy(plan.bytes.data() + off, v.data(), v.size() * sizeof(v[0]));
+  };
+  put(plan.off_rois, rs);
+  put(plan.off_ptr, ptr);
+  put(plan.off_entries, entries);
+  put(plan.off_tile_ptr, tile_ptr);
+  put(plan.off_tile_rois, tile_rois);
+  return plan;
+}
+
+}  // namespace anima::kernels
