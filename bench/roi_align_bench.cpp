@@ -11,9 +11,18 @@
 // output allocation, workspace from the allocator, the autograd record).
 // bench/compare_roi_align.py runs this binary and times torchvision on the same shapes in the same run.
 //
+//
+//   BM_roi_align_gather_plan/<case>[/L<l>]
+//     the host build of the deterministic gather backward's plan (kernels::roi_gather_build_plan; the
+//     CUDA CudaDeterministic backward builds it on the host per call and per level), float32, for the
+//     case's RoIs split by level exactly as MultiScaleRoIAlign does (detection::map_levels); without
+//     /L<l>: every level of the case in one iteration (what one MultiScaleRoIAlign backward pays).
+//     Counter rois: RoIs planned per iteration.
+//
 // Run: anima_bench_roi_align [--benchmark_filter=single] [--benchmark_repetitions=5]
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,6 +33,7 @@
 #include <anima/detection/multiscale_roi_align.hpp>
 #include <anima/ops/factory.hpp>
 #include <anima/ops/roi_align.hpp>
+#include <anima/kernels/roi_align_gather_math.hpp>
 
 #include "roi_align_shapes.hpp"
 
@@ -96,7 +106,69 @@ void BM_roi_align(benchmark::State& state, bench::RoiAlignCase c, bool reference
       benchmark::Counter(samples * (with_backward ? 2.0 : 1.0), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// Per level l of case c: the level's rois [K_l, 5] (float32, level order as MultiScaleRoIAlign) and
+// the geometry roi_align gets for them.
+struct PlanLevel {
+  std::vector<float> rois;
+  kernels::RoiAlignGeometry g;
+};
+
+std::vector<PlanLevel> plan_levels(const bench::RoiAlignCase& c) {
+  std::vector<double> rows, flat;  // [K, 5], [K, 4]
+  for (std::int64_t i = 0; i < c.batch; ++i) {
+    const std::vector<double> b = bench::bench_boxes(i, c.rois_per_image);
+    for (std::size_t k = 0; k * 4 < b.size(); ++k) {
+      rows.push_back(static_cast<double>(i));
+      for (int m = 0; m < 4; ++m) rows.push_back(static_cast<double>(static_cast<float>(b[k * 4 + m])));
+    }
+  }
+  for (std::size_t k = 0; k * 5 < rows.size(); ++k) flat.insert(flat.end(), rows.begin() + k * 5 + 1, rows.begin() + k * 5 + 5);
+  const std::size_t L = c.map_sizes.size();
+  std::vector<double> scales;
+  for (const auto s : c.map_sizes) scales.push_back(std::exp2(std::round(std::log2(static_cast<double>(s) / 800.0))));
+  const auto k_min = static_cast<std::int64_t>(-std::log2(scales.front()));
+  const auto k_max = static_cast<std::int64_t>(-std::log2(scales.back()));
+  const std::vector<std::int64_t> levels =
+      L == 1 ? std::vector<std::int64_t>(rows.size() / 5, k_min) : detection::map_levels(flat, k_min, k_max);
+  std::vector<PlanLevel> out(L);
+  for (std::size_t l = 0; l < L; ++l) {
+    for (std::size_t k = 0; k < levels.size(); ++k)
+      if (levels[k] - k_min == static_cast<std::int64_t>(l))
+        for (int m = 0; m < 5; ++m) out[l].rois.push_back(static_cast<float>(rows[k * 5 + m]));
+    kernels::RoiAlignGeometry& g = out[l].g;
+    g.batch = c.batch;
+    g.channels = c.channels;
+    g.height = g.width = c.map_sizes[l];
+    g.num_rois = static_cast<std::int64_t>(out[l].rois.size() / 5);
+    g.pooled_h = g.pooled_w = c.out;
+    g.spatial_scale = scales[l];
+    g.sampling_ratio = c.sampling;
+    g.aligned = false;
+  }
+  return out;
+}
+
+void BM_roi_align_gather_plan(benchmark::State& state, bench::RoiAlignCase c, int level) {
+  std::vector<PlanLevel> levels = plan_levels(c);
+  if (level >= 0) levels = {levels[static_cast<std::size_t>(level)]};
+  std::int64_t rois = 0;
+  for (const auto& l : levels) rois += l.g.num_rois;
+  for (auto _ : state)
+    for (const auto& l : levels) {
+      const auto plan = kernels::roi_gather_build_plan(l.rois.data(), l.g);
+      benchmark::DoNotOptimize(plan.bytes.data());
+    }
+  state.counters["rois"] = static_cast<double>(rois);
+}
+
 const bool kRegistered = [] {
+  for (const auto& c : bench::roi_align_cases())
+    for (int level = -1; level < static_cast<int>(c.map_sizes.size() > 1 ? c.map_sizes.size() : 0); ++level) {
+      const std::string name = "BM_roi_align_gather_plan/" + c.name + (level >= 0 ? "/L" + std::to_string(level) : "");
+      benchmark::RegisterBenchmark(name.c_str(), BM_roi_align_gather_plan, c, level)
+          ->Unit(benchmark::kMicrosecond)
+          ->UseRealTime();
+    }
   for (const auto& c : bench::roi_align_cases())
     for (bool reference : {false, true})
       for (bool bwd : {false, true}) {

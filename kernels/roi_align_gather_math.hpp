@@ -32,6 +32,7 @@
 #include <cstring>
 #include <vector>
 
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/host_device.hpp>
 #include <anima/kernels/roi_align_math.hpp>
 
@@ -120,19 +121,16 @@ struct RoiGatherPlan {
 
 namespace roi_gather_detail {
 
-struct AxisTap {
-  std::int64_t pixel;
-  std::int32_t bin;
-};
-
-// Reused between RoIs (no allocation per pixel).
+// Reused between RoIs (no allocation per pixel). Taps are kept as separate arrays and written field by
+// field: building small structs on the stack and copying them whole stalled on store forwarding.
 template <class T>
 struct AxisScratch {
-  std::vector<AxisTap> taps;
-  std::vector<T> weights;
+  std::vector<std::int64_t> pixel;  // per tap: its pixel
+  std::vector<std::int32_t> bin;    // its bin
+  std::vector<T> weights;           // its weight
   std::vector<std::int64_t> first;  // counting sort by pixel: start of each pixel's taps
   std::vector<std::int64_t> cursor;  // next free slot of each pixel while placing
-  std::vector<std::size_t> order;   // tap indices grouped by pixel, tap order kept within a pixel
+  std::vector<std::int64_t> order;  // tap indices grouped by pixel, tap order kept within a pixel
 };
 
 // Appends one axis of one RoI: its window [p0, p0 + n) and, per window pixel, the (bin, weight) list
@@ -147,18 +145,28 @@ inline void build_axis(const RoiAxis<T>& a, std::int64_t pooled, std::int64_t si
   n = 0;
   pbase = static_cast<std::int64_t>(ptr.size());
   if (a.grid <= 0) return;
-  sc.taps.clear();
-  sc.weights.clear();
+  const auto cap = static_cast<std::size_t>(2 * pooled * a.grid);  // each sample adds at most 2 taps
+  if (sc.pixel.size() < cap) {
+    sc.pixel.resize(cap);
+    sc.bin.resize(cap);
+    sc.weights.resize(cap);
+    sc.order.resize(cap);
+  }
+  std::size_t m = 0;  // taps
   std::int64_t lo_min = size, hi_max = -1;
   for (std::int64_t p = 0; p < pooled; ++p)
     for (std::int64_t i = 0; i < a.grid; ++i) {
       const BilinearTap<T> t = bilinear_tap(roi_sample_coord(a, p, i), size);
       if (!t.inside) continue;  // the whole sample contributes 0 (per-axis factor of the indicator)
-      sc.taps.push_back({t.lo, static_cast<std::int32_t>(p)});
-      sc.weights.push_back(t.w_lo);
+      sc.pixel[m] = t.lo;
+      sc.bin[m] = static_cast<std::int32_t>(p);
+      sc.weights[m] = t.w_lo;
+      ++m;
       if (t.hi != t.lo) {  // hi == lo only when clamped, where w_hi = 0
-        sc.taps.push_back({t.hi, static_cast<std::int32_t>(p)});
-        sc.weights.push_back(t.w_hi);
+        sc.pixel[m] = t.hi;
+        sc.bin[m] = static_cast<std::int32_t>(p);
+        sc.weights[m] = t.w_hi;
+        ++m;
       }
       lo_min = std::min(lo_min, t.lo);
       hi_max = std::max(hi_max, t.hi);
@@ -166,25 +174,37 @@ inline void build_axis(const RoiAxis<T>& a, std::int64_t pooled, std::int64_t si
   if (hi_max < lo_min) return;  // no inside tap
   p0 = lo_min;
   n = hi_max - lo_min + 1;
-  sc.first.assign(static_cast<std::size_t>(n + 1), 0);
-  for (const AxisTap& t : sc.taps) ++sc.first[static_cast<std::size_t>(t.pixel - p0 + 1)];
-  for (std::int64_t j = 0; j < n; ++j) sc.first[static_cast<std::size_t>(j + 1)] += sc.first[static_cast<std::size_t>(j)];
-  sc.order.resize(sc.taps.size());
+  const auto ns = static_cast<std::size_t>(n);
+  const std::int64_t first_pixel = lo_min;  // a local: p0 may alias the vectors' data
+  sc.first.assign(ns + 1, 0);
+  for (std::size_t q = 0; q < m; ++q) ++sc.first[static_cast<std::size_t>(sc.pixel[q] - first_pixel + 1)];
+  for (std::size_t j = 0; j < ns; ++j) sc.first[j + 1] += sc.first[j];
   sc.cursor.assign(sc.first.begin(), sc.first.end() - 1);
-  for (std::size_t q = 0; q < sc.taps.size(); ++q)
-    sc.order[static_cast<std::size_t>(sc.cursor[static_cast<std::size_t>(sc.taps[q].pixel - p0)]++)] = q;
-  for (std::int64_t j = 0; j < n; ++j) {
-    ptr.push_back(static_cast<std::int64_t>(entries.size()));
-    const std::size_t e0 = entries.size();
-    for (std::int64_t q = sc.first[static_cast<std::size_t>(j)]; q < sc.first[static_cast<std::size_t>(j + 1)]; ++q) {
-      const std::size_t t = sc.order[static_cast<std::size_t>(q)];
-      if (entries.size() > e0 && entries.back().bin == sc.taps[t].bin)
-        entries.back().w += sc.weights[t];
-      else
-        entries.push_back({sc.taps[t].bin, sc.weights[t]});
+  for (std::size_t q = 0; q < m; ++q)
+    sc.order[static_cast<std::size_t>(sc.cursor[static_cast<std::size_t>(sc.pixel[q] - first_pixel)]++)] =
+        static_cast<std::int64_t>(q);
+  ptr.resize(ptr.size() + ns + 1);
+  std::int64_t* pp = ptr.data() + pbase;
+  const std::size_t ebase = entries.size();
+  entries.resize(ebase + m);  // at most one entry per tap; trimmed below
+  RoiGatherEntry<T>* e = entries.data();
+  std::size_t ne = ebase;
+  for (std::size_t j = 0; j < ns; ++j) {
+    pp[j] = static_cast<std::int64_t>(ne);
+    const std::size_t e0 = ne;
+    for (std::int64_t q = sc.first[j]; q < sc.first[j + 1]; ++q) {
+      const auto t = static_cast<std::size_t>(sc.order[static_cast<std::size_t>(q)]);
+      if (ne > e0 && e[ne - 1].bin == sc.bin[t]) {
+        e[ne - 1].w += sc.weights[t];
+      } else {
+        e[ne].bin = sc.bin[t];
+        e[ne].w = sc.weights[t];
+        ++ne;
+      }
     }
   }
-  ptr.push_back(static_cast<std::int64_t>(entries.size()));
+  pp[ns] = static_cast<std::int64_t>(ne);
+  entries.resize(ne);
 }
 
 inline std::size_t align16(std::size_t v) { return (v + 15) / 16 * 16; }
@@ -192,25 +212,53 @@ inline std::size_t align16(std::size_t v) { return (v + 15) / 16 * 16; }
 }  // namespace roi_gather_detail
 
 // Builds the plan from host rois [K, 5] (the same RoiAlignGeometry as the kernels).
+// Parallel on anima::default_thread_pool() (inline when called from inside a parallel region) over
+// fixed blocks of kRoiGatherPlanBlock RoIs (the blocks do not depend on the thread count): each block
+// builds its RoIs' axis lists one after another into its own arrays, with block-local indices; a scan
+// over the blocks gives each block its place in the one-RoI-after-another layout, and the blocks are
+// copied there with their indices shifted. The tile lists are counted and filled in RoI order on one
+// thread (a few entries per RoI). The bytes do not depend on the thread count (struct padding is 0).
+constexpr std::int64_t kRoiGatherPlanBlock = 32;
+constexpr std::int64_t kRoiGatherPlanGrain = 4;  // blocks per chunk at least: under 256 RoIs, one thread
+
 template <class T>
 RoiGatherPlan<T> roi_gather_build_plan(const T* rois, const RoiAlignGeometry& g) {
   using namespace roi_gather_detail;
-  const std::int64_t K = g.num_rois;
-  std::vector<RoiGatherRoi<T>> rs(static_cast<std::size_t>(K));
-  std::vector<std::int64_t> ptr;
-  std::vector<RoiGatherEntry<T>> entries;
-  std::vector<std::int64_t> batch(static_cast<std::size_t>(K), -1);
-  AxisScratch<T> scratch;
-  for (std::int64_t k = 0; k < K; ++k) {
-    const RoiBox<T> box = roi_align_box(rois + k * 5, g);
-    RoiGatherRoi<T>& r = rs[static_cast<std::size_t>(k)];
-    r = {0, 0, 0, 0, 0, 0, box.count};
-    if (!box.valid) continue;
-    batch[static_cast<std::size_t>(k)] = box.batch;
-    build_axis(box.y, g.pooled_h, g.height, scratch, ptr, entries, r.y0, r.ny, r.yptr);
-    build_axis(box.x, g.pooled_w, g.width, scratch, ptr, entries, r.x0, r.nx, r.xptr);
+  const std::int64_t K = g.num_rois > 0 ? g.num_rois : 0;
+  const auto Ks = static_cast<std::size_t>(K);
+  std::vector<RoiGatherRoi<T>> rs(Ks);
+  std::vector<std::int64_t> batch(Ks, -1);
+  const std::int64_t nblocks = (K + kRoiGatherPlanBlock - 1) / kRoiGatherPlanBlock;
+  struct Block {
+    std::vector<std::int64_t> ptr;  // block-local: entries index from the block's first entry
+    std::vector<RoiGatherEntry<T>> entries;
+    std::size_t ptr_base = 0, entry_base = 0;  // the block's place in the plan (after the scan)
+  };
+  std::vector<Block> blocks(static_cast<std::size_t>(nblocks));
+  parallel_for(0, nblocks, kRoiGatherPlanGrain, [&](std::int64_t b0, std::int64_t b1) {
+    AxisScratch<T> scratch;
+    for (std::int64_t bl = b0; bl < b1; ++bl) {
+      Block& blk = blocks[static_cast<std::size_t>(bl)];
+      const std::int64_t k1 = std::min(K, (bl + 1) * kRoiGatherPlanBlock);
+      for (std::int64_t k = bl * kRoiGatherPlanBlock; k < k1; ++k) {
+        const RoiBox<T> box = roi_align_box(rois + k * 5, g);
+        RoiGatherRoi<T>& r = rs[static_cast<std::size_t>(k)];
+        r = {0, 0, 0, 0, 0, 0, box.count};
+        if (!box.valid) continue;
+        batch[static_cast<std::size_t>(k)] = box.batch;
+        build_axis(box.y, g.pooled_h, g.height, scratch, blk.ptr, blk.entries, r.y0, r.ny, r.yptr);
+        build_axis(box.x, g.pooled_w, g.width, scratch, blk.ptr, blk.entries, r.x0, r.nx, r.xptr);
+      }
+    }
+  });
+  std::size_t total_ptr = 0, total_entries = 0;
+  for (Block& blk : blocks) {
+    blk.ptr_base = total_ptr;
+    blk.entry_base = total_entries;
+    total_ptr += blk.ptr.size();
+    total_entries += blk.entries.size();
   }
-  if (ptr.empty()) ptr.push_back(0);
+  if (total_ptr == 0) total_ptr = 1;  // an empty plan still has ptr[0] = 0
   RoiGatherPlan<T> plan;
   const std::int64_t tile = kRoiGatherTile;
   plan.tiles_y = (g.height + tile - 1) / tile;
@@ -228,25 +276,51 @@ RoiGatherPlan<T> roi_gather_build_plan(const T* rois, const RoiAlignGeometry& g)
   };
   for (std::int64_t k = 0; k < K; ++k) for_tiles(k, [&](std::int64_t t) { ++tile_ptr[static_cast<std::size_t>(t + 1)]; });
   for (std::int64_t t = 0; t < ntiles; ++t) tile_ptr[static_cast<std::size_t>(t + 1)] += tile_ptr[static_cast<std::size_t>(t)];
-  std::vector<std::int32_t> tile_rois(static_cast<std::size_t>(tile_ptr.back()));
-  std::vector<std::int64_t> fill(tile_ptr.begin(), tile_ptr.end() - 1);
-  for (std::int64_t k = 0; k < K; ++k)
-    for_tiles(k, [&](std::int64_t t) { tile_rois[static_cast<std::size_t>(fill[static_cast<std::size_t>(t)]++)] = static_cast<std::int32_t>(k); });
   // One buffer, 16-byte aligned sections.
   plan.off_rois = 0;
-  plan.off_ptr = align16(plan.off_rois + rs.size() * sizeof(RoiGatherRoi<T>));
-  plan.off_entries = align16(plan.off_ptr + ptr.size() * sizeof(std::int64_t));
-  plan.off_tile_ptr = align16(plan.off_entries + entries.size() * sizeof(RoiGatherEntry<T>));
+  plan.off_ptr = align16(plan.off_rois + Ks * sizeof(RoiGatherRoi<T>));
+  plan.off_entries = align16(plan.off_ptr + total_ptr * sizeof(std::int64_t));
+  plan.off_tile_ptr = align16(plan.off_entries + total_entries * sizeof(RoiGatherEntry<T>));
   plan.off_tile_rois = align16(plan.off_tile_ptr + tile_ptr.size() * sizeof(std::int64_t));
-  plan.bytes.assign(align16(plan.off_tile_rois + tile_rois.size() * sizeof(std::int32_t)), 0);
-  auto put = [&](std::size_t off, const auto& v) {
-    if (!v.empty()) std::memcpy(plan.bytes.data() + off, v.data(), v.size() * sizeof(v[0]));
-  };
-  put(plan.off_rois, rs);
-  put(plan.off_ptr, ptr);
-  put(plan.off_entries, entries);
-  put(plan.off_tile_ptr, tile_ptr);
-  put(plan.off_tile_rois, tile_rois);
+  plan.bytes.assign(align16(plan.off_tile_rois + static_cast<std::size_t>(tile_ptr.back()) * sizeof(std::int32_t)), 0);
+  unsigned char* base = plan.bytes.data();
+  auto* ptr_out = reinterpret_cast<std::int64_t*>(base + plan.off_ptr);
+  auto* entries_out = reinterpret_cast<RoiGatherEntry<T>*>(base + plan.off_entries);
+  parallel_for(0, nblocks, kRoiGatherPlanGrain, [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t bl = b0; bl < b1; ++bl) {
+      const Block& blk = blocks[static_cast<std::size_t>(bl)];
+      const auto pb = static_cast<std::int64_t>(blk.ptr_base), eb = static_cast<std::int64_t>(blk.entry_base);
+      const std::int64_t k1 = std::min(K, (bl + 1) * kRoiGatherPlanBlock);
+      for (std::int64_t k = bl * kRoiGatherPlanBlock; k < k1; ++k) {
+        if (batch[static_cast<std::size_t>(k)] < 0) continue;  // invalid: yptr = xptr = 0
+        rs[static_cast<std::size_t>(k)].yptr += pb;
+        rs[static_cast<std::size_t>(k)].xptr += pb;
+      }
+      for (std::size_t j = 0; j < blk.ptr.size(); ++j) ptr_out[blk.ptr_base + j] = blk.ptr[j] + eb;
+      // Field by field into the zeroed buffer: struct padding stays 0 (the bytes are fully determined).
+      RoiGatherEntry<T>* eo = entries_out + blk.entry_base;
+      for (std::size_t j = 0; j < blk.entries.size(); ++j) {
+        eo[j].bin = blk.entries[j].bin;
+        eo[j].w = blk.entries[j].w;
+      }
+    }
+  });
+  auto* rois_out = reinterpret_cast<RoiGatherRoi<T>*>(base + plan.off_rois);
+  for (std::size_t k = 0; k < Ks; ++k) {
+    const RoiGatherRoi<T>& r = rs[k];
+    rois_out[k].y0 = r.y0;
+    rois_out[k].ny = r.ny;
+    rois_out[k].x0 = r.x0;
+    rois_out[k].nx = r.nx;
+    rois_out[k].yptr = r.yptr;
+    rois_out[k].xptr = r.xptr;
+    rois_out[k].count = r.count;
+  }
+  std::memcpy(base + plan.off_tile_ptr, tile_ptr.data(), tile_ptr.size() * sizeof(std::int64_t));
+  auto* tile_rois = reinterpret_cast<std::int32_t*>(base + plan.off_tile_rois);
+  std::vector<std::int64_t> fill(tile_ptr.begin(), tile_ptr.end() - 1);
+  for (std::int64_t k = 0; k < K; ++k)
+    for_tiles(k, [&](std::int64_t t) { tile_rois[fill[static_cast<std::size_t>(t)]++] = static_cast<std::int32_t>(k); });
   return plan;
 }
 

@@ -227,7 +227,8 @@ TEST(RoiAlignParity, DeterministicBackwardSameBits) {
 
 // The CUDA gather and its CPU implementation read the same plan (built on the host by the same code)
 // and add in the same order with explicit fma and IEEE division: equal values, both dtypes. (A
-// mismatch would mean the device contracted or reordered something the CPU did not.)
+// mismatch would mean the device contracted or reordered something the CPU did not.) Both plan
+// sources: the rois read back from the device, and host_rois given to roi_align.
 template <class T>
 void gather_same_as_cpu_gather(DType dtype) {
   Generator gen(31);
@@ -251,17 +252,22 @@ void gather_same_as_cpu_gather(DType dtype) {
       const std::vector<T> gy_h = to_vector<T>(gy), rois_h = to_vector<T>(rois);
       std::vector<T> expected(static_cast<std::size_t>(2 * C * H * W));
       kernels::cpu::roi_align_backward_gather(gy_h.data(), rois_h.data(), g, expected.data());
-      Tensor xi = device_copy(zeros({2, C, H, W}, TensorOptions(dtype)), Device::cuda(0));
-      xi.set_requires_grad(true);
-      backward(roi_align(xi, device_copy(rois, Device::cuda(0)), {7, 7}, 0.5, sampling, aligned,
-                         RoiAlignAlgorithms{RoiAlignForwardAlgorithm::CudaV2, RoiAlignBackwardAlgorithm::CudaDeterministic}),
-               device_copy(gy, Device::cuda(0)));
-      const std::vector<T> got = to_vector<T>(xi.grad());
-      ASSERT_EQ(got.size(), expected.size());
-      int reported = 0;
-      for (std::size_t i = 0; i < got.size(); ++i)
-        if (!(got[i] == expected[i]) && reported++ < 5)
-          ADD_FAILURE() << "gx element " << i << ": cuda " << got[i] << ", cpu gather " << expected[i];
+      // Plan from the rois read back from the device, then from host_rois (no read-back): same bits.
+      for (bool host : {false, true}) {
+        SCOPED_TRACE(host ? "host_rois given" : "rois read back");
+        Tensor xi = device_copy(zeros({2, C, H, W}, TensorOptions(dtype)), Device::cuda(0));
+        xi.set_requires_grad(true);
+        backward(roi_align(xi, device_copy(rois, Device::cuda(0)), host ? rois : Tensor(), {7, 7}, 0.5, sampling,
+                           aligned,
+                           RoiAlignAlgorithms{RoiAlignForwardAlgorithm::CudaV2, RoiAlignBackwardAlgorithm::CudaDeterministic}),
+                 device_copy(gy, Device::cuda(0)));
+        const std::vector<T> got = to_vector<T>(xi.grad());
+        ASSERT_EQ(got.size(), expected.size());
+        int reported = 0;
+        for (std::size_t i = 0; i < got.size(); ++i)
+          if (!(got[i] == expected[i]) && reported++ < 5)
+            ADD_FAILURE() << "gx element " << i << ": cuda " << got[i] << ", cpu gather " << expected[i];
+      }
     }
 }
 

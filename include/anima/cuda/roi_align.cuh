@@ -3,8 +3,9 @@
 // registers them (and the CUDA runtime).
 //
 //   RoiAlignForwardAlgorithm    Auto, CudaV2 -> roi_align_fwd_v2;  CudaV1 -> roi_align_fwd_v1
-//   RoiAlignBackwardAlgorithm   Auto, CudaDeterministic -> roi_align_bwd_gather (copies the rois to the
-//                               host to build its plan: one stream synchronisation per backward);
+//   RoiAlignBackwardAlgorithm   Auto, CudaDeterministic -> roi_align_bwd_gather (builds its plan on the
+//                               host from host_rois when the op has them, else copies the rois to the
+//                               host: one stream synchronisation per backward);
 //                               CudaFixedPoint -> roi_align_bwd_fixed_point; CudaAtomic ->
 //                               roi_align_bwd_atomic_v1. Workspaces come from the device's caching
 //                               allocator, returned once the kernels are enqueued: the allocator hands
@@ -68,7 +69,7 @@ inline void roi_align_forward(DType dtype, RoiAlignForwardAlgorithm algorithm, c
 }
 
 inline void roi_align_backward(DType dtype, RoiAlignBackwardAlgorithm algorithm, const void* gy, const void* rois,
-                               const kernels::RoiAlignGeometry& g, void* gx) {
+                               const void* host_rois, const kernels::RoiAlignGeometry& g, void* gx) {
   const bool atomic = algorithm == RoiAlignBackwardAlgorithm::CudaAtomic;
   const bool fixed_point = algorithm == RoiAlignBackwardAlgorithm::CudaFixedPoint;
   ANIMA_CHECK(atomic || fixed_point || algorithm == RoiAlignBackwardAlgorithm::Auto ||
@@ -88,7 +89,10 @@ inline void roi_align_backward(DType dtype, RoiAlignBackwardAlgorithm algorithm,
       kernels::cuda::roi_align_bwd_fixed_point(gys, rs, g, gxs, work.ptr, current_stream());
       return;
     }
-    const auto plan = kernels::cuda::roi_align_bwd_gather_plan(rs, g, current_stream());
+    // Rois already on the host (bit-identical copy given by the op): no read-back, no synchronisation.
+    const auto plan = host_rois != nullptr
+                          ? kernels::roi_gather_build_plan(static_cast<const scalar_t*>(host_rois), g)
+                          : kernels::cuda::roi_align_bwd_gather_plan(rs, g, current_stream());
     roi_detail::Workspace work(plan.workspace_bytes());
     kernels::cuda::roi_align_bwd_gather(gys, plan, g, gxs, work.ptr, current_stream());
   });

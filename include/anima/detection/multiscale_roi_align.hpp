@@ -17,7 +17,8 @@
 // (anima/ops/index_rows.hpp) writes each level's rows to their boxes' places (one copy kernel per level;
 // the output is zero-filled only when some box's level has no map). Per call: 2 host-to-device
 // transfers (rois, row indices), L roi_align calls, L row copies; no device-to-host read (the boxes are
-// read on the host, as before: on CUDA that read synchronises).
+// read on the host, as before: on CUDA that read synchronises). The host rois are also given to
+// roi_align (host_rois), so the CUDA deterministic backward reads nothing back either.
 // Backward: through scatter_rows (distinct rows: its gradient gathers each level's rows back, one
 // kernel per level) and roi_align per level. Boxes get no gradient.
 // Determinism: that of roi_align (anima/ops/roi_align.hpp); the row moves are copies.
@@ -126,12 +127,11 @@ class MultiScaleRoIAlign {
     const std::int64_t K = static_cast<std::int64_t>(r.size() / 5);
     const DType dtype = boxes[0].dtype();
     const Device device = boxes[0].device();
-    const auto to_rois = [&](const std::vector<double>& rows) {  // host float64 rows -> [n, 5] rois
-      Tensor t = cast_copy(from_vector<double>(rows, {static_cast<std::int64_t>(rows.size() / 5), 5}), dtype);
-      return device.is_cpu() ? t : device_copy(t, device);
-    };
-    if (maps.size() == 1)
-      return roi_align(maps[0], to_rois(r), o_.output_size, scales[0], o_.sampling_ratio, false, o_.algorithms);
+    if (maps.size() == 1) {
+      const Tensor host_rois = cast_copy(from_vector<double>(r, {K, 5}), dtype);
+      return roi_align(maps[0], device.is_cpu() ? host_rois : device_copy(host_rois, device), host_rois, o_.output_size,
+                       scales[0], o_.sampling_ratio, false, o_.algorithms);
+    }
     for (std::size_t l = 1; l < maps.size(); ++l)
       ANIMA_CHECK(maps[l].shape()[1] == maps[0].shape()[1], op, "feature map '", names[l], "' ",
                   shape_str(maps[l].shape()), " has a different channel count than '", names[0], "' ",
@@ -166,10 +166,14 @@ class MultiScaleRoIAlign {
         std::copy(r.begin() + k * 5, r.begin() + k * 5 + 5, sorted.begin() + p * 5);
       }
     }
-    const Tensor all_rois = to_rois(sorted);  // [ΣK_l, 5], one transfer
+    // [ΣK_l, 5] in the boxes' dtype on the host, then (CUDA) one transfer; the host tensor goes to
+    // roi_align as host_rois, so the CUDA deterministic backward plans without reading the rois back.
+    const Tensor host_rois = cast_copy(from_vector<double>(sorted, {start[L], 5}), dtype);
+    const Tensor all_rois = device.is_cpu() ? host_rois : device_copy(host_rois, device);
     std::vector<Tensor> parts;
     for (std::size_t l = 0; l < L; ++l)  // empty levels too: their maps get a (zero) gradient, as before
-      parts.push_back(roi_align(maps[l], view_meta::narrow(all_rois, 0, start[l], count[l]), o_.output_size, scales[l],
+      parts.push_back(roi_align(maps[l], view_meta::narrow(all_rois, 0, start[l], count[l]),
+                                view_meta::narrow(host_rois, 0, start[l], count[l]), o_.output_size, scales[l],
                                 o_.sampling_ratio, false, o_.algorithms));
     return scatter_rows(parts, order, K);  // [K, C, PH, PW] in box order
   }

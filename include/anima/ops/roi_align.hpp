@@ -12,7 +12,7 @@
 // anima/kernels/roi_align_math.hpp.
 // Backward (w.r.t. input only; rois get no gradient, as torchvision):
 //   dL/dx[b_k, c, taps] += dL/dy[k, c, ph, pw] · w_tap / count for every sample.
-// Saved: the rois (contiguous) and the geometry; no activation.
+// Saved: the rois (contiguous), their host copy when given (host_rois), the geometry; no activation.
 // Kernels: anima/kernels/cpu/roi_align.hpp (CpuReference, CpuNhwc), anima/kernels/cuda/roi_align.cuh
 // (CudaV1, CudaV2 forward; CudaAtomic, CudaDeterministic (gather), CudaFixedPoint backward);
 // RoiAlignAlgorithms picks one.
@@ -20,7 +20,8 @@
 // validated: a batch index outside [0, N) (or NaN) or a non-finite coordinate -> anima::Error naming
 // the RoI. CUDA rois are not validated on the host; there an invalid RoI gives zeros and no gradient
 // (documented safe result, tested in tests/cuda/roi_align_parity_test.cpp). The CUDA default backward
-// (CudaDeterministic, the gather) copies the rois to the host to plan its work: one synchronisation.
+// (CudaDeterministic, the gather) plans its work on the host: from host_rois when given (see below),
+// else from a copy of the rois read back from the device (one synchronisation).
 // Determinism: forward is bitwise reproducible on every backend. Backward: CpuReference, CpuNhwc,
 // CudaDeterministic (the CUDA default) and CudaFixedPoint are bitwise reproducible run to run;
 // CudaAtomic (float atomicAdd, torchvision's scheme) is not.
@@ -94,15 +95,29 @@ inline void check_rois_on_host(const Tensor& rois, std::int64_t batch, const cha
 
 }  // namespace detail
 
-// input [N, C, H, W], rois [K, 5] -> [K, C, output_size[0], output_size[1]]
-inline Tensor roi_align(const Tensor& input, const Tensor& rois, std::array<std::int64_t, 2> output_size,
-                        double spatial_scale, std::int64_t sampling_ratio, bool aligned, RoiAlignAlgorithms algorithms) {
+// input [N, C, H, W], rois [K, 5] -> [K, C, output_size[0], output_size[1]].
+// host_rois: undefined, or (rois on a CUDA device) a CPU tensor holding exactly the same values as
+// rois (same shape and dtype; e.g. the host tensor the rois were uploaded from). It is kept for the
+// backward, whose CudaDeterministic gather then plans from it without reading the rois back (no stream
+// synchronisation). It must equal rois bit for bit (not checked: that would need the read-back it
+// saves); MultiScaleRoIAlign passes the tensor it uploaded. Ignored when rois are on the CPU.
+inline Tensor roi_align(const Tensor& input, const Tensor& rois, const Tensor& host_rois,
+                        std::array<std::int64_t, 2> output_size, double spatial_scale, std::int64_t sampling_ratio,
+                        bool aligned, RoiAlignAlgorithms algorithms) {
   kernels::RoiAlignGeometry g = detail::roi_geometry(input, rois, output_size, spatial_scale, "roi_align");
   g.sampling_ratio = sampling_ratio;
   g.aligned = aligned;
   detail::check_rois_on_host(rois, g.batch, "roi_align");
   const Tensor x = detail::roi_contiguous(input);
   const Tensor r = detail::roi_contiguous(rois);
+  Tensor hr;
+  if (host_rois.defined() && !rois.device().is_cpu()) {
+    ANIMA_CHECK(host_rois.device().is_cpu() && host_rois.dtype() == rois.dtype() && host_rois.shape() == rois.shape(),
+                "roi_align", "host_rois must be a CPU copy of rois ", shape_str(rois.shape()), " ",
+                dtype_name(rois.dtype()), ", got ", shape_str(host_rois.shape()), " ", dtype_name(host_rois.dtype()),
+                " on ", host_rois.device().str());
+    hr = detail::roi_contiguous(host_rois);
+  }
   Tensor y = Tensor::empty({g.num_rois, g.channels, g.pooled_h, g.pooled_w},
                            TensorOptions(x.dtype()).with_device(x.device()));
   if (y.numel() > 0)
@@ -110,14 +125,20 @@ inline Tensor roi_align(const Tensor& input, const Tensor& rois, std::array<std:
                                                   y.raw_data());
   const Shape x_shape = x.shape();
   const RoiAlignBackwardAlgorithm bwd = algorithms.backward;
-  record("roi_align", y, {input, rois}, [g, r, x_shape, bwd](const Tensor& grad) -> std::vector<Tensor> {
+  record("roi_align", y, {input, rois}, [g, r, hr, x_shape, bwd](const Tensor& grad) -> std::vector<Tensor> {
     const Tensor gy = detail::roi_contiguous(grad);
     Tensor gx = Tensor::empty(x_shape, TensorOptions(gy.dtype()).with_device(gy.device()));
     if (gx.numel() > 0)
-      kernel_for<RoiAlignBackwardKernel>(gy.device())(gy.dtype(), bwd, gy.raw_data(), r.raw_data(), g, gx.raw_data());
+      kernel_for<RoiAlignBackwardKernel>(gy.device())(gy.dtype(), bwd, gy.raw_data(), r.raw_data(),
+                                                      hr.defined() ? hr.raw_data() : nullptr, g, gx.raw_data());
     return {gx, Tensor()};  // rois get no gradient
   });
   return y;
+}
+
+inline Tensor roi_align(const Tensor& input, const Tensor& rois, std::array<std::int64_t, 2> output_size,
+                        double spatial_scale, std::int64_t sampling_ratio, bool aligned, RoiAlignAlgorithms algorithms) {
+  return roi_align(input, rois, Tensor(), output_size, spatial_scale, sampling_ratio, aligned, algorithms);
 }
 
 inline Tensor roi_align(const Tensor& input /*[N,C,H,W]*/, const Tensor& rois /*[K,5]: batch index, x1, y1, x2, y2*/,

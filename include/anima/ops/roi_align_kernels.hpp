@@ -112,12 +112,15 @@ struct RoiAlignForwardKernel {
   }
 };
 
+// host_rois: nullptr, or the same rois as `rois`, bit for bit, in host memory (contiguous [K, 5], same
+// dtype): the CUDA gather then builds its plan from them without reading the device copy back (no
+// stream synchronisation). The CPU ignores it (its rois are on the host).
 struct RoiAlignBackwardKernel {
   using Fn = void(DType dtype, RoiAlignBackwardAlgorithm algorithm, const void* gy, const void* rois,
-                  const kernels::RoiAlignGeometry& g, void* gx);
+                  const void* host_rois, const kernels::RoiAlignGeometry& g, void* gx);
   static constexpr const char* name = "roi_align_backward";
   static void cpu(DType dtype, RoiAlignBackwardAlgorithm algorithm, const void* gy, const void* rois,
-                  const kernels::RoiAlignGeometry& g, void* gx) {
+                  const void* /*host_rois*/, const kernels::RoiAlignGeometry& g, void* gx) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       const auto* gys = static_cast<const scalar_t*>(gy);
       const auto* rs = static_cast<const scalar_t*>(rois);
