@@ -19,8 +19,9 @@
 //                               contributions of every sample into gx (zeroed first); like torchvision.
 //   roi_align_bwd_gather        deterministic, no atomics (the default deterministic backward): the
 //                               backward is separable (per-axis tap weights), so a plan built on the
-//                               host from the rois (a copy of the [K, 5] rois to the host: one stream
-//                               synchronisation) holds per RoI and axis the (bin, weight) lists of every
+//                               host from the rois (the caller's host copy when it has one, as
+//                               MultiScaleRoIAlign does; otherwise a copy of the [K, 5] rois to the
+//                               host: one stream synchronisation) holds per RoI and axis the (bin, weight) lists of every
 //                               pixel of its window, and per image and 16x16 pixel tile the RoIs that
 //                               meet it (increasing index). One thread per (n, 4 channels, y, x) walks
 //                               its tile's RoIs in order and sums Σ_ph wy Σ_pw wx gy / count with
