@@ -27,6 +27,7 @@
 #include <cstdint>
 
 #include <anima/kernels/host_device.hpp>
+#include <anima/kernels/mul_rn.hpp>
 
 namespace anima::kernels {
 
@@ -43,35 +44,19 @@ ANIMA_HD T box_max(T a, T b) { return a < b ? b : a; }  // std::max's rule (NaN 
 template <class T>
 ANIMA_HD T box_min(T a, T b) { return b < a ? b : a; }  // std::min's rule
 
-// Products rounded on their own. nvcc contracts `a + b·c` into one fused multiply-add (one rounding)
-// where g++ (no -mfma; torchvision's CPU build neither) rounds twice. NMS keeps or drops a box on
-// `iou > threshold`, so the IoU must be the same bits on both backends: on the device the products
-// that feed a sum are rounded explicitly.
-ANIMA_HD float box_mul(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-ANIMA_HD double box_mul(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
+// Products that feed a sum are rounded on their own (mul_rn, anima/kernels/mul_rn.hpp): NMS keeps or
+// drops a box on `iou > threshold`, so the IoU must be the same bits on both backends.
 
 // b: [4] (x1, y1, x2, y2)
 template <class T>
-ANIMA_HD T box_area(const T* b) { return box_mul(b[2] - b[0], b[3] - b[1]); }
+ANIMA_HD T box_area(const T* b) { return mul_rn(b[2] - b[0], b[3] - b[1]); }
 
 // IoU as torchvision's NMS computes it (areas given): inter / (area_a + area_b - inter).
 template <class T>
 ANIMA_HD T box_iou_with_areas(const T* a, T area_a, const T* b, T area_b) {
   const T w = box_max(T(0), box_min(a[2], b[2]) - box_max(a[0], b[0]));
   const T h = box_max(T(0), box_min(a[3], b[3]) - box_max(a[1], b[1]));
-  const T inter = box_mul(w, h);
+  const T inter = mul_rn(w, h);
   return inter / (area_a + area_b - inter);
 }
 
@@ -84,8 +69,8 @@ ANIMA_HD void box_decode(const T* anchor, const T* deltas, const BoxCoderWeights
   using std::exp;  // float overloads on the host; CUDA's device overloads under nvcc
   const T w = anchor[2] - anchor[0];
   const T h = anchor[3] - anchor[1];
-  const T cx = anchor[0] + box_mul(T(0.5), w);
-  const T cy = anchor[1] + box_mul(T(0.5), h);
+  const T cx = anchor[0] + mul_rn(T(0.5), w);
+  const T cy = anchor[1] + mul_rn(T(0.5), h);
   const T dx = deltas[0] / static_cast<T>(wt.wx);
   const T dy = deltas[1] / static_cast<T>(wt.wy);
   T dw = deltas[2] / static_cast<T>(wt.ww);
@@ -93,12 +78,12 @@ ANIMA_HD void box_decode(const T* anchor, const T* deltas, const BoxCoderWeights
   // torch.clamp(max=clip): NaN stays NaN.
   dw = dw > clip ? clip : dw;
   dh = dh > clip ? clip : dh;
-  const T pcx = box_mul(dx, w) + cx;
-  const T pcy = box_mul(dy, h) + cy;
-  const T pw = box_mul(static_cast<T>(exp(dw)), w);
-  const T ph = box_mul(static_cast<T>(exp(dh)), h);
-  const T hw = box_mul(T(0.5), pw);
-  const T hh = box_mul(T(0.5), ph);
+  const T pcx = mul_rn(dx, w) + cx;
+  const T pcy = mul_rn(dy, h) + cy;
+  const T pw = mul_rn(static_cast<T>(exp(dw)), w);
+  const T ph = mul_rn(static_cast<T>(exp(dh)), h);
+  const T hw = mul_rn(T(0.5), pw);
+  const T hh = mul_rn(T(0.5), ph);
   out[0] = pcx - hw;
   out[1] = pcy - hh;
   out[2] = pcx + hw;
@@ -111,16 +96,16 @@ ANIMA_HD void box_encode(const T* reference, const T* proposal, const BoxCoderWe
   using std::log;
   const T pw = proposal[2] - proposal[0];
   const T ph = proposal[3] - proposal[1];
-  const T pcx = proposal[0] + box_mul(T(0.5), pw);
-  const T pcy = proposal[1] + box_mul(T(0.5), ph);
+  const T pcx = proposal[0] + mul_rn(T(0.5), pw);
+  const T pcy = proposal[1] + mul_rn(T(0.5), ph);
   const T gw = reference[2] - reference[0];
   const T gh = reference[3] - reference[1];
-  const T gcx = reference[0] + box_mul(T(0.5), gw);
-  const T gcy = reference[1] + box_mul(T(0.5), gh);
-  out[0] = box_mul(static_cast<T>(wt.wx), gcx - pcx) / pw;
-  out[1] = box_mul(static_cast<T>(wt.wy), gcy - pcy) / ph;
-  out[2] = box_mul(static_cast<T>(wt.ww), static_cast<T>(log(gw / pw)));
-  out[3] = box_mul(static_cast<T>(wt.wh), static_cast<T>(log(gh / ph)));
+  const T gcx = reference[0] + mul_rn(T(0.5), gw);
+  const T gcy = reference[1] + mul_rn(T(0.5), gh);
+  out[0] = mul_rn(static_cast<T>(wt.wx), gcx - pcx) / pw;
+  out[1] = mul_rn(static_cast<T>(wt.wy), gcy - pcy) / ph;
+  out[2] = mul_rn(static_cast<T>(wt.ww), static_cast<T>(log(gw / pw)));
+  out[3] = mul_rn(static_cast<T>(wt.wh), static_cast<T>(log(gh / ph)));
 }
 
 // Clamps x to [0, width] and y to [0, height] (torch.clamp: NaN stays NaN). b: [4], in place.

@@ -31,6 +31,7 @@
 #include <cstdint>
 
 #include <anima/kernels/host_device.hpp>
+#include <anima/kernels/mul_rn.hpp>
 
 namespace anima::kernels {
 
@@ -87,9 +88,10 @@ ANIMA_HD RoiBox<T> roi_align_box(const T* roi, const RoiAlignGeometry& g) {
   }
   const T scale = static_cast<T>(g.spatial_scale);
   const T offset = g.aligned ? T(0.5) : T(0);
-  const T start_w = roi[1] * scale - offset, start_h = roi[2] * scale - offset;
-  T width = roi[3] * scale - offset - start_w;
-  T height = roi[4] * scale - offset - start_h;
+  // Products rounded on their own (mul_rn): the same box on the CPU and the GPU (see below).
+  const T start_w = mul_rn(roi[1], scale) - offset, start_h = mul_rn(roi[2], scale) - offset;
+  T width = mul_rn(roi[3], scale) - offset - start_w;
+  T height = mul_rn(roi[4], scale) - offset - start_h;
   if (!g.aligned) {  // torchvision's legacy rule: force malformed RoIs to be 1x1
     width = width > T(1) ? width : T(1);
     height = height > T(1) ? height : T(1);
@@ -109,9 +111,13 @@ ANIMA_HD RoiBox<T> roi_align_box(const T* roi, const RoiAlignGeometry& g) {
 }
 
 // Coordinate of sample i of bin p along an axis: start + p·bin + (i + 0.5)·bin / grid.
+// The products are rounded on their own (mul_rn; nvcc would otherwise fuse start + p·bin into one fma),
+// so box, coordinates, taps and weights are the same bits on the CPU and the GPU: the gather backward's
+// tables (anima/kernels/roi_align_gather_math.hpp) are equal whichever side builds them.
 template <class T>
 ANIMA_HD T roi_sample_coord(const RoiAxis<T>& a, std::int64_t p, std::int64_t i) {
-  return a.start + static_cast<T>(p) * a.bin + static_cast<T>(static_cast<float>(i) + .5f) * a.bin / static_cast<T>(a.grid);
+  return a.start + mul_rn(static_cast<T>(p), a.bin) +
+         mul_rn(static_cast<T>(static_cast<float>(i) + .5f), a.bin) / static_cast<T>(a.grid);
 }
 
 // One axis of a bilinear sample: the two taps (pixel indices) and their weights.
