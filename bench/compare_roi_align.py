@@ -10,8 +10,9 @@ backward (x.grad of a fixed upstream gradient). The shapes and boxes mirror benc
 the same maps, 2x512 RoIs, 14x14; sampling 2, aligned False). Prints per case and implementation: ours
 min / median ms, torch min / median ms, and the ratios ours/torch of the minima and of the medians
 (< 1: anima is faster). CUDA impl names: v1 / v2 (fwd); v1_atomic, v2_atomic, v2_deterministic (the
-default: gather backward, no atomics), v2_fixed_point (fwdbwd); kernels alone: fwd_v1, fwd_v2,
-bwd_atomic_v1, bwd_fixed_point, bwd_gather (every name is parsed by NAME_RE / KERNEL_RE below).
+default: gather backward, no atomics, plan built on the host), v2_deterministic_device (the same gather,
+plan built on the device), v2_fixed_point (fwdbwd); kernels alone: fwd_v1, fwd_v2, bwd_atomic_v1,
+bwd_fixed_point, bwd_gather, bwd_gather_device (every name is parsed by NAME_RE / KERNEL_RE below).
 
 Fairness: float32; CPU: torch.set_num_threads(N) with N = ANIMA_NUM_THREADS (else nproc), which the
 anima binary gets too; CUDA: times from CUDA events around each call after a synchronize; both sides

@@ -6,11 +6,14 @@
 //                                              RoIs (single: its one map): fwd_v1, fwd_v2,
 //                                              bwd_atomic_v1, bwd_fixed_point, bwd_gather (workspace
 //                                              preallocated; bwd_gather includes its plan: the copy
-//                                              of the rois to the host, the host build, the upload)
+//                                              of the rois to the host, the host build, the upload),
+//                                              bwd_gather_device (the same gather, plan built on the
+//                                              device: its 4 plan kernels and memset included)
 //   BM_cuda_roi_align/<case>/<impl>/<pass>     the op (roi_align, or MultiScaleRoIAlign for box / mask)
 //                                              as a model calls it: <impl> v1 / v2 for fwd;
 //                                              v1_atomic, v2_atomic, v2_deterministic (the default:
-//                                              gather backward), v2_fixed_point for fwdbwd (forward,
+//                                              gather backward, host plan), v2_deterministic_device
+//                                              (gather, device plan), v2_fixed_point for fwdbwd (forward,
 //                                              then backward of a fixed gradient)
 // Counter samples_per_second: bilinear samples per second (K·C·PH·PW·grid² per pass). Each iteration is
 // timed with CUDA events (UseManualTime) after a warm-up; L2 (50 MB) is not flushed. The op rows
@@ -107,8 +110,9 @@ void BM_kernel(benchmark::State& state, bench::RoiAlignCase c, std::string kerne
   g.aligned = false;
   Tensor y = Tensor::empty({p.num_rois, c.channels, c.out, c.out}, TensorOptions(DType::Float32).with_device(Device::cuda(0)));
   Tensor gx = Tensor::empty(x.shape(), TensorOptions(DType::Float32).with_device(Device::cuda(0)));
-  const std::size_t ws_bytes = std::max(kc::roi_align_bwd_fixed_point_workspace_bytes(g),
-                                        kc::roi_align_bwd_gather_plan(p.rois.data<float>(), g, nullptr).workspace_bytes());
+  const std::size_t ws_bytes = std::max({kc::roi_align_bwd_fixed_point_workspace_bytes(g),
+                                         kc::roi_align_bwd_gather_plan(p.rois.data<float>(), g, nullptr).workspace_bytes(),
+                                         kc::roi_align_bwd_gather_device_layout<float>(g).bytes});
   Tensor ws = Tensor::empty({static_cast<std::int64_t>((ws_bytes + 7) / 8)},
                             TensorOptions(DType::Int64).with_device(Device::cuda(0)));
   const float* xs = x.data<float>();
@@ -123,6 +127,8 @@ void BM_kernel(benchmark::State& state, bench::RoiAlignCase c, std::string kerne
   if (kernel == "bwd_fixed_point") launch = [&] { kc::roi_align_bwd_fixed_point<float>(ys, rs, g, gxs, w, nullptr); };
   if (kernel == "bwd_gather")
     launch = [&] { kc::roi_align_bwd_gather<float>(ys, kc::roi_align_bwd_gather_plan(rs, g, nullptr), g, gxs, w, nullptr); };
+  if (kernel == "bwd_gather_device")
+    launch = [&] { kc::roi_align_bwd_gather_device_plan<float>(ys, rs, g, gxs, w, nullptr); };
   kc::roi_align_fwd_v2(xs, rs, g, ys, nullptr);  // y doubles as the upstream gradient of the bwd kernels
   time_launches(state, samples_of(c), launch);
 }
@@ -166,7 +172,7 @@ const bool kRegistered = [] {
   using F = RoiAlignForwardAlgorithm;
   using B = RoiAlignBackwardAlgorithm;
   for (const auto& c : bench::roi_align_cases()) {
-    for (const char* k : {"fwd_v1", "fwd_v2", "bwd_atomic_v1", "bwd_fixed_point", "bwd_gather"})
+    for (const char* k : {"fwd_v1", "fwd_v2", "bwd_atomic_v1", "bwd_fixed_point", "bwd_gather", "bwd_gather_device"})
       benchmark::RegisterBenchmark(("BM_cuda_roi_align_kernel/" + c.name + "/" + k).c_str(), BM_kernel, c, std::string(k))
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
@@ -179,6 +185,7 @@ const bool kRegistered = [] {
                {"v1_atomic", {F::CudaV1, B::CudaAtomic}, true},
                {"v2_atomic", {F::CudaV2, B::CudaAtomic}, true},
                {"v2_deterministic", {F::CudaV2, B::CudaDeterministic}, true},
+               {"v2_deterministic_device", {F::CudaV2, B::CudaDeterministicDevicePlan}, true},
                {"v2_fixed_point", {F::CudaV2, B::CudaFixedPoint}, true}};
     for (const auto& o : ops)
       benchmark::RegisterBenchmark(

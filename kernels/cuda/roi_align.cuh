@@ -29,6 +29,17 @@
 //                               the same function as kernels::cpu::roi_align_backward_gather). Each gx
 //                               element is written by one thread in a fixed order: bitwise reproducible,
 //                               and the same bits as the CPU gather (same plan, order, fma, IEEE division).
+//   roi_align_bwd_gather_device_plan
+//                               the same gather, with its plan built on the device from the device rois
+//                               (anima/kernels/roi_align_gather_device_plan.hpp: one thread per RoI
+//                               writes its windows and (bin, weight) lists at fixed strides; tile
+//                               counts by integer atomics, one block scans them, one block per tile
+//                               lists its RoIs in increasing index). No host work, no copy, no
+//                               synchronisation; the tables hold the same values in the same order as
+//                               the host plan's, so gx is the same bits. Fixed sampling ratios only
+//                               (roi_align_bwd_gather_device_layout(g).supported).
+//                               The gather kernel takes one channel per thread instead of 4 when the
+//                               map is small (under kRoiGatherFewThreads threads): the same bits.
 //   roi_align_bwd_fixed_point   deterministic (the previous default, ~3.5x slower than atomic_v1 on an
 //                               H100): v2's block layout (taps in shared memory), but each
 //                               contribution g·w / count is rounded to a 64-bit fixed-point integer
@@ -45,7 +56,10 @@
 //                               spreads it only to the touched pixels).
 // Workspace: roi_align_bwd_fixed_point_workspace_bytes(g) = 8·(N·C·H·W + 1) bytes; gather:
 // roi_align_bwd_gather_plan(...).workspace_bytes() (per RoI ~56 + 8·(window rows + columns + 2) +
-// 8·entries bytes for float32, entries <= 2·(PH·grid_h + PW·grid_w), plus 4 bytes per (tile, RoI) pair); the others none.
+// 8·entries bytes for float32, entries <= 2·(PH·grid_h + PW·grid_w), plus 4 bytes per (tile, RoI) pair);
+// gather with the device plan: roi_align_bwd_gather_device_layout<T>(g).bytes (per RoI ~60 +
+// 16·(H + W + 1) + 8·entries + 4·tiles per image bytes for float32: 3.7 MB for the 487 RoIs of the
+// box case's 200x200 level); the others none.
 // Determinism: forward v1 and v2 bitwise reproducible; backward gather and fixed_point bitwise
 // reproducible run to run; backward atomic_v1 is not (float atomics land in a varying order). RoIPool: forward reproducible,
 // backward atomic (not bitwise reproducible when bins of different RoIs share an argmax).
@@ -55,10 +69,12 @@
 #include <cstdint>
 #include <vector>
 
+#include <cub/block/block_scan.cuh>
 #include <cuda_runtime.h>
 
 #include <anima/kernels/cuda/check.cuh>
 #include <anima/kernels/cuda/elementwise.cuh>
+#include <anima/kernels/roi_align_gather_device_plan.hpp>
 #include <anima/kernels/roi_align_gather_math.hpp>
 #include <anima/kernels/roi_align_math.hpp>
 
@@ -256,12 +272,13 @@ __global__ void roi_align_fixed_point_convert_kernel(const unsigned long long* _
 
 // ---- backward: deterministic gather -----------------------------------------------------------------
 
-// One thread per (n, channel tile of kRoiGatherChannels, y, x), x fastest; plan = the device copy of a
-// RoiGatherPlan (anima/kernels/roi_align_gather_math.hpp). Writes every element of gx.
-template <class T>
+// One thread per (n, channel tile of CT channels, y, x), x fastest; plan = a view of a host plan's
+// device copy (RoiGatherPlan) or of a device-built plan (RoiGatherDeviceLayout); both read the same.
+// CT only groups channels (each channel's sum is computed alone, in the same order): any CT gives the
+// same bits. Writes every element of gx.
+template <class T, int CT>
 __global__ void roi_align_bwd_gather_kernel(const T* __restrict__ gy, RoiGatherView<T> plan, RoiAlignGeometry g,
                                             T* __restrict__ gx, std::int64_t n) {
-  constexpr int CT = kRoiGatherChannels;
   const std::int64_t H = g.height, W = g.width, C = g.channels, CB = (C + CT - 1) / CT;
   for (std::int64_t i = global_thread_index(); i < n; i += grid_stride()) {
     const std::int64_t x = i % W, y = (i / W) % H, cb = (i / (W * H)) % CB, b = i / (W * H * CB);
@@ -271,6 +288,69 @@ __global__ void roi_align_bwd_gather_kernel(const T* __restrict__ gy, RoiGatherV
     roi_gather_pixel<T, CT>(plan, gy, g, b, c0, nc, y, x, out);
     for (int j = 0; j < CT; ++j)
       if (j < nc) gx[((b * C + c0 + j) * H + y) * W + x] = out[j];
+  }
+}
+
+// ---- backward: the gather's plan built on the device (anima/kernels/roi_align_gather_device_plan.hpp)
+
+// Step 1: one thread per RoI; each counts itself into the tiles it meets (integer atomics: the counts
+// do not depend on the order they land in). tile_ptr[1..] zeroed before.
+template <class T>
+__global__ void roi_gather_plan_rois_kernel(const T* __restrict__ rois, RoiAlignGeometry g, RoiGatherDeviceLayout<T> L,
+                                            unsigned char* __restrict__ base) {
+  auto* counts = reinterpret_cast<unsigned long long*>(base + L.off_tile_ptr) + 1;
+  for (std::int64_t k = global_thread_index(); k < L.num_rois; k += grid_stride()) {
+    std::int32_t b = -1;
+    const RoiGatherRoi<T> r = roi_gather_device_roi(rois, g, L, base, k, b);
+    std::int64_t ty0, ty1, tx0, tx1;
+    if (!roi_gather_tile_span(r, b, ty0, ty1, tx0, tx1)) continue;
+    for (std::int64_t ty = ty0; ty <= ty1; ++ty)
+      for (std::int64_t tx = tx0; tx <= tx1; ++tx) atomicAdd(counts + (b * L.tiles_y + ty) * L.tiles_x + tx, 1ull);
+  }
+}
+
+constexpr int kRoiPlanScanThreads = 1024;
+constexpr int kRoiPlanTileThreads = 256;
+
+// Step 2: one block of Threads; tile_ptr[1..ntiles] (counts) -> their inclusive scan, tile_ptr[0] = 0.
+// Thread j owns a contiguous run of tiles: sums it, takes the block's exclusive scan of the sums,
+// rewrites it. (A template, as every kernel in a header: one definition across translation units.)
+template <int Threads>
+__global__ void roi_gather_plan_scan_kernel(std::int64_t* __restrict__ tile_ptr, std::int64_t ntiles) {
+  using Scan = cub::BlockScan<std::int64_t, Threads>;
+  __shared__ typename Scan::TempStorage temp;
+  const std::int64_t per = (ntiles + Threads - 1) / Threads;
+  const std::int64_t a0 = static_cast<std::int64_t>(threadIdx.x) * per;
+  const std::int64_t a = a0 < ntiles ? a0 : ntiles, e = a + per < ntiles ? a + per : ntiles;
+  std::int64_t local = 0;
+  for (std::int64_t t = a; t < e; ++t) local += tile_ptr[1 + t];
+  std::int64_t run = 0;
+  Scan(temp).ExclusiveSum(local, run);
+  for (std::int64_t t = a; t < e; ++t) {
+    run += tile_ptr[1 + t];
+    tile_ptr[1 + t] = run;
+  }
+  if (threadIdx.x == 0) tile_ptr[0] = 0;
+}
+
+// Step 3: one block of kRoiPlanTileThreads per tile; the RoIs meeting it, in increasing index: each
+// round tests 256 consecutive RoIs and places the hits by a block exclusive scan of the hit flags.
+template <class T>
+__global__ void roi_gather_plan_tiles_kernel(RoiGatherDeviceLayout<T> L, unsigned char* __restrict__ base) {
+  using Scan = cub::BlockScan<int, kRoiPlanTileThreads>;
+  __shared__ typename Scan::TempStorage temp;
+  const std::int64_t t = blockIdx.x;
+  const auto* tile_ptr = reinterpret_cast<const std::int64_t*>(base + L.off_tile_ptr);
+  auto* tile_rois = reinterpret_cast<std::int32_t*>(base + L.off_tile_rois);
+  std::int64_t out = tile_ptr[t];
+  for (std::int64_t k0 = 0; k0 < L.num_rois; k0 += kRoiPlanTileThreads) {
+    const std::int64_t k = k0 + threadIdx.x;
+    const int hit = k < L.num_rois && roi_gather_meets_tile(L, base, k, t) ? 1 : 0;
+    int pos = 0, hits = 0;
+    Scan(temp).ExclusiveSum(hit, pos, hits);
+    if (hit) tile_rois[out + pos] = static_cast<std::int32_t>(k);
+    out += hits;
+    __syncthreads();  // temp is reused by the next round
   }
 }
 
@@ -381,6 +461,25 @@ void roi_align_bwd_fixed_point(const T* gy, const T* rois, const RoiAlignGeometr
   ANIMA_CUDA_CHECK_LAUNCH("roi_align_fixed_point_convert_kernel");
 }
 
+// Below about one wave of an H100 (132 SMs x 2048 threads) with kRoiGatherChannels channels per
+// thread (a small map: the 25x25 FPN level), one channel per thread instead: 4x the threads, the same
+// bits.
+constexpr std::int64_t kRoiGatherFewThreads = std::int64_t(1) << 18;
+
+template <class T>
+void roi_align_gather_launch(const T* gy, const RoiGatherView<T>& view, const RoiAlignGeometry& g, T* gx,
+                             cudaStream_t stream) {
+  constexpr int CT = kRoiGatherChannels;
+  const std::int64_t pixels = g.batch * g.height * g.width;
+  const std::int64_t n = pixels * ((g.channels + CT - 1) / CT);
+  if (n < kRoiGatherFewThreads) {
+    roi_align_bwd_gather_kernel<T, 1><<<grid_1d(pixels * g.channels), kBlock, 0, stream>>>(gy, view, g, gx, pixels * g.channels);
+  } else {
+    roi_align_bwd_gather_kernel<T, CT><<<grid_1d(n), kBlock, 0, stream>>>(gy, view, g, gx, n);
+  }
+  ANIMA_CUDA_CHECK_LAUNCH("roi_align_bwd_gather_kernel");
+}
+
 // Gather backward, step 1 (host): copies the rois to the host (a synchronisation of `stream`) and
 // builds the plan; plan.workspace_bytes() is the device workspace roi_align_bwd_gather needs.
 template <class T>
@@ -406,9 +505,38 @@ void roi_align_bwd_gather(const T* gy, const RoiGatherPlan<T>& plan, const RoiAl
   }
   ANIMA_CUDA_CHECK(
       cudaMemcpyAsync(workspace, plan.bytes.data(), plan.workspace_bytes(), cudaMemcpyHostToDevice, stream));
-  const std::int64_t n = g.batch * ((g.channels + kRoiGatherChannels - 1) / kRoiGatherChannels) * g.height * g.width;
-  roi_align_bwd_gather_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(gy, plan.view(workspace), g, gx, n);
-  ANIMA_CUDA_CHECK_LAUNCH("roi_align_bwd_gather_kernel");
+  roi_align_gather_launch(gy, plan.view(workspace), g, gx, stream);
+}
+
+// The gather backward with its plan built on the device: no host work, no copy either way, 4 kernels
+// and a memset. Only when roi_align_bwd_gather_device_layout<T>(g).supported (a fixed sampling ratio
+// and a workspace under kRoiGatherDevicePlanMaxBytes); workspace >= that layout's bytes.
+template <class T>
+RoiGatherDeviceLayout<T> roi_align_bwd_gather_device_layout(const RoiAlignGeometry& g) {
+  return roi_gather_device_layout<T>(g);
+}
+
+template <class T>
+void roi_align_bwd_gather_device_plan(const T* gy, const T* rois, const RoiAlignGeometry& g, T* gx, void* workspace,
+                                      cudaStream_t stream) {
+  const std::int64_t nx = roi_input_elems(g);
+  if (nx <= 0) return;
+  if (roi_output_elems(g) <= 0) {
+    ANIMA_CUDA_CHECK(cudaMemsetAsync(gx, 0, static_cast<std::size_t>(nx) * sizeof(T), stream));
+    return;
+  }
+  const RoiGatherDeviceLayout<T> L = roi_gather_device_layout<T>(g);
+  if (!L.supported) fail("roi_align_bwd_gather_device_plan", "no device plan for this geometry (adaptive sampling or too large)");
+  auto* base = static_cast<unsigned char*>(workspace);
+  ANIMA_CUDA_CHECK(cudaMemsetAsync(base + L.off_tile_ptr, 0, static_cast<std::size_t>(L.ntiles + 1) * sizeof(std::int64_t), stream));
+  roi_gather_plan_rois_kernel<T><<<grid_1d(L.num_rois), kBlock, 0, stream>>>(rois, g, L, base);
+  ANIMA_CUDA_CHECK_LAUNCH("roi_gather_plan_rois_kernel");
+  roi_gather_plan_scan_kernel<kRoiPlanScanThreads><<<1, kRoiPlanScanThreads, 0, stream>>>(reinterpret_cast<std::int64_t*>(base + L.off_tile_ptr),
+                                                                     L.ntiles);
+  ANIMA_CUDA_CHECK_LAUNCH("roi_gather_plan_scan_kernel");
+  roi_gather_plan_tiles_kernel<T><<<static_cast<unsigned>(L.ntiles), kRoiPlanTileThreads, 0, stream>>>(L, base);
+  ANIMA_CUDA_CHECK_LAUNCH("roi_gather_plan_tiles_kernel");
+  roi_align_gather_launch(gy, L.view(workspace), g, gx, stream);
 }
 
 template <class T>

@@ -2,8 +2,8 @@
 // kernels) vs every CUDA version, forward and backward, on boxes inside, partly outside, degenerate and
 // inverted; the deterministic backwards (gather, the default, and fixed point) give identical bits over
 // repeated runs; the gather backward gives the same bits as its CPU implementation
-// (kernels::cpu::roi_align_backward_gather: same host-built plan, same order of additions, explicit fma,
-// IEEE division); invalid RoIs on CUDA give zeros and no gradient (the documented safe result). Skips
+// (kernels::cpu::roi_align_backward_gather: the same tables, whether the plan is built on the host or on
+// the device, same order of additions, explicit fma, IEEE division); invalid RoIs on CUDA give zeros and no gradient (the documented safe result). Skips
 // without a GPU.
 // Tolerances: float64: the same formulas in another order of additions: 1e-12 relative + 1e-12
 // absolute for v1 / v2 / atomic / gather; the fixed-point backward rounds each contribution to M·2^-43
@@ -66,7 +66,8 @@ const Case kCases[] = {{false, -1, {3, 4}}, {false, 0, {7, 7}}, {false, 2, {7, 7
 
 const RoiAlignBackwardAlgorithm kCudaBackwards[] = {RoiAlignBackwardAlgorithm::CudaAtomic,
                                                    RoiAlignBackwardAlgorithm::CudaDeterministic,
-                                                   RoiAlignBackwardAlgorithm::CudaFixedPoint};
+                                                   RoiAlignBackwardAlgorithm::CudaFixedPoint,
+                                                   RoiAlignBackwardAlgorithm::CudaDeterministicDevicePlan};
 
 // S_i = Σ |contributions| to each input-gradient element: the float64 reference backward of |gy|.
 std::vector<double> contribution_bound(const Tensor& gy, const Tensor& rois, const kernels::RoiAlignGeometry& g) {
@@ -208,7 +209,8 @@ TEST(RoiAlignParity, DeterministicBackwardSameBits) {
   Tensor x = device_copy(randn({2, 64, 32, 32}, TensorOptions(DType::Float32), gen), Device::cuda(0));
   Tensor rois = device_copy(cast_copy(from_vector<double>(overlapping_rois(300), {300, 5}), DType::Float32), Device::cuda(0));
   Tensor gy = device_copy(randn({300, 64, 7, 7}, TensorOptions(DType::Float32), gen), Device::cuda(0));
-  for (auto bwd : {RoiAlignBackwardAlgorithm::CudaDeterministic, RoiAlignBackwardAlgorithm::CudaFixedPoint}) {
+  for (auto bwd : {RoiAlignBackwardAlgorithm::CudaDeterministic, RoiAlignBackwardAlgorithm::CudaFixedPoint,
+                   RoiAlignBackwardAlgorithm::CudaDeterministicDevicePlan}) {
     SCOPED_TRACE(roi_align_algorithm_name(bwd));
     const RoiAlignAlgorithms det{RoiAlignForwardAlgorithm::CudaV2, bwd};
     std::vector<float> first;
@@ -225,20 +227,24 @@ TEST(RoiAlignParity, DeterministicBackwardSameBits) {
   }
 }
 
-// The CUDA gather and its CPU implementation read the same plan (built on the host by the same code)
+// The CUDA gather and its CPU implementation read the same tables (the plan built on the host by the
+// same code, or on the device by the same per-RoI functions: anima/kernels/roi_align_gather_device_plan.hpp)
 // and add in the same order with explicit fma and IEEE division: equal values, both dtypes. (A
-// mismatch would mean the device contracted or reordered something the CPU did not.) Both plan
-// sources: the rois read back from the device, and host_rois given to roi_align.
+// mismatch would mean the device contracted or reordered something the CPU did not.) Three plan
+// sources: the rois read back from the device, host_rois given to roi_align, and the device plan
+// (CudaDeterministicDevicePlan; with the adaptive grid it falls back to the host plan). Two maps: a
+// small one (37x41, 50 channels: partial tiles; the kernel takes one channel per thread) and a larger
+// one (128x128, 34 channels: 4 channels per thread, the last tile partial).
 template <class T>
-void gather_same_as_cpu_gather(DType dtype) {
+void gather_same_as_cpu_gather(DType dtype, std::int64_t C, std::int64_t H, std::int64_t W, double scale) {
   Generator gen(31);
-  // 50 channels: the last 4-channel tile is partial; 37x41 map: partial 16x16 tiles.
-  const std::int64_t C = 50, H = 37, W = 41, K = 300;
+  const std::int64_t K = 300;
   const Tensor rois = cast_copy(from_vector<double>(overlapping_rois(static_cast<int>(K)), {K, 5}), dtype);
   const Tensor gy = randn({K, C, 7, 7}, TensorOptions(dtype), gen);
   for (std::int64_t sampling : {std::int64_t{2}, std::int64_t{0}})
     for (bool aligned : {false, true}) {
-      SCOPED_TRACE(::testing::Message() << "sampling " << sampling << " aligned " << aligned);
+      SCOPED_TRACE(::testing::Message() << "C " << C << " H " << H << " W " << W << " sampling " << sampling
+                                        << " aligned " << aligned);
       kernels::RoiAlignGeometry g;
       g.batch = 2;
       g.channels = C;
@@ -246,20 +252,24 @@ void gather_same_as_cpu_gather(DType dtype) {
       g.width = W;
       g.num_rois = K;
       g.pooled_h = g.pooled_w = 7;
-      g.spatial_scale = 0.5;
+      g.spatial_scale = scale;
       g.sampling_ratio = sampling;
       g.aligned = aligned;
       const std::vector<T> gy_h = to_vector<T>(gy), rois_h = to_vector<T>(rois);
       std::vector<T> expected(static_cast<std::size_t>(2 * C * H * W));
       kernels::cpu::roi_align_backward_gather(gy_h.data(), rois_h.data(), g, expected.data());
-      // Plan from the rois read back from the device, then from host_rois (no read-back): same bits.
-      for (bool host : {false, true}) {
-        SCOPED_TRACE(host ? "host_rois given" : "rois read back");
+      std::size_t nonzero = 0;
+      for (T v : expected) nonzero += v != T(0);
+      ASSERT_GT(nonzero, expected.size() / 50) << "the RoIs should cover a good part of the map";
+      for (int source = 0; source < 3; ++source) {
+        const char* names[] = {"rois read back", "host_rois given", "device plan"};
+        SCOPED_TRACE(names[source]);
         Tensor xi = device_copy(zeros({2, C, H, W}, TensorOptions(dtype)), Device::cuda(0));
         xi.set_requires_grad(true);
-        backward(roi_align(xi, device_copy(rois, Device::cuda(0)), host ? rois : Tensor(), {7, 7}, 0.5, sampling,
-                           aligned,
-                           RoiAlignAlgorithms{RoiAlignForwardAlgorithm::CudaV2, RoiAlignBackwardAlgorithm::CudaDeterministic}),
+        const auto bwd = source == 2 ? RoiAlignBackwardAlgorithm::CudaDeterministicDevicePlan
+                                     : RoiAlignBackwardAlgorithm::CudaDeterministic;
+        backward(roi_align(xi, device_copy(rois, Device::cuda(0)), source == 1 ? rois : Tensor(), {7, 7}, scale,
+                           sampling, aligned, RoiAlignAlgorithms{RoiAlignForwardAlgorithm::CudaV2, bwd}),
                  device_copy(gy, Device::cuda(0)));
         const std::vector<T> got = to_vector<T>(xi.grad());
         ASSERT_EQ(got.size(), expected.size());
@@ -273,12 +283,14 @@ void gather_same_as_cpu_gather(DType dtype) {
 
 TEST(RoiAlignParity, GatherSameAsCpuGatherFloat32) {
   ANIMA_REQUIRE_CUDA();
-  gather_same_as_cpu_gather<float>(DType::Float32);
+  gather_same_as_cpu_gather<float>(DType::Float32, 50, 37, 41, 0.5);
+  gather_same_as_cpu_gather<float>(DType::Float32, 34, 128, 128, 4.0);
 }
 
 TEST(RoiAlignParity, GatherSameAsCpuGatherFloat64) {
   ANIMA_REQUIRE_CUDA();
-  gather_same_as_cpu_gather<double>(DType::Float64);
+  gather_same_as_cpu_gather<double>(DType::Float64, 50, 37, 41, 0.5);
+  gather_same_as_cpu_gather<double>(DType::Float64, 34, 128, 128, 4.0);
 }
 
 TEST(RoiAlignParity, InvalidRoisGiveZerosOnCuda) {

@@ -6,6 +6,10 @@
 //   RoiAlignBackwardAlgorithm   Auto, CudaDeterministic -> roi_align_bwd_gather (builds its plan on the
 //                               host from host_rois when the op has them, else copies the rois to the
 //                               host: one stream synchronisation per backward);
+//                               CudaDeterministicDevicePlan -> roi_align_bwd_gather_device_plan (the
+//                               same gather and bits, its plan built on the device: nothing read back,
+//                               nothing built on the host; with an adaptive sampling ratio or a plan
+//                               over kRoiGatherDevicePlanMaxBytes, the host plan as CudaDeterministic);
 //                               CudaFixedPoint -> roi_align_bwd_fixed_point; CudaAtomic ->
 //                               roi_align_bwd_atomic_v1. Workspaces come from the device's caching
 //                               allocator, returned once the kernels are enqueued: the allocator hands
@@ -72,10 +76,12 @@ inline void roi_align_backward(DType dtype, RoiAlignBackwardAlgorithm algorithm,
                                const void* host_rois, const kernels::RoiAlignGeometry& g, void* gx) {
   const bool atomic = algorithm == RoiAlignBackwardAlgorithm::CudaAtomic;
   const bool fixed_point = algorithm == RoiAlignBackwardAlgorithm::CudaFixedPoint;
-  ANIMA_CHECK(atomic || fixed_point || algorithm == RoiAlignBackwardAlgorithm::Auto ||
+  const bool device_plan = algorithm == RoiAlignBackwardAlgorithm::CudaDeterministicDevicePlan;
+  ANIMA_CHECK(atomic || fixed_point || device_plan || algorithm == RoiAlignBackwardAlgorithm::Auto ||
                   algorithm == RoiAlignBackwardAlgorithm::CudaDeterministic,
               RoiAlignBackwardKernel::name, "RoiAlignBackwardAlgorithm::", roi_align_algorithm_name(algorithm),
-              " runs on CPU tensors only (CUDA offers Auto, CudaAtomic, CudaDeterministic and CudaFixedPoint)");
+              " runs on CPU tensors only (CUDA offers Auto, CudaAtomic, CudaDeterministic, "
+              "CudaDeterministicDevicePlan and CudaFixedPoint)");
   ANIMA_DISPATCH_FLOATING(dtype, RoiAlignBackwardKernel::name, [&] {
     const auto* gys = static_cast<const scalar_t*>(gy);
     const auto* rs = static_cast<const scalar_t*>(rois);
@@ -88,6 +94,14 @@ inline void roi_align_backward(DType dtype, RoiAlignBackwardAlgorithm algorithm,
       roi_detail::Workspace work(kernels::cuda::roi_align_bwd_fixed_point_workspace_bytes(g));
       kernels::cuda::roi_align_bwd_fixed_point(gys, rs, g, gxs, work.ptr, current_stream());
       return;
+    }
+    if (device_plan) {
+      const auto layout = kernels::cuda::roi_align_bwd_gather_device_layout<scalar_t>(g);
+      if (layout.supported) {
+        roi_detail::Workspace work(layout.bytes);
+        kernels::cuda::roi_align_bwd_gather_device_plan(gys, rs, g, gxs, work.ptr, current_stream());
+        return;
+      }
     }
     // Rois already on the host (bit-identical copy given by the op): no read-back, no synchronisation.
     const auto plan = host_rois != nullptr

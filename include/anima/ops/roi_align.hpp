@@ -14,7 +14,8 @@
 //   dL/dx[b_k, c, taps] += dL/dy[k, c, ph, pw] · w_tap / count for every sample.
 // Saved: the rois (contiguous), their host copy when given (host_rois), the geometry; no activation.
 // Kernels: anima/kernels/cpu/roi_align.hpp (CpuReference, CpuNhwc), anima/kernels/cuda/roi_align.cuh
-// (CudaV1, CudaV2 forward; CudaAtomic, CudaDeterministic (gather), CudaFixedPoint backward);
+// (CudaV1, CudaV2 forward; CudaAtomic, CudaDeterministic (gather, host plan), CudaDeterministicDevicePlan
+// (the same gather and bits, plan built on the device), CudaFixedPoint backward);
 // RoiAlignAlgorithms picks one.
 // Bad input: wrong ranks/shapes/dtypes/devices and non-positive sizes -> anima::Error. CPU rois are
 // validated: a batch index outside [0, N) (or NaN) or a non-finite coordinate -> anima::Error naming
@@ -23,7 +24,8 @@
 // (CudaDeterministic, the gather) plans its work on the host: from host_rois when given (see below),
 // else from a copy of the rois read back from the device (one synchronisation).
 // Determinism: forward is bitwise reproducible on every backend. Backward: CpuReference, CpuNhwc,
-// CudaDeterministic (the CUDA default) and CudaFixedPoint are bitwise reproducible run to run;
+// CudaDeterministic (the CUDA default), CudaDeterministicDevicePlan and CudaFixedPoint are bitwise
+// reproducible run to run;
 // CudaAtomic (float atomicAdd, torchvision's scheme) is not.
 #pragma once
 

@@ -38,6 +38,8 @@ enum class RoiAlignBackwardAlgorithm {
   CudaAtomic,         // roi_align_bwd_atomic_v1: float atomicAdd, like torchvision (not bitwise reproducible)
   CudaDeterministic,  // roi_align_bwd_gather: per-pixel gather, no atomics, bitwise reproducible (the default)
   CudaFixedPoint,     // roi_align_bwd_fixed_point: int64 fixed-point atomics, bitwise reproducible (slower)
+  CudaDeterministicDevicePlan,  // roi_align_bwd_gather_device_plan: the same gather and bits, plan built on
+                                // the device (no host work or copies; fixed sampling ratios, else the host plan)
 };
 
 struct RoiAlignAlgorithms {
@@ -63,6 +65,7 @@ inline const char* roi_align_algorithm_name(RoiAlignBackwardAlgorithm a) {
     case RoiAlignBackwardAlgorithm::CudaAtomic: return "CudaAtomic";
     case RoiAlignBackwardAlgorithm::CudaDeterministic: return "CudaDeterministic";
     case RoiAlignBackwardAlgorithm::CudaFixedPoint: return "CudaFixedPoint";
+    case RoiAlignBackwardAlgorithm::CudaDeterministicDevicePlan: return "CudaDeterministicDevicePlan";
   }
   return "?";
 }
