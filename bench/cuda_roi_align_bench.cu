@@ -8,7 +8,9 @@
 //                                              preallocated; bwd_gather includes its plan: the copy
 //                                              of the rois to the host, the host build, the upload),
 //                                              bwd_gather_device (the same gather, plan built on the
-//                                              device: its 4 plan kernels and memset included)
+//                                              device: its 4 plan kernels and memset included;
+//                                              _c1 / _c4 force 1 or 4 channels per gather thread
+//                                              (tile-aligned kernel), _flat: the flat gather kernel)
 //   BM_cuda_roi_align/<case>/<impl>/<pass>     the op (roi_align, or MultiScaleRoIAlign for box / mask)
 //                                              as a model calls it: <impl> v1 / v2 for fwd;
 //                                              v1_atomic, v2_atomic, v2_deterministic (the default:
@@ -129,6 +131,14 @@ void BM_kernel(benchmark::State& state, bench::RoiAlignCase c, std::string kerne
     launch = [&] { kc::roi_align_bwd_gather<float>(ys, kc::roi_align_bwd_gather_plan(rs, g, nullptr), g, gxs, w, nullptr); };
   if (kernel == "bwd_gather_device")
     launch = [&] { kc::roi_align_bwd_gather_device_plan<float>(ys, rs, g, gxs, w, nullptr); };
+  if (kernel == "bwd_gather_device_c1")
+    launch = [&] { kc::roi_align_bwd_gather_device_plan<float>(ys, rs, g, gxs, w, nullptr, {1, true}); };
+  if (kernel == "bwd_gather_device_c4")
+    launch = [&] {
+      kc::roi_align_bwd_gather_device_plan<float>(ys, rs, g, gxs, w, nullptr, {kernels::kRoiGatherChannels, true});
+    };
+  if (kernel == "bwd_gather_device_flat")
+    launch = [&] { kc::roi_align_bwd_gather_device_plan<float>(ys, rs, g, gxs, w, nullptr, {0, false}); };
   kc::roi_align_fwd_v2(xs, rs, g, ys, nullptr);  // y doubles as the upstream gradient of the bwd kernels
   time_launches(state, samples_of(c), launch);
 }
@@ -172,7 +182,8 @@ const bool kRegistered = [] {
   using F = RoiAlignForwardAlgorithm;
   using B = RoiAlignBackwardAlgorithm;
   for (const auto& c : bench::roi_align_cases()) {
-    for (const char* k : {"fwd_v1", "fwd_v2", "bwd_atomic_v1", "bwd_fixed_point", "bwd_gather", "bwd_gather_device"})
+    for (const char* k : {"fwd_v1", "fwd_v2", "bwd_atomic_v1", "bwd_fixed_point", "bwd_gather", "bwd_gather_device",
+                          "bwd_gather_device_c1", "bwd_gather_device_c4", "bwd_gather_device_flat"})
       benchmark::RegisterBenchmark(("BM_cuda_roi_align_kernel/" + c.name + "/" + k).c_str(), BM_kernel, c, std::string(k))
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);

@@ -38,8 +38,10 @@
 //                               synchronisation; the tables hold the same values in the same order as
 //                               the host plan's, so gx is the same bits. Fixed sampling ratios only
 //                               (roi_align_bwd_gather_device_layout(g).supported).
-//                               The gather kernel takes one channel per thread instead of 4 when the
-//                               map is small (under kRoiGatherFewThreads threads): the same bits.
+//                               Its gather kernel is tile-aligned (one 256-thread block per 16x16 pixel
+//                               tile: a warp walks one RoI list; roi_align_bwd_gather_tiled_kernel).
+//                               Both gathers take one channel per thread instead of 4 when the map is
+//                               small (under kRoiGatherFewThreads threads). All variants: the same bits.
 //   roi_align_bwd_fixed_point   deterministic (the previous default, ~3.5x slower than atomic_v1 on an
 //                               H100): v2's block layout (taps in shared memory), but each
 //                               contribution g·w / count is rounded to a 64-bit fixed-point integer
@@ -291,6 +293,31 @@ __global__ void roi_align_bwd_gather_kernel(const T* __restrict__ gy, RoiGatherV
   }
 }
 
+// The same per-pixel gather, one block of kRoiGatherTile² threads per (n, channel tile, pixel tile):
+// every warp lies in one 16x16 tile (two rows of it), so its threads walk the same RoI list together
+// (the flat kernel's warps span two tiles, whose different lists diverge) and read each RoI's record
+// once for all. Threads of an edge tile beyond the map do nothing. The same bits as the flat kernel.
+constexpr int kRoiGatherTileThreads = static_cast<int>(kRoiGatherTile * kRoiGatherTile);
+
+template <class T, int CT>
+__global__ void roi_align_bwd_gather_tiled_kernel(const T* __restrict__ gy, RoiGatherView<T> plan, RoiAlignGeometry g,
+                                                  T* __restrict__ gx, std::int64_t blocks) {
+  const std::int64_t H = g.height, W = g.width, C = g.channels, CB = (C + CT - 1) / CT;
+  const std::int64_t lx = threadIdx.x % kRoiGatherTile, ly = threadIdx.x / kRoiGatherTile;
+  for (std::int64_t blk = blockIdx.x; blk < blocks; blk += gridDim.x) {
+    const std::int64_t tx = blk % plan.tiles_x, ty = (blk / plan.tiles_x) % plan.tiles_y,
+                       cb = (blk / (plan.tiles_x * plan.tiles_y)) % CB, b = blk / (plan.tiles_x * plan.tiles_y * CB);
+    const std::int64_t y = ty * kRoiGatherTile + ly, x = tx * kRoiGatherTile + lx;
+    if (y >= H || x >= W) continue;
+    const std::int64_t c0 = cb * CT;
+    const int nc = static_cast<int>(C - c0 < CT ? C - c0 : CT);
+    T out[CT];
+    roi_gather_pixel<T, CT>(plan, gy, g, b, c0, nc, y, x, out);
+    for (int j = 0; j < CT; ++j)
+      if (j < nc) gx[((b * C + c0 + j) * H + y) * W + x] = out[j];
+  }
+}
+
 // ---- backward: the gather's plan built on the device (anima/kernels/roi_align_gather_device_plan.hpp)
 
 // Step 1: one thread per RoI; each counts itself into the tiles it meets (integer atomics: the counts
@@ -461,23 +488,41 @@ void roi_align_bwd_fixed_point(const T* gy, const T* rois, const RoiAlignGeometr
   ANIMA_CUDA_CHECK_LAUNCH("roi_align_fixed_point_convert_kernel");
 }
 
-// Below about one wave of an H100 (132 SMs x 2048 threads) with kRoiGatherChannels channels per
-// thread (a small map: the 25x25 FPN level), one channel per thread instead: 4x the threads, the same
-// bits.
+// How the gather kernel is launched. channels_per_thread: 0 picks (one channel per thread when the map
+// is small: under kRoiGatherFewThreads threads with kRoiGatherChannels, about one wave of an H100's
+// 132 SMs x 2048 threads, e.g. the 25x25 FPN level), or 1 / kRoiGatherChannels. tiled: the
+// tile-aligned kernel (roi_align_bwd_gather_tiled_kernel) instead of the flat one. All give the same bits.
+struct RoiGatherLaunch {
+  int channels_per_thread = 0;
+  bool tiled = false;
+};
 constexpr std::int64_t kRoiGatherFewThreads = std::int64_t(1) << 18;
 
-template <class T>
-void roi_align_gather_launch(const T* gy, const RoiGatherView<T>& view, const RoiAlignGeometry& g, T* gx,
-                             cudaStream_t stream) {
-  constexpr int CT = kRoiGatherChannels;
-  const std::int64_t pixels = g.batch * g.height * g.width;
-  const std::int64_t n = pixels * ((g.channels + CT - 1) / CT);
-  if (n < kRoiGatherFewThreads) {
-    roi_align_bwd_gather_kernel<T, 1><<<grid_1d(pixels * g.channels), kBlock, 0, stream>>>(gy, view, g, gx, pixels * g.channels);
+template <class T, int CT>
+void roi_align_gather_launch_ct(const T* gy, const RoiGatherView<T>& view, const RoiAlignGeometry& g, T* gx,
+                                bool tiled, cudaStream_t stream) {
+  const std::int64_t cb = (g.channels + CT - 1) / CT;
+  if (tiled) {
+    const std::int64_t blocks = g.batch * cb * view.tiles_y * view.tiles_x;
+    const std::int64_t grid = blocks < (std::int64_t(1) << 30) ? blocks : (std::int64_t(1) << 30);
+    roi_align_bwd_gather_tiled_kernel<T, CT>
+        <<<static_cast<unsigned>(grid), kRoiGatherTileThreads, 0, stream>>>(gy, view, g, gx, blocks);
   } else {
+    const std::int64_t n = g.batch * cb * g.height * g.width;
     roi_align_bwd_gather_kernel<T, CT><<<grid_1d(n), kBlock, 0, stream>>>(gy, view, g, gx, n);
   }
   ANIMA_CUDA_CHECK_LAUNCH("roi_align_bwd_gather_kernel");
+}
+
+template <class T>
+void roi_align_gather_launch(const T* gy, const RoiGatherView<T>& view, const RoiAlignGeometry& g, T* gx,
+                             cudaStream_t stream, RoiGatherLaunch how = {}) {
+  constexpr int CT = kRoiGatherChannels;
+  const std::int64_t n = g.batch * g.height * g.width * ((g.channels + CT - 1) / CT);
+  if (how.channels_per_thread == 1 || (how.channels_per_thread == 0 && n < kRoiGatherFewThreads))
+    roi_align_gather_launch_ct<T, 1>(gy, view, g, gx, how.tiled, stream);
+  else
+    roi_align_gather_launch_ct<T, CT>(gy, view, g, gx, how.tiled, stream);
 }
 
 // Gather backward, step 1 (host): copies the rois to the host (a synchronisation of `stream`) and
@@ -516,9 +561,10 @@ RoiGatherDeviceLayout<T> roi_align_bwd_gather_device_layout(const RoiAlignGeomet
   return roi_gather_device_layout<T>(g);
 }
 
+// how: the gather kernel's launch (default: tile-aligned, channels per thread picked).
 template <class T>
 void roi_align_bwd_gather_device_plan(const T* gy, const T* rois, const RoiAlignGeometry& g, T* gx, void* workspace,
-                                      cudaStream_t stream) {
+                                      cudaStream_t stream, RoiGatherLaunch how = {0, true}) {
   const std::int64_t nx = roi_input_elems(g);
   if (nx <= 0) return;
   if (roi_output_elems(g) <= 0) {
@@ -536,7 +582,7 @@ void roi_align_bwd_gather_device_plan(const T* gy, const T* rois, const RoiAlign
   ANIMA_CUDA_CHECK_LAUNCH("roi_gather_plan_scan_kernel");
   roi_gather_plan_tiles_kernel<T><<<static_cast<unsigned>(L.ntiles), kRoiPlanTileThreads, 0, stream>>>(L, base);
   ANIMA_CUDA_CHECK_LAUNCH("roi_gather_plan_tiles_kernel");
-  roi_align_gather_launch(gy, L.view(workspace), g, gx, stream);
+  roi_align_gather_launch(gy, L.view(workspace), g, gx, stream, how);
 }
 
 template <class T>
