@@ -101,6 +101,24 @@ ANIMA_HD void roi_gather_pixel(const RoiGatherView<T>& v, const T* gy, const Roi
   }
 }
 
+// The tile-aligned launch (kernels/cuda/roi_align.cuh, roi_align_bwd_gather_tiled_kernel): block blk
+// of kRoiGatherTile² threads covers pixel tile (tx, ty) of channel tile cb of image b (tiles fastest),
+// thread t its pixel (t % 16, t / 16) of the tile; valid = false beyond the map's edge. Every
+// (b, channel tile, y, x) is met exactly once over blk < batch·ceil(C / CT)·tiles_y·tiles_x.
+struct RoiGatherTiledPixel {
+  std::int64_t b, c0, y, x;
+  bool valid;
+};
+
+ANIMA_HD RoiGatherTiledPixel roi_gather_tiled_pixel(std::int64_t blk, std::int64_t thread, std::int64_t tiles_y,
+                                                     std::int64_t tiles_x, std::int64_t channel_tiles, int ct,
+                                                     std::int64_t height, std::int64_t width) {
+  const std::int64_t tx = blk % tiles_x, ty = (blk / tiles_x) % tiles_y, cb = (blk / (tiles_x * tiles_y)) % channel_tiles,
+                     b = blk / (tiles_x * tiles_y * channel_tiles);
+  const std::int64_t y = ty * kRoiGatherTile + thread / kRoiGatherTile, x = tx * kRoiGatherTile + thread % kRoiGatherTile;
+  return {b, cb * ct, y, x, y < height && x < width};
+}
+
 // ---- plan (host) ------------------------------------------------------------------------------------
 
 template <class T>

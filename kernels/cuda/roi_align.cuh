@@ -303,18 +303,14 @@ template <class T, int CT>
 __global__ void roi_align_bwd_gather_tiled_kernel(const T* __restrict__ gy, RoiGatherView<T> plan, RoiAlignGeometry g,
                                                   T* __restrict__ gx, std::int64_t blocks) {
   const std::int64_t H = g.height, W = g.width, C = g.channels, CB = (C + CT - 1) / CT;
-  const std::int64_t lx = threadIdx.x % kRoiGatherTile, ly = threadIdx.x / kRoiGatherTile;
   for (std::int64_t blk = blockIdx.x; blk < blocks; blk += gridDim.x) {
-    const std::int64_t tx = blk % plan.tiles_x, ty = (blk / plan.tiles_x) % plan.tiles_y,
-                       cb = (blk / (plan.tiles_x * plan.tiles_y)) % CB, b = blk / (plan.tiles_x * plan.tiles_y * CB);
-    const std::int64_t y = ty * kRoiGatherTile + ly, x = tx * kRoiGatherTile + lx;
-    if (y >= H || x >= W) continue;
-    const std::int64_t c0 = cb * CT;
-    const int nc = static_cast<int>(C - c0 < CT ? C - c0 : CT);
+    const RoiGatherTiledPixel p = roi_gather_tiled_pixel(blk, threadIdx.x, plan.tiles_y, plan.tiles_x, CB, CT, H, W);
+    if (!p.valid) continue;
+    const int nc = static_cast<int>(C - p.c0 < CT ? C - p.c0 : CT);
     T out[CT];
-    roi_gather_pixel<T, CT>(plan, gy, g, b, c0, nc, y, x, out);
+    roi_gather_pixel<T, CT>(plan, gy, g, p.b, p.c0, nc, p.y, p.x, out);
     for (int j = 0; j < CT; ++j)
-      if (j < nc) gx[((b * C + c0 + j) * H + y) * W + x] = out[j];
+      if (j < nc) gx[((p.b * C + p.c0 + j) * H + p.y) * W + p.x] = out[j];
   }
 }
 

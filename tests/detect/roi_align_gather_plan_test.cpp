@@ -12,10 +12,11 @@
 // plan's tables exactly: every RoI's windows and count, every window pixel's (bin, weight) list (bins
 // equal, weights bit for bit, same order), the same tile CSR; and the gather over it must give the
 // same bits for every gx element. Its fixed-stride capacities must hold (entries per axis <=
-// min(2·P·grid, size·P)).
+// min(2·P·grid, size·P)). And the tile-aligned CUDA launch's pixel mapping meets every gx element once.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -217,6 +218,32 @@ TEST(RoiAlignGatherDevicePlan, AdaptiveOrHugeFallsBackToHostPlan) {
   g.sampling_ratio = 2;
   g.height = g.width = 4000;  // 1000 RoIs x 62500 tiles per image: over the cap
   EXPECT_FALSE(kernels::roi_gather_device_layout<float>(g).supported);
+}
+
+
+// The tile-aligned CUDA launch's pixel mapping (roi_gather_tiled_pixel): over every block and thread,
+// each (image, channel tile, y, x) of the map is met exactly once and nothing outside it is valid;
+// maps that are and are not multiples of the tile, channel counts with a partial last tile.
+TEST(RoiAlignGatherTiledLaunch, EveryPixelOnce) {
+  for (const auto& [H, W, C, ct] : std::vector<std::array<std::int64_t, 4>>{
+           {16, 16, 4, 4}, {25, 25, 7, 4}, {37, 41, 50, 1}, {50, 50, 6, 4}, {1, 33, 3, 1}}) {
+    SCOPED_TRACE(::testing::Message() << H << "x" << W << " C " << C << " ct " << ct);
+    const std::int64_t N = 2, tile = kernels::kRoiGatherTile;
+    const std::int64_t ty = (H + tile - 1) / tile, tx = (W + tile - 1) / tile, cb = (C + ct - 1) / ct;
+    std::vector<int> seen(static_cast<std::size_t>(N * cb * H * W), 0);
+    std::int64_t valid = 0;
+    for (std::int64_t blk = 0; blk < N * cb * ty * tx; ++blk)
+      for (std::int64_t t = 0; t < tile * tile; ++t) {
+        const auto p = kernels::roi_gather_tiled_pixel(blk, t, ty, tx, cb, static_cast<int>(ct), H, W);
+        if (!p.valid) continue;
+        ++valid;
+        ASSERT_TRUE(p.b >= 0 && p.b < N && p.c0 >= 0 && p.c0 < C && p.c0 % ct == 0 && p.y >= 0 && p.y < H && p.x >= 0 &&
+                    p.x < W);
+        ++seen[static_cast<std::size_t>(((p.b * cb + p.c0 / ct) * H + p.y) * W + p.x)];
+      }
+    EXPECT_EQ(valid, static_cast<std::int64_t>(seen.size()));
+    for (std::size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], 1) << "element " << i;
+  }
 }
 
 }  // namespace
