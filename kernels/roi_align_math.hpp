@@ -73,6 +73,21 @@ ANIMA_HD std::int64_t roi_batch_index(T b, std::int64_t batch) {
   return static_cast<std::int64_t>(b);
 }
 
+// The adaptive sampling grid along one axis: ceil(size / pooled) samples per bin, as torchvision, for
+// sizes up to kRoiMaxAdaptiveGrid·pooled map pixels. Beyond that (a finite but absurd box, e.g. 1e20
+// pixels) torchvision's int cast is undefined and its loops would not end; here the grid is clamped to
+// kRoiMaxAdaptiveGrid (no undefined cast, bounded work), and the CPU op rejects such a RoI with an
+// Error naming it (anima/ops/roi_align.hpp). A non-positive size gives 0 (no sample).
+constexpr std::int64_t kRoiMaxAdaptiveGrid = std::int64_t(1) << 16;
+
+template <class T>
+ANIMA_HD std::int64_t roi_adaptive_grid(T size, std::int64_t pooled) {
+  const T grid = std::ceil(size / static_cast<T>(pooled));
+  if (!(grid > T(0))) return 0;
+  if (!(grid < static_cast<T>(kRoiMaxAdaptiveGrid))) return kRoiMaxAdaptiveGrid;
+  return static_cast<std::int64_t>(grid);
+}
+
 // Box geometry of RoI `roi` ([5]: b, x1, y1, x2, y2) for RoIAlign.
 template <class T>
 ANIMA_HD RoiBox<T> roi_align_box(const T* roi, const RoiAlignGeometry& g) {
@@ -97,12 +112,10 @@ ANIMA_HD RoiBox<T> roi_align_box(const T* roi, const RoiAlignGeometry& g) {
     height = height > T(1) ? height : T(1);
   }
   const T bin_h = height / static_cast<T>(g.pooled_h), bin_w = width / static_cast<T>(g.pooled_w);
-  // Adaptive grid: ceil(size / P). An aligned box of negative size gives a grid <= 0: no sample, and
-  // count = 1 keeps the average defined (torchvision's max(grid_h·grid_w, 1)).
-  const std::int64_t grid_h =
-      g.sampling_ratio > 0 ? g.sampling_ratio : static_cast<std::int64_t>(std::ceil(height / static_cast<T>(g.pooled_h)));
-  const std::int64_t grid_w =
-      g.sampling_ratio > 0 ? g.sampling_ratio : static_cast<std::int64_t>(std::ceil(width / static_cast<T>(g.pooled_w)));
+  // Adaptive grid: ceil(size / P) (roi_adaptive_grid). An aligned box of negative size gives a grid
+  // <= 0: no sample, and count = 1 keeps the average defined (torchvision's max(grid_h·grid_w, 1)).
+  const std::int64_t grid_h = g.sampling_ratio > 0 ? g.sampling_ratio : roi_adaptive_grid(height, g.pooled_h);
+  const std::int64_t grid_w = g.sampling_ratio > 0 ? g.sampling_ratio : roi_adaptive_grid(width, g.pooled_w);
   r.y = {start_h, bin_h, grid_h};
   r.x = {start_w, bin_w, grid_w};
   const std::int64_t n = grid_h * grid_w;

@@ -221,12 +221,34 @@ TEST(RoiAlign, BadInputs) {
   EXPECT_TRUE(contains(error_of([&] { roi_align(x, rois_of({nan, 1, 1, 4, 4}), {2, 2}); }), "batch index"));
   EXPECT_TRUE(contains(error_of([&] { roi_align(x, rois_of({0, 1, nan, 4, 4}), {2, 2}); }), "non-finite"));
   EXPECT_TRUE(contains(error_of([&] { roi_align(x, rois_of({0, 1, 1, INFINITY, 4}), {2, 2}); }), "non-finite"));
+  // A finite but absurd box with the adaptive grid: an Error naming it (no endless loop), while a fixed
+  // sampling ratio keeps it (its samples fall outside the map: zeros).
+  const Tensor huge = rois_of({0, 1, 1, 4, 4, 1, -1e12f, 0, 1e12f, 4});
+  const std::string grid_error = error_of([&] { roi_align(x, huge, {2, 2}, 1.0, -1); });
+  EXPECT_TRUE(contains(grid_error, "RoI 1")) << grid_error;
+  EXPECT_TRUE(contains(grid_error, "samples per bin")) << grid_error;
+  EXPECT_EQ(roi_align(x, huge, {2, 2}, 1.0, 2).shape(), (Shape{2, 3, 2, 2}));
   EXPECT_TRUE(contains(error_of([&] {
                          roi_align(x, good, {2, 2}, 1.0, -1, false,
                                    RoiAlignAlgorithms{RoiAlignForwardAlgorithm::CudaV2, RoiAlignBackwardAlgorithm::Auto});
                        }),
                        "CUDA tensors only"));
   EXPECT_TRUE(contains(error_of([&] { roi_pool(x, rois_of({3, 1, 1, 4, 4}), {2, 2}); }), "roi_pool"));
+}
+
+// The adaptive grid: ceil(size / P) as torchvision; 0 for a non-positive size; clamped, not an
+// undefined cast, for an absurd one (the kernels' safety net behind the op's Error).
+TEST(RoiAlign, AdaptiveGridRule) {
+  using kernels::roi_adaptive_grid;
+  EXPECT_EQ(roi_adaptive_grid(7.0, 7), 1);
+  EXPECT_EQ(roi_adaptive_grid(7.5, 7), 2);
+  EXPECT_EQ(roi_adaptive_grid(0.5f, 7), 1);
+  EXPECT_EQ(roi_adaptive_grid(0.0, 7), 0);
+  EXPECT_EQ(roi_adaptive_grid(-3.0f, 7), 0);
+  EXPECT_EQ(roi_adaptive_grid(-1e30, 7), 0);
+  EXPECT_EQ(roi_adaptive_grid(1e20, 7), kernels::kRoiMaxAdaptiveGrid);
+  EXPECT_EQ(roi_adaptive_grid(3e38f, 7), kernels::kRoiMaxAdaptiveGrid);
+  EXPECT_EQ(roi_adaptive_grid(7.0 * 65535, 7), 65535);
 }
 
 // ---- RoIPool ------------------------------------------------------------------------------------

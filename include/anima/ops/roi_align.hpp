@@ -18,8 +18,9 @@
 // (the same gather and bits, plan built on the device), CudaFixedPoint backward);
 // RoiAlignAlgorithms picks one.
 // Bad input: wrong ranks/shapes/dtypes/devices and non-positive sizes -> anima::Error. CPU rois are
-// validated: a batch index outside [0, N) (or NaN) or a non-finite coordinate -> anima::Error naming
-// the RoI. CUDA rois are not validated on the host; there an invalid RoI gives zeros and no gradient
+// validated: a batch index outside [0, N) (or NaN), a non-finite coordinate, or (adaptive sampling
+// ratio) a box so large that its grid would exceed kernels::kRoiMaxAdaptiveGrid samples per bin and
+// axis -> anima::Error naming the RoI (kernels clamp that grid: no undefined cast, no endless loop). CUDA rois are not validated on the host; there an invalid RoI gives zeros and no gradient
 // (documented safe result, tested in tests/cuda/roi_align_parity_test.cpp). The CUDA default backward
 // (CudaDeterministic, the gather) plans its work on the host: from host_rois when given (see below),
 // else from a copy of the rois read back from the device (one synchronisation).
@@ -81,8 +82,11 @@ inline kernels::RoiAlignGeometry roi_geometry(const Tensor& input, const Tensor&
   return g;
 }
 
-// CPU rois: batch index in [0, N) and finite coordinates, else an Error naming the RoI.
-inline void check_rois_on_host(const Tensor& rois, std::int64_t batch, const char* op) {
+// CPU rois: batch index in [0, N) and finite coordinates, else an Error naming the RoI. With an
+// adaptive sampling ratio (g.sampling_ratio <= 0, RoIAlign only), also a box small enough for its
+// grid (at most kernels::kRoiMaxAdaptiveGrid samples per bin and axis; see roi_adaptive_grid).
+inline void check_rois_on_host(const Tensor& rois, std::int64_t batch, const char* op,
+                               const kernels::RoiAlignGeometry* adaptive = nullptr) {
   if (!rois.device().is_cpu() || rois.numel() == 0) return;
   const std::vector<double> r = to_vector<double>(rois);
   for (std::size_t k = 0; k * 5 < r.size(); ++k) {
@@ -92,6 +96,14 @@ inline void check_rois_on_host(const Tensor& rois, std::int64_t batch, const cha
     for (int j = 1; j < 5; ++j)
       ANIMA_CHECK(std::isfinite(r[k * 5 + j]), op, "RoI ", k, " has a non-finite coordinate (", r[k * 5 + 1], ", ",
                   r[k * 5 + 2], ", ", r[k * 5 + 3], ", ", r[k * 5 + 4], ")");
+    if (adaptive != nullptr && adaptive->sampling_ratio <= 0) {
+      const double scale = adaptive->spatial_scale;
+      const double w = std::fabs(r[k * 5 + 3] - r[k * 5 + 1]) * scale, h = std::fabs(r[k * 5 + 4] - r[k * 5 + 2]) * scale;
+      const double limit = static_cast<double>(kernels::kRoiMaxAdaptiveGrid);
+      ANIMA_CHECK(h / static_cast<double>(adaptive->pooled_h) < limit && w / static_cast<double>(adaptive->pooled_w) < limit,
+                  op, "RoI ", k, " is ", w, " x ", h, " map pixels: with the adaptive sampling ratio that is more than ",
+                  kernels::kRoiMaxAdaptiveGrid, " samples per bin along an axis (give a fixed sampling_ratio, or clip the box)");
+    }
   }
 }
 
@@ -109,7 +121,7 @@ inline Tensor roi_align(const Tensor& input, const Tensor& rois, const Tensor& h
   kernels::RoiAlignGeometry g = detail::roi_geometry(input, rois, output_size, spatial_scale, "roi_align");
   g.sampling_ratio = sampling_ratio;
   g.aligned = aligned;
-  detail::check_rois_on_host(rois, g.batch, "roi_align");
+  detail::check_rois_on_host(rois, g.batch, "roi_align", &g);
   const Tensor x = detail::roi_contiguous(input);
   const Tensor r = detail::roi_contiguous(rois);
   Tensor hr;
