@@ -15,6 +15,7 @@
 #   tests.json     gtest JSON of anima_cuda_tests     sanitizer.log compute-sanitizer output
 #   bench.json     all benchmarks' JSON merged
 #   compare_<x>.txt  ours / PyTorch tables from bench/compare_<x>.py (CUDA), when built
+#   racecheck.log  compute-sanitizer racecheck output, with RACECHECK_FILTER
 # Every step runs even if an earlier one failed; the exit status is non-zero if any step failed.
 # Environment: BUILD_DIR (build-gpu), CMAKE_CUDA_ARCHITECTURES (90), JOBS (all cores),
 #   BENCH_MIN_TIME (0.05 seconds per benchmark), CUDNN_ROOT (a cuDNN with include/ and lib/),
@@ -22,7 +23,8 @@
 #   ANIMA_COMMIT (the commit to record when the tree arrives without .git),
 #   COMPARE (compare_<x>.py scripts to run: names, all (default) or none), SKIP_CPU_AREAS=1 (skip the
 #   per-area CPU test executables), CMAKE_ARGS (extra configure arguments), BUILD_TARGETS (space-separated targets to build instead of all), GTEST_FILTER (for the CUDA tests
-#   and the sanitizer run), SANITIZER_FILTER (a gtest filter for the sanitizer run only), SKIP_BENCHMARKS=1, DEBUG_TEST (a gtest filter: run it under cuda-gdb in
+#   and the sanitizer run), SANITIZER_FILTER (a gtest filter for the sanitizer run only),
+#   RACECHECK_FILTER (a gtest filter: also run compute-sanitizer racecheck on it, into racecheck.log), SKIP_BENCHMARKS=1, DEBUG_TEST (a gtest filter: run it under cuda-gdb in
 #   batch mode and write the backtrace of a crash to OUT/debug.log).
 set -uo pipefail
 
@@ -174,6 +176,20 @@ else
   elif [[ "$errors" == 0 ]]; then record sanitizer ok $((SECONDS - t)) "0 errors (test exit $rc)"
   elif [[ -n "$errors" ]]; then record sanitizer failed $((SECONDS - t)) "$errors errors"
   else record sanitizer failed $((SECONDS - t)) "no error summary (exit $rc)"; fi
+fi
+
+# ---- racecheck (RACECHECK_FILTER): shared-memory hazards of the kernels those tests run ----------
+if [[ -n "${RACECHECK_FILTER:-}" && -n "$sanitizer" && -x "$build/tests/anima_cuda_tests" ]]; then
+  t=$SECONDS
+  log "run compute-sanitizer --tool racecheck anima_cuda_tests ${RACECHECK_FILTER}"
+  timeout "$(time_left 150)" "$sanitizer" --tool racecheck --racecheck-report hazard --error-exitcode 99 --print-limit 50 \
+    "$build/tests/anima_cuda_tests" --gtest_brief=1 --gtest_filter="$RACECHECK_FILTER" > "$out/racecheck.log" 2>&1
+  rc=$?
+  hazards="$(sed -n 's/.*RACECHECK SUMMARY: \([0-9]*\) hazard.*/\1/p' "$out/racecheck.log" | tail -1)"
+  if [[ "$hazards" == 0 && $rc -ne 0 && $rc -ne 1 ]]; then record racecheck failed $((SECONDS - t)) "test process crashed under racecheck (exit $rc)"
+  elif [[ "$hazards" == 0 ]]; then record racecheck ok $((SECONDS - t)) "0 hazards (test exit $rc)"
+  elif [[ -n "$hazards" ]]; then record racecheck failed $((SECONDS - t)) "$hazards hazards"
+  else record racecheck failed $((SECONDS - t)) "no racecheck summary (exit $rc)"; fi
 fi
 
 # ---- a crash under the debugger (DEBUG_TEST) ------------------------------------------------------
