@@ -64,12 +64,14 @@ void run_forward_backward(benchmark::State& state, const Op& op) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * x.numel() * 5 * 4);
 }
 
-#define ANIMA_ACTIVATION_BENCH(name, expr)                                                            \
-  void BM_##name##_forward(benchmark::State& s) { run_forward(s, [](const Tensor& x) { return expr; }); } \
-  void BM_##name##_forward_backward(benchmark::State& s) {                                        \
-    run_forward_backward(s, [](const Tensor& x) { return expr; });                                \
-  }                                                                                               \
-  BENCHMARK(BM_##name##_forward)->Unit(benchmark::kMillisecond)->UseRealTime();                   \
+#define ANIMA_ACTIVATION_BENCH(name, expr)                                      \
+  void BM_##name##_forward(benchmark::State& s) {                               \
+    run_forward(s, [](const Tensor& x) { return expr; });                       \
+  }                                                                             \
+  void BM_##name##_forward_backward(benchmark::State& s) {                      \
+    run_forward_backward(s, [](const Tensor& x) { return expr; });              \
+  }                                                                             \
+  BENCHMARK(BM_##name##_forward)->Unit(benchmark::kMillisecond)->UseRealTime(); \
   BENCHMARK(BM_##name##_forward_backward)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 ANIMA_ACTIVATION_BENCH(relu, anima::relu(x))

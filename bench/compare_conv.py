@@ -10,7 +10,8 @@ anima is faster.
 Fairness: float32, forward, no bias, output allocated by each call on both sides. CPU: torch uses the
 same thread count as anima (ANIMA_NUM_THREADS, else nproc; passed to the binary too). CUDA: cuDNN's
 TF32 is turned off in torch (anima's cuDNN path uses FMA math) and torch.backends.cudnn.benchmark is
-off (both sides use cuDNN's heuristic); times come from CUDA events around each call.
+off (both sides use cuDNN's heuristic); times come from CUDA events around each call, the L2 cache
+flushed before each on both sides (bench/peer_table.py).
 torch times: `--warmup` calls, then the median of `--repeats` timed calls.
 
 Usage (CPU, Debian's torch 1.13):
@@ -21,43 +22,20 @@ Options: --filter REGEX (passed to --benchmark_filter), --batches 1,8, --min-tim
 (batch 1 only and fewer torch repeats), --repeats N, --out FILE (also write the table there).
 """
 import argparse
-import json
-import os
 import re
 import statistics
-import subprocess
-import sys
-import time
+
+from peer_table import (iteration_rows, num_threads, print_table, row_ms, run_benchmark_json, torch_times_ms,
+                        use_torch_cuda)
 
 NAME_RE = re.compile(r"^BM_conv2d_(?P<impl>[a-z0-9_]+)/(?P<shape>[^/]+)/batch:(?P<batch>\d+)")
 SHAPE_RE = re.compile(r"_c(?P<C>\d+)_o(?P<O>\d+)_h(?P<H>\d+)_k(?P<k>\d+)_s(?P<s>\d+)(?:_g(?P<g>\d+))?$")
 
 
-def num_threads():
-    env = os.environ.get("ANIMA_NUM_THREADS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
-    return os.cpu_count() or 1
-
-
 def run_bench(binary, filt, min_time, threads):
-    cmd = [binary, "--benchmark_format=json", "--benchmark_min_time=%g" % min_time]
-    if filt:
-        cmd.append("--benchmark_filter=" + filt)
-    env = dict(os.environ, ANIMA_NUM_THREADS=str(threads))
-    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, env=env).stdout
-    if not out.strip():
-        print("%s: no benchmark matched %r" % (binary, filt), file=sys.stderr)
-        return []
-    data = json.loads(out)
-    scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+    data = run_benchmark_json(binary, threads, filt, ["--benchmark_min_time=%g" % min_time])
     rows = []
-    for b in data["benchmarks"]:
-        if b.get("error_occurred"):
-            print("skipped %s: %s" % (b["name"], b.get("error_message", "")), file=sys.stderr)
-            continue
-        if b.get("run_type", "iteration") != "iteration":
-            continue
+    for b in iteration_rows(data):
         m = NAME_RE.match(b["name"])
         s = SHAPE_RE.search(m.group("shape")) if m else None
         if not m or not s:
@@ -65,7 +43,7 @@ def run_bench(binary, filt, min_time, threads):
         shape = {k: int(v) for k, v in s.groupdict(default="1").items()}
         rows.append({
             "impl": m.group("impl"), "shape": m.group("shape"), "batch": int(m.group("batch")), "geom": shape,
-            "ours_ms": b["real_time"] * scale[b.get("time_unit", "ns")],
+            "ours_ms": row_ms(b),
         })
     return rows
 
@@ -81,23 +59,7 @@ def torch_time_ms(torch, geom, batch, device, warmup, repeats):
         return F.conv2d(x, w, None, g["s"], pad, 1, g["g"])
 
     with torch.no_grad():
-        for _ in range(warmup):
-            call()
-        times = []
-        if device == "cuda":
-            torch.cuda.synchronize()
-            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            for _ in range(repeats):
-                start.record()
-                call()
-                stop.record()
-                stop.synchronize()
-                times.append(start.elapsed_time(stop))
-        else:
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                call()
-                times.append((time.perf_counter() - t0) * 1e3)
+        times = torch_times_ms(torch, call, device == "cuda", warmup, repeats)
     return statistics.median(times)
 
 
@@ -127,11 +89,7 @@ def main():
     if args.cpu_bench:
         runs.append(("cpu", args.cpu_bench))
     if args.cuda_bench:
-        if not torch.cuda.is_available():
-            sys.exit("--cuda-bench given but this torch has no CUDA device")
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.benchmark = False
+        use_torch_cuda(torch, "--cuda-bench")
         runs.append(("cuda", args.cuda_bench))
 
     lines = []
@@ -155,13 +113,7 @@ def main():
         for impl, rs in sorted(ratios.items()):
             lines.append("[%s] %-14s %3d shapes: ratio min %.2f, median %.2f, max %.2f" %
                          (device, impl, len(rs), min(rs), statistics.median(rs), max(rs)))
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        tmp = args.out + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text + "\n")
-        os.replace(tmp, args.out)
+    print_table(lines, args.out)
 
 
 if __name__ == "__main__":

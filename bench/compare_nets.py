@@ -18,7 +18,8 @@ Fairness: CPU: torch.set_num_threads(T) with T = --threads, else ANIMA_NUM_THREA
 anima binary gets ANIMA_NUM_THREADS=T. Both sides: warm-up calls first, then `--repeats` timed
 forwards (anima: --benchmark_repetitions=R, each repetition at least one forward, min_time small).
 CUDA: cuDNN TF32 off in torch (anima's cuDNN path uses FMA math), cudnn.benchmark off (both sides use
-cuDNN's heuristic); torch times come from CUDA events around each forward, anima's likewise.
+cuDNN's heuristic); torch times come from CUDA events around each forward, anima's likewise, the L2
+cache flushed before each forward on both sides (bench/peer_table.py).
 
 Usage:
   /usr/bin/python3 bench/compare_nets.py --bench BUILD/bench/anima_bench_nets --threads 2 \
@@ -32,48 +33,30 @@ Options: --omp-passive, --filter REGEX over net names (vgg16, resnet50, mobilene
 --repeats N (both sides), --warmup N (torch), --note TEXT (a line written into the table).
 """
 import argparse
-import json
 import os
 import platform
 import re
 import statistics
-import subprocess
 import sys
 import time
+
+from peer_table import (iteration_rows, num_threads, print_table, row_ms, run_benchmark_json, torch_times_ms,
+                        use_torch_cuda)
 
 NAME_RE = re.compile(r"^BM_net(?P<cuda>_cuda)?/(?P<net>[a-z0-9_]+)/batch:(?P<batch>\d+)")
 NETS = ["vgg16", "resnet50", "mobilenet_v2", "inception_v3"]
 
 
-def default_threads():
-    env = os.environ.get("ANIMA_NUM_THREADS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
-    return os.cpu_count() or 1
-
-
 def run_bench(binary, filt, repeats, threads):
-    cmd = [binary, "--benchmark_format=json", "--benchmark_filter=" + filt,
-           "--benchmark_repetitions=%d" % repeats, "--benchmark_min_time=0.001"]
-    env = dict(os.environ, ANIMA_NUM_THREADS=str(threads))
-    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, env=env).stdout
-    if not out.strip():
-        print("%s: no benchmark matched %r" % (binary, filt), file=sys.stderr)
-        return {}, {}
-    data = json.loads(out)
-    scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+    flags = ["--benchmark_repetitions=%d" % repeats, "--benchmark_min_time=0.001"]
+    data = run_benchmark_json(binary, threads, filt, flags)
     times = {}
-    for b in data["benchmarks"]:
-        if b.get("error_occurred"):
-            print("skipped %s: %s" % (b["name"], b.get("error_message", "")), file=sys.stderr)
-            continue
-        if b.get("run_type", "iteration") != "iteration":
-            continue
+    for b in iteration_rows(data):
         m = NAME_RE.match(b["name"])
         if not m:
             continue
         key = (m.group("net"), int(m.group("batch")))
-        times.setdefault(key, []).append(b["real_time"] * scale[b.get("time_unit", "ns")])
+        times.setdefault(key, []).append(row_ms(b))
     return times, data.get("context", {})
 
 
@@ -86,29 +69,12 @@ def torch_net(torchvision, net):
     return getattr(m, net)(weights=None)
 
 
-def torch_times_ms(torch, torchvision, net, batch, device, warmup, repeats):
+def torch_net_times_ms(torch, torchvision, net, batch, device, warmup, repeats):
     model = torch_net(torchvision, net).eval().to(device)
     size = 299 if net == "inception_v3" else 224
     x = torch.randn(batch, 3, size, size, device=device)
-    times = []
     with torch.no_grad():
-        for _ in range(warmup):
-            model(x)
-        if device == "cuda":
-            torch.cuda.synchronize()
-            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            for _ in range(repeats):
-                start.record()
-                model(x)
-                stop.record()
-                stop.synchronize()
-                times.append(start.elapsed_time(stop))
-        else:
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                model(x)
-                times.append((time.perf_counter() - t0) * 1e3)
-    return times
+        return torch_times_ms(torch, lambda: model(x), device == "cuda", warmup, repeats)
 
 
 def main():
@@ -131,7 +97,7 @@ def main():
     if not nets:
         ap.error("--filter %r matches none of %s" % (args.filter, ", ".join(NETS)))
     batches = [int(b) for b in args.batches.split(",") if b.strip()]
-    threads = args.threads or default_threads()
+    threads = args.threads or num_threads()
     prefix = "BM_net_cuda" if args.cuda else "BM_net"
 
     if args.omp_passive:
@@ -141,11 +107,7 @@ def main():
     torch.set_num_threads(threads)
     device = "cpu"
     if args.cuda:
-        if not torch.cuda.is_available():
-            sys.exit("--cuda given but this torch has no CUDA device")
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.benchmark = False
+        use_torch_cuda(torch, "--cuda")
         device = "cuda"
 
     t_start = time.time()
@@ -172,7 +134,7 @@ def main():
                 lines.append("%-14s %5d   (no anima result)" % (net, batch))
                 continue
             o = ours[(net, batch)]
-            t = torch_times_ms(torch, torchvision, net, batch, device, args.warmup, args.repeats)
+            t = torch_net_times_ms(torch, torchvision, net, batch, device, args.warmup, args.repeats)
             ratio = statistics.median(o) / statistics.median(t)
             ratios.append(ratio)
             lines.append("%-14s %5d %8.2f ms %8.2f ms %8.2f ms %8.2f ms %7.2f" % (
@@ -187,13 +149,7 @@ def main():
                      % (len(ratios), min(ratios), statistics.median(ratios), max(ratios), time.time() - t_start))
     load1 = os.getloadavg()
     lines.append("load average (1, 5, 15 min) at start %.2f %.2f %.2f, at end %.2f %.2f %.2f" % (load0 + load1))
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        tmp = args.out + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text + "\n")
-        os.replace(tmp, args.out)
+    print_table(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,12 @@ GPU machine (python3 with CUDA torch and torchvision):
   python3 bench/compare_nms.py --cuda --bench BUILD/bench/anima_bench_cuda_nms
 """
 import argparse
-import json
 import os
 import re
 import statistics
-import subprocess
 import sys
-import time
+
+from peer_table import num_threads, print_table, row_ms, run_benchmark_json, torch_times_ms, use_torch_cuda
 
 MASK64 = (1 << 64) - 1
 NAME_RE = re.compile(r"^BM_nms(?:_cuda)?/(?P<n>\d+)(?:_median)?$")
@@ -57,19 +56,9 @@ def bench_boxes(n):
     return boxes, scores
 
 
-def num_threads():
-    env = os.environ.get("ANIMA_NUM_THREADS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
-    return os.cpu_count() or 1
-
-
 def run_bench(binary, reps, threads):
-    cmd = [binary, "--benchmark_format=json", "--benchmark_filter=^BM_nms(_cuda)?/",
-           "--benchmark_repetitions=%d" % reps, "--benchmark_report_aggregates_only=true"]
-    env = dict(os.environ, ANIMA_NUM_THREADS=str(threads))
-    data = json.loads(subprocess.run(cmd, check=True, stdout=subprocess.PIPE, env=env).stdout)
-    scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+    flags = ["--benchmark_repetitions=%d" % reps, "--benchmark_report_aggregates_only=true"]
+    data = run_benchmark_json(binary, threads, "^BM_nms(_cuda)?/", flags)
     rows = {}
     for b in data["benchmarks"]:
         if b.get("error_occurred"):
@@ -78,7 +67,7 @@ def run_bench(binary, reps, threads):
             continue
         m = NAME_RE.match(b["name"].split("/real_time")[0])
         if m:
-            rows[int(m.group("n"))] = (b["real_time"] * scale[b["time_unit"]], b.get("kept"))
+            rows[int(m.group("n"))] = (row_ms(b), b.get("kept"))
     return data.get("context", {}), rows
 
 
@@ -89,13 +78,7 @@ def torch_time_ms(torch, tv, boxes, scores, device, warmup, repeats):
             torch.cuda.synchronize()
         return keep
 
-    for _ in range(warmup):
-        call()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - t0) * 1e3)
+    times = torch_times_ms(torch, call, False, warmup, repeats)
     return statistics.median(times), min(times)
 
 
@@ -113,8 +96,8 @@ def main():
     import torchvision as tv
 
     device = "cuda" if args.cuda else "cpu"
-    if args.cuda and not torch.cuda.is_available():
-        sys.exit("--cuda given but this torch has no CUDA device")
+    if args.cuda:
+        use_torch_cuda(torch, "--cuda")
     threads = num_threads()
     torch.set_num_threads(threads)
     context, ours = run_bench(args.bench, args.reps, threads)
@@ -135,11 +118,7 @@ def main():
             print("warning: n=%d anima kept %d boxes, torchvision %d" % (n, int(kept), torch_kept), file=sys.stderr)
         tmed, tmin = torch_time_ms(torch, tv, boxes, scores, device, args.warmup, args.repeats)
         lines.append("%8d %8d %12.3f %12.3f %12.3f %10.2f" % (n, torch_kept, ms, tmed, tmin, ms / tmed))
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
+    print_table(lines, args.out)
 
 
 if __name__ == "__main__":

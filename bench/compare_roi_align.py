@@ -15,8 +15,9 @@ plan built on the device), v2_fixed_point (fwdbwd); kernels alone: fwd_v1, fwd_v
 bwd_fixed_point, bwd_gather, bwd_gather_device (every name is parsed by NAME_RE / KERNEL_RE below).
 
 Fairness: float32; CPU: torch.set_num_threads(N) with N = ANIMA_NUM_THREADS (else nproc), which the
-anima binary gets too; CUDA: times from CUDA events around each call after a synchronize; both sides
-allocate their outputs per call. torchvision 0.14's CPU roi_align is single-threaded whatever N is.
+anima binary gets too; CUDA: times from CUDA events around each call after a synchronize, the L2 cache
+flushed before each call on both sides (bench/peer_table.py); both sides allocate their outputs per
+call. torchvision 0.14's CPU roi_align is single-threaded whatever N is.
 
 Usage (this machine, Debian's torch 1.13 + torchvision 0.14):
   /usr/bin/python3 bench/compare_roi_align.py --bench BUILD/bench/anima_bench_roi_align [--out FILE]
@@ -26,14 +27,14 @@ Options: --filter REGEX, --repeats N (torch timed calls and anima --benchmark_re
 --min-time S (anima, default 0.1), --out FILE (also write the table there).
 """
 import argparse
-import json
 import math
-import os
 import re
 import statistics
-import subprocess
 import sys
 import time
+
+from peer_table import (iteration_rows, num_threads, row_ms, run_benchmark_json, torch_times_ms, use_torch_cuda,
+                        write_table)
 
 NAME_RE = re.compile(r"^BM_(?:cuda_)?roi_align/(?P<case>[a-z]+)/(?P<impl>[a-z0-9_]+)/(?P<pass>fwdbwd|fwd)")
 KERNEL_RE = re.compile(r"^BM_cuda_roi_align_kernel/(?P<case>[a-z]+)/(?P<kernel>[a-z0-9_]+)")
@@ -65,25 +66,11 @@ def bench_boxes(image, count):
     return out
 
 
-def num_threads():
-    env = os.environ.get("ANIMA_NUM_THREADS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
-    return os.cpu_count() or 1
-
-
 def run_bench(binary, filt, min_time, repeats, threads):
-    cmd = [binary, "--benchmark_format=json", "--benchmark_min_time=%g" % min_time,
-           "--benchmark_repetitions=%d" % repeats]
-    if filt:
-        cmd.append("--benchmark_filter=" + filt)
-    env = dict(os.environ, ANIMA_NUM_THREADS=str(threads))
-    data = json.loads(subprocess.run(cmd, check=True, stdout=subprocess.PIPE, env=env).stdout)
-    scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+    flags = ["--benchmark_min_time=%g" % min_time, "--benchmark_repetitions=%d" % repeats]
+    data = run_benchmark_json(binary, threads, filt, flags)
     rows = {}
-    for b in data["benchmarks"]:
-        if b.get("error_occurred") or b.get("run_type", "iteration") != "iteration":
-            continue
+    for b in iteration_rows(data, report_errors=False):
         m = NAME_RE.match(b["name"])
         k = KERNEL_RE.match(b["name"])
         if k:  # kernels alone (CUDA bench): no torch peer, printed as they are
@@ -92,7 +79,7 @@ def run_bench(binary, filt, min_time, repeats, threads):
             continue
         else:
             key = (m.group("case"), m.group("impl"), m.group("pass"))
-        rows.setdefault(key, []).append(b["real_time"] * scale[b.get("time_unit", "ns")])
+        rows.setdefault(key, []).append(row_ms(b))
     return rows
 
 
@@ -115,22 +102,7 @@ def torch_times(torch, tv, case, backward, device, repeats):
             y.backward(gy)
         return y
 
-    times = []
-    call()  # warm-up
-    for _ in range(repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            call()
-            stop.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(stop))
-        else:
-            t0 = time.perf_counter()
-            call()
-            times.append((time.perf_counter() - t0) * 1e3)
-    return times
+    return torch_times_ms(torch, call, device == "cuda", 1, repeats)
 
 
 def main():
@@ -150,7 +122,7 @@ def main():
     torch.set_num_threads(threads)
     device = "cuda" if a.cuda else "cpu"
     if a.cuda:
-        torch.backends.cuda.matmul.allow_tf32 = False
+        use_torch_cuda(torch, "--cuda")
     ours = run_bench(a.bench, a.filter, a.min_time, a.repeats, threads)
     lines = []
 
@@ -183,8 +155,7 @@ def main():
             o = ours[key]
             emit("%-7s %-20s %9.4f %9.4f" % (key[0], key[1], min(o), statistics.median(o)))
     if a.out:
-        with open(a.out, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        write_table(a.out, lines)
 
 
 if __name__ == "__main__":

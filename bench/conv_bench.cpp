@@ -13,13 +13,11 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
-#include <string>
 
 #include <anima/autograd/grad_mode.hpp>
-#include <anima/core/generator.hpp>
 #include <anima/ops/conv.hpp>
-#include <anima/ops/factory.hpp>
 
+#include "conv_problem.hpp"
 #include "conv_shapes.hpp"
 
 namespace {
@@ -28,37 +26,23 @@ using anima::bench::ConvShape;
 
 void run_conv(benchmark::State& state, ConvShape s, std::int64_t batch, anima::ConvAlgorithm alg) {
   anima::NoGradGuard no_grad;
-  anima::Generator gen(1);
-  anima::Tensor x = anima::randn({batch, s.C, s.H, s.W}, {}, gen);
-  anima::Tensor w = anima::randn({s.O, s.C / s.groups, s.k, s.k}, {}, gen);
-  anima::Conv2dOptions o;
-  o.stride = {s.stride, s.stride};
-  o.padding = {s.pad, s.pad};
-  o.groups = s.groups;
-  o.algorithm = alg;
-  anima::Tensor y = anima::conv2d(x, w, anima::Tensor(), o);  // warm-up (thread pool, allocator)
+  const anima::bench::ConvProblem p = anima::bench::make_conv_problem(s, batch, alg, anima::Device::cpu());
+  anima::Tensor y = p.run();  // warm-up (thread pool, allocator)
   for (auto _ : state) {
-    y = anima::conv2d(x, w, anima::Tensor(), o);
+    y = p.run();
     benchmark::DoNotOptimize(y.raw_data());
   }
-  state.counters["FLOP/s"] =
-      benchmark::Counter(anima::bench::conv_shape_flops(s, batch), benchmark::Counter::kIsIterationInvariantRate);
+  anima::bench::set_conv_flops(state, s, batch);
 }
 
 const bool kRegistered = [] {
-  for (std::int64_t batch : {1, 8})
-    for (const ConvShape& s : anima::bench::conv_shapes()) {
-      const std::string suffix = "/" + anima::bench::conv_shape_name(s) + "/batch:" + std::to_string(batch);
-      benchmark::RegisterBenchmark(("BM_conv2d_im2col" + suffix).c_str(), run_conv, s, batch,
-                                   anima::ConvAlgorithm::Im2colGemm)
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
-      if (anima::bench::conv_shape_is_depthwise(s))
-        benchmark::RegisterBenchmark(("BM_conv2d_depthwise" + suffix).c_str(), run_conv, s, batch,
-                                     anima::ConvAlgorithm::Depthwise)
-            ->UseRealTime()
-            ->Unit(benchmark::kMillisecond);
-    }
+  using anima::bench::register_conv_benchmark;
+  constexpr anima::bench::RowTime kWall = anima::bench::RowTime::Wall;
+  anima::bench::for_each_conv_case([](const ConvShape& s, std::int64_t batch) {
+    register_conv_benchmark("im2col", anima::ConvAlgorithm::Im2colGemm, run_conv, s, batch, kWall);
+    if (anima::bench::conv_shape_is_depthwise(s))
+      register_conv_benchmark("depthwise", anima::ConvAlgorithm::Depthwise, run_conv, s, batch, kWall);
+  });
   return true;
 }();
 

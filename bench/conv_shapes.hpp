@@ -112,4 +112,12 @@ inline const std::vector<ConvShape>& conv_shapes() {
   return shapes;
 }
 
+// The cases every conv benchmark runs, in registration order: batch 1, then batch 8, each over
+// conv_shapes(); calls add(shape, batch).
+template <class Add>
+void for_each_conv_case(Add&& add) {
+  for (std::int64_t batch : {1, 8})
+    for (const ConvShape& s : conv_shapes()) add(s, batch);
+}
+
 }  // namespace anima::bench

@@ -4,8 +4,9 @@
 //   BM_SgemmV1Naive/n      one thread per output (n <= 2048: it is slow)
 //   BM_SgemmV2SmemTiled/n  128x128x8 shared-memory tiles, 8x8 register blocking
 // Each iteration is timed with CUDA events around one launch (UseManualTime), after one warm-up
-// launch; the counter FLOP/s = 2 n^3 / time (base units, printed with a G/T suffix). Inputs are Philox uniforms in [-1, 1). With no GPU
-// every benchmark reports "no CUDA device". Correctness is tested in tests/cuda/cuda_kernels_test.cu.
+// launch, with the L2 flushed before each launch (bench/cuda_timer.cuh); the counter FLOP/s =
+// 2 n^3 / time (base units, printed with a G/T suffix). Inputs are Philox uniforms in [-1, 1). With no
+// GPU every benchmark reports "no CUDA device". Correctness is tested in tests/cuda/cuda_kernels_test.cu.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -17,38 +18,26 @@
 #include <anima/kernels/cuda/gemm_tiled.cuh>
 #include <anima/kernels/cuda/random.cuh>
 
+#include "cuda_device_required.cuh"
+#include "cuda_timer.cuh"
+
 namespace {
 
 namespace kc = anima::kernels::cuda;
 
-bool have_device() {
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return false;
-  }
-  return n > 0;
-}
-
 enum class Impl { Cublas, V1, V2 };
 
 void run_sgemm(benchmark::State& state, Impl impl) {
-  if (!have_device()) {
-    state.SkipWithError("no CUDA device");
-    return;
-  }
+  if (anima::bench::skip_without_cuda_device(state)) return;
   const std::int64_t n = state.range(0);
   const std::size_t elems = static_cast<std::size_t>(n * n);
   float *A = nullptr, *B = nullptr, *C = nullptr;
-  cudaEvent_t start = nullptr, stop = nullptr;
   try {
     ANIMA_CUDA_CHECK(cudaMalloc(&A, elems * sizeof(float)));
     ANIMA_CUDA_CHECK(cudaMalloc(&B, elems * sizeof(float)));
     ANIMA_CUDA_CHECK(cudaMalloc(&C, elems * sizeof(float)));
     kc::random_uniform<float>(A, static_cast<std::int64_t>(elems), 1, 0, -1.f, 1.f, nullptr);
     kc::random_uniform<float>(B, static_cast<std::int64_t>(elems), 2, 0, -1.f, 1.f, nullptr);
-    ANIMA_CUDA_CHECK(cudaEventCreate(&start));
-    ANIMA_CUDA_CHECK(cudaEventCreate(&stop));
     auto launch = [&] {
       switch (impl) {
         case Impl::Cublas:
@@ -58,26 +47,13 @@ void run_sgemm(benchmark::State& state, Impl impl) {
         case Impl::V2: kc::sgemm_tiled(2, false, false, n, n, n, 1.f, A, n, B, n, 0.f, C, n, nullptr); break;
       }
     };
-    launch();  // warm-up (also creates the cuBLAS handle)
-    ANIMA_CUDA_CHECK(cudaDeviceSynchronize());
-    double total_s = 0;
-    for (auto _ : state) {
-      ANIMA_CUDA_CHECK(cudaEventRecord(start, nullptr));
-      launch();
-      ANIMA_CUDA_CHECK(cudaEventRecord(stop, nullptr));
-      ANIMA_CUDA_CHECK(cudaEventSynchronize(stop));
-      float ms = 0;
-      ANIMA_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-      state.SetIterationTime(ms * 1e-3);
-      total_s += ms * 1e-3;
-    }
+    // The warm-up launch also creates the cuBLAS handle.
+    const double total_s = anima::bench::time_cuda_iterations(state, launch);
     const double flops = 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
     if (total_s > 0) state.counters["FLOP/s"] = flops * static_cast<double>(state.iterations()) / total_s;
   } catch (const anima::Error& e) {
     state.SkipWithError(e.what());
   }
-  if (start) cudaEventDestroy(start);
-  if (stop) cudaEventDestroy(stop);
   cudaFree(A);
   cudaFree(B);
   cudaFree(C);
@@ -89,6 +65,12 @@ void BM_SgemmV2SmemTiled(benchmark::State& state) { run_sgemm(state, Impl::V2); 
 
 BENCHMARK(BM_SgemmCublas)->Arg(512)->Arg(1024)->Arg(2048)->Arg(4096)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SgemmV1Naive)->Arg(512)->Arg(1024)->Arg(2048)->UseManualTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_SgemmV2SmemTiled)->Arg(512)->Arg(1024)->Arg(2048)->Arg(4096)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SgemmV2SmemTiled)
+    ->Arg(512)
+    ->Arg(1024)
+    ->Arg(2048)
+    ->Arg(4096)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

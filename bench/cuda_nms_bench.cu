@@ -1,7 +1,7 @@
 // NMS benchmarks (CUDA, float32) on RPN-like boxes (bench/nms_boxes.hpp): 1000, 5000, 20000 boxes,
 // IoU threshold 0.7, boxes and scores already on the device.
 //
-//   BM_nms_cuda/<n>              the op anima::nms on cuda:0 (anima/cuda/nms.cuh nms): radix sort of the
+//   BM_nms_cuda/<n>              the op anima::nms on cuda:0 (anima/backends/cuda/nms.cuh nms): radix sort of the
 //                                scores, gather, nms_mask_v1 and the greedy pass all on the device; the
 //                                count and keep list copied back, the result copied to the device. What
 //                                bench/compare_nms.py --cuda compares with torchvision.ops.nms.
@@ -16,30 +16,25 @@
 #include <cstdint>
 #include <vector>
 
-#include <anima/core/copy.hpp>
 #include <anima/core/dispatch.hpp>
-#include <anima/cuda/backend.cuh>
-#include <anima/ops/factory.hpp>
+#include <anima/backends/cuda/backend.cuh>
 #include <anima/ops/nms.hpp>
 
-#include "nms_boxes.hpp"
+#include "cuda_device_required.cuh"
+#include "nms_box_tensors.hpp"
 
 namespace {
 
+const anima::Device kDevice = anima::Device::cuda(0);
+
 void BM_nms_cuda(benchmark::State& state) {
-  if (!anima::cuda_is_available()) {
-    state.SkipWithError("no CUDA device");
-    return;
-  }
+  if (anima::bench::skip_without_cuda_device(state)) return;
   const std::int64_t n = state.range(0);
-  std::vector<float> b, s;
-  anima::bench::nms_bench_boxes(n, b, s);
-  const anima::Device dev = anima::Device::cuda(0);
-  const anima::Tensor boxes = anima::from_vector(b, {n, 4}, dev), scores = anima::from_vector(s, {n}, dev);
+  const anima::bench::NmsBoxTensors in = anima::bench::nms_bench_box_tensors(n, kDevice);
   std::int64_t kept = 0;
   for (auto _ : state) {
-    const anima::Tensor keep = anima::nms(boxes, scores, 0.7);
-    anima::synchronize(dev);
+    const anima::Tensor keep = anima::nms(in.boxes, in.scores, 0.7);
+    anima::synchronize(kDevice);
     kept = keep.numel();
   }
   state.counters["kept"] = static_cast<double>(kept);
@@ -49,20 +44,14 @@ void BM_nms_cuda(benchmark::State& state) {
 BENCHMARK(BM_nms_cuda)->Arg(1000)->Arg(5000)->Arg(20000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_nms_cuda_host_reduce(benchmark::State& state) {
-  if (!anima::cuda_is_available()) {
-    state.SkipWithError("no CUDA device");
-    return;
-  }
+  if (anima::bench::skip_without_cuda_device(state)) return;
   const std::int64_t n = state.range(0);
-  std::vector<float> b, s;
-  anima::bench::nms_bench_boxes(n, b, s);
-  const anima::Device dev = anima::Device::cuda(0);
-  const anima::Tensor boxes = anima::from_vector(b, {n, 4}, dev), scores = anima::from_vector(s, {n}, dev);
+  const anima::bench::NmsBoxTensors in = anima::bench::nms_bench_box_tensors(n, kDevice);
   std::vector<std::int64_t> keep(static_cast<std::size_t>(n));
   std::int64_t kept = 0;
   for (auto _ : state) {
-    kept = anima::cuda::nms_host_reduce(dev, anima::DType::Float32, boxes.raw_data(), scores.raw_data(), n, 0.7,
-                                        keep.data());
+    kept = anima::cuda::nms_host_reduce(kDevice, anima::DType::Float32, in.boxes.raw_data(), in.scores.raw_data(), n,
+                                        0.7, keep.data());
     benchmark::DoNotOptimize(keep.data());
   }
   state.counters["kept"] = static_cast<double>(kept);

@@ -6,14 +6,13 @@
 //   BM_CudaPool/GlobalAvgPoolFwd/<N>       [N, 2048, 7, 7] -> [N, 2048, 1, 1]
 //   BM_CudaBatchNorm/{Fwd,Bwd}/<N>/<s>     training: stats + transform / fused backward;
 //                                          s = 0: [N, 64, 112, 112], 1: [N, 256, 56, 56], 2: [N, 2048, 7, 7]
-// Kernels: anima/kernels/cuda/{pool,batch_norm}.cuh. Each iteration is one launch sequence timed with
-// CUDA events (UseManualTime) after a warm-up; bytes_per_second = bytes / event time. L2 is not flushed
-// (50 MB on an H100: the batch-1 tensors may sit in it; batch 8 streams from HBM). With no GPU every
-// benchmark reports "no CUDA device".
+// Shapes: bench/pool_norm_shapes.hpp. Kernels: anima/kernels/cuda/{pool,batch_norm}.cuh. Each
+// iteration is one launch sequence timed with CUDA events (UseManualTime) after a warm-up, with the L2
+// flushed before each (bench/cuda_timer.cuh: the batch-1 tensors would otherwise sit in an H100's 50 MB
+// L2); bytes_per_second = bytes / event time. With no GPU every benchmark reports "no CUDA device".
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
-#include <functional>
 
 #include <cuda_runtime.h>
 
@@ -22,19 +21,14 @@
 #include <anima/kernels/cuda/pool.cuh>
 #include <anima/kernels/cuda/random.cuh>
 
+#include "cuda_device_required.cuh"
+#include "cuda_timer.cuh"
+#include "pool_norm_shapes.hpp"
+
 namespace {
 
 namespace kc = anima::kernels::cuda;
 using anima::kernels::Pool2dGeometry;
-
-bool have_device() {
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return false;
-  }
-  return n > 0;
-}
 
 // Device buffer freed at scope exit.
 template <class T>
@@ -49,54 +43,21 @@ struct DeviceBuffer {
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
 };
 
-// Times `launch` with CUDA events per iteration; reports bytes_per_second for `bytes` per launch.
-void time_launches(benchmark::State& state, std::int64_t bytes, const std::function<void()>& launch) {
-  cudaEvent_t start = nullptr, stop = nullptr;
-  ANIMA_CUDA_CHECK(cudaEventCreate(&start));
-  ANIMA_CUDA_CHECK(cudaEventCreate(&stop));
-  launch();  // warm-up
-  ANIMA_CUDA_CHECK(cudaDeviceSynchronize());
-  for (auto _ : state) {
-    ANIMA_CUDA_CHECK(cudaEventRecord(start, nullptr));
-    launch();
-    ANIMA_CUDA_CHECK(cudaEventRecord(stop, nullptr));
-    ANIMA_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    ANIMA_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    state.SetIterationTime(ms * 1e-3);
-  }
+// Times `launch` (bench/cuda_timer.cuh); reports bytes_per_second for `bytes` per launch.
+template <class Launch>
+void time_launches(benchmark::State& state, std::int64_t bytes, Launch launch) {
+  anima::bench::time_cuda_iterations(state, launch);
   state.SetBytesProcessed(state.iterations() * bytes);
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-}
-
-Pool2dGeometry stem_pool(std::int64_t N) {
-  Pool2dGeometry g;
-  g.planes = N * 64;
-  g.in_h = g.in_w = 112;
-  g.out_h = g.out_w = 56;
-  g.kernel_h = g.kernel_w = 3;
-  g.stride_h = g.stride_w = 2;
-  g.pad_h = g.pad_w = 1;
-  return g;
 }
 
 enum class PoolCase { MaxFwd, MaxBwd, AvgFwd, AvgBwd, GlobalFwd };
 
 void BM_CudaPool(benchmark::State& state, PoolCase c) {
-  if (!have_device()) {
-    state.SkipWithError("no CUDA device");
-    return;
-  }
+  if (anima::bench::skip_without_cuda_device(state)) return;
   try {
-    Pool2dGeometry g = stem_pool(state.range(0));
-    if (c == PoolCase::GlobalFwd) {
-      g = Pool2dGeometry{};
-      g.planes = state.range(0) * 2048;
-      g.in_h = g.in_w = 7;
-      g.out_h = g.out_w = 1;
-    }
-    const std::int64_t nin = g.planes * g.in_h * g.in_w, nout = g.planes * g.out_h * g.out_w;
+    const Pool2dGeometry g = c == PoolCase::GlobalFwd ? anima::bench::global_avg_pool(state.range(0))
+                                                      : anima::bench::stem_pool(state.range(0));
+    const std::int64_t nin = anima::bench::pool_input_elements(g), nout = anima::bench::pool_output_elements(g);
     DeviceBuffer<float> x(nin, 1), y(nout, 2), gx(nin, 3);
     DeviceBuffer<std::int64_t> idx(nout);
     kc::max_pool2d_forward(x.ptr, g, y.ptr, idx.ptr, nullptr);
@@ -123,15 +84,11 @@ void BM_CudaPool(benchmark::State& state, PoolCase c) {
 }
 
 void BM_CudaBatchNorm(benchmark::State& state, bool backward) {
-  if (!have_device()) {
-    state.SkipWithError("no CUDA device");
-    return;
-  }
+  if (anima::bench::skip_without_cuda_device(state)) return;
   try {
     const std::int64_t N = state.range(0);
-    std::int64_t C = 2048, HW = 49;
-    if (state.range(1) == 0) C = 64, HW = 112 * 112;
-    if (state.range(1) == 1) C = 256, HW = 56 * 56;
+    const anima::bench::BnShape s = anima::bench::bn_shape(state.range(1));
+    const std::int64_t C = s.C, HW = s.HW;
     const std::int64_t n = N * C * HW;
     DeviceBuffer<float> x(n, 1), y(n, 2), gx(n, 3), w(C, 4), b(C, 5), mean(C, 6), var(C, 7), gw(C, 8), gb(C, 9);
     kc::batch_norm_stats(x.ptr, N, C, HW, mean.ptr, var.ptr, nullptr);
@@ -150,12 +107,8 @@ void BM_CudaBatchNorm(benchmark::State& state, bool backward) {
   }
 }
 
-void pool_args(benchmark::internal::Benchmark* b) { b->Arg(1)->Arg(8)->UseManualTime()->Unit(benchmark::kMicrosecond); }
-void bn_args(benchmark::internal::Benchmark* b) {
-  for (int n : {1, 8})
-    for (int s : {0, 1, 2}) b->Args({n, s});
-  b->UseManualTime()->Unit(benchmark::kMicrosecond);
-}
+constexpr auto pool_args = anima::bench::pool_args<anima::bench::RowTime::CudaEvents>;
+constexpr auto bn_args = anima::bench::bn_args<anima::bench::RowTime::CudaEvents>;
 
 BENCHMARK_CAPTURE(BM_CudaPool, MaxPool2dFwd, PoolCase::MaxFwd)->Apply(pool_args);
 BENCHMARK_CAPTURE(BM_CudaPool, MaxPool2dBwd, PoolCase::MaxBwd)->Apply(pool_args);

@@ -18,8 +18,9 @@
 //                                              (gather, device plan), v2_fixed_point for fwdbwd (forward,
 //                                              then backward of a fixed gradient)
 // Counter samples_per_second: bilinear samples per second (K·C·PH·PW·grid² per pass). Each iteration is
-// timed with CUDA events (UseManualTime) after a warm-up; L2 (50 MB) is not flushed. The op rows
-// include the host work (validation, MultiScaleRoIAlign's level split, copies of the per-level RoIs).
+// timed with CUDA events (UseManualTime) after a warm-up, with the L2 (50 MB on an H100) flushed before
+// each (bench/cuda_timer.cuh). The op rows include the host work (validation, MultiScaleRoIAlign's
+// level split, copies of the per-level RoIs). Tensors and the op's call: bench/roi_align_problem.hpp.
 // bench/compare_roi_align.py --cuda times torchvision on the same shapes in the same run. With no GPU
 // every benchmark reports "no CUDA device".
 #include <benchmark/benchmark.h>
@@ -35,12 +36,15 @@
 
 #include <anima/autograd/engine.hpp>
 #include <anima/core/generator.hpp>
-#include <anima/cuda/backend.cuh>
+#include <anima/backends/cuda/backend.cuh>
 #include <anima/detection/multiscale_roi_align.hpp>
 #include <anima/kernels/cuda/roi_align.cuh>
 #include <anima/ops/factory.hpp>
 #include <anima/ops/roi_align.hpp>
 
+#include "cuda_device_required.cuh"
+#include "cuda_timer.cuh"
+#include "roi_align_problem.hpp"
 #include "roi_align_shapes.hpp"
 
 namespace {
@@ -48,58 +52,16 @@ namespace {
 using namespace anima;
 namespace kc = anima::kernels::cuda;
 
-bool have_device() { return cuda_is_available(); }
-
-void time_launches(benchmark::State& state, double samples, const std::function<void()>& launch) {
-  cudaEvent_t start = nullptr, stop = nullptr;
-  ANIMA_CUDA_CHECK(cudaEventCreate(&start));
-  ANIMA_CUDA_CHECK(cudaEventCreate(&stop));
-  launch();  // warm-up
-  ANIMA_CUDA_CHECK(cudaDeviceSynchronize());
-  for (auto _ : state) {
-    ANIMA_CUDA_CHECK(cudaEventRecord(start, nullptr));
-    launch();
-    ANIMA_CUDA_CHECK(cudaEventRecord(stop, nullptr));
-    ANIMA_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    ANIMA_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    state.SetIterationTime(ms * 1e-3);
-  }
+// Times `launch` (bench/cuda_timer.cuh); reports samples_per_second for `samples` per launch.
+template <class Launch>
+void time_launches(benchmark::State& state, double samples, Launch launch) {
+  bench::time_cuda_iterations(state, launch);
   state.counters["samples_per_second"] = benchmark::Counter(samples, benchmark::Counter::kIsIterationInvariantRate);
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-}
-
-struct Problem {
-  bench::RoiAlignCase c;
-  std::vector<Tensor> maps;   // on cuda:0
-  std::vector<Tensor> boxes;  // on cuda:0
-  Tensor rois;                // [K, 5] on cuda:0
-  std::int64_t num_rois = 0;
-};
-
-Problem make_problem(const bench::RoiAlignCase& c) {
-  Problem p;
-  p.c = c;
-  Generator gen(1);
-  for (std::int64_t s : c.map_sizes)
-    p.maps.push_back(device_copy(randn({c.batch, c.channels, s, s}, TensorOptions(DType::Float32), gen), Device::cuda(0)));
-  for (std::int64_t i = 0; i < c.batch; ++i)
-    p.boxes.push_back(device_copy(
-        cast_copy(from_vector<double>(bench::bench_boxes(i, c.rois_per_image), {c.rois_per_image, 4}), DType::Float32),
-        Device::cuda(0)));
-  p.rois = boxes_to_rois(p.boxes);
-  p.num_rois = c.batch * c.rois_per_image;
-  return p;
-}
-
-double samples_of(const bench::RoiAlignCase& c) {
-  return static_cast<double>(c.batch * c.rois_per_image * c.channels * c.out * c.out * c.sampling * c.sampling);
 }
 
 void BM_kernel(benchmark::State& state, bench::RoiAlignCase c, std::string kernel) {
-  if (!have_device()) return state.SkipWithError("no CUDA device");
-  const Problem p = make_problem(c);
+  if (bench::skip_without_cuda_device(state)) return;
+  const bench::RoiAlignProblem p = bench::make_roi_align_problem(c, Device::cuda(0));
   const Tensor& x = p.maps[0];
   kernels::RoiAlignGeometry g;
   g.batch = c.batch;
@@ -110,11 +72,13 @@ void BM_kernel(benchmark::State& state, bench::RoiAlignCase c, std::string kerne
   g.spatial_scale = static_cast<double>(c.map_sizes[0]) / 800.0;
   g.sampling_ratio = c.sampling;
   g.aligned = false;
-  Tensor y = Tensor::empty({p.num_rois, c.channels, c.out, c.out}, TensorOptions(DType::Float32).with_device(Device::cuda(0)));
+  Tensor y =
+      Tensor::empty({p.num_rois, c.channels, c.out, c.out}, TensorOptions(DType::Float32).with_device(Device::cuda(0)));
   Tensor gx = Tensor::empty(x.shape(), TensorOptions(DType::Float32).with_device(Device::cuda(0)));
-  const std::size_t ws_bytes = std::max({kc::roi_align_bwd_fixed_point_workspace_bytes(g),
-                                         kc::roi_align_bwd_gather_plan(p.rois.data<float>(), g, nullptr).workspace_bytes(),
-                                         kc::roi_align_bwd_gather_device_layout<float>(g).bytes});
+  const std::size_t ws_bytes =
+      std::max({kc::roi_align_bwd_fixed_point_workspace_bytes(g),
+                kc::roi_align_bwd_gather_plan(p.rois.data<float>(), g, nullptr).workspace_bytes(),
+                kc::roi_align_bwd_gather_device_layout<float>(g).bytes});
   Tensor ws = Tensor::empty({static_cast<std::int64_t>((ws_bytes + 7) / 8)},
                             TensorOptions(DType::Int64).with_device(Device::cuda(0)));
   const float* xs = x.data<float>();
@@ -128,7 +92,9 @@ void BM_kernel(benchmark::State& state, bench::RoiAlignCase c, std::string kerne
   if (kernel == "bwd_atomic_v1") launch = [&] { kc::roi_align_bwd_atomic_v1<float>(ys, rs, g, gxs, nullptr); };
   if (kernel == "bwd_fixed_point") launch = [&] { kc::roi_align_bwd_fixed_point<float>(ys, rs, g, gxs, w, nullptr); };
   if (kernel == "bwd_gather")
-    launch = [&] { kc::roi_align_bwd_gather<float>(ys, kc::roi_align_bwd_gather_plan(rs, g, nullptr), g, gxs, w, nullptr); };
+    launch = [&] {
+      kc::roi_align_bwd_gather<float>(ys, kc::roi_align_bwd_gather_plan(rs, g, nullptr), g, gxs, w, nullptr);
+    };
   if (kernel == "bwd_gather_device")
     launch = [&] { kc::roi_align_bwd_gather_device_plan<float>(ys, rs, g, gxs, w, nullptr); };
   if (kernel == "bwd_gather_device_c1")
@@ -140,42 +106,19 @@ void BM_kernel(benchmark::State& state, bench::RoiAlignCase c, std::string kerne
   if (kernel == "bwd_gather_device_flat")
     launch = [&] { kc::roi_align_bwd_gather_device_plan<float>(ys, rs, g, gxs, w, nullptr, {0, false}); };
   kc::roi_align_fwd_v2(xs, rs, g, ys, nullptr);  // y doubles as the upstream gradient of the bwd kernels
-  time_launches(state, samples_of(c), launch);
+  time_launches(state, bench::roi_align_samples(c), launch);
 }
 
 void BM_op(benchmark::State& state, bench::RoiAlignCase c, RoiAlignAlgorithms alg, bool with_backward) {
-  if (!have_device()) return state.SkipWithError("no CUDA device");
-  const Problem p = make_problem(c);
-  Generator gen(2);
-  const Tensor gy = with_backward ? device_copy(randn({p.num_rois, c.channels, c.out, c.out}, TensorOptions(DType::Float32), gen),
-                                                Device::cuda(0))
-                                  : Tensor();
+  if (bench::skip_without_cuda_device(state)) return;
+  const bench::RoiAlignProblem p = bench::make_roi_align_problem(c, Device::cuda(0));
+  const Tensor gy = with_backward ? bench::roi_align_upstream_gradient(p, Device::cuda(0)) : Tensor();
   auto launch = [&] {
-    std::vector<Tensor> maps;
-    for (const auto& m : p.maps) {
-      Tensor leaf = detach(m);
-      if (with_backward) leaf.set_requires_grad(true);
-      maps.push_back(leaf);
-    }
-    Tensor y;
-    if (maps.size() == 1) {
-      y = roi_align(maps[0], p.rois, {c.out, c.out}, 1.0 / 16.0, c.sampling, false, alg);
-    } else {
-      detection::MultiScaleRoIAlignOptions o;
-      detection::FeatureMaps named;
-      for (std::size_t l = 0; l < maps.size(); ++l) {
-        o.featmap_names.push_back(std::to_string(l));
-        named.push_back({std::to_string(l), maps[l]});
-      }
-      o.output_size = {c.out, c.out};
-      o.sampling_ratio = c.sampling;
-      o.algorithms = alg;
-      y = detection::MultiScaleRoIAlign(o).forward(
-          named, p.boxes, std::vector<std::array<std::int64_t, 2>>(static_cast<std::size_t>(c.batch), {800, 800}));
-    }
+    const std::vector<Tensor> maps = bench::roi_align_leaves(p, with_backward);
+    Tensor y = bench::roi_align_forward(p, maps, alg);
     if (with_backward) backward(y, gy);
   };
-  time_launches(state, samples_of(c) * (with_backward ? 2.0 : 1.0), launch);
+  time_launches(state, bench::roi_align_samples(c) * (with_backward ? 2.0 : 1.0), launch);
 }
 
 const bool kRegistered = [] {
@@ -184,7 +127,8 @@ const bool kRegistered = [] {
   for (const auto& c : bench::roi_align_cases()) {
     for (const char* k : {"fwd_v1", "fwd_v2", "bwd_atomic_v1", "bwd_fixed_point", "bwd_gather", "bwd_gather_device",
                           "bwd_gather_device_c1", "bwd_gather_device_c4", "bwd_gather_device_flat"})
-      benchmark::RegisterBenchmark(("BM_cuda_roi_align_kernel/" + c.name + "/" + k).c_str(), BM_kernel, c, std::string(k))
+      benchmark::RegisterBenchmark(("BM_cuda_roi_align_kernel/" + c.name + "/" + k).c_str(), BM_kernel, c,
+                                   std::string(k))
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
     const struct {
@@ -200,7 +144,8 @@ const bool kRegistered = [] {
                {"v2_fixed_point", {F::CudaV2, B::CudaFixedPoint}, true}};
     for (const auto& o : ops)
       benchmark::RegisterBenchmark(
-          ("BM_cuda_roi_align/" + c.name + "/" + o.name + "/" + (o.bwd ? "fwdbwd" : "fwd")).c_str(), BM_op, c, o.alg, o.bwd)
+          ("BM_cuda_roi_align/" + c.name + "/" + o.name + "/" + (o.bwd ? "fwdbwd" : "fwd")).c_str(), BM_op, c, o.alg,
+          o.bwd)
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
   }

@@ -5,7 +5,8 @@
 //   BM_dgemm_packed/<n>/threads:1                packed double, selected ISA
 //   BM_sgemm_reference/<n>                       triple loop (slow: 256 and 512 only)
 //
-// FLOP/s counts 2*n^3 flops per iteration (base units; printed as e.g. 90.1G/s). Wall time is reported (UseRealTime) because the
+// FLOP/s counts 2*n^3 flops per iteration (base units; printed as e.g. 90.1G/s). Wall time is reported (UseRealTime)
+// because the
 // multi-threaded runs spend their time on the pool's workers. Inputs and workspace are allocated
 // and filled outside the timed loop; the caches are warm (the working set of n = 2048 is 48 MiB,
 // so the large sizes stream from memory anyway).
@@ -49,8 +50,8 @@ std::vector<T> random_matrix(int64_t n, unsigned seed) {
 
 void set_flops(benchmark::State& state, int64_t n) {
   state.counters["FLOP/s"] =
-      benchmark::Counter(2.0 * double(n) * double(n) * double(n),
-                         benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+      benchmark::Counter(2.0 * double(n) * double(n) * double(n), benchmark::Counter::kIsIterationInvariantRate,
+                         benchmark::Counter::kIs1000);
 }
 
 template <class T>
@@ -65,8 +66,7 @@ void run_packed(benchmark::State& state, int64_t n, int threads, cpu::GemmIsa is
   AlignedBuffer ws = make_aligned(std::max<size_t>(64, cpu::gemm_packed_workspace_bytes<T>(n, n, n, threads)));
   state.SetLabel(cpu::gemm_packed_config<T>().name);
   for (auto _ : state) {
-    cpu::gemm_packed<T>(false, false, n, n, n, T(1), a.data(), n, b.data(), n, T(0), c.data(), n,
-                        ws.get(), &pool);
+    cpu::gemm_packed<T>(false, false, n, n, n, T(1), a.data(), n, b.data(), n, T(0), c.data(), n, ws.get(), &pool);
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
@@ -78,8 +78,7 @@ void run_reference(benchmark::State& state, int64_t n) {
   const std::vector<float> a = random_matrix<float>(n, 1), b = random_matrix<float>(n, 2);
   std::vector<float> c(static_cast<size_t>(n * n));
   for (auto _ : state) {
-    cpu::gemm_reference<float>(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f,
-                               c.data(), n);
+    cpu::gemm_reference<float>(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
@@ -101,9 +100,11 @@ const bool registered = [] {
           [n, t](benchmark::State& s) { run_packed<float>(s, n, t, cpu::GemmIsa::automatic); });
     }
   }
-  const struct { cpu::GemmIsa isa; const char* tag; } isas[] = {
-      {cpu::GemmIsa::avx512f, "avx512f"}, {cpu::GemmIsa::avx2_fma, "avx2"},
-      {cpu::GemmIsa::portable, "portable"}};
+  const struct {
+    cpu::GemmIsa isa;
+    const char* tag;
+  } isas[] = {
+      {cpu::GemmIsa::avx512f, "avx512f"}, {cpu::GemmIsa::avx2_fma, "avx2"}, {cpu::GemmIsa::portable, "portable"}};
   for (const auto& i : isas) {
     if (!cpu::gemm_packed_isa_supported(i.isa)) continue;
     const cpu::GemmIsa isa = i.isa;

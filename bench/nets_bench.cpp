@@ -17,40 +17,26 @@
 #include <string>
 
 #include <anima/autograd/grad_mode.hpp>
-#include <anima/core/generator.hpp>
-#include <anima/nets/registry.hpp>
-#include <anima/ops/factory.hpp>
+
+#include "net_problem.hpp"
 
 namespace {
 
 void run_net(benchmark::State& state, std::string name, std::int64_t batch) {
   try {
     anima::NoGradGuard no_grad;
-    anima::Generator gen(1);
-    auto net = anima::nets::make_net(name);
-    net->eval();
-    const std::int64_t size = anima::nets::net_input_size(name);
-    const anima::Tensor x = anima::randn({batch, 3, size, size}, {}, gen);
-    anima::Tensor y = net->forward(x);  // warm-up
+    const anima::bench::NetProblem p = anima::bench::make_net_problem(name, batch, anima::Device::cpu());
+    anima::Tensor y = p.run();  // warm-up
     for (auto _ : state) {
-      y = net->forward(x);
+      y = p.run();
       benchmark::DoNotOptimize(y.raw_data());
     }
-    state.counters["images/s"] =
-        benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
+    anima::bench::set_images_per_second(state, batch);
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
   }
 }
 
-const bool kRegistered = [] {
-  for (const char* name : {"vgg16", "resnet50", "mobilenet_v2", "inception_v3"})
-    for (std::int64_t batch : {1, 8})
-      benchmark::RegisterBenchmark(("BM_net/" + std::string(name) + "/batch:" + std::to_string(batch)).c_str(), run_net,
-                                   std::string(name), batch)
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
-  return true;
-}();
+const bool kRegistered = (anima::bench::register_net_benchmarks("BM_net", run_net, anima::bench::RowTime::Wall), true);
 
 }  // namespace

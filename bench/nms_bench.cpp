@@ -21,20 +21,20 @@
 #include <anima/ops/factory.hpp>
 #include <anima/ops/nms.hpp>
 
+#include "nms_box_tensors.hpp"
 #include "nms_boxes.hpp"
 
 namespace {
 
+namespace kc = anima::kernels::cpu;
 constexpr double kThreshold = 0.7;
 
 void BM_nms(benchmark::State& state) {
   const std::int64_t n = state.range(0);
-  std::vector<float> b, s;
-  anima::bench::nms_bench_boxes(n, b, s);
-  const anima::Tensor boxes = anima::from_vector(b, {n, 4}), scores = anima::from_vector(s, {n});
+  const anima::bench::NmsBoxTensors in = anima::bench::nms_bench_box_tensors(n, anima::Device::cpu());
   std::int64_t kept = 0;
   for (auto _ : state) {
-    const anima::Tensor keep = anima::nms(boxes, scores, kThreshold);
+    const anima::Tensor keep = anima::nms(in.boxes, in.scores, kThreshold);
     kept = keep.numel();
     benchmark::DoNotOptimize(keep.raw_data());
   }
@@ -42,54 +42,58 @@ void BM_nms(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n);
 }
 
-void BM_nms_greedy(benchmark::State& state) {
-  const std::int64_t n = state.range(0);
-  std::vector<float> b, s;
-  anima::bench::nms_bench_boxes(n, b, s);
-  std::vector<std::int64_t> order(n), keep(n);
+// The boxes of bench/nms_boxes.hpp with their score order (what the op computes before its kernel),
+// and room for the kept indices.
+struct OrderedBoxes {
+  std::vector<float> boxes, scores;
+  std::vector<std::int64_t> order, keep;
+};
+
+OrderedBoxes ordered_boxes(std::int64_t n) {
+  OrderedBoxes o;
+  anima::bench::nms_bench_boxes(n, o.boxes, o.scores);
+  o.order.resize(n);
+  o.keep.resize(n);
   std::vector<std::pair<float, std::int64_t>> pairs(n);
-  anima::kernels::cpu::nms_score_order(s.data(), n, pairs.data(), order.data());
-  std::vector<float> areas(n);
+  kc::nms_score_order(o.scores.data(), n, pairs.data(), o.order.data());
+  return o;
+}
+
+// A greedy kernel alone (order precomputed): kernel(boxes, order, n, threshold, work, suppressed, keep),
+// with work_per_box floats of scratch per box.
+template <class Kernel>
+void run_greedy(benchmark::State& state, Kernel kernel, std::int64_t work_per_box) {
+  const std::int64_t n = state.range(0);
+  OrderedBoxes o = ordered_boxes(n);
+  std::vector<float> work(work_per_box * n);
   std::vector<std::uint8_t> suppressed(n);
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(anima::kernels::cpu::nms_greedy(b.data(), order.data(), n, kThreshold, areas.data(),
-                                                             suppressed.data(), keep.data()));
-  }
+  for (auto _ : state)
+    benchmark::DoNotOptimize(
+        kernel(o.boxes.data(), o.order.data(), n, kThreshold, work.data(), suppressed.data(), o.keep.data()));
   state.SetItemsProcessed(state.iterations() * n);
 }
 
+void BM_nms_greedy(benchmark::State& state) {
+  run_greedy(
+      state, [](auto... a) { return kc::nms_greedy(a...); }, 1);
+}
+
 void BM_nms_greedy_sorted(benchmark::State& state) {
-  const std::int64_t n = state.range(0);
-  std::vector<float> b, s;
-  anima::bench::nms_bench_boxes(n, b, s);
-  std::vector<std::int64_t> order(n), keep(n);
-  std::vector<std::pair<float, std::int64_t>> pairs(n);
-  anima::kernels::cpu::nms_score_order(s.data(), n, pairs.data(), order.data());
-  std::vector<float> work(5 * n);
-  std::vector<std::uint8_t> suppressed(n);
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(anima::kernels::cpu::nms_greedy_sorted(b.data(), order.data(), n, kThreshold,
-                                                                    work.data(), suppressed.data(), keep.data()));
-  }
-  state.SetItemsProcessed(state.iterations() * n);
+  run_greedy(
+      state, [](auto... a) { return kc::nms_greedy_sorted(a...); }, 5);
 }
 
 void BM_nms_mask_blocks(benchmark::State& state) {
   const std::int64_t n = state.range(0);
-  std::vector<float> b, s;
-  anima::bench::nms_bench_boxes(n, b, s);
-  std::vector<std::int64_t> order(n), keep(n);
-  std::vector<std::pair<float, std::int64_t>> pairs(n);
-  anima::kernels::cpu::nms_score_order(s.data(), n, pairs.data(), order.data());
+  OrderedBoxes o = ordered_boxes(n);
   std::vector<float> sorted(4 * n);
   for (std::int64_t p = 0; p < n; ++p)
-    for (int k = 0; k < 4; ++k) sorted[4 * p + k] = b[4 * order[p] + k];
+    for (int k = 0; k < 4; ++k) sorted[4 * p + k] = o.boxes[4 * o.order[p] + k];
   const std::int64_t blocks = anima::kernels::nms_blocks(n);
   std::vector<std::uint64_t> mask(n * blocks), removed(blocks);
   for (auto _ : state) {
-    anima::kernels::cpu::nms_mask_blocks(sorted.data(), n, kThreshold, mask.data());
-    benchmark::DoNotOptimize(
-        anima::kernels::cpu::nms_reduce_mask(mask.data(), order.data(), n, removed.data(), keep.data()));
+    kc::nms_mask_blocks(sorted.data(), n, kThreshold, mask.data());
+    benchmark::DoNotOptimize(kc::nms_reduce_mask(mask.data(), o.order.data(), n, removed.data(), o.keep.data()));
   }
   state.SetItemsProcessed(state.iterations() * n);
 }

@@ -1,5 +1,6 @@
 // paste_masks_in_image benchmark (CPU, float32): R = 100 soft 28x28 masks pasted into an 800x800
-// image (Mask R-CNN's post-processing of one COCO-sized image), boxes 20..300 px, some crossing the borders.
+// image (Mask R-CNN's post-processing of one COCO-sized image), boxes 20..300 px, some crossing the
+// borders (bench/paste_masks_problem.hpp).
 //
 //   BM_paste_masks/<version>    version: reference (every output pixel through paste_pixel, one thread)
 //                               or rows (zero each plane, then only the box's pixels; masks in parallel
@@ -14,7 +15,6 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
-#include <random>
 #include <vector>
 
 #include <anima/core/copy.hpp>
@@ -22,51 +22,27 @@
 #include <anima/kernels/cpu/paste_masks.hpp>
 #include <anima/ops/factory.hpp>
 
+#include "paste_masks_problem.hpp"
+
 namespace {
 
 namespace kc = anima::kernels::cpu;
-constexpr std::int64_t kMasks = 100, kM = 28, kImage = 800;
-
-struct Problem {
-  std::vector<float> masks, boxes;  // [R, M, M], [R, 4]
-};
-
-Problem make_problem() {
-  std::mt19937 rng(7);
-  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
-  Problem p;
-  p.masks.resize(static_cast<std::size_t>(kMasks * kM * kM));
-  for (float& v : p.masks) v = unit(rng);
-  for (std::int64_t r = 0; r < kMasks; ++r) {
-    const float w = 20.0f + 280.0f * unit(rng), h = 20.0f + 280.0f * unit(rng);
-    const float x1 = -40.0f + (kImage + 40.0f - w * 0.5f) * unit(rng), y1 = -40.0f + (kImage + 40.0f - h * 0.5f) * unit(rng);
-    p.boxes.insert(p.boxes.end(), {x1, y1, x1 + w, y1 + h});
-  }
-  return p;
-}
-
-anima::kernels::PasteMasksGeometry geometry() {
-  anima::kernels::PasteMasksGeometry g;
-  g.masks = kMasks;
-  g.mask_size = kM;
-  g.padding = 1;
-  g.image_h = g.image_w = kImage;
-  return g;
-}
+using anima::bench::kPasteImage;
+using anima::bench::kPasteMasks;
+using anima::bench::kPasteMaskSize;
 
 void set_bytes(benchmark::State& state) {
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * (kMasks * kImage * kImage + kMasks * kM * kM) *
-                          static_cast<std::int64_t>(sizeof(float)));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * anima::bench::paste_masks_bytes());
 }
 
 enum class Version { Reference, Rows };
 
 void BM_paste_masks(benchmark::State& state, Version v) {
-  const Problem p = make_problem();
-  const auto g = geometry();
-  const anima::Tensor boxes = anima::from_vector(p.boxes, {kMasks, 4});
+  const anima::bench::PasteMasksProblem p = anima::bench::make_paste_masks_problem();
+  const auto g = anima::bench::paste_masks_geometry();
+  const anima::Tensor boxes = anima::from_vector(p.boxes, {kPasteMasks, 4});
   const std::vector<std::int64_t> ib = anima::detail::paste_integer_boxes(boxes, g);
-  std::vector<float> out(static_cast<std::size_t>(kMasks * kImage * kImage));
+  std::vector<float> out(static_cast<std::size_t>(kPasteMasks * kPasteImage * kPasteImage));
   for (auto _ : state) {
     if (v == Version::Reference)
       kc::paste_masks_reference(p.masks.data(), ib.data(), g, out.data());
@@ -81,11 +57,11 @@ BENCHMARK_CAPTURE(BM_paste_masks, reference, Version::Reference)->Unit(benchmark
 BENCHMARK_CAPTURE(BM_paste_masks, rows, Version::Rows)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_paste_masks_op(benchmark::State& state) {
-  const Problem p = make_problem();
-  const anima::Tensor masks = anima::from_vector(p.masks, {kMasks, 1, kM, kM});
-  const anima::Tensor boxes = anima::from_vector(p.boxes, {kMasks, 4});
+  const anima::bench::PasteMasksProblem p = anima::bench::make_paste_masks_problem();
+  const anima::Tensor masks = anima::from_vector(p.masks, {kPasteMasks, 1, kPasteMaskSize, kPasteMaskSize});
+  const anima::Tensor boxes = anima::from_vector(p.boxes, {kPasteMasks, 4});
   for (auto _ : state) {
-    anima::Tensor out = anima::paste_masks_in_image(masks, boxes, kImage, kImage);
+    anima::Tensor out = anima::paste_masks_in_image(masks, boxes, kPasteImage, kPasteImage);
     benchmark::DoNotOptimize(out.raw_data());
   }
   set_bytes(state);

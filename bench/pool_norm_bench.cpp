@@ -1,4 +1,5 @@
-// Pooling and batch-norm benchmarks (CPU, float32) on ResNet-50 shapes, at batch 1 and 8:
+// Pooling and batch-norm benchmarks (CPU, float32) on ResNet-50 shapes (bench/pool_norm_shapes.hpp),
+// at batch 1 and 8:
 //
 //   BM_max_pool2d_{fwd,bwd}/<version>/<N>      stem max pool: [N, 64, 112, 112], k 3, s 2, p 1 -> 56x56
 //   BM_avg_pool2d_{fwd,bwd}/<version>/<N>      the same geometry with averaging (count_include_pad)
@@ -19,14 +20,20 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <anima/kernels/cpu/batch_norm.hpp>
 #include <anima/kernels/cpu/pool.hpp>
 
+#include "pool_norm_shapes.hpp"
+
 namespace {
 
 namespace kc = anima::kernels::cpu;
+using anima::bench::BnShape;
+using anima::bench::pool_input_elements;
+using anima::bench::pool_output_elements;
 using anima::kernels::Pool2dGeometry;
 
 std::vector<float> random_vector(std::int64_t n, unsigned seed) {
@@ -37,171 +44,142 @@ std::vector<float> random_vector(std::int64_t n, unsigned seed) {
   return v;
 }
 
-Pool2dGeometry stem_pool(std::int64_t N) {
-  Pool2dGeometry g;
-  g.planes = N * 64;
-  g.in_h = g.in_w = 112;
-  g.out_h = g.out_w = 56;
-  g.kernel_h = g.kernel_w = 3;
-  g.stride_h = g.stride_w = 2;
-  g.pad_h = g.pad_w = 1;
-  return g;
-}
-
 enum class Version { Reference, Parallel };
 
+// The benchmark loop of every row: one call of `reference` or `parallel` (by v) per iteration, its
+// output `out` kept alive; `bytes` counted per iteration.
+template <class Reference, class Parallel>
+void run_version(benchmark::State& state, Version v, const void* out, std::int64_t bytes, Reference reference,
+                 Parallel parallel) {
+  for (auto _ : state) {
+    if (v == Version::Reference)
+      reference();
+    else
+      parallel();
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetBytesProcessed(state.iterations() * bytes);
+}
+
 void BM_max_pool2d_fwd(benchmark::State& state, Version v) {
-  const Pool2dGeometry g = stem_pool(state.range(0));
-  const std::int64_t nin = g.planes * g.in_h * g.in_w, nout = g.planes * g.out_h * g.out_w;
+  const Pool2dGeometry g = anima::bench::stem_pool(state.range(0));
+  const std::int64_t nin = pool_input_elements(g), nout = pool_output_elements(g);
   const auto x = random_vector(nin, 1);
   std::vector<float> y(nout);
   std::vector<std::int64_t> idx(nout);
-  for (auto _ : state) {
-    if (v == Version::Reference)
-      kc::max_pool2d_forward_reference(x.data(), g, y.data(), idx.data());
-    else
-      kc::max_pool2d_forward_planes(x.data(), g, y.data(), idx.data());
-    benchmark::DoNotOptimize(y.data());
-  }
-  state.SetBytesProcessed(state.iterations() * (nin * 4 + nout * 4 + nout * 8));
+  run_version(
+      state, v, y.data(), nin * 4 + nout * 4 + nout * 8,
+      [&] { kc::max_pool2d_forward_reference(x.data(), g, y.data(), idx.data()); },
+      [&] { kc::max_pool2d_forward_planes(x.data(), g, y.data(), idx.data()); });
 }
 
 void BM_max_pool2d_bwd(benchmark::State& state, Version v) {
-  const Pool2dGeometry g = stem_pool(state.range(0));
-  const std::int64_t nin = g.planes * g.in_h * g.in_w, nout = g.planes * g.out_h * g.out_w;
+  const Pool2dGeometry g = anima::bench::stem_pool(state.range(0));
+  const std::int64_t nin = pool_input_elements(g), nout = pool_output_elements(g);
   const auto x = random_vector(nin, 1), gy = random_vector(nout, 2);
   std::vector<float> y(nout), gx(nin);
   std::vector<std::int64_t> idx(nout);
   kc::max_pool2d_forward_planes(x.data(), g, y.data(), idx.data());
-  for (auto _ : state) {
-    if (v == Version::Reference)
-      kc::max_pool2d_backward_reference(gy.data(), idx.data(), g, gx.data());
-    else
-      kc::max_pool2d_backward_planes(gy.data(), idx.data(), g, gx.data());
-    benchmark::DoNotOptimize(gx.data());
-  }
-  state.SetBytesProcessed(state.iterations() * (nout * 4 + nout * 8 + nin * 4));
+  run_version(
+      state, v, gx.data(), nout * 4 + nout * 8 + nin * 4,
+      [&] { kc::max_pool2d_backward_reference(gy.data(), idx.data(), g, gx.data()); },
+      [&] { kc::max_pool2d_backward_planes(gy.data(), idx.data(), g, gx.data()); });
+}
+
+// A row whose kernel reads one float input of in_n elements (uniform in [-1, 1), seed `seed`) and
+// writes one float output of out_n: kernel(in, out) of the version v; counts (in_n + out_n) · 4 bytes.
+template <class Reference, class Parallel>
+void run_in_out(benchmark::State& state, Version v, std::int64_t in_n, unsigned seed, std::int64_t out_n,
+                Reference reference, Parallel parallel) {
+  const auto in = random_vector(in_n, seed);
+  std::vector<float> out(out_n);
+  run_version(
+      state, v, out.data(), (in_n + out_n) * 4, [&] { reference(in.data(), out.data()); },
+      [&] { parallel(in.data(), out.data()); });
 }
 
 void BM_avg_pool2d_fwd(benchmark::State& state, Version v) {
-  const Pool2dGeometry g = stem_pool(state.range(0));
-  const std::int64_t nin = g.planes * g.in_h * g.in_w, nout = g.planes * g.out_h * g.out_w;
-  const auto x = random_vector(nin, 1);
-  std::vector<float> y(nout);
-  for (auto _ : state) {
-    if (v == Version::Reference)
-      kc::avg_pool2d_forward_reference(x.data(), g, true, y.data());
-    else
-      kc::avg_pool2d_forward_planes(x.data(), g, true, y.data());
-    benchmark::DoNotOptimize(y.data());
-  }
-  state.SetBytesProcessed(state.iterations() * (nin + nout) * 4);
+  const Pool2dGeometry g = anima::bench::stem_pool(state.range(0));
+  run_in_out(
+      state, v, pool_input_elements(g), 1, pool_output_elements(g),
+      [&](const float* x, float* y) { kc::avg_pool2d_forward_reference(x, g, true, y); },
+      [&](const float* x, float* y) { kc::avg_pool2d_forward_planes(x, g, true, y); });
 }
 
 void BM_avg_pool2d_bwd(benchmark::State& state, Version v) {
-  const Pool2dGeometry g = stem_pool(state.range(0));
-  const std::int64_t nin = g.planes * g.in_h * g.in_w, nout = g.planes * g.out_h * g.out_w;
-  const auto gy = random_vector(nout, 2);
-  std::vector<float> gx(nin);
-  for (auto _ : state) {
-    if (v == Version::Reference)
-      kc::avg_pool2d_backward_reference(gy.data(), g, true, gx.data());
-    else
-      kc::avg_pool2d_backward_planes(gy.data(), g, true, gx.data());
-    benchmark::DoNotOptimize(gx.data());
-  }
-  state.SetBytesProcessed(state.iterations() * (nin + nout) * 4);
+  const Pool2dGeometry g = anima::bench::stem_pool(state.range(0));
+  run_in_out(
+      state, v, pool_output_elements(g), 2, pool_input_elements(g),
+      [&](const float* gy, float* gx) { kc::avg_pool2d_backward_reference(gy, g, true, gx); },
+      [&](const float* gy, float* gx) { kc::avg_pool2d_backward_planes(gy, g, true, gx); });
 }
 
 void BM_global_avg_pool_fwd(benchmark::State& state, Version v) {
-  Pool2dGeometry g;
-  g.planes = state.range(0) * 2048;
-  g.in_h = g.in_w = 7;
-  g.out_h = g.out_w = 1;
-  const std::int64_t nin = g.planes * 49;
-  const auto x = random_vector(nin, 1);
-  std::vector<float> y(g.planes);
-  for (auto _ : state) {
-    if (v == Version::Reference)
-      kc::adaptive_avg_pool2d_forward_reference(x.data(), g, y.data());
-    else
-      kc::adaptive_avg_pool2d_forward_planes(x.data(), g, y.data());
-    benchmark::DoNotOptimize(y.data());
-  }
-  state.SetBytesProcessed(state.iterations() * (nin + g.planes) * 4);
-}
-
-struct BnShape {
-  std::int64_t C, HW;
-};
-BnShape bn_shape(std::int64_t s) {
-  switch (s) {
-    case 0: return {64, 112 * 112};
-    case 1: return {256, 56 * 56};
-    default: return {2048, 7 * 7};
-  }
+  const Pool2dGeometry g = anima::bench::global_avg_pool(state.range(0));
+  run_in_out(
+      state, v, pool_input_elements(g), 1, pool_output_elements(g),
+      [&](const float* x, float* y) { kc::adaptive_avg_pool2d_forward_reference(x, g, y); },
+      [&](const float* x, float* y) { kc::adaptive_avg_pool2d_forward_planes(x, g, y); });
 }
 
 void BM_batch_norm_fwd(benchmark::State& state, Version v) {
   const std::int64_t N = state.range(0);
-  const BnShape s = bn_shape(state.range(1));
+  const BnShape s = anima::bench::bn_shape(state.range(1));
   const std::int64_t n = N * s.C * s.HW;
   const auto x = random_vector(n, 1), w = random_vector(s.C, 3), b = random_vector(s.C, 4);
   std::vector<float> y(n), mean(s.C), var(s.C);
-  for (auto _ : state) {
-    if (v == Version::Reference) {
-      kc::batch_norm_stats_reference(x.data(), N, s.C, s.HW, mean.data(), var.data());
-      kc::batch_norm_transform_reference(x.data(), N, s.C, s.HW, mean.data(), var.data(), w.data(), b.data(), 1e-5,
-                                         y.data());
-    } else {
-      kc::batch_norm_stats_channels(x.data(), N, s.C, s.HW, mean.data(), var.data());
-      kc::batch_norm_transform_channels(x.data(), N, s.C, s.HW, mean.data(), var.data(), w.data(), b.data(), 1e-5,
-                                        y.data());
-    }
-    benchmark::DoNotOptimize(y.data());
-  }
-  state.SetBytesProcessed(state.iterations() * 2 * n * 4);
+  run_version(
+      state, v, y.data(), 2 * n * 4,
+      [&] {
+        kc::batch_norm_stats_reference(x.data(), N, s.C, s.HW, mean.data(), var.data());
+        kc::batch_norm_transform_reference(x.data(), N, s.C, s.HW, mean.data(), var.data(), w.data(), b.data(), 1e-5,
+                                           y.data());
+      },
+      [&] {
+        kc::batch_norm_stats_channels(x.data(), N, s.C, s.HW, mean.data(), var.data());
+        kc::batch_norm_transform_channels(x.data(), N, s.C, s.HW, mean.data(), var.data(), w.data(), b.data(), 1e-5,
+                                          y.data());
+      });
 }
 
 void BM_batch_norm_bwd(benchmark::State& state, Version v) {
   const std::int64_t N = state.range(0);
-  const BnShape s = bn_shape(state.range(1));
+  const BnShape s = anima::bench::bn_shape(state.range(1));
   const std::int64_t n = N * s.C * s.HW;
   const auto x = random_vector(n, 1), gy = random_vector(n, 2), w = random_vector(s.C, 3);
   std::vector<float> gx(n), mean(s.C), var(s.C), gw(s.C), gb(s.C);
   kc::batch_norm_stats_channels(x.data(), N, s.C, s.HW, mean.data(), var.data());
-  for (auto _ : state) {
-    if (v == Version::Reference)
-      kc::batch_norm_backward_reference(x.data(), gy.data(), N, s.C, s.HW, mean.data(), var.data(), w.data(), 1e-5, true,
-                                        gx.data(), gw.data(), gb.data());
-    else
-      kc::batch_norm_backward_channels(x.data(), gy.data(), N, s.C, s.HW, mean.data(), var.data(), w.data(), 1e-5, true,
-                                       gx.data(), gw.data(), gb.data());
-    benchmark::DoNotOptimize(gx.data());
-  }
-  state.SetBytesProcessed(state.iterations() * 3 * n * 4);
+  run_version(
+      state, v, gx.data(), 3 * n * 4,
+      [&] {
+        kc::batch_norm_backward_reference(x.data(), gy.data(), N, s.C, s.HW, mean.data(), var.data(), w.data(), 1e-5,
+                                          true, gx.data(), gw.data(), gb.data());
+      },
+      [&] {
+        kc::batch_norm_backward_channels(x.data(), gy.data(), N, s.C, s.HW, mean.data(), var.data(), w.data(), 1e-5,
+                                         true, gx.data(), gw.data(), gb.data());
+      });
 }
 
-void pool_args(benchmark::internal::Benchmark* b) { b->Arg(1)->Arg(8)->UseRealTime()->Unit(benchmark::kMicrosecond); }
-void bn_args(benchmark::internal::Benchmark* b) {
-  for (int n : {1, 8})
-    for (int s : {0, 1, 2}) b->Args({n, s});
-  b->UseRealTime()->Unit(benchmark::kMicrosecond);
+// Registers fn as <name>/reference and <name>/<parallel> (the dispatched kernels), with the arguments
+// and time mode that apply() sets.
+void register_versions(const char* name, void (*fn)(benchmark::State&, Version), const char* parallel,
+                       void (*apply)(benchmark::internal::Benchmark*)) {
+  benchmark::RegisterBenchmark((std::string(name) + "/reference").c_str(), fn, Version::Reference)->Apply(apply);
+  benchmark::RegisterBenchmark((std::string(name) + "/" + parallel).c_str(), fn, Version::Parallel)->Apply(apply);
 }
 
-BENCHMARK_CAPTURE(BM_max_pool2d_fwd, reference, Version::Reference)->Apply(pool_args);
-BENCHMARK_CAPTURE(BM_max_pool2d_fwd, planes, Version::Parallel)->Apply(pool_args);
-BENCHMARK_CAPTURE(BM_max_pool2d_bwd, reference, Version::Reference)->Apply(pool_args);
-BENCHMARK_CAPTURE(BM_max_pool2d_bwd, planes, Version::Parallel)->Apply(pool_args);
-BENCHMARK_CAPTURE(BM_avg_pool2d_fwd, reference, Version::Reference)->Apply(pool_args);
-BENCHMARK_CAPTURE(BM_avg_pool2d_fwd, planes, Version::Parallel)->Apply(pool_args);
-BENCHMARK_CAPTURE(BM_avg_pool2d_bwd, reference, Version::Reference)->Apply(pool_args);
-BENCHMARK_CAPTURE(BM_avg_pool2d_bwd, planes, Version::Parallel)->Apply(pool_args);
-BENCHMARK_CAPTURE(BM_global_avg_pool_fwd, reference, Version::Reference)->Apply(pool_args);
-BENCHMARK_CAPTURE(BM_global_avg_pool_fwd, planes, Version::Parallel)->Apply(pool_args);
-BENCHMARK_CAPTURE(BM_batch_norm_fwd, reference, Version::Reference)->Apply(bn_args);
-BENCHMARK_CAPTURE(BM_batch_norm_fwd, channels, Version::Parallel)->Apply(bn_args);
-BENCHMARK_CAPTURE(BM_batch_norm_bwd, reference, Version::Reference)->Apply(bn_args);
-BENCHMARK_CAPTURE(BM_batch_norm_bwd, channels, Version::Parallel)->Apply(bn_args);
+const bool kRegistered = [] {
+  constexpr auto pool_args = anima::bench::pool_args<anima::bench::RowTime::Wall>;
+  constexpr auto bn_args = anima::bench::bn_args<anima::bench::RowTime::Wall>;
+  register_versions("BM_max_pool2d_fwd", BM_max_pool2d_fwd, "planes", pool_args);
+  register_versions("BM_max_pool2d_bwd", BM_max_pool2d_bwd, "planes", pool_args);
+  register_versions("BM_avg_pool2d_fwd", BM_avg_pool2d_fwd, "planes", pool_args);
+  register_versions("BM_avg_pool2d_bwd", BM_avg_pool2d_bwd, "planes", pool_args);
+  register_versions("BM_global_avg_pool_fwd", BM_global_avg_pool_fwd, "planes", pool_args);
+  register_versions("BM_batch_norm_fwd", BM_batch_norm_fwd, "channels", bn_args);
+  register_versions("BM_batch_norm_bwd", BM_batch_norm_bwd, "channels", bn_args);
+  return true;
+}();
 
 }  // namespace

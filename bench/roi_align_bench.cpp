@@ -35,75 +35,30 @@
 #include <anima/ops/roi_align.hpp>
 #include <anima/kernels/roi_align_gather_math.hpp>
 
+#include "roi_align_problem.hpp"
 #include "roi_align_shapes.hpp"
 
 namespace {
 
 using namespace anima;
 
-struct Problem {
-  bench::RoiAlignCase c;
-  detection::FeatureMaps maps;
-  std::vector<Tensor> boxes;
-  Tensor rois;  // single-map case
-  std::int64_t num_rois = 0;
-};
-
-Problem make_problem(const bench::RoiAlignCase& c) {
-  Problem p;
-  p.c = c;
-  Generator gen(1);
-  for (std::size_t l = 0; l < c.map_sizes.size(); ++l) {
-    const std::int64_t s = c.map_sizes[l];
-    p.maps.push_back({std::to_string(l), randn({c.batch, c.channels, s, s}, TensorOptions(DType::Float32), gen)});
-  }
-  for (std::int64_t i = 0; i < c.batch; ++i)
-    p.boxes.push_back(cast_copy(from_vector<double>(bench::bench_boxes(i, c.rois_per_image), {c.rois_per_image, 4}),
-                                DType::Float32));
-  p.rois = boxes_to_rois(p.boxes);
-  p.num_rois = c.batch * c.rois_per_image;
-  return p;
-}
-
-Tensor run_forward(const Problem& p, const std::vector<Tensor>& maps, RoiAlignAlgorithms alg) {
-  if (p.c.map_sizes.size() == 1)
-    return roi_align(maps[0], p.rois, {p.c.out, p.c.out}, 1.0 / 16.0, p.c.sampling, false, alg);
-  detection::MultiScaleRoIAlignOptions o;
-  for (std::size_t l = 0; l < maps.size(); ++l) o.featmap_names.push_back(std::to_string(l));
-  o.output_size = {p.c.out, p.c.out};
-  o.sampling_ratio = p.c.sampling;
-  o.algorithms = alg;
-  detection::FeatureMaps named;
-  for (std::size_t l = 0; l < maps.size(); ++l) named.push_back({std::to_string(l), maps[l]});
-  return detection::MultiScaleRoIAlign(o).forward(named, p.boxes, std::vector<std::array<std::int64_t, 2>>(
-                                                                      static_cast<std::size_t>(p.c.batch), {800, 800}));
-}
-
 void BM_roi_align(benchmark::State& state, bench::RoiAlignCase c, bool reference, bool with_backward) {
-  const Problem p = make_problem(c);
+  const bench::RoiAlignProblem p = bench::make_roi_align_problem(c, Device::cpu());
   const RoiAlignAlgorithms alg =
       reference ? RoiAlignAlgorithms{RoiAlignForwardAlgorithm::CpuReference, RoiAlignBackwardAlgorithm::CpuReference}
                 : RoiAlignAlgorithms{RoiAlignForwardAlgorithm::CpuNhwc, RoiAlignBackwardAlgorithm::CpuNhwc};
-  Generator gen(2);
-  const Tensor gy = with_backward ? randn({p.num_rois, c.channels, c.out, c.out}, TensorOptions(DType::Float32), gen)
-                                  : Tensor();
+  const Tensor gy = with_backward ? bench::roi_align_upstream_gradient(p, Device::cpu()) : Tensor();
   for (auto _ : state) {
-    std::vector<Tensor> maps;
-    for (const auto& m : p.maps) {
-      Tensor leaf = detach(m.second);
-      if (with_backward) leaf.set_requires_grad(true);
-      maps.push_back(leaf);
-    }
-    Tensor y = run_forward(p, maps, alg);
+    const std::vector<Tensor> maps = bench::roi_align_leaves(p, with_backward);
+    Tensor y = bench::roi_align_forward(p, maps, alg);
     if (with_backward) {
       backward(y, gy);
       benchmark::DoNotOptimize(maps[0].grad().raw_data());
     }
     benchmark::DoNotOptimize(y.raw_data());
   }
-  const double samples = static_cast<double>(p.num_rois * c.channels * c.out * c.out * c.sampling * c.sampling);
-  state.counters["samples_per_second"] =
-      benchmark::Counter(samples * (with_backward ? 2.0 : 1.0), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["samples_per_second"] = benchmark::Counter(bench::roi_align_samples(c) * (with_backward ? 2.0 : 1.0),
+                                                            benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // Per level l of case c: the level's rois [K_l, 5] (float32, level order as MultiScaleRoIAlign) and
@@ -122,7 +77,8 @@ std::vector<PlanLevel> plan_levels(const bench::RoiAlignCase& c) {
       for (int m = 0; m < 4; ++m) rows.push_back(static_cast<double>(static_cast<float>(b[k * 4 + m])));
     }
   }
-  for (std::size_t k = 0; k * 5 < rows.size(); ++k) flat.insert(flat.end(), rows.begin() + k * 5 + 1, rows.begin() + k * 5 + 5);
+  for (std::size_t k = 0; k * 5 < rows.size(); ++k)
+    flat.insert(flat.end(), rows.begin() + k * 5 + 1, rows.begin() + k * 5 + 5);
   const std::size_t L = c.map_sizes.size();
   std::vector<double> scales;
   for (const auto s : c.map_sizes) scales.push_back(std::exp2(std::round(std::log2(static_cast<double>(s) / 800.0))));

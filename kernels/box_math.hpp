@@ -40,16 +40,22 @@ struct BoxCoderWeights {
 };
 
 template <class T>
-ANIMA_HD T box_max(T a, T b) { return a < b ? b : a; }  // std::max's rule (NaN in b is dropped)
+ANIMA_HD T box_max(T a, T b) {
+  return a < b ? b : a;
+}  // std::max's rule (NaN in b is dropped)
 template <class T>
-ANIMA_HD T box_min(T a, T b) { return b < a ? b : a; }  // std::min's rule
+ANIMA_HD T box_min(T a, T b) {
+  return b < a ? b : a;
+}  // std::min's rule
 
 // Products that feed a sum are rounded on their own (mul_rn, anima/kernels/mul_rn.hpp): NMS keeps or
 // drops a box on `iou > threshold`, so the IoU must be the same bits on both backends.
 
 // b: [4] (x1, y1, x2, y2)
 template <class T>
-ANIMA_HD T box_area(const T* b) { return mul_rn(b[2] - b[0], b[3] - b[1]); }
+ANIMA_HD T box_area(const T* b) {
+  return mul_rn(b[2] - b[0], b[3] - b[1]);
+}
 
 // IoU as torchvision's NMS computes it (areas given): inter / (area_a + area_b - inter).
 template <class T>
@@ -61,7 +67,9 @@ ANIMA_HD T box_iou_with_areas(const T* a, T area_a, const T* b, T area_b) {
 }
 
 template <class T>
-ANIMA_HD T box_iou(const T* a, const T* b) { return box_iou_with_areas(a, box_area(a), b, box_area(b)); }
+ANIMA_HD T box_iou(const T* a, const T* b) {
+  return box_iou_with_areas(a, box_area(a), b, box_area(b));
+}
 
 // anchor: [4], deltas: [4] (dx, dy, dw, dh), out: [4]. See the header comment.
 template <class T>
@@ -123,7 +131,9 @@ ANIMA_HD void box_clip(T* b, T width, T height) {
 // threshold 0.7, an IoU of 0.7f (0.69999998...) does not suppress. (torchvision's CUDA kernel takes the
 // threshold as a float, so it suppresses there; anima follows the CPU on both backends.)
 template <class T>
-ANIMA_HD bool nms_overlaps(T iou, double iou_threshold) { return static_cast<double>(iou) > iou_threshold; }
+ANIMA_HD bool nms_overlaps(T iou, double iou_threshold) {
+  return static_cast<double>(iou) > iou_threshold;
+}
 
 // NMS works on blocks of 64 boxes: bit j of mask[i·blocks + c] says box (in score order) 64·c + j
 // overlaps box i by more than the threshold.

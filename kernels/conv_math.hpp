@@ -39,13 +39,13 @@ struct Conv2dGeometry {
 // Output size of a convolution along one axis: floor((in + 2·pad − dil·(k − 1) − 1) / stride) + 1.
 // Callers check in + 2·pad >= dil·(k − 1) + 1 first (the numerator is then >= 0, so / is floor).
 ANIMA_HD std::int64_t conv_output_size(std::int64_t in, std::int64_t k, std::int64_t stride, std::int64_t pad,
-                                               std::int64_t dil) {
+                                       std::int64_t dil) {
   return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
 }
 
 // Output size of a transposed convolution: (in − 1)·stride − 2·pad + dil·(k − 1) + output_padding + 1.
-ANIMA_HD std::int64_t conv_transpose_output_size(std::int64_t in, std::int64_t k, std::int64_t stride,
-                                                         std::int64_t pad, std::int64_t dil, std::int64_t out_pad) {
+ANIMA_HD std::int64_t conv_transpose_output_size(std::int64_t in, std::int64_t k, std::int64_t stride, std::int64_t pad,
+                                                 std::int64_t dil, std::int64_t out_pad) {
   return (in - 1) * stride - 2 * pad + dil * (k - 1) + out_pad + 1;
 }
 
@@ -53,7 +53,7 @@ ANIMA_HD std::int64_t conv_transpose_output_size(std::int64_t in, std::int64_t k
 // 0 <= o·stride + tap < in. Used by im2col/col2im and the depthwise kernel to split rows into the
 // zero-padded edges and the interior, so the inner loop has no bounds test.
 ANIMA_HD void conv_valid_range(std::int64_t out, std::int64_t in, std::int64_t stride, std::int64_t tap,
-                                      std::int64_t& lo, std::int64_t& hi) {
+                               std::int64_t& lo, std::int64_t& hi) {
   // o >= ceil(-tap / stride), o <= floor((in - 1 - tap) / stride)
   lo = tap >= 0 ? 0 : (-tap + stride - 1) / stride;
   const std::int64_t last = in - 1 - tap;

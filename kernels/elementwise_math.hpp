@@ -24,10 +24,29 @@
 namespace anima::kernels {
 
 enum class UnaryOp : int {
-  Neg, Exp, Log, Sqrt, Abs, Sign, PowScalar, Clamp, Relu,
+  Neg,
+  Exp,
+  Log,
+  Sqrt,
+  Abs,
+  Sign,
+  PowScalar,
+  Clamp,
+  Relu,
   // activations and their derivative factors
-  Relu6, LeakyRelu, Elu, Sigmoid, Tanh, Hardswish, Softplus,
-  Relu6Grad, LeakyReluGrad, EluGrad, HardswishGrad, SigmoidGradOfOutput, TanhGradOfOutput
+  Relu6,
+  LeakyRelu,
+  Elu,
+  Sigmoid,
+  Tanh,
+  Hardswish,
+  Softplus,
+  Relu6Grad,
+  LeakyReluGrad,
+  EluGrad,
+  HardswishGrad,
+  SigmoidGradOfOutput,
+  TanhGradOfOutput
 };
 enum class BinaryOp : int { Add, Sub, Mul, Div, Pow, Maximum, Minimum };
 enum class CompareOp : int { Eq, Ne, Lt, Le, Gt, Ge };
@@ -35,11 +54,11 @@ enum class CompareOp : int { Eq, Ne, Lt, Le, Gt, Ge };
 template <class T>
 ANIMA_HD T apply_unary(UnaryOp op, T x, T p0, T p1) {
   using std::exp;  // float overloads on the host; CUDA's device overloads under nvcc
+  using std::expm1;
   using std::log;
+  using std::log1p;
   using std::pow;
   using std::sqrt;
-  using std::expm1;
-  using std::log1p;
   using std::tanh;
   switch (op) {
     case UnaryOp::Neg: return -x;

@@ -97,8 +97,8 @@ ANIMA_HD std::uint64_t nms_or_kept_rows(const std::uint64_t* mask, std::int64_t 
 // order: [n] position in score order -> box index; keep: receives order[i] of kept boxes at
 // keep[count ..] when t == 0. Returns the new count (the same in every thread).
 ANIMA_HD std::int64_t nms_reduce_block_step(const std::uint64_t* mask, std::int64_t n, std::int64_t blocks,
-                                            std::int64_t c, const std::uint64_t* diag, std::uint64_t word,
-                                            int t, int threads, std::uint64_t* removed, const std::int64_t* order,
+                                            std::int64_t c, const std::uint64_t* diag, std::uint64_t word, int t,
+                                            int threads, std::uint64_t* removed, const std::int64_t* order,
                                             std::int64_t* keep, std::int64_t count) {
   const std::int64_t start = c * kNmsBlock;
   const int rows = static_cast<int>(n - start < kNmsBlock ? n - start : kNmsBlock);

@@ -43,7 +43,10 @@ ANIMA_HD Philox4x32 philox4x32_10(std::uint32_t c0, std::uint32_t c1, std::uint3
     philox_mulhilo(kM0, c0, hi0, lo0);
     philox_mulhilo(kM1, c2, hi1, lo1);
     const std::uint32_t n0 = hi1 ^ c1 ^ k0, n1 = lo1, n2 = hi0 ^ c3 ^ k1, n3 = lo0;
-    c0 = n0; c1 = n1; c2 = n2; c3 = n3;
+    c0 = n0;
+    c1 = n1;
+    c2 = n2;
+    c3 = n3;
     k0 += kW0;
     k1 += kW1;
   }
@@ -57,11 +60,14 @@ ANIMA_HD Philox4x32 philox_block(std::uint64_t seed, std::uint64_t offset, std::
                        static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
 }
 
-template <class T> ANIMA_HD T philox_uniform_from(std::uint32_t w0, std::uint32_t w1);
-template <> ANIMA_HD float philox_uniform_from<float>(std::uint32_t w0, std::uint32_t) {
+template <class T>
+ANIMA_HD T philox_uniform_from(std::uint32_t w0, std::uint32_t w1);
+template <>
+ANIMA_HD float philox_uniform_from<float>(std::uint32_t w0, std::uint32_t) {
   return static_cast<float>(w0 >> 8) * (1.0f / 16777216.0f);
 }
-template <> ANIMA_HD double philox_uniform_from<double>(std::uint32_t w0, std::uint32_t w1) {
+template <>
+ANIMA_HD double philox_uniform_from<double>(std::uint32_t w0, std::uint32_t w1) {
   const std::uint64_t bits = ((static_cast<std::uint64_t>(w0) << 32) | w1) >> 11;
   return static_cast<double>(bits) * (1.0 / 9007199254740992.0);
 }

@@ -57,13 +57,7 @@ struct RoiGatherDeviceLayout {
               off_tile_rois = 0, bytes = 0;
 
   ANIMA_HD std::int64_t entry_stride() const { return entry_cap_y + entry_cap_x; }
-  RoiGatherView<T> view(const void* base) const {
-    const auto* b = static_cast<const unsigned char*>(base);
-    return {reinterpret_cast<const RoiGatherRoi<T>*>(b + off_rois), reinterpret_cast<const std::int64_t*>(b + off_ptr),
-            reinterpret_cast<const RoiGatherEntry<T>*>(b + off_entries),
-            reinterpret_cast<const std::int64_t*>(b + off_tile_ptr),
-            reinterpret_cast<const std::int32_t*>(b + off_tile_rois), tiles_y, tiles_x};
-  }
+  RoiGatherView<T> view(const void* base) const { return roi_gather_view_at<T>(base, *this); }
 };
 
 // The layout for geometry g (host; depends on sizes only, never on the rois' values).
@@ -80,13 +74,14 @@ RoiGatherDeviceLayout<T> roi_gather_device_layout(const RoiAlignGeometry& g) {
     return taps < pairs ? taps : pairs;
   };
   const double tile = static_cast<double>(kRoiGatherTile);
-  const double ty = std::ceil(static_cast<double>(g.height) / tile), tx = std::ceil(static_cast<double>(g.width) / tile);
+  const double ty = std::ceil(static_cast<double>(g.height) / tile),
+               tx = std::ceil(static_cast<double>(g.width) / tile);
   const double K = static_cast<double>(L.num_rois);
   // Estimated in double first: nothing below can overflow once this is under the cap.
-  const double estimate = K * (sizeof(RoiGatherRoi<T>) + 4.0 + 8.0 * (2.0 * (g.height + g.width) + 2.0) +
-                               sizeof(RoiGatherEntry<T>) * (cap(g.pooled_h, g.height) + cap(g.pooled_w, g.width)) +
-                               4.0 * ty * tx) +
-                          8.0 * (static_cast<double>(g.batch) * ty * tx + 1.0) + 8 * 16.0;
+  const double estimate =
+      K * (sizeof(RoiGatherRoi<T>) + 4.0 + 8.0 * (2.0 * (g.height + g.width) + 2.0) +
+           sizeof(RoiGatherEntry<T>) * (cap(g.pooled_h, g.height) + cap(g.pooled_w, g.width)) + 4.0 * ty * tx) +
+      8.0 * (static_cast<double>(g.batch) * ty * tx + 1.0) + 8 * 16.0;
   if (!(estimate <= static_cast<double>(kRoiGatherDevicePlanMaxBytes))) return L;
   L.supported = true;
   L.ptr_stride = g.height + g.width + 2;
@@ -103,8 +98,7 @@ RoiGatherDeviceLayout<T> roi_gather_device_layout(const RoiAlignGeometry& g) {
   L.off_ptr = a16(L.off_batch + Ks * sizeof(std::int32_t));
   L.off_scratch = a16(L.off_ptr + Ks * static_cast<std::size_t>(L.ptr_stride) * sizeof(std::int64_t));
   L.off_entries = a16(L.off_scratch + Ks * static_cast<std::size_t>(L.scratch_stride) * sizeof(std::int64_t));
-  L.off_tile_ptr =
-      a16(L.off_entries + Ks * static_cast<std::size_t>(L.entry_stride()) * sizeof(RoiGatherEntry<T>));
+  L.off_tile_ptr = a16(L.off_entries + Ks * static_cast<std::size_t>(L.entry_stride()) * sizeof(RoiGatherEntry<T>));
   L.off_tile_rois = a16(L.off_tile_ptr + static_cast<std::size_t>(L.ntiles + 1) * sizeof(std::int64_t));
   L.bytes = a16(L.off_tile_rois + Ks * static_cast<std::size_t>(L.tiles_y * L.tiles_x) * sizeof(std::int32_t));
   return L;
@@ -175,8 +169,8 @@ ANIMA_HD void roi_gather_device_axis(const RoiAxis<T>& a, std::int64_t pooled, s
 // returns the RoI and its batch for the tile counts.
 template <class T>
 ANIMA_HD RoiGatherRoi<T> roi_gather_device_roi(const T* rois, const RoiAlignGeometry& g,
-                                                const RoiGatherDeviceLayout<T>& L, unsigned char* base,
-                                                std::int64_t k, std::int32_t& batch_out) {
+                                               const RoiGatherDeviceLayout<T>& L, unsigned char* base, std::int64_t k,
+                                               std::int32_t& batch_out) {
   const RoiBox<T> box = roi_align_box(rois + k * 5, g);
   RoiGatherRoi<T> r{0, 0, 0, 0, 0, 0, box.count};
   std::int32_t b = -1;

@@ -57,11 +57,11 @@ struct RoiGatherEntry {
 // Pointers into a plan buffer (host or device copy).
 template <class T>
 struct RoiGatherView {
-  const RoiGatherRoi<T>* rois;         // [K]
-  const std::int64_t* ptr;             // entries of window pixel j: [ptr[j], ptr[j + 1])
+  const RoiGatherRoi<T>* rois;  // [K]
+  const std::int64_t* ptr;      // entries of window pixel j: [ptr[j], ptr[j + 1])
   const RoiGatherEntry<T>* entries;
-  const std::int64_t* tile_ptr;        // [N · tiles_y · tiles_x + 1]
-  const std::int32_t* tile_rois;       // RoI indices, increasing within a tile
+  const std::int64_t* tile_ptr;   // [N · tiles_y · tiles_x + 1]
+  const std::int32_t* tile_rois;  // RoI indices, increasing within a tile
   std::int64_t tiles_y, tiles_x;
 };
 
@@ -111,15 +111,31 @@ struct RoiGatherTiledPixel {
 };
 
 ANIMA_HD RoiGatherTiledPixel roi_gather_tiled_pixel(std::int64_t blk, std::int64_t thread, std::int64_t tiles_y,
-                                                     std::int64_t tiles_x, std::int64_t channel_tiles, int ct,
-                                                     std::int64_t height, std::int64_t width) {
-  const std::int64_t tx = blk % tiles_x, ty = (blk / tiles_x) % tiles_y, cb = (blk / (tiles_x * tiles_y)) % channel_tiles,
-                     b = blk / (tiles_x * tiles_y * channel_tiles);
-  const std::int64_t y = ty * kRoiGatherTile + thread / kRoiGatherTile, x = tx * kRoiGatherTile + thread % kRoiGatherTile;
+                                                    std::int64_t tiles_x, std::int64_t channel_tiles, int ct,
+                                                    std::int64_t height, std::int64_t width) {
+  const std::int64_t tx = blk % tiles_x, ty = (blk / tiles_x) % tiles_y,
+                     cb = (blk / (tiles_x * tiles_y)) % channel_tiles, b = blk / (tiles_x * tiles_y * channel_tiles);
+  const std::int64_t y = ty * kRoiGatherTile + thread / kRoiGatherTile,
+                     x = tx * kRoiGatherTile + thread % kRoiGatherTile;
   return {b, cb * ct, y, x, y < height && x < width};
 }
 
 // ---- plan (host) ------------------------------------------------------------------------------------
+
+// The tables of a plan whose bytes start at `base`, placed by `layout`'s offsets (off_rois, off_ptr,
+// off_entries, off_tile_ptr, off_tile_rois) and tile counts; the host plan and the device-built plan
+// share this one placement.
+template <class T, class Layout>
+RoiGatherView<T> roi_gather_view_at(const void* base, const Layout& layout) {
+  const auto* b = static_cast<const unsigned char*>(base);
+  return {reinterpret_cast<const RoiGatherRoi<T>*>(b + layout.off_rois),
+          reinterpret_cast<const std::int64_t*>(b + layout.off_ptr),
+          reinterpret_cast<const RoiGatherEntry<T>*>(b + layout.off_entries),
+          reinterpret_cast<const std::int64_t*>(b + layout.off_tile_ptr),
+          reinterpret_cast<const std::int32_t*>(b + layout.off_tile_rois),
+          layout.tiles_y,
+          layout.tiles_x};
+}
 
 template <class T>
 struct RoiGatherPlan {
@@ -128,13 +144,7 @@ struct RoiGatherPlan {
   std::int64_t tiles_y = 0, tiles_x = 0;
   std::size_t workspace_bytes() const { return bytes.size(); }
   // The view of a copy of `bytes` at `base` (host: bytes.data(); device: the workspace).
-  RoiGatherView<T> view(const void* base) const {
-    const auto* b = static_cast<const unsigned char*>(base);
-    return {reinterpret_cast<const RoiGatherRoi<T>*>(b + off_rois), reinterpret_cast<const std::int64_t*>(b + off_ptr),
-            reinterpret_cast<const RoiGatherEntry<T>*>(b + off_entries),
-            reinterpret_cast<const std::int64_t*>(b + off_tile_ptr),
-            reinterpret_cast<const std::int32_t*>(b + off_tile_rois), tiles_y, tiles_x};
-  }
+  RoiGatherView<T> view(const void* base) const { return roi_gather_view_at<T>(base, *this); }
 };
 
 namespace roi_gather_detail {
@@ -143,12 +153,12 @@ namespace roi_gather_detail {
 // field: building small structs on the stack and copying them whole stalled on store forwarding.
 template <class T>
 struct AxisScratch {
-  std::vector<std::int64_t> pixel;  // per tap: its pixel
-  std::vector<std::int32_t> bin;    // its bin
-  std::vector<T> weights;           // its weight
-  std::vector<std::int64_t> first;  // counting sort by pixel: start of each pixel's taps
+  std::vector<std::int64_t> pixel;   // per tap: its pixel
+  std::vector<std::int32_t> bin;     // its bin
+  std::vector<T> weights;            // its weight
+  std::vector<std::int64_t> first;   // counting sort by pixel: start of each pixel's taps
   std::vector<std::int64_t> cursor;  // next free slot of each pixel while placing
-  std::vector<std::int64_t> order;  // tap indices grouped by pixel, tap order kept within a pixel
+  std::vector<std::int64_t> order;   // tap indices grouped by pixel, tap order kept within a pixel
 };
 
 // Appends one axis of one RoI: its window [p0, p0 + n) and, per window pixel, the (bin, weight) list
@@ -292,8 +302,10 @@ RoiGatherPlan<T> roi_gather_build_plan(const T* rois, const RoiAlignGeometry& g)
       for (std::int64_t tx = r.x0 / tile; tx <= (r.x0 + r.nx - 1) / tile; ++tx)
         f((b * plan.tiles_y + ty) * plan.tiles_x + tx);
   };
-  for (std::int64_t k = 0; k < K; ++k) for_tiles(k, [&](std::int64_t t) { ++tile_ptr[static_cast<std::size_t>(t + 1)]; });
-  for (std::int64_t t = 0; t < ntiles; ++t) tile_ptr[static_cast<std::size_t>(t + 1)] += tile_ptr[static_cast<std::size_t>(t)];
+  for (std::int64_t k = 0; k < K; ++k)
+    for_tiles(k, [&](std::int64_t t) { ++tile_ptr[static_cast<std::size_t>(t + 1)]; });
+  for (std::int64_t t = 0; t < ntiles; ++t)
+    tile_ptr[static_cast<std::size_t>(t + 1)] += tile_ptr[static_cast<std::size_t>(t)];
   // One buffer, 16-byte aligned sections.
   plan.off_rois = 0;
   plan.off_ptr = align16(plan.off_rois + Ks * sizeof(RoiGatherRoi<T>));
@@ -338,7 +350,8 @@ RoiGatherPlan<T> roi_gather_build_plan(const T* rois, const RoiAlignGeometry& g)
   auto* tile_rois = reinterpret_cast<std::int32_t*>(base + plan.off_tile_rois);
   std::vector<std::int64_t> fill(tile_ptr.begin(), tile_ptr.end() - 1);
   for (std::int64_t k = 0; k < K; ++k)
-    for_tiles(k, [&](std::int64_t t) { tile_rois[fill[static_cast<std::size_t>(t)]++] = static_cast<std::int32_t>(k); });
+    for_tiles(k,
+              [&](std::int64_t t) { tile_rois[fill[static_cast<std::size_t>(t)]++] = static_cast<std::int32_t>(k); });
   return plan;
 }
 

@@ -48,9 +48,9 @@ struct RoiAlignGeometry {
 // The geometry of one RoI along one axis.
 template <class T>
 struct RoiAxis {
-  T start;             // first coordinate of the box, in feature-map pixels
-  T bin;               // bin size
-  std::int64_t grid;   // samples per bin along this axis
+  T start;            // first coordinate of the box, in feature-map pixels
+  T bin;              // bin size
+  std::int64_t grid;  // samples per bin along this axis
 };
 
 template <class T>
@@ -58,7 +58,7 @@ struct RoiBox {
   bool valid;          // batch index in [0, N) and finite coordinates
   std::int64_t batch;  // image index (0 when !valid)
   RoiAxis<T> y, x;
-  T count;             // max(grid_h · grid_w, 1): the averaging divisor
+  T count;  // max(grid_h · grid_w, 1): the averaging divisor
 };
 
 template <class T>
@@ -169,7 +169,7 @@ template <class T>
 ANIMA_HD BilinearSample<T> bilinear_sample(const BilinearTap<T>& ty, const BilinearTap<T>& tx, std::int64_t width) {
   if (!ty.inside || !tx.inside) return {0, 0, 0, 0, T(0), T(0), T(0), T(0)};
   return {ty.lo * width + tx.lo, ty.lo * width + tx.hi, ty.hi * width + tx.lo, ty.hi * width + tx.hi,
-          ty.w_lo * tx.w_lo, ty.w_lo * tx.w_hi, ty.w_hi * tx.w_lo, ty.w_hi * tx.w_hi};
+          ty.w_lo * tx.w_lo,     ty.w_lo * tx.w_hi,     ty.w_hi * tx.w_lo,     ty.w_hi * tx.w_hi};
 }
 
 template <class T>
@@ -211,6 +211,24 @@ ANIMA_HD RoiPoolBin roi_pool_bin(const T* roi, const RoiAlignGeometry& g, std::i
   b.w0 = roi_clip(static_cast<std::int64_t>(std::floor(static_cast<T>(pw) * bin_w)) + start_w, g.width);
   b.w1 = roi_clip(static_cast<std::int64_t>(std::ceil(static_cast<T>(pw + 1) * bin_w)) + start_w, g.width);
   return b;
+}
+
+// RoIPool's value for one non-empty bin: the maximum of plane[h·width + w] over the bin and its index,
+// row-major scan with `>` from -FLT_MAX and index -1, as torchvision (a NaN never wins, so an all-NaN
+// bin gives -FLT_MAX and index -1, which routes no gradient). Both backends call this.
+template <class T>
+struct RoiPoolMax {
+  T value;
+  std::int64_t index;
+};
+
+template <class T>
+ANIMA_HD RoiPoolMax<T> roi_pool_bin_max(const T* plane, std::int64_t width, const RoiPoolBin& b) {
+  RoiPoolMax<T> best{static_cast<T>(-3.402823466e+38f), -1};  // -FLT_MAX
+  for (std::int64_t h = b.h0; h < b.h1; ++h)
+    for (std::int64_t w = b.w0; w < b.w1; ++w)
+      if (plane[h * width + w] > best.value) best = {plane[h * width + w], h * width + w};
+  return best;
 }
 
 }  // namespace anima::kernels

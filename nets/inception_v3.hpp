@@ -174,10 +174,10 @@ class InceptionD : public nn::Module {
     branch3x3_1 = register_module("branch3x3_1", std::make_shared<BasicConv2d>(in, 192, 1));
     branch3x3_2 = register_module("branch3x3_2", std::make_shared<BasicConv2d>(192, 320, 3, 2));
     branch7x7x3_1 = register_module("branch7x7x3_1", std::make_shared<BasicConv2d>(in, 192, 1));
-    branch7x7x3_2 = register_module("branch7x7x3_2",
-                                    std::make_shared<BasicConv2d>(192, 192, nn::Size2(1, 7), 1, nn::Size2(0, 3)));
-    branch7x7x3_3 = register_module("branch7x7x3_3",
-                                    std::make_shared<BasicConv2d>(192, 192, nn::Size2(7, 1), 1, nn::Size2(3, 0)));
+    branch7x7x3_2 =
+        register_module("branch7x7x3_2", std::make_shared<BasicConv2d>(192, 192, nn::Size2(1, 7), 1, nn::Size2(0, 3)));
+    branch7x7x3_3 =
+        register_module("branch7x7x3_3", std::make_shared<BasicConv2d>(192, 192, nn::Size2(7, 1), 1, nn::Size2(3, 0)));
     branch7x7x3_4 = register_module("branch7x7x3_4", std::make_shared<BasicConv2d>(192, 192, 3, 2));
   }
   Tensor forward(const Tensor& x) override {
@@ -250,8 +250,9 @@ struct InceptionOutputs {
 class Inception3 : public ImageClassifier {
  public:
   Inception3(int num_classes = 1000, bool aux_logits = true, bool transform_input = false, double dropout_p = 0.5)
-      : ImageClassifier("Inception3"), transform_input(transform_input), num_classes_(num_classes) {
+      : ImageClassifier("Inception3"), transform_input(transform_input) {
     ANIMA_CHECK(num_classes > 0, "inception_v3", "num_classes must be positive, got ", num_classes);
+    num_classes_ = num_classes;
     Conv2d_1a_3x3 = conv("Conv2d_1a_3x3", 3, 32, 3, 2);
     Conv2d_2a_3x3 = conv("Conv2d_2a_3x3", 32, 32, 3);
     Conv2d_2b_3x3 = conv("Conv2d_2b_3x3", 32, 64, 3, 1, 1);
@@ -306,13 +307,9 @@ class Inception3 : public ImageClassifier {
   // head_prefixes() names both, so freeze_backbone() leaves both trainable.
   void replace_classifier(int num_classes) override {
     ANIMA_CHECK(num_classes > 0, "inception_v3", "num_classes must be positive, got ", num_classes);
-    auto head = std::make_shared<nn::Linear>(2048, num_classes);
-    head->to(device());
-    fc = replace_module("fc", head);
+    fc = replace_module("fc", new_head(2048, num_classes, LinearInit::PyTorchDefault));
     if (AuxLogits) {
-      auto aux_head = std::make_shared<nn::Linear>(768, num_classes);
-      aux_head->to(device());
-      AuxLogits->fc = AuxLogits->replace_module("fc", aux_head);
+      AuxLogits->fc = AuxLogits->replace_module("fc", new_head(768, num_classes, LinearInit::PyTorchDefault));
     }
     num_classes_ = num_classes;
   }
@@ -321,7 +318,6 @@ class Inception3 : public ImageClassifier {
     if (AuxLogits) return {"fc", "AuxLogits.fc"};
     return {"fc"};
   }
-  int num_classes() const override { return num_classes_; }
 
   // torchvision's _transform_input: channel c -> x_c · (std_c / 0.5) + (mean_c − 0.5) / 0.5.
   // [N, 3, H, W] -> [N, 3, H, W]
@@ -348,7 +344,6 @@ class Inception3 : public ImageClassifier {
                       nn::Size2 p = 0) {
     return register_module(name, std::make_shared<BasicConv2d>(in, out, k, s, p));
   }
-  int num_classes_;
 };
 
 // torchvision.models.inception_v3(weights=None, num_classes, aux_logits, transform_input): the net

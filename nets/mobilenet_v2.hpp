@@ -97,7 +97,8 @@ class MobileNetV2 : public ImageClassifier {
       for (const auto& s : settings) {
         const std::int64_t output_channel = make_divisible(static_cast<double>(s[1]) * width_mult, round_nearest);
         for (std::int64_t i = 0; i < s[2]; ++i) {
-          features->push_back(std::make_shared<InvertedResidual>(input_channel, output_channel, i == 0 ? s[3] : 1, s[0]));
+          const std::int64_t stride = i == 0 ? s[3] : 1;
+          features->push_back(std::make_shared<InvertedResidual>(input_channel, output_channel, stride, s[0]));
           input_channel = output_channel;
         }
       }
@@ -107,48 +108,25 @@ class MobileNetV2 : public ImageClassifier {
       classifier->push_back(std::make_shared<nn::Linear>(last_channel, num_classes));
     }
     num_classes_ = num_classes;
-    for (auto& nm : named_modules()) init_module(*nm.second);
+    init_torchvision_layers(*this, LinearInit::Normal);
   }
 
   Tensor forward(const Tensor& x /*[N, 3, H, W]*/) override {
-    Tensor y = features->forward(x);                     // [N, last_channel, H/32, W/32]
-    y = flatten(adaptive_avg_pool2d(y, {1, 1}), 1);      // [N, last_channel]
-    return classifier->forward(y);                       // [N, num_classes]
+    Tensor y = features->forward(x);                 // [N, last_channel, H/32, W/32]
+    y = flatten(adaptive_avg_pool2d(y, {1, 1}), 1);  // [N, last_channel]
+    return classifier->forward(y);                   // [N, num_classes]
   }
 
   void replace_classifier(int num_classes) override {
     ANIMA_CHECK(num_classes > 0, "mobilenet_v2", "num_classes must be positive, got ", num_classes);
-    std::shared_ptr<nn::Linear> head;
-    {
-      nn::SkipInitGuard skip;
-      head = std::make_shared<nn::Linear>(last_channel, num_classes);
-    }
-    init_module(*head);
-    head->to(device());
-    classifier->replace(1, head);
+    classifier->replace(1, new_head(last_channel, num_classes, LinearInit::Normal));
     num_classes_ = num_classes;
   }
   std::string classifier_prefix() const override { return "classifier.1"; }
-  int num_classes() const override { return num_classes_; }
 
   std::int64_t last_channel = 0;
   std::shared_ptr<nn::Sequential> features;
   std::shared_ptr<nn::Sequential> classifier;
-
- private:
-  static void init_module(nn::Module& m) {
-    if (auto* conv = dynamic_cast<nn::Conv2d*>(&m)) {
-      nn::init::kaiming_normal_(conv->weight, nn::init::FanMode::FanOut);
-      if (conv->bias.defined()) nn::init::zeros_(conv->bias);
-    } else if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(&m)) {
-      nn::init::ones_(bn->weight);
-      nn::init::zeros_(bn->bias);
-    } else if (auto* fc = dynamic_cast<nn::Linear*>(&m)) {
-      nn::init::normal_(fc->weight, 0.0, 0.01);
-      nn::init::zeros_(fc->bias);
-    }
-  }
-  int num_classes_ = 0;
 };
 
 inline std::shared_ptr<MobileNetV2> mobilenet_v2(int num_classes = 1000, double width_mult = 1.0) {

@@ -92,7 +92,7 @@ class ResNet : public ImageClassifier {
       fc = register_module("fc", std::make_shared<nn::Linear>(512 * Bottleneck::expansion, num_classes));
     }
     num_classes_ = num_classes;
-    for (auto& nm : named_modules()) init_module(*nm.second);
+    init_torchvision_layers(*this, LinearInit::PyTorchDefault);
   }
 
   Tensor forward(const Tensor& x /*[N, 3, H, W]*/) override {
@@ -104,13 +104,10 @@ class ResNet : public ImageClassifier {
 
   void replace_classifier(int num_classes) override {
     ANIMA_CHECK(num_classes > 0, "resnet", "num_classes must be positive, got ", num_classes);
-    auto head = std::make_shared<nn::Linear>(512 * Bottleneck::expansion, num_classes);
-    head->to(device());
-    fc = replace_module("fc", head);
+    fc = replace_module("fc", new_head(512 * Bottleneck::expansion, num_classes, LinearInit::PyTorchDefault));
     num_classes_ = num_classes;
   }
   std::string classifier_prefix() const override { return "fc"; }
-  int num_classes() const override { return num_classes_; }
 
   std::shared_ptr<nn::Conv2d> conv1;
   std::shared_ptr<nn::BatchNorm2d> bn1;
@@ -119,19 +116,6 @@ class ResNet : public ImageClassifier {
   std::shared_ptr<nn::Sequential> layers[4];  // layer1..layer4
   std::shared_ptr<nn::AdaptiveAvgPool2d> avgpool;
   std::shared_ptr<nn::Linear> fc;
-
- private:
-  static void init_module(nn::Module& m) {
-    if (auto* conv = dynamic_cast<nn::Conv2d*>(&m)) {
-      nn::init::kaiming_normal_(conv->weight, nn::init::FanMode::FanOut);
-    } else if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(&m)) {
-      nn::init::ones_(bn->weight);
-      nn::init::zeros_(bn->bias);
-    } else if (auto* fc_layer = dynamic_cast<nn::Linear*>(&m)) {
-      nn::init::default_conv_linear_init_(fc_layer->weight, fc_layer->bias);
-    }
-  }
-  int num_classes_ = 0;
 };
 
 inline std::shared_ptr<ResNet> resnet50(int num_classes = 1000) {

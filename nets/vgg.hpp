@@ -61,7 +61,7 @@ class VGG : public ImageClassifier {
       classifier->push_back(std::make_shared<nn::Linear>(4096, num_classes));
     }
     num_classes_ = num_classes;
-    for (auto& nm : named_modules()) init_module(*nm.second);
+    init_torchvision_layers(*this, LinearInit::Normal);
   }
 
   Tensor forward(const Tensor& x /*[N, 3, H, W]*/) override {
@@ -71,37 +71,14 @@ class VGG : public ImageClassifier {
 
   void replace_classifier(int num_classes) override {
     ANIMA_CHECK(num_classes > 0, "vgg", "num_classes must be positive, got ", num_classes);
-    std::shared_ptr<nn::Linear> head;
-    {
-      nn::SkipInitGuard skip;
-      head = std::make_shared<nn::Linear>(4096, num_classes);
-    }
-    init_module(*head);
-    head->to(device());
-    classifier->replace(6, head);
+    classifier->replace(6, new_head(4096, num_classes, LinearInit::Normal));
     num_classes_ = num_classes;
   }
   std::string classifier_prefix() const override { return "classifier.6"; }
-  int num_classes() const override { return num_classes_; }
 
   std::shared_ptr<nn::Sequential> features;
   std::shared_ptr<nn::AdaptiveAvgPool2d> avgpool;
   std::shared_ptr<nn::Sequential> classifier;
-
- private:
-  static void init_module(nn::Module& m) {
-    if (auto* conv = dynamic_cast<nn::Conv2d*>(&m)) {
-      nn::init::kaiming_normal_(conv->weight, nn::init::FanMode::FanOut);
-      if (conv->bias.defined()) nn::init::zeros_(conv->bias);
-    } else if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(&m)) {
-      nn::init::ones_(bn->weight);
-      nn::init::zeros_(bn->bias);
-    } else if (auto* fc = dynamic_cast<nn::Linear*>(&m)) {
-      nn::init::normal_(fc->weight, 0.0, 0.01);
-      nn::init::zeros_(fc->bias);
-    }
-  }
-  int num_classes_ = 0;
 };
 
 // torchvision's cfgs["D"]; 0 marks a max pool.

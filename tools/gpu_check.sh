@@ -152,44 +152,48 @@ for area in io nn nets detect; do  # the per-area CPU executables (tests/<area>/
   run_gtest "cpu_${area}_tests" "$build/tests/anima_${area}_tests" "$work/cpu_${area}_tests.json" "tests/$area/*.cpp"
 done
 run_gtest cuda_tests "$build/tests/anima_cuda_tests" "$out/tests.json" "tests/cuda/*.cu" "tests/cuda/*.cpp"
+# Every op case on every backend (the /cuda0 instances are the CPU-vs-CUDA parity).
+run_gtest ops_tests "$build/tests/anima_ops_tests" "$out/ops_tests.json" "tests/ops/*.cpp"
 
 # ---- compute-sanitizer ---------------------------------------------------------------------------
 sanitizer="$(command -v compute-sanitizer || true)"
 for c in /usr/local/cuda/bin/compute-sanitizer /usr/local/cuda/compute-sanitizer/compute-sanitizer; do
   [[ -z "$sanitizer" && -x "$c" ]] && sanitizer="$c"
 done
+# sanitize NAME TOOL SUMMARY NOUN SECONDS LOG FILTER TOOL_OPTION...: runs compute-sanitizer --tool TOOL over
+# anima_cuda_tests (FILTER: a gtest filter, empty for all) into LOG, at most SECONDS (time_left), and records
+# step NAME, judged by the count on the tool's "<SUMMARY> SUMMARY: <n> <NOUN>s" line. Failing tests (exit 1)
+# are the cuda_tests step's business, but a process that crashed or was killed under the tool (any other
+# non-zero exit) did not finish its run.
+sanitize() {
+  local name=$1 tool=$2 summary=$3 noun=$4 seconds=$5 log_file=$6 filter=$7
+  shift 7
+  local t=$SECONDS rc count
+  log "run compute-sanitizer --tool $tool anima_cuda_tests ${filter}"
+  timeout "$(time_left "$seconds")" "$sanitizer" --tool "$tool" "$@" \
+    "$build/tests/anima_cuda_tests" --gtest_brief=1 ${filter:+--gtest_filter="$filter"} > "$log_file" 2>&1
+  rc=$?
+  count="$(sed -n "s/.*$summary SUMMARY: \([0-9]*\) $noun.*/\1/p" "$log_file" | tail -1)"
+  if [[ "$count" == 0 && $rc -ne 0 && $rc -ne 1 ]]; then
+    record "$name" failed $((SECONDS - t)) "test process crashed under $tool (exit $rc)"
+  elif [[ "$count" == 0 ]]; then record "$name" ok $((SECONDS - t)) "0 ${noun}s (test exit $rc)"
+  elif [[ -n "$count" ]]; then record "$name" failed $((SECONDS - t)) "$count ${noun}s"
+  else record "$name" failed $((SECONDS - t)) "no ${summary,,} summary (exit $rc)"; fi
+}
+
 if [[ ! -x "$build/tests/anima_cuda_tests" ]]; then
   record sanitizer skipped 0 "anima_cuda_tests not built"
 elif [[ -z "$sanitizer" ]]; then
   record sanitizer failed 0 "compute-sanitizer not found"
 else
-  t=$SECONDS
-  sanitizer_filter="${SANITIZER_FILTER:-${GTEST_FILTER:-}}"
-  log "run compute-sanitizer --tool memcheck anima_cuda_tests ${sanitizer_filter}"
-  timeout "$(time_left 200)" "$sanitizer" --tool memcheck --report-api-errors no --error-exitcode 99 --print-limit 200 \
-    "$build/tests/anima_cuda_tests" --gtest_brief=1 ${sanitizer_filter:+--gtest_filter="$sanitizer_filter"} > "$out/sanitizer.log" 2>&1
-  rc=$?
-  # Judged by memcheck's error count; failing tests (exit 1) are the cuda_tests step's business, but a
-  # process that crashed or was killed under memcheck (any other non-zero exit) did not finish its run.
-  errors="$(sed -n 's/.*ERROR SUMMARY: \([0-9]*\) error.*/\1/p' "$out/sanitizer.log" | tail -1)"
-  if [[ "$errors" == 0 && $rc -ne 0 && $rc -ne 1 ]]; then record sanitizer failed $((SECONDS - t)) "test process crashed under memcheck (exit $rc)"
-  elif [[ "$errors" == 0 ]]; then record sanitizer ok $((SECONDS - t)) "0 errors (test exit $rc)"
-  elif [[ -n "$errors" ]]; then record sanitizer failed $((SECONDS - t)) "$errors errors"
-  else record sanitizer failed $((SECONDS - t)) "no error summary (exit $rc)"; fi
+  sanitize sanitizer memcheck ERROR error 200 "$out/sanitizer.log" "${SANITIZER_FILTER:-${GTEST_FILTER:-}}" \
+    --report-api-errors no --error-exitcode 99 --print-limit 200
 fi
 
 # ---- racecheck (RACECHECK_FILTER): shared-memory hazards of the kernels those tests run ----------
 if [[ -n "${RACECHECK_FILTER:-}" && -n "$sanitizer" && -x "$build/tests/anima_cuda_tests" ]]; then
-  t=$SECONDS
-  log "run compute-sanitizer --tool racecheck anima_cuda_tests ${RACECHECK_FILTER}"
-  timeout "$(time_left 150)" "$sanitizer" --tool racecheck --racecheck-report hazard --error-exitcode 99 --print-limit 50 \
-    "$build/tests/anima_cuda_tests" --gtest_brief=1 --gtest_filter="$RACECHECK_FILTER" > "$out/racecheck.log" 2>&1
-  rc=$?
-  hazards="$(sed -n 's/.*RACECHECK SUMMARY: \([0-9]*\) hazard.*/\1/p' "$out/racecheck.log" | tail -1)"
-  if [[ "$hazards" == 0 && $rc -ne 0 && $rc -ne 1 ]]; then record racecheck failed $((SECONDS - t)) "test process crashed under racecheck (exit $rc)"
-  elif [[ "$hazards" == 0 ]]; then record racecheck ok $((SECONDS - t)) "0 hazards (test exit $rc)"
-  elif [[ -n "$hazards" ]]; then record racecheck failed $((SECONDS - t)) "$hazards hazards"
-  else record racecheck failed $((SECONDS - t)) "no racecheck summary (exit $rc)"; fi
+  sanitize racecheck racecheck RACECHECK hazard 150 "$out/racecheck.log" "$RACECHECK_FILTER" \
+    --racecheck-report hazard --error-exitcode 99 --print-limit 50
 fi
 
 # ---- a crash under the debugger (DEBUG_TEST) ------------------------------------------------------

@@ -8,11 +8,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bash tools/setup.sh
-build="${BUILD_DIR:-build}"
-jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
-gen=()
-if [[ ! -f "$build/CMakeCache.txt" ]] && command -v ninja >/dev/null 2>&1; then gen=(-G Ninja); fi
-cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DANIMA_CUDA="${ANIMA_CUDA:-AUTO}"
+source tools/configure_build.sh
+configure_build -DANIMA_CUDA="${ANIMA_CUDA:-AUTO}"
 cmake --build "$build" -j "$jobs" --target anima_cli
 "$build/tools/anima" demo --data "$build/demo_data"

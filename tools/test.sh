@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The README's test command. Installs the build's packages (tools/setup.sh, idempotent), configures build/ (Release, ANIMA_CUDA=AUTO: CUDA for sm_90 when nvcc and cuDNN are present),
-# builds everything (tests, header check, benchmarks, tool) with all cores, and runs ctest, which
-# includes the consumer checks (find_package and add_subdirectory).
+# The README's test command. Installs the build's packages (tools/setup.sh, idempotent), configures
+# build/ (Release, ANIMA_CUDA=AUTO: CUDA for sm_90 when nvcc and cuDNN are present), builds
+# everything (tests, header check, benchmarks, tool) with all cores, and runs ctest, which includes
+# the consumer checks (find_package and add_subdirectory).
 #
 #   bash tools/test.sh
 # Environment: BUILD_DIR (build), ANIMA_CUDA (AUTO), CMAKE_CUDA_ARCHITECTURES (90),
@@ -9,18 +10,14 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bash tools/setup.sh
-build="${BUILD_DIR:-build}"
-jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
-gen=()
-if [[ ! -f "$build/CMakeCache.txt" ]] && command -v ninja >/dev/null 2>&1; then gen=(-G Ninja); fi
+source tools/configure_build.sh
 # shellcheck disable=SC2206
 extra=(${CMAKE_ARGS:-})
 
 cuda="${ANIMA_CUDA:-AUTO}"
 if [[ "${cuda^^}" != OFF ]]; then extra+=(-DCMAKE_CUDA_ARCHITECTURES="${CMAKE_CUDA_ARCHITECTURES:-90}"); fi
 
-cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DANIMA_CUDA="$cuda" \
-  -DANIMA_BUILD_TESTS=ON -DANIMA_BUILD_BENCHMARKS=ON -DANIMA_BUILD_TOOLS=ON "${extra[@]}"
+configure_build -DANIMA_CUDA="$cuda" -DANIMA_BUILD_TESTS=ON -DANIMA_BUILD_BENCHMARKS=ON -DANIMA_BUILD_TOOLS=ON \
+  "${extra[@]}"
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs"

@@ -70,8 +70,7 @@ double plane_sum_sq_dev(const T* p, std::int64_t n, double mu) {
 
 // Σ dy and Σ dy·x̂ over one plane (x̂ = (x - mu)·invstd in T, as the transform computes it).
 template <bool Blocked, class T>
-void plane_backward_sums(const T* x, const T* gy, std::int64_t n, T mu, T invstd, double& sum_dy,
-                         double& sum_dy_xhat) {
+void plane_backward_sums(const T* x, const T* gy, std::int64_t n, T mu, T invstd, double& sum_dy, double& sum_dy_xhat) {
   auto dx = [&](std::int64_t i) { return static_cast<double>(gy[i]) * static_cast<double>((x[i] - mu) * invstd); };
   if (!Blocked) {
     for (std::int64_t i = 0; i < n; ++i) {
@@ -178,9 +177,8 @@ void batch_norm_transform_reference(const T* x, std::int64_t N, std::int64_t C, 
 template <class T>
 void batch_norm_transform_channels(const T* x, std::int64_t N, std::int64_t C, std::int64_t HW, const T* mean,
                                    const T* var, const T* w, const T* b, double eps, T* y) {
-  bn_detail::for_each_channel(C, N * HW, [&](std::int64_t c) {
-    bn_detail::transform_channel(x, N, C, HW, c, mean, var, w, b, eps, y);
-  });
+  bn_detail::for_each_channel(
+      C, N * HW, [&](std::int64_t c) { bn_detail::transform_channel(x, N, C, HW, c, mean, var, w, b, eps, y); });
 }
 
 template <class T>

@@ -16,7 +16,8 @@ void box_iou_matrix(const T* a, std::int64_t n, const T* b, std::int64_t m, T* i
   for (std::int64_t i = 0; i < n; ++i) {
     const T* ai = a + 4 * i;
     const T area_i = box_area(ai);
-    for (std::int64_t j = 0; j < m; ++j) iou[i * m + j] = box_iou_with_areas(ai, area_i, b + 4 * j, box_area(b + 4 * j));
+    for (std::int64_t j = 0; j < m; ++j)
+      iou[i * m + j] = box_iou_with_areas(ai, area_i, b + 4 * j, box_area(b + 4 * j));
   }
 }
 
@@ -25,7 +26,8 @@ template <class T>
 void box_decode_rows(const T* anchors, const T* deltas, std::int64_t n, std::int64_t k, const BoxCoderWeights& w,
                      T clip, T* out) {
   for (std::int64_t i = 0; i < n; ++i)
-    for (std::int64_t c = 0; c < k; ++c) box_decode(anchors + 4 * i, deltas + 4 * (i * k + c), w, clip, out + 4 * (i * k + c));
+    for (std::int64_t c = 0; c < k; ++c)
+      box_decode(anchors + 4 * i, deltas + 4 * (i * k + c), w, clip, out + 4 * (i * k + c));
 }
 
 // reference: [n, 4], proposals: [n, 4] -> out: [n, 4] (dx, dy, dw, dh).

@@ -4,7 +4,8 @@
 // own kh x kw filter, so there is no reduction over channels and im2col + GEMM would run GEMMs with
 // M = m (usually 1): the direct loops are faster (MobileNet's 3x3 depthwise layers).
 //   forward          y[n,o,oh,ow] = b[o] + Σ_{i,j} x[n, o/m, ih, iw] · w[o,0,i,j]
-//   backward data    dx[n,c,ih,iw] = Σ_{o = c·m .. c·m+m-1} Σ_{oh,ow,i,j : tap lands on (ih,iw)} dy[n,o,oh,ow] · w[o,0,i,j]
+//   backward data    dx[n,c,ih,iw] = Σ_{o = c·m .. c·m+m-1} Σ_{oh,ow,i,j : tap lands on (ih,iw)} dy[n,o,oh,ow] ·
+//   w[o,0,i,j]
 //   backward filter  dw[o,0,i,j] = Σ_{n,oh,ow} dy[n,o,oh,ow] · x[n, o/m, ih, iw],   db[o] = Σ dy[n,o,·,·]
 // (ih = oh·sh − ph + i·dh, iw = ow·sw − pw + j·dw, taps outside the input skipped.)
 // Each output row is split into the padded edges and the interior with conv_valid_range, so the
@@ -147,12 +148,12 @@ void bwd_data_plane_portable(const Conv2dGeometry& p, const T* dyp, const T* wp,
 #if ANIMA_CPU_X86
 template <class T>
 __attribute__((target("avx2,fma"))) void fwd_plane_avx2(const Conv2dGeometry& p, const T* xp, const T* wp, T bias,
-                                                         T* yp) {
+                                                        T* yp) {
   fwd_plane_any(p, xp, wp, bias, yp);
 }
 template <class T>
 __attribute__((target("avx2,fma"))) void bwd_data_plane_avx2(const Conv2dGeometry& p, const T* dyp, const T* wp,
-                                                              T* dxp) {
+                                                             T* dxp) {
   bwd_data_plane(p, dyp, wp, dxp);
 }
 #endif

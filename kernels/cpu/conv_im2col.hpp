@@ -90,9 +90,9 @@ std::size_t cols_bytes(const Conv2dGeometry& p) {
 template <class T>
 std::size_t gemm_bytes(const Conv2dGeometry& p, int threads) {
   const std::int64_t Og = p.o_per_group(), K = p.k_size(), P = p.Ho * p.Wo;
-  std::size_t b = gemm_packed_workspace_bytes<T>(Og, P, K, threads);        // forward
-  b = std::max(b, gemm_packed_workspace_bytes<T>(K, P, Og, threads));       // backward data
-  b = std::max(b, gemm_packed_workspace_bytes<T>(Og, K, P, threads));       // backward filter
+  std::size_t b = gemm_packed_workspace_bytes<T>(Og, P, K, threads);   // forward
+  b = std::max(b, gemm_packed_workspace_bytes<T>(K, P, Og, threads));  // backward data
+  b = std::max(b, gemm_packed_workspace_bytes<T>(Og, K, P, threads));  // backward filter
   return round64(b);
 }
 
@@ -156,8 +156,8 @@ void conv2d_fwd_im2col(const Conv2dGeometry& p, const T* x, const T* w, const T*
     }
     T* yn = y + n * p.O * P;
     for (std::int64_t g = 0; g < G; ++g)
-      gemm_packed<T>(false, false, Og, P, K, T(1), w + g * Og * K, K, cols + g * K * P, P, T(0), yn + g * Og * P, P, gws,
-                     gp);
+      gemm_packed<T>(false, false, Og, P, K, T(1), w + g * Og * K, K, cols + g * K * P, P, T(0), yn + g * Og * P, P,
+                     gws, gp);
     if (b)
       for (std::int64_t o = 0; o < p.O; ++o) {
         T* row = yn + o * P;

@@ -38,7 +38,8 @@ void copy_into_typed(const T* x, const Layout& lx, T* y, const Layout& ly, std::
   for (std::int64_t i = 0; i < n; ++i) y[ly.offset(i)] = x[lx.offset(i)];
 }
 
-inline void copy_into(std::size_t element_bytes, const void* x, const Layout& lx, void* y, const Layout& ly, std::int64_t n) {
+inline void copy_into(std::size_t element_bytes, const void* x, const Layout& lx, void* y, const Layout& ly,
+                      std::int64_t n) {
   switch (element_bytes) {
     case 1: copy_into_typed(static_cast<const std::uint8_t*>(x), lx, static_cast<std::uint8_t*>(y), ly, n); break;
     case 2: copy_into_typed(static_cast<const std::uint16_t*>(x), lx, static_cast<std::uint16_t*>(y), ly, n); break;

@@ -59,16 +59,16 @@ void gemm_ukernel_portable(int64_t kc, const T* Ap, const T* Bp, T* C, int64_t l
 
 #if ANIMA_CPU_X86
 
-__attribute__((target("avx512f"))) inline void sgemm_ukernel_avx512_14x32(
-    int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float beta) {
+__attribute__((target("avx512f"))) inline void sgemm_ukernel_avx512_14x32(int64_t kc, const float* Ap, const float* Bp,
+                                                                          float* C, int64_t ldc, float beta) {
   constexpr int MR = 14;
   __m512 c0[MR], c1[MR];
-ANIMA_UNROLL(14)
+  ANIMA_UNROLL(14)
   for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
   for (int64_t p = 0; p < kc; ++p) {
     const __m512 b0 = _mm512_loadu_ps(Bp);
     const __m512 b1 = _mm512_loadu_ps(Bp + 16);
-ANIMA_UNROLL(14)
+    ANIMA_UNROLL(14)
     for (int i = 0; i < MR; ++i) {
       const __m512 a = _mm512_set1_ps(Ap[i]);
       c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
@@ -78,38 +78,38 @@ ANIMA_UNROLL(14)
     Bp += 32;
   }
   if (beta == 0.0f) {
-ANIMA_UNROLL(14)
+    ANIMA_UNROLL(14)
     for (int i = 0; i < MR; ++i) {
       _mm512_storeu_ps(C + i * ldc, c0[i]);
       _mm512_storeu_ps(C + i * ldc + 16, c1[i]);
     }
   } else if (beta == 1.0f) {
-ANIMA_UNROLL(14)
+    ANIMA_UNROLL(14)
     for (int i = 0; i < MR; ++i) {
       _mm512_storeu_ps(C + i * ldc, _mm512_add_ps(c0[i], _mm512_loadu_ps(C + i * ldc)));
       _mm512_storeu_ps(C + i * ldc + 16, _mm512_add_ps(c1[i], _mm512_loadu_ps(C + i * ldc + 16)));
     }
   } else {
     const __m512 vb = _mm512_set1_ps(beta);
-ANIMA_UNROLL(14)
+    ANIMA_UNROLL(14)
     for (int i = 0; i < MR; ++i) {
       _mm512_storeu_ps(C + i * ldc, _mm512_fmadd_ps(vb, _mm512_loadu_ps(C + i * ldc), c0[i]));
-      _mm512_storeu_ps(C + i * ldc + 16,
-                       _mm512_fmadd_ps(vb, _mm512_loadu_ps(C + i * ldc + 16), c1[i]));
+      _mm512_storeu_ps(C + i * ldc + 16, _mm512_fmadd_ps(vb, _mm512_loadu_ps(C + i * ldc + 16), c1[i]));
     }
   }
 }
 
-__attribute__((target("avx512f"))) inline void dgemm_ukernel_avx512_14x16(
-    int64_t kc, const double* Ap, const double* Bp, double* C, int64_t ldc, double beta) {
+__attribute__((target("avx512f"))) inline void dgemm_ukernel_avx512_14x16(int64_t kc, const double* Ap,
+                                                                          const double* Bp, double* C, int64_t ldc,
+                                                                          double beta) {
   constexpr int MR = 14;
   __m512d c0[MR], c1[MR];
-ANIMA_UNROLL(14)
+  ANIMA_UNROLL(14)
   for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_pd();
   for (int64_t p = 0; p < kc; ++p) {
     const __m512d b0 = _mm512_loadu_pd(Bp);
     const __m512d b1 = _mm512_loadu_pd(Bp + 8);
-ANIMA_UNROLL(14)
+    ANIMA_UNROLL(14)
     for (int i = 0; i < MR; ++i) {
       const __m512d a = _mm512_set1_pd(Ap[i]);
       c0[i] = _mm512_fmadd_pd(a, b0, c0[i]);
@@ -119,38 +119,37 @@ ANIMA_UNROLL(14)
     Bp += 16;
   }
   if (beta == 0.0) {
-ANIMA_UNROLL(14)
+    ANIMA_UNROLL(14)
     for (int i = 0; i < MR; ++i) {
       _mm512_storeu_pd(C + i * ldc, c0[i]);
       _mm512_storeu_pd(C + i * ldc + 8, c1[i]);
     }
   } else if (beta == 1.0) {
-ANIMA_UNROLL(14)
+    ANIMA_UNROLL(14)
     for (int i = 0; i < MR; ++i) {
       _mm512_storeu_pd(C + i * ldc, _mm512_add_pd(c0[i], _mm512_loadu_pd(C + i * ldc)));
       _mm512_storeu_pd(C + i * ldc + 8, _mm512_add_pd(c1[i], _mm512_loadu_pd(C + i * ldc + 8)));
     }
   } else {
     const __m512d vb = _mm512_set1_pd(beta);
-ANIMA_UNROLL(14)
+    ANIMA_UNROLL(14)
     for (int i = 0; i < MR; ++i) {
       _mm512_storeu_pd(C + i * ldc, _mm512_fmadd_pd(vb, _mm512_loadu_pd(C + i * ldc), c0[i]));
-      _mm512_storeu_pd(C + i * ldc + 8,
-                       _mm512_fmadd_pd(vb, _mm512_loadu_pd(C + i * ldc + 8), c1[i]));
+      _mm512_storeu_pd(C + i * ldc + 8, _mm512_fmadd_pd(vb, _mm512_loadu_pd(C + i * ldc + 8), c1[i]));
     }
   }
 }
 
-__attribute__((target("avx2,fma"))) inline void sgemm_ukernel_avx2_6x16(
-    int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float beta) {
+__attribute__((target("avx2,fma"))) inline void sgemm_ukernel_avx2_6x16(int64_t kc, const float* Ap, const float* Bp,
+                                                                        float* C, int64_t ldc, float beta) {
   constexpr int MR = 6;
   __m256 c0[MR], c1[MR];
-ANIMA_UNROLL(6)
+  ANIMA_UNROLL(6)
   for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
   for (int64_t p = 0; p < kc; ++p) {
     const __m256 b0 = _mm256_loadu_ps(Bp);
     const __m256 b1 = _mm256_loadu_ps(Bp + 8);
-ANIMA_UNROLL(6)
+    ANIMA_UNROLL(6)
     for (int i = 0; i < MR; ++i) {
       const __m256 a = _mm256_broadcast_ss(Ap + i);
       c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);
@@ -160,38 +159,37 @@ ANIMA_UNROLL(6)
     Bp += 16;
   }
   if (beta == 0.0f) {
-ANIMA_UNROLL(6)
+    ANIMA_UNROLL(6)
     for (int i = 0; i < MR; ++i) {
       _mm256_storeu_ps(C + i * ldc, c0[i]);
       _mm256_storeu_ps(C + i * ldc + 8, c1[i]);
     }
   } else if (beta == 1.0f) {
-ANIMA_UNROLL(6)
+    ANIMA_UNROLL(6)
     for (int i = 0; i < MR; ++i) {
       _mm256_storeu_ps(C + i * ldc, _mm256_add_ps(c0[i], _mm256_loadu_ps(C + i * ldc)));
       _mm256_storeu_ps(C + i * ldc + 8, _mm256_add_ps(c1[i], _mm256_loadu_ps(C + i * ldc + 8)));
     }
   } else {
     const __m256 vb = _mm256_set1_ps(beta);
-ANIMA_UNROLL(6)
+    ANIMA_UNROLL(6)
     for (int i = 0; i < MR; ++i) {
       _mm256_storeu_ps(C + i * ldc, _mm256_fmadd_ps(vb, _mm256_loadu_ps(C + i * ldc), c0[i]));
-      _mm256_storeu_ps(C + i * ldc + 8,
-                       _mm256_fmadd_ps(vb, _mm256_loadu_ps(C + i * ldc + 8), c1[i]));
+      _mm256_storeu_ps(C + i * ldc + 8, _mm256_fmadd_ps(vb, _mm256_loadu_ps(C + i * ldc + 8), c1[i]));
     }
   }
 }
 
-__attribute__((target("avx2,fma"))) inline void dgemm_ukernel_avx2_6x8(
-    int64_t kc, const double* Ap, const double* Bp, double* C, int64_t ldc, double beta) {
+__attribute__((target("avx2,fma"))) inline void dgemm_ukernel_avx2_6x8(int64_t kc, const double* Ap, const double* Bp,
+                                                                       double* C, int64_t ldc, double beta) {
   constexpr int MR = 6;
   __m256d c0[MR], c1[MR];
-ANIMA_UNROLL(6)
+  ANIMA_UNROLL(6)
   for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_pd();
   for (int64_t p = 0; p < kc; ++p) {
     const __m256d b0 = _mm256_loadu_pd(Bp);
     const __m256d b1 = _mm256_loadu_pd(Bp + 4);
-ANIMA_UNROLL(6)
+    ANIMA_UNROLL(6)
     for (int i = 0; i < MR; ++i) {
       const __m256d a = _mm256_broadcast_sd(Ap + i);
       c0[i] = _mm256_fmadd_pd(a, b0, c0[i]);
@@ -201,24 +199,23 @@ ANIMA_UNROLL(6)
     Bp += 8;
   }
   if (beta == 0.0) {
-ANIMA_UNROLL(6)
+    ANIMA_UNROLL(6)
     for (int i = 0; i < MR; ++i) {
       _mm256_storeu_pd(C + i * ldc, c0[i]);
       _mm256_storeu_pd(C + i * ldc + 4, c1[i]);
     }
   } else if (beta == 1.0) {
-ANIMA_UNROLL(6)
+    ANIMA_UNROLL(6)
     for (int i = 0; i < MR; ++i) {
       _mm256_storeu_pd(C + i * ldc, _mm256_add_pd(c0[i], _mm256_loadu_pd(C + i * ldc)));
       _mm256_storeu_pd(C + i * ldc + 4, _mm256_add_pd(c1[i], _mm256_loadu_pd(C + i * ldc + 4)));
     }
   } else {
     const __m256d vb = _mm256_set1_pd(beta);
-ANIMA_UNROLL(6)
+    ANIMA_UNROLL(6)
     for (int i = 0; i < MR; ++i) {
       _mm256_storeu_pd(C + i * ldc, _mm256_fmadd_pd(vb, _mm256_loadu_pd(C + i * ldc), c0[i]));
-      _mm256_storeu_pd(C + i * ldc + 4,
-                       _mm256_fmadd_pd(vb, _mm256_loadu_pd(C + i * ldc + 4), c1[i]));
+      _mm256_storeu_pd(C + i * ldc + 4, _mm256_fmadd_pd(vb, _mm256_loadu_pd(C + i * ldc + 4), c1[i]));
     }
   }
 }

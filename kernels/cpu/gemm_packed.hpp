@@ -69,8 +69,8 @@ template <class T>
 struct GemmPackedConfig {
   GemmIsa isa;
   const char* name;
-  int mr, nr;              // micro-tile of C held in registers
-  int64_t mc, kc, nc;      // cache blocks: A block [mc x kc] in L2, B panel [kc x nc] in L3
+  int mr, nr;          // micro-tile of C held in registers
+  int64_t mc, kc, nc;  // cache blocks: A block [mc x kc] in L2, B panel [kc x nc] in L3
   GemmMicroKernel<T> ukernel;
 };
 
@@ -82,25 +82,24 @@ namespace gemm_packed_detail {
 // nc: the packed B panel (256*2048*4 = 2 MiB) sits in L3.
 template <class T>
 inline const GemmPackedConfig<T>* configs(int& count) {
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
-                "gemm_packed supports float and double");
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "gemm_packed supports float and double");
   if constexpr (std::is_same_v<T, float>) {
     static const GemmPackedConfig<float> table[] = {
 #if ANIMA_CPU_X86
-        {GemmIsa::avx512f, "avx512f", 14, 32, 168, 256, 2048, &sgemm_ukernel_avx512_14x32},
-        {GemmIsa::avx2_fma, "avx2+fma", 6, 16, 144, 256, 2048, &sgemm_ukernel_avx2_6x16},
+      {GemmIsa::avx512f, "avx512f", 14, 32, 168, 256, 2048, &sgemm_ukernel_avx512_14x32},
+      {GemmIsa::avx2_fma, "avx2+fma", 6, 16, 144, 256, 2048, &sgemm_ukernel_avx2_6x16},
 #endif
-        {GemmIsa::portable, "portable", 4, 8, 128, 256, 1024, &gemm_ukernel_portable<float, 4, 8>},
+      {GemmIsa::portable, "portable", 4, 8, 128, 256, 1024, &gemm_ukernel_portable<float, 4, 8>},
     };
     count = static_cast<int>(sizeof(table) / sizeof(table[0]));
     return table;
   } else {
     static const GemmPackedConfig<double> table[] = {
 #if ANIMA_CPU_X86
-        {GemmIsa::avx512f, "avx512f", 14, 16, 112, 256, 1024, &dgemm_ukernel_avx512_14x16},
-        {GemmIsa::avx2_fma, "avx2+fma", 6, 8, 96, 256, 1024, &dgemm_ukernel_avx2_6x8},
+      {GemmIsa::avx512f, "avx512f", 14, 16, 112, 256, 1024, &dgemm_ukernel_avx512_14x16},
+      {GemmIsa::avx2_fma, "avx2+fma", 6, 8, 96, 256, 1024, &dgemm_ukernel_avx2_6x8},
 #endif
-        {GemmIsa::portable, "portable", 4, 8, 128, 256, 1024, &gemm_ukernel_portable<double, 4, 8>},
+      {GemmIsa::portable, "portable", 4, 8, 128, 256, 1024, &gemm_ukernel_portable<double, 4, 8>},
     };
     count = static_cast<int>(sizeof(table) / sizeof(table[0]));
     return table;
@@ -129,8 +128,8 @@ inline size_t slot_bytes(const GemmPackedConfig<T>& cfg, int64_t M, int64_t N, i
 
 // Ap[mc/MR][kc][MR] = alpha * op(A)[i0:i0+mc, p0:p0+kc], rows past mc zero-filled.
 template <class T>
-inline void pack_a(bool trans_a, const T* A, int64_t lda, int64_t i0, int64_t mc, int64_t p0,
-                   int64_t kc, T alpha, int mr, T* Ap) {
+inline void pack_a(bool trans_a, const T* A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, T alpha,
+                   int mr, T* Ap) {
   for (int64_t ib = 0; ib < mc; ib += mr) {
     const int rows = static_cast<int>(std::min<int64_t>(mr, mc - ib));
     if (!trans_a) {
@@ -154,8 +153,8 @@ inline void pack_a(bool trans_a, const T* A, int64_t lda, int64_t i0, int64_t mc
 
 // Bp[nc/NR][kc][NR] = op(B)[p0:p0+kc, j0:j0+nc], columns past nc zero-filled.
 template <class T>
-inline void pack_b(bool trans_b, const T* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
-                   int64_t nc, int nr, T* Bp) {
+inline void pack_b(bool trans_b, const T* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr,
+                   T* Bp) {
   if (!trans_b) {
     // op(B)[p][j] = B[p*ldb + j]: each k step is contiguous in j. Walk B row by row (sequential
     // reads the hardware prefetcher follows) and scatter each row's NR-wide pieces to their
@@ -202,10 +201,9 @@ constexpr int kMaxTile = 14 * 32;  // largest MR*NR over all configs
 
 // Single-thread blocked GEMM on the C block [m0,m1) x [n0,n1), packing into `slot`.
 template <class T>
-inline void gemm_block(const GemmPackedConfig<T>& cfg, bool trans_a, bool trans_b, int64_t m0,
-                       int64_t m1, int64_t n0, int64_t n1, int64_t K, T alpha, const T* A,
-                       int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc,
-                       unsigned char* slot, size_t a_bytes) {
+inline void gemm_block(const GemmPackedConfig<T>& cfg, bool trans_a, bool trans_b, int64_t m0, int64_t m1, int64_t n0,
+                       int64_t n1, int64_t K, T alpha, const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C,
+                       int64_t ldc, unsigned char* slot, size_t a_bytes) {
   const int mr = cfg.mr, nr = cfg.nr;
   T* Ap = reinterpret_cast<T*>(slot);
   T* Bp = reinterpret_cast<T*>(slot + a_bytes);
@@ -254,12 +252,9 @@ inline void gemm_block(const GemmPackedConfig<T>& cfg, bool trans_a, bool trans_
 inline bool gemm_packed_isa_supported(GemmIsa isa) {
   switch (isa) {
     case GemmIsa::automatic:
-    case GemmIsa::portable:
-      return true;
-    case GemmIsa::avx512f:
-      return cpu_supports_avx512f();
-    case GemmIsa::avx2_fma:
-      return cpu_supports_avx2_fma();
+    case GemmIsa::portable: return true;
+    case GemmIsa::avx512f: return cpu_supports_avx512f();
+    case GemmIsa::avx2_fma: return cpu_supports_avx2_fma();
   }
   return false;
 }
@@ -274,8 +269,7 @@ inline bool gemm_packed_force_isa(GemmIsa isa) {
 
 // The ISA gemm_packed will use now: the forced one, else the best supported.
 inline GemmIsa gemm_packed_selected_isa() {
-  const auto forced = static_cast<GemmIsa>(
-      gemm_packed_detail::forced_isa().load(std::memory_order_relaxed));
+  const auto forced = static_cast<GemmIsa>(gemm_packed_detail::forced_isa().load(std::memory_order_relaxed));
   if (forced != GemmIsa::automatic) return forced;
   if (cpu_supports_avx512f()) return GemmIsa::avx512f;
   if (cpu_supports_avx2_fma()) return GemmIsa::avx2_fma;
@@ -303,8 +297,7 @@ size_t gemm_packed_workspace_bytes(int64_t M, int64_t N, int64_t K, int num_thre
   int count = 0;
   const GemmPackedConfig<T>* table = gemm_packed_detail::configs<T>(count);
   size_t slot = 0;
-  for (int i = 0; i < count; ++i)
-    slot = std::max(slot, gemm_packed_detail::slot_bytes(table[i], M, N, K));
+  for (int i = 0; i < count; ++i) slot = std::max(slot, gemm_packed_detail::slot_bytes(table[i], M, N, K));
   return slot * static_cast<size_t>(std::max(1, num_threads));
 }
 
@@ -312,9 +305,9 @@ size_t gemm_packed_workspace_bytes(int64_t M, int64_t N, int64_t K, int num_thre
 // gemm_packed_workspace_bytes<T>(M, N, K, t) bytes, 64-byte aligned, with t >= pool->size()
 // (t >= 1 when pool == nullptr, which runs on the calling thread).
 template <class T>
-void gemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
-                 const T* A, int64_t lda,  // [M,K] or, if trans_a, [K,M]
-                 const T* B, int64_t ldb,  // [K,N] or, if trans_b, [N,K]
+void gemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+                 int64_t lda,                // [M,K] or, if trans_a, [K,M]
+                 const T* B, int64_t ldb,    // [K,N] or, if trans_b, [N,K]
                  T beta, T* C, int64_t ldc,  // [M,N]
                  void* workspace, ThreadPool* pool) {
   namespace d = gemm_packed_detail;
@@ -349,8 +342,8 @@ void gemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T 
   threads = tm * tn;
 
   const size_t slot = d::slot_bytes(cfg, M, N, K);
-  const size_t a_bytes = static_cast<size_t>(d::round_up(
-      std::min(cfg.mc, d::round_up(M, cfg.mr)) * std::min(cfg.kc, K) * int64_t(sizeof(T)), 64));
+  const size_t a_bytes = static_cast<size_t>(
+      d::round_up(std::min(cfg.mc, d::round_up(M, cfg.mr)) * std::min(cfg.kc, K) * int64_t(sizeof(T)), 64));
   auto* base = static_cast<unsigned char*>(workspace);
 
   auto run_block = [&](int64_t t) {

@@ -15,9 +15,9 @@
 namespace anima::kernels::cpu {
 
 template <class T>
-void gemm_reference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
-                    const T* A, int64_t lda,  // [M,K] or, if trans_a, [K,M]
-                    const T* B, int64_t ldb,  // [K,N] or, if trans_b, [N,K]
+void gemm_reference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+                    int64_t lda,                  // [M,K] or, if trans_a, [K,M]
+                    const T* B, int64_t ldb,      // [K,N] or, if trans_b, [N,K]
                     T beta, T* C, int64_t ldc) {  // [M,N]
   for (int64_t i = 0; i < M; ++i) {
     for (int64_t j = 0; j < N; ++j) {

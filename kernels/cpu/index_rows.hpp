@@ -28,7 +28,8 @@ template <class T>
 void index_select_rows(const T* x /*[K, R]*/, const std::int64_t* idx /*[M]*/, std::int64_t m, std::int64_t row_elems,
                        T* y /*[M, R]*/) {
   parallel_for(0, m, index_rows_grain(row_elems), [&](std::int64_t j0, std::int64_t j1) {
-    for (std::int64_t j = j0; j < j1; ++j) std::copy(x + idx[j] * row_elems, x + (idx[j] + 1) * row_elems, y + j * row_elems);
+    for (std::int64_t j = j0; j < j1; ++j)
+      std::copy(x + idx[j] * row_elems, x + (idx[j] + 1) * row_elems, y + j * row_elems);
   });
 }
 
@@ -36,7 +37,8 @@ template <class T>
 void index_copy_rows(const T* x /*[M, R]*/, const std::int64_t* idx /*[M]*/, std::int64_t m, std::int64_t row_elems,
                      T* y /*[K, R]*/) {
   parallel_for(0, m, index_rows_grain(row_elems), [&](std::int64_t j0, std::int64_t j1) {
-    for (std::int64_t j = j0; j < j1; ++j) std::copy(x + j * row_elems, x + (j + 1) * row_elems, y + idx[j] * row_elems);
+    for (std::int64_t j = j0; j < j1; ++j)
+      std::copy(x + j * row_elems, x + (j + 1) * row_elems, y + idx[j] * row_elems);
   });
 }
 

@@ -33,7 +33,8 @@ void forward_plane(InterpMode mode, const T* x, const Interp2dGeometry& g, T* y)
       const LinearTap<T> tw = linear_source(rw, ow, g.in_w, g.out_w, g.align_corners);
       const T* r0 = x + th.i0 * g.in_w;
       const T* r1 = x + th.i1 * g.in_w;
-      y[oh * g.out_w + ow] = th.l0 * (tw.l0 * r0[tw.i0] + tw.l1 * r0[tw.i1]) + th.l1 * (tw.l0 * r1[tw.i0] + tw.l1 * r1[tw.i1]);
+      y[oh * g.out_w + ow] =
+          th.l0 * (tw.l0 * r0[tw.i0] + tw.l1 * r0[tw.i1]) + th.l1 * (tw.l0 * r1[tw.i0] + tw.l1 * r1[tw.i1]);
     }
   }
 }

@@ -1,7 +1,7 @@
 // anima/kernels/cpu/nms.hpp — non-maximum suppression on the CPU (torchvision 0.14's
 // csrc/ops/cpu/nms_kernel.cpp semantics), and the bitmask algorithm of the CUDA path on the host (the
 // CUDA default reduces the mask on the device, anima/kernels/nms_math.hpp; nms_reduce_mask is the
-// host reduction of anima/cuda/nms.cuh nms_host_reduce and the tests' reference).
+// host reduction of anima/backends/cuda/nms.cuh nms_host_reduce and the tests' reference).
 //
 //   nms_score_order      the visiting order: indices sorted by score, descending, NaN first, ties
 //                        by index (stable).
@@ -83,8 +83,8 @@ T nms_threshold_as(double iou_threshold) {
 // boxes: [n, 4]; order: [n]; work: [5n] and suppressed: [n] workspace; keep: [n] out. Returns the
 // count kept; keep[] equals nms_greedy's.
 template <class T>
-std::int64_t nms_greedy_sorted(const T* boxes, const std::int64_t* order, std::int64_t n, double iou_threshold,
-                               T* work, std::uint8_t* suppressed, std::int64_t* keep) {
+std::int64_t nms_greedy_sorted(const T* boxes, const std::int64_t* order, std::int64_t n, double iou_threshold, T* work,
+                               std::uint8_t* suppressed, std::int64_t* keep) {
   T* x1 = work;
   T* y1 = work + n;
   T* x2 = work + 2 * n;
@@ -130,7 +130,8 @@ void nms_mask_blocks(const T* sorted, std::int64_t n, double iou_threshold, std:
       const std::int64_t end = std::min<std::int64_t>(n, (c + 1) * kNmsBlock);
       for (std::int64_t j = std::max(i + 1, c * kNmsBlock); j < end; ++j) {
         const T* bj = sorted + 4 * j;
-        if (nms_overlaps(box_iou_with_areas(bi, ai, bj, box_area(bj)), iou_threshold)) word |= std::uint64_t(1) << (j % kNmsBlock);
+        if (nms_overlaps(box_iou_with_areas(bi, ai, bj, box_area(bj)), iou_threshold))
+          word |= std::uint64_t(1) << (j % kNmsBlock);
       }
       mask[i * blocks + c] = word;
     }

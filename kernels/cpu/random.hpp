@@ -15,14 +15,16 @@ void random_uniform(T* y, std::int64_t n, std::uint64_t seed, std::uint64_t offs
   parallel_for(0, n, 16384, [&](std::int64_t b, std::int64_t e) {
     const T span = hi - lo;
     for (std::int64_t i = b; i < e; ++i)
-      y[i] = philox_keep_in_range<T>(lo + span * philox_uniform<T>(seed, offset, static_cast<std::uint64_t>(i)), lo, hi);
+      y[i] =
+          philox_keep_in_range<T>(lo + span * philox_uniform<T>(seed, offset, static_cast<std::uint64_t>(i)), lo, hi);
   });
 }
 
 template <class T>
 void random_normal(T* y, std::int64_t n, std::uint64_t seed, std::uint64_t offset, T mean, T stddev) {
   parallel_for(0, n, 16384, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) y[i] = mean + stddev * philox_normal<T>(seed, offset, static_cast<std::uint64_t>(i));
+    for (std::int64_t i = b; i < e; ++i)
+      y[i] = mean + stddev * philox_normal<T>(seed, offset, static_cast<std::uint64_t>(i));
   });
 }
 

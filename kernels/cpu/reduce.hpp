@@ -16,7 +16,10 @@
 
 namespace anima::kernels::cpu {
 
-template <class T> struct sum_accumulator { using type = double; };
+template <class T>
+struct sum_accumulator {
+  using type = double;
+};
 
 template <class T>
 void reduce_rows(ReduceOp op, const T* x, std::int64_t rows, std::int64_t cols, T* y, std::int64_t* idx) {

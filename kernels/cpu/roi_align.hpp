@@ -112,12 +112,12 @@ inline void axpy_portable(T* __restrict__ dst, const T* __restrict__ src, T w, s
 // The same loops compiled for AVX2 + FMA (g++ vectorises them); called only when the CPU has both.
 template <class T>
 __attribute__((target("avx2,fma"), noinline)) void axpy4_avx2(T* __restrict__ acc, const T* a, const T* b, const T* c,
-                                                                const T* d, T wa, T wb, T wc, T wd, std::int64_t n) {
+                                                              const T* d, T wa, T wb, T wc, T wd, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) acc[i] += wa * a[i] + wb * b[i] + wc * c[i] + wd * d[i];
 }
 template <class T>
 __attribute__((target("avx2,fma"), noinline)) void axpy_avx2(T* __restrict__ dst, const T* __restrict__ src, T w,
-                                                               std::int64_t n) {
+                                                             std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) dst[i] += w * src[i];
 }
 #endif
@@ -183,8 +183,10 @@ template <class T>
 bool cache_taps(const RoiBox<T>& box, const RoiAlignGeometry& g, BilinearTap<T>* ty, BilinearTap<T>* tx) {
   const std::int64_t ny = g.pooled_h * box.y.grid, nx = g.pooled_w * box.x.grid;
   if (!box.valid || ny > kMaxCachedTaps || nx > kMaxCachedTaps) return false;
-  for (std::int64_t t = 0; t < ny; ++t) ty[t] = bilinear_tap(roi_sample_coord(box.y, t / box.y.grid, t % box.y.grid), g.height);
-  for (std::int64_t t = 0; t < nx; ++t) tx[t] = bilinear_tap(roi_sample_coord(box.x, t / box.x.grid, t % box.x.grid), g.width);
+  for (std::int64_t t = 0; t < ny; ++t)
+    ty[t] = bilinear_tap(roi_sample_coord(box.y, t / box.y.grid, t % box.y.grid), g.height);
+  for (std::int64_t t = 0; t < nx; ++t)
+    tx[t] = bilinear_tap(roi_sample_coord(box.x, t / box.x.grid, t % box.x.grid), g.width);
   return true;
 }
 

@@ -11,7 +11,6 @@
 #pragma once
 
 #include <algorithm>
-#include <cfloat>
 #include <cstdint>
 
 #include <anima/core/thread_pool.hpp>
@@ -38,17 +37,9 @@ void roi_pool_forward(const T* x, const T* rois, const RoiAlignGeometry& g, T* y
             argmax[o] = -1;
             continue;
           }
-          // torchvision starts from -FLT_MAX with index -1 (so an all-NaN bin gives -FLT_MAX, index -1).
-          T best = static_cast<T>(-FLT_MAX);
-          std::int64_t best_i = -1;
-          for (std::int64_t h = b.h0; h < b.h1; ++h)
-            for (std::int64_t w = b.w0; w < b.w1; ++w)
-              if (plane[h * g.width + w] > best) {
-                best = plane[h * g.width + w];
-                best_i = h * g.width + w;
-              }
-          y[o] = best;
-          argmax[o] = best_i;
+          const RoiPoolMax<T> best = roi_pool_bin_max(plane, g.width, b);
+          y[o] = best.value;
+          argmax[o] = best.index;
         }
     }
   });

@@ -29,7 +29,9 @@ constexpr std::int64_t kSoftmaxColumns = 16;
 
 // max that propagates NaN: once m is NaN it stays NaN.
 template <class T>
-inline T softmax_max(T m, T v) { return (v > m || v != v) ? v : m; }
+inline T softmax_max(T m, T v) {
+  return (v > m || v != v) ? v : m;
+}
 
 template <class T>
 void softmax_forward_reference(bool log, const T* x, T* y, std::int64_t outer, std::int64_t dim, std::int64_t inner) {

@@ -28,8 +28,8 @@
 
 namespace anima::kernels::cuda {
 
-constexpr int kBnBlock = 256;         // threads per block of the transform, and of the per-channel kernels on
-constexpr int kBnBlockLarge = 1024;   // ... channels of at least kBnLargeChannel values (more loads in flight
+constexpr int kBnBlock = 256;        // threads per block of the transform, and of the per-channel kernels on
+constexpr int kBnBlockLarge = 1024;  // ... channels of at least kBnLargeChannel values (more loads in flight
 constexpr std::int64_t kBnLargeChannel = 65536;  // per SM when there are few channels, e.g. 64 at batch 8)
 constexpr std::int64_t kBnMaxGrid = 65535;
 
@@ -181,11 +181,11 @@ void batch_norm_backward(const T* x, const T* gy, std::int64_t N, std::int64_t C
                          cudaStream_t stream) {
   if (C <= 0 || N * HW <= 0) return;  // the op layer fills gw, gb with 0 for an empty batch
   if (N * HW >= kBnLargeChannel)
-    batch_norm_backward_kernel<kBnBlockLarge, T><<<bn_channel_grid(C), kBnBlockLarge, 0, stream>>>(
-        x, gy, N, C, HW, mean, var, w, eps, training, gx, gw, gb);
+    batch_norm_backward_kernel<kBnBlockLarge, T>
+        <<<bn_channel_grid(C), kBnBlockLarge, 0, stream>>>(x, gy, N, C, HW, mean, var, w, eps, training, gx, gw, gb);
   else
-    batch_norm_backward_kernel<kBnBlock, T><<<bn_channel_grid(C), kBnBlock, 0, stream>>>(
-        x, gy, N, C, HW, mean, var, w, eps, training, gx, gw, gb);
+    batch_norm_backward_kernel<kBnBlock, T>
+        <<<bn_channel_grid(C), kBnBlock, 0, stream>>>(x, gy, N, C, HW, mean, var, w, eps, training, gx, gw, gb);
   ANIMA_CUDA_CHECK_LAUNCH("batch_norm_backward_kernel");
 }
 

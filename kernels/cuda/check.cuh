@@ -36,34 +36,33 @@ namespace anima::kernels::cuda {
 
 }  // namespace anima::kernels::cuda
 
-#define ANIMA_CUDA_CHECK(call)                                                                \
-  do {                                                                                        \
-    const cudaError_t anima_cuda_status_ = (call);                                            \
-    if (anima_cuda_status_ != cudaSuccess)                                                    \
+#define ANIMA_CUDA_CHECK(call)                                                                 \
+  do {                                                                                         \
+    const cudaError_t anima_cuda_status_ = (call);                                             \
+    if (anima_cuda_status_ != cudaSuccess)                                                     \
       ::anima::kernels::cuda::throw_cuda_error(anima_cuda_status_, #call, __FILE__, __LINE__); \
   } while (0)
 
-#define ANIMA_CUBLAS_CHECK(call)                                                                  \
-  do {                                                                                            \
-    const cublasStatus_t anima_cublas_status_ = (call);                                           \
-    if (anima_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                            \
+#define ANIMA_CUBLAS_CHECK(call)                                                                   \
+  do {                                                                                             \
+    const cublasStatus_t anima_cublas_status_ = (call);                                            \
+    if (anima_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                             \
       ::anima::kernels::cuda::throw_cublas_error(anima_cublas_status_, #call, __FILE__, __LINE__); \
   } while (0)
 
-#define ANIMA_CUDNN_CHECK(call)                                                                 \
-  do {                                                                                          \
-    const cudnnStatus_t anima_cudnn_status_ = (call);                                           \
-    if (anima_cudnn_status_ != CUDNN_STATUS_SUCCESS)                                            \
+#define ANIMA_CUDNN_CHECK(call)                                                                  \
+  do {                                                                                           \
+    const cudnnStatus_t anima_cudnn_status_ = (call);                                            \
+    if (anima_cudnn_status_ != CUDNN_STATUS_SUCCESS)                                             \
       ::anima::kernels::cuda::throw_cudnn_error(anima_cudnn_status_, #call, __FILE__, __LINE__); \
   } while (0)
 
 // After a <<<...>>> launch: reports a bad configuration (grid too large, too much shared memory) as
 // an Error naming the kernel. Does not synchronise, so faults inside the kernel surface at the next
 // synchronising call.
-#define ANIMA_CUDA_CHECK_LAUNCH(kernel_name)                                                        \
-  do {                                                                                              \
-    const cudaError_t anima_cuda_status_ = cudaGetLastError();                                      \
-    if (anima_cuda_status_ != cudaSuccess)                                                          \
-      ::anima::kernels::cuda::throw_cuda_error(anima_cuda_status_, "launch of " kernel_name, __FILE__, \
-                                               __LINE__);                                           \
+#define ANIMA_CUDA_CHECK_LAUNCH(kernel_name)                                                                      \
+  do {                                                                                                            \
+    const cudaError_t anima_cuda_status_ = cudaGetLastError();                                                    \
+    if (anima_cuda_status_ != cudaSuccess)                                                                        \
+      ::anima::kernels::cuda::throw_cuda_error(anima_cuda_status_, "launch of " kernel_name, __FILE__, __LINE__); \
   } while (0)

@@ -41,7 +41,7 @@ namespace anima::kernels::cuda {
 enum class CudnnConvPass : int { Forward = 0, BackwardData = 1, BackwardFilter = 2 };
 
 struct CudnnConvPlan {
-  int algo = 0;                      // cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t of the pass
+  int algo = 0;                                // cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t of the pass
   cudnnMathType_t math_type = CUDNN_FMA_MATH;  // always FMA (no TF32); kept so a later half path can differ
   std::size_t workspace_bytes = 0;
 };
@@ -50,14 +50,15 @@ constexpr std::size_t kCudnnMaxWorkspaceBytes = std::size_t(1) << 30;  // 1 GiB
 
 // The cuDNN handle of the current device, bound to `stream`.
 inline cudnnHandle_t cudnn_handle(cudaStream_t stream) {
-  static std::mutex* mutex = new std::mutex();                                   // never destroyed
+  static std::mutex* mutex = new std::mutex();                                    // never destroyed
   static std::vector<cudnnHandle_t>* handles = new std::vector<cudnnHandle_t>();  // never destroyed
   int device = 0;
   ANIMA_CUDA_CHECK(cudaGetDevice(&device));
   cudnnHandle_t handle = nullptr;
   {
     std::lock_guard<std::mutex> lock(*mutex);
-    if (handles->size() <= static_cast<std::size_t>(device)) handles->resize(static_cast<std::size_t>(device) + 1, nullptr);
+    if (handles->size() <= static_cast<std::size_t>(device))
+      handles->resize(static_cast<std::size_t>(device) + 1, nullptr);
     if (!(*handles)[device]) ANIMA_CUDNN_CHECK(cudnnCreate(&(*handles)[device]));
     handle = (*handles)[device];
   }
@@ -78,7 +79,8 @@ template <class T>
 using Scale = T;
 
 inline int to_int(std::int64_t v, const char* what) {
-  ANIMA_CHECK(v >= 0 && v <= std::numeric_limits<int>::max(), "cudnn_conv", what, " = ", v, " does not fit cuDNN's int");
+  ANIMA_CHECK(v >= 0 && v <= std::numeric_limits<int>::max(), "cudnn_conv", what, " = ", v,
+              " does not fit cuDNN's int");
   return static_cast<int>(v);
 }
 
@@ -103,10 +105,9 @@ struct Descriptors {
       ANIMA_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, dt, CUDNN_TENSOR_NCHW, to_int(p.O, "O"),
                                                    to_int(p.c_per_group(), "C/groups"), to_int(p.kh, "kh"),
                                                    to_int(p.kw, "kw")));
-      ANIMA_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, to_int(p.ph, "pad"), to_int(p.pw, "pad"),
-                                                        to_int(p.sh, "stride"), to_int(p.sw, "stride"),
-                                                        to_int(p.dh, "dilation"), to_int(p.dw, "dilation"),
-                                                        CUDNN_CROSS_CORRELATION, dt));
+      ANIMA_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(
+          conv, to_int(p.ph, "pad"), to_int(p.pw, "pad"), to_int(p.sh, "stride"), to_int(p.sw, "stride"),
+          to_int(p.dh, "dilation"), to_int(p.dw, "dilation"), CUDNN_CROSS_CORRELATION, dt));
       ANIMA_CUDNN_CHECK(cudnnSetConvolutionGroupCount(conv, to_int(p.groups, "groups")));
       ANIMA_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, math));
     } catch (...) {
@@ -132,8 +133,26 @@ struct Descriptors {
 using PlanKey = std::array<std::int64_t, 20>;
 
 inline PlanKey plan_key(CudnnConvPass pass, const Conv2dGeometry& p, cudnnDataType_t dt, int device) {
-  return {static_cast<std::int64_t>(pass), p.N, p.C, p.H, p.W, p.O, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw,
-          p.groups, p.Ho, p.Wo, static_cast<std::int64_t>(dt), device, 0};
+  return {static_cast<std::int64_t>(pass),
+          p.N,
+          p.C,
+          p.H,
+          p.W,
+          p.O,
+          p.kh,
+          p.kw,
+          p.sh,
+          p.sw,
+          p.ph,
+          p.pw,
+          p.dh,
+          p.dw,
+          p.groups,
+          p.Ho,
+          p.Wo,
+          static_cast<std::int64_t>(dt),
+          device,
+          0};
 }
 
 // Walks cuDNN's ranking: the first algorithm that the heuristic rates as runnable, that reports no
@@ -177,31 +196,40 @@ CudnnConvPlan cudnn_conv_plan(CudnnConvPass pass, const Conv2dGeometry& p, cudaS
   if (pass == CudnnConvPass::Forward) {
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int n = 0;
-    ANIMA_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
-                                                             &n, perf));
-    found = pick(perf, n, [&](cudnnConvolutionFwdAlgo_t algo, std::size_t* bytes) {
-      return cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, algo, bytes);
-    }, plan);
+    ANIMA_CUDNN_CHECK(
+        cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf));
+    found = pick(
+        perf, n,
+        [&](cudnnConvolutionFwdAlgo_t algo, std::size_t* bytes) {
+          return cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, algo, bytes);
+        },
+        plan);
   } else if (pass == CudnnConvPass::BackwardData) {
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     int n = 0;
     ANIMA_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x,
                                                                   CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf));
-    found = pick(perf, n, [&](cudnnConvolutionBwdDataAlgo_t algo, std::size_t* bytes) {
-      return cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, algo, bytes);
-    }, plan);
+    found = pick(
+        perf, n,
+        [&](cudnnConvolutionBwdDataAlgo_t algo, std::size_t* bytes) {
+          return cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, algo, bytes);
+        },
+        plan);
   } else {
     cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     int n = 0;
     ANIMA_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w,
                                                                     CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf));
-    found = pick(perf, n, [&](cudnnConvolutionBwdFilterAlgo_t algo, std::size_t* bytes) {
-      return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, algo, bytes);
-    }, plan);
+    found = pick(
+        perf, n,
+        [&](cudnnConvolutionBwdFilterAlgo_t algo, std::size_t* bytes) {
+          return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, algo, bytes);
+        },
+        plan);
   }
-  ANIMA_CHECK(found, "cudnn_conv", "cuDNN has no algorithm for pass ", static_cast<int>(pass), " of the convolution x [",
-              p.N, ", ", p.C, ", ", p.H, ", ", p.W, "], w [", p.O, ", ", p.c_per_group(), ", ", p.kh, ", ", p.kw,
-              "], groups ", p.groups, " -> y [", p.N, ", ", p.O, ", ", p.Ho, ", ", p.Wo, "]");
+  ANIMA_CHECK(found, "cudnn_conv", "cuDNN has no algorithm for pass ", static_cast<int>(pass),
+              " of the convolution x [", p.N, ", ", p.C, ", ", p.H, ", ", p.W, "], w [", p.O, ", ", p.c_per_group(),
+              ", ", p.kh, ", ", p.kw, "], groups ", p.groups, " -> y [", p.N, ", ", p.O, ", ", p.Ho, ", ", p.Wo, "]");
   std::lock_guard<std::mutex> lock(*mutex);
   cache->emplace(key, plan);
   return plan;

@@ -1,7 +1,7 @@
 // anima/kernels/cuda/conv_implicit_gemm.cuh — our own CUDA convolution: forward pass as an implicit
 // GEMM (the im2col matrix is never stored; each tile of it is gathered from x into shared memory).
 // It exists beside cuDNN for study and comparison (ConvAlgorithm::ImplicitGemm); the backward passes
-// of that algorithm run on cuDNN (anima/cuda/conv.cuh).
+// of that algorithm run on cuDNN (anima/backends/cuda/conv.cuh).
 //
 // Per group g (blockIdx.z), with K = C/groups·kh·kw and P = Ho·Wo:
 //   Y_g[o, q] = Σ_k W_g[o, k] · B_g[k, q],   o < O/groups, q = n·P + oh·Wo + ow < N·P
@@ -35,9 +35,9 @@ constexpr int kTileM = 64, kTileN = 64, kTileK = 16, kThreads = 256, kSub = 4;
 }  // namespace conv_implicit_gemm_detail
 
 template <class T>
-__global__ void __launch_bounds__(256) conv2d_fwd_implicit_gemm_v1(Conv2dGeometry p, const T* __restrict__ x,
-                                                                    const T* __restrict__ w, const T* __restrict__ b,
-                                                                    T* __restrict__ y) {
+__global__ void __launch_bounds__(256)
+    conv2d_fwd_implicit_gemm_v1(Conv2dGeometry p, const T* __restrict__ x, const T* __restrict__ w,
+                                const T* __restrict__ b, T* __restrict__ y) {
   using namespace conv_implicit_gemm_detail;
   // +1 column: the A tile is written along k (stride kTileM + 1 words apart), avoiding bank conflicts.
   __shared__ T As[kTileK][kTileM + 1];

@@ -52,10 +52,17 @@ void strided_copy_typed(const T* x, const Layout& layout, T* y, std::int64_t n, 
 inline void strided_copy(std::size_t element_bytes, const void* x, const Layout& layout, void* y, std::int64_t n,
                          cudaStream_t stream) {
   switch (element_bytes) {
-    case 1: return strided_copy_typed(static_cast<const std::uint8_t*>(x), layout, static_cast<std::uint8_t*>(y), n, stream);
-    case 2: return strided_copy_typed(static_cast<const std::uint16_t*>(x), layout, static_cast<std::uint16_t*>(y), n, stream);
-    case 4: return strided_copy_typed(static_cast<const std::uint32_t*>(x), layout, static_cast<std::uint32_t*>(y), n, stream);
-    case 8: return strided_copy_typed(static_cast<const std::uint64_t*>(x), layout, static_cast<std::uint64_t*>(y), n, stream);
+    case 1:
+      return strided_copy_typed(static_cast<const std::uint8_t*>(x), layout, static_cast<std::uint8_t*>(y), n, stream);
+    case 2:
+      return strided_copy_typed(static_cast<const std::uint16_t*>(x), layout, static_cast<std::uint16_t*>(y), n,
+                                stream);
+    case 4:
+      return strided_copy_typed(static_cast<const std::uint32_t*>(x), layout, static_cast<std::uint32_t*>(y), n,
+                                stream);
+    case 8:
+      return strided_copy_typed(static_cast<const std::uint64_t*>(x), layout, static_cast<std::uint64_t*>(y), n,
+                                stream);
     default: fail("strided_copy", "unsupported element width ", element_bytes, " bytes (expected 1, 2, 4 or 8)");
   }
 }
@@ -70,10 +77,14 @@ void copy_into_typed(const T* x, const Layout& lx, T* y, const Layout& ly, std::
 inline void copy_into(std::size_t element_bytes, const void* x, const Layout& lx, void* y, const Layout& ly,
                       std::int64_t n, cudaStream_t stream) {
   switch (element_bytes) {
-    case 1: return copy_into_typed(static_cast<const std::uint8_t*>(x), lx, static_cast<std::uint8_t*>(y), ly, n, stream);
-    case 2: return copy_into_typed(static_cast<const std::uint16_t*>(x), lx, static_cast<std::uint16_t*>(y), ly, n, stream);
-    case 4: return copy_into_typed(static_cast<const std::uint32_t*>(x), lx, static_cast<std::uint32_t*>(y), ly, n, stream);
-    case 8: return copy_into_typed(static_cast<const std::uint64_t*>(x), lx, static_cast<std::uint64_t*>(y), ly, n, stream);
+    case 1:
+      return copy_into_typed(static_cast<const std::uint8_t*>(x), lx, static_cast<std::uint8_t*>(y), ly, n, stream);
+    case 2:
+      return copy_into_typed(static_cast<const std::uint16_t*>(x), lx, static_cast<std::uint16_t*>(y), ly, n, stream);
+    case 4:
+      return copy_into_typed(static_cast<const std::uint32_t*>(x), lx, static_cast<std::uint32_t*>(y), ly, n, stream);
+    case 8:
+      return copy_into_typed(static_cast<const std::uint64_t*>(x), lx, static_cast<std::uint64_t*>(y), ly, n, stream);
     default: fail("copy_into", "unsupported element width ", element_bytes, " bytes (expected 1, 2, 4 or 8)");
   }
 }

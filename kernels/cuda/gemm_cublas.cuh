@@ -4,7 +4,7 @@
 // Row-major; op(X) = X^T when its trans flag is set; lda/ldb/ldc are the row strides of the stored
 // matrices (A stored [M,K], or [K,M] if trans_a; B stored [K,N], or [N,K] if trans_b). beta == 0
 // means C is only written (cuBLAS does not read C then, so C may hold NaN). Same contract as
-// GemmKernel (anima/ops/gemm_kernels.hpp) and kernels/cpu/gemm_reference.hpp.
+// GemmKernel (anima/backends/cpu/matmul.hpp) and kernels/cpu/gemm_reference.hpp.
 //
 // Row-major trick: a row-major matrix with row stride ld is, to column-major cuBLAS, its transpose
 // with leading dimension ld. So the row-major product C = op(A) op(B) is computed as the
@@ -35,14 +35,15 @@ namespace anima::kernels::cuda {
 
 // The cuBLAS handle of the current device, bound to `stream`.
 inline cublasHandle_t cublas_handle(cudaStream_t stream) {
-  static std::mutex* mutex = new std::mutex();                                    // never destroyed
+  static std::mutex* mutex = new std::mutex();                                      // never destroyed
   static std::vector<cublasHandle_t>* handles = new std::vector<cublasHandle_t>();  // never destroyed
   int device = 0;
   ANIMA_CUDA_CHECK(cudaGetDevice(&device));
   cublasHandle_t handle = nullptr;
   {
     std::lock_guard<std::mutex> lock(*mutex);
-    if (handles->size() <= static_cast<std::size_t>(device)) handles->resize(static_cast<std::size_t>(device) + 1, nullptr);
+    if (handles->size() <= static_cast<std::size_t>(device))
+      handles->resize(static_cast<std::size_t>(device) + 1, nullptr);
     if (!(*handles)[device]) ANIMA_CUBLAS_CHECK(cublasCreate(&(*handles)[device]));
     handle = (*handles)[device];
   }
@@ -67,13 +68,15 @@ inline void cublas_gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, 
                                         int k, const float* alpha, const float* A, int lda, long long sa,
                                         const float* B, int ldb, long long sb, const float* beta, float* C, int ldc,
                                         long long sc, int batch) {
-  ANIMA_CUBLAS_CHECK(cublasSgemmStridedBatched(h, ta, tb, m, n, k, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch));
+  ANIMA_CUBLAS_CHECK(
+      cublasSgemmStridedBatched(h, ta, tb, m, n, k, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch));
 }
 inline void cublas_gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
                                         int k, const double* alpha, const double* A, int lda, long long sa,
                                         const double* B, int ldb, long long sb, const double* beta, double* C, int ldc,
                                         long long sc, int batch) {
-  ANIMA_CUBLAS_CHECK(cublasDgemmStridedBatched(h, ta, tb, m, n, k, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch));
+  ANIMA_CUBLAS_CHECK(
+      cublasDgemmStridedBatched(h, ta, tb, m, n, k, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch));
 }
 
 // T: float or double. Pointers are device pointers on the current device.
@@ -96,7 +99,8 @@ void gemm_cublas(bool trans_a, bool trans_b, std::int64_t batch, std::int64_t M,
   constexpr std::int64_t kIntMax = std::numeric_limits<int>::max();
   ANIMA_CHECK(M <= kIntMax && N <= kIntMax && K <= kIntMax && lda <= kIntMax && ldb <= kIntMax && ldc <= kIntMax &&
                   batch <= kIntMax,
-              "gemm", "sizes exceed cuBLAS's 32-bit int arguments (M ", M, ", N ", N, ", K ", K, ", batch ", batch, ")");
+              "gemm", "sizes exceed cuBLAS's 32-bit int arguments (M ", M, ", N ", N, ", K ", K, ", batch ", batch,
+              ")");
   cublasHandle_t h = cublas_handle(stream);
   // C^T[N,M] = op(B)^T[N,K] * op(A)^T[K,M] in column-major terms.
   cublas_gemm_strided_batched(h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,

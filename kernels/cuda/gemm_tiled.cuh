@@ -99,12 +99,18 @@ __global__ void __launch_bounds__(kSgemmV2Threads)
 #pragma unroll
       for (int i = 0; i < TM; i += 4) {
         const float4 v = *reinterpret_cast<const float4*>(&As[k][ty * TM + i]);
-        a_frag[i] = v.x; a_frag[i + 1] = v.y; a_frag[i + 2] = v.z; a_frag[i + 3] = v.w;
+        a_frag[i] = v.x;
+        a_frag[i + 1] = v.y;
+        a_frag[i + 2] = v.z;
+        a_frag[i + 3] = v.w;
       }
 #pragma unroll
       for (int j = 0; j < TN; j += 4) {
         const float4 v = *reinterpret_cast<const float4*>(&Bs[k][tx * TN + j]);
-        b_frag[j] = v.x; b_frag[j + 1] = v.y; b_frag[j + 2] = v.z; b_frag[j + 3] = v.w;
+        b_frag[j] = v.x;
+        b_frag[j + 1] = v.y;
+        b_frag[j + 2] = v.z;
+        b_frag[j + 3] = v.w;
       }
 #pragma unroll
       for (int i = 0; i < TM; ++i)

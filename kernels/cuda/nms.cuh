@@ -21,8 +21,8 @@
 //                           the count. One __syncthreads pair per 64 boxes. (torchvision 0.26 reduces on the
 //                           device too, with a barrier per kept box.)
 //   nms_device              sort + gather + mask + device reduction: what the registered CUDA nms runs.
-// Versions of the whole pass (anima/cuda/nms.cuh): nms (registered, default: nms_device; only the count
-// and the keep list come back) and nms_host_reduce (the previous version, for comparison: the mask and
+// Versions of the whole pass (anima/backends/cuda/nms.cuh): nms (registered, default: nms_device; only the count
+// and the keep list come back) and nms_host_reduce (for comparison: the mask and
 // the order are copied back and reduced on the host by anima/kernels/cpu/nms.hpp nms_reduce_mask, as
 // torchvision 0.14 does).
 // Workspace (from the caller; nothing here allocates): NmsWorkspaceLayout<T>(n), all on the device.
@@ -95,7 +95,8 @@ __global__ void nms_score_keys_kernel(const T* __restrict__ scores, std::int64_t
 template <class T>
 __global__ void nms_gather_sorted_kernel(const T* __restrict__ boxes, const std::int64_t* __restrict__ order,
                                          std::int64_t n, T* __restrict__ sorted) {
-  for (std::int64_t i = global_thread_index(); i < 4 * n; i += grid_stride()) sorted[i] = boxes[4 * order[i / 4] + i % 4];
+  for (std::int64_t i = global_thread_index(); i < 4 * n; i += grid_stride())
+    sorted[i] = boxes[4 * order[i / 4] + i % 4];
 }
 
 template <class T>
@@ -132,10 +133,10 @@ __global__ void nms_mask_v1_kernel(const T* __restrict__ sorted, std::int64_t n,
 // memory is not (use_shared false). keep: [n] out, count: [1] out. (A template only so that the header
 // can define it in every translation unit; Word is std::uint64_t.) Launch bounds: up to 1024 threads.
 template <class Word>
-__global__ void __launch_bounds__(1024) nms_reduce_mask_kernel(const Word* __restrict__ mask, std::int64_t n,
-                                       const std::int64_t* __restrict__ order, std::uint64_t* removed_global,
-                                       bool use_shared, std::int64_t* __restrict__ keep,
-                                       std::int64_t* __restrict__ count_out) {
+__global__ void __launch_bounds__(1024)
+    nms_reduce_mask_kernel(const Word* __restrict__ mask, std::int64_t n, const std::int64_t* __restrict__ order,
+                           std::uint64_t* removed_global, bool use_shared, std::int64_t* __restrict__ keep,
+                           std::int64_t* __restrict__ count_out) {
   extern __shared__ std::uint64_t removed_shared[];
   __shared__ std::uint64_t diag[kNmsBlock];  // diag[b] = mask row 64·c + b, word c
   std::uint64_t* removed = use_shared ? removed_shared : removed_global;
@@ -191,8 +192,8 @@ void nms_mask_v1(const T* sorted, std::int64_t n, double iou_threshold, std::uin
 // owns about one word of every row. `removed` lives in shared memory when it fits (40 KiB: n up to
 // 327680) unless allow_shared is false (the tests run both).
 inline void nms_reduce_mask_device(const std::uint64_t* mask, std::int64_t n, const std::int64_t* order,
-                                   std::uint64_t* removed, std::int64_t* keep, std::int64_t* count,
-                                   cudaStream_t stream, int threads = 0, bool allow_shared = true) {
+                                   std::uint64_t* removed, std::int64_t* keep, std::int64_t* count, cudaStream_t stream,
+                                   int threads = 0, bool allow_shared = true) {
   const std::int64_t blocks = nms_blocks(n);
   if (threads <= 0) {
     const std::int64_t warps = (blocks + 31) / 32;

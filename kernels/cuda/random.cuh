@@ -25,11 +25,12 @@ __device__ __forceinline__ float affine_rn(float a, float b, float c) { return _
 __device__ __forceinline__ double affine_rn(double a, double b, double c) { return __dadd_rn(a, __dmul_rn(b, c)); }
 
 template <class T>
-__global__ void random_uniform_kernel(T* __restrict__ y, std::int64_t n, std::uint64_t seed, std::uint64_t offset,
-                                      T lo, T hi) {
+__global__ void random_uniform_kernel(T* __restrict__ y, std::int64_t n, std::uint64_t seed, std::uint64_t offset, T lo,
+                                      T hi) {
   const T span = hi - lo;
   for (std::int64_t i = global_thread_index(); i < n; i += grid_stride())
-    y[i] = philox_keep_in_range(affine_rn(lo, span, philox_uniform<T>(seed, offset, static_cast<std::uint64_t>(i))), lo, hi);
+    y[i] = philox_keep_in_range(affine_rn(lo, span, philox_uniform<T>(seed, offset, static_cast<std::uint64_t>(i))), lo,
+                                hi);
 }
 
 template <class T>

@@ -39,8 +39,8 @@
 
 namespace anima::kernels::cuda {
 
-constexpr int kReduceBlock = 512;             // threads per block of reduce_rows_block (16 warps)
-constexpr int kWarpRowsPerBlock = 8;          // rows per block of reduce_rows_warp (256 threads)
+constexpr int kReduceBlock = 512;     // threads per block of reduce_rows_block (16 warps)
+constexpr int kWarpRowsPerBlock = 8;  // rows per block of reduce_rows_warp (256 threads)
 constexpr std::int64_t kWarpRowMaxCols = 1024;
 constexpr std::int64_t kReduceMaxGrid = 65535;
 
@@ -77,8 +77,7 @@ __device__ __forceinline__ ArgPartial<T> warp_arg(ReduceOp op, ArgPartial<T> p) 
   for (int off = 16; off > 0; off >>= 1) {
     ArgPartial<T> other;
     other.value = __shfl_down_sync(0xffffffffu, p.value, off);
-    other.index = static_cast<std::int64_t>(
-        __shfl_down_sync(0xffffffffu, static_cast<long long>(p.index), off));
+    other.index = static_cast<std::int64_t>(__shfl_down_sync(0xffffffffu, static_cast<long long>(p.index), off));
     p = combine_arg(op, p, other);
   }
   return p;  // valid in lane 0

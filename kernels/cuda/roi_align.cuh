@@ -21,7 +21,8 @@
 //                               backward is separable (per-axis tap weights), so a plan built on the
 //                               host from the rois (the caller's host copy when it has one, as
 //                               MultiScaleRoIAlign does; otherwise a copy of the [K, 5] rois to the
-//                               host: one stream synchronisation) holds per RoI and axis the (bin, weight) lists of every
+//                               host: one stream synchronisation) holds per RoI and axis the (bin, weight) lists of
+//                               every
 //                               pixel of its window, and per image and 16x16 pixel tile the RoIs that
 //                               meet it (increasing index). One thread per (n, 4 channels, y, x) walks
 //                               its tile's RoIs in order and sums Σ_ph wy Σ_pw wx gy / count with
@@ -42,7 +43,7 @@
 //                               tile: a warp walks one RoI list; roi_align_bwd_gather_tiled_kernel).
 //                               Both gathers take one channel per thread instead of 4 when the map is
 //                               small (under kRoiGatherFewThreads threads). All variants: the same bits.
-//   roi_align_bwd_fixed_point   deterministic (the previous default, ~3.5x slower than atomic_v1 on an
+//   roi_align_bwd_fixed_point   deterministic (~3.5x slower than atomic_v1 on an
 //                               H100): v2's block layout (taps in shared memory), but each
 //                               contribution g·w / count is rounded to a 64-bit fixed-point integer
 //                               q = llrint(v · 2^s) and added with an integer atomicAdd into an int64
@@ -63,7 +64,8 @@
 // 16·(H + W + 1) + 8·entries + 4·tiles per image bytes for float32: 3.7 MB for the 487 RoIs of the
 // box case's 200x200 level); the others none.
 // Determinism: forward v1 and v2 bitwise reproducible; backward gather and fixed_point bitwise
-// reproducible run to run; backward atomic_v1 is not (float atomics land in a varying order). RoIPool: forward reproducible,
+// reproducible run to run; backward atomic_v1 is not (float atomics land in a varying order). RoIPool: forward
+// reproducible,
 // backward atomic (not bitwise reproducible when bins of different RoIs share an argmax).
 #pragma once
 
@@ -174,8 +176,8 @@ __global__ void roi_align_fwd_v2_kernel(const T* __restrict__ x, const T* __rest
 // ---- backward: atomic v1 --------------------------------------------------------------------------
 
 template <class T>
-__global__ void roi_align_bwd_atomic_v1_kernel(const T* __restrict__ gy, const T* __restrict__ rois,
-                                               RoiAlignGeometry g, T* __restrict__ gx, std::int64_t n) {
+__global__ void roi_align_bwd_atomic_v1_kernel(const T* __restrict__ gy, const T* __restrict__ rois, RoiAlignGeometry g,
+                                               T* __restrict__ gx, std::int64_t n) {
   const std::int64_t PP = g.pooled_h * g.pooled_w, HW = g.height * g.width;
   for (std::int64_t i = global_thread_index(); i < n; i += grid_stride()) {
     const std::int64_t pw = i % g.pooled_w, ph = (i / g.pooled_w) % g.pooled_h, c = (i / PP) % g.channels,
@@ -201,7 +203,8 @@ __global__ void roi_align_bwd_atomic_v1_kernel(const T* __restrict__ gy, const T
 // ws[0] = max over gy of the bits of (double)|gy| (non-negative doubles order like their bit patterns;
 // NaN bits sort above +inf).
 template <class T>
-__global__ void roi_align_abs_max_kernel(const T* __restrict__ gy, std::int64_t n, unsigned long long* __restrict__ ws) {
+__global__ void roi_align_abs_max_kernel(const T* __restrict__ gy, std::int64_t n,
+                                         unsigned long long* __restrict__ ws) {
   double m = 0.0;
   for (std::int64_t i = global_thread_index(); i < n; i += grid_stride()) {
     const double v = static_cast<double>(gy[i]);
@@ -395,16 +398,9 @@ __global__ void roi_pool_fwd_kernel(const T* __restrict__ x, const T* __restrict
       continue;
     }
     const T* plane = x + (box.batch * g.channels + c) * HW;
-    T best = static_cast<T>(-3.402823466e+38f);  // -FLT_MAX, as torchvision
-    std::int64_t best_i = -1;
-    for (std::int64_t h = b.h0; h < b.h1; ++h)
-      for (std::int64_t w = b.w0; w < b.w1; ++w)
-        if (plane[h * g.width + w] > best) {
-          best = plane[h * g.width + w];
-          best_i = h * g.width + w;
-        }
-    y[i] = best;
-    argmax[i] = best_i;
+    const RoiPoolMax<T> best = roi_pool_bin_max(plane, g.width, b);
+    y[i] = best.value;
+    argmax[i] = best.index;
   }
 }
 
@@ -495,8 +491,8 @@ struct RoiGatherLaunch {
 constexpr std::int64_t kRoiGatherFewThreads = std::int64_t(1) << 18;
 
 template <class T, int CT>
-void roi_align_gather_launch_ct(const T* gy, const RoiGatherView<T>& view, const RoiAlignGeometry& g, T* gx,
-                                bool tiled, cudaStream_t stream) {
+void roi_align_gather_launch_ct(const T* gy, const RoiGatherView<T>& view, const RoiAlignGeometry& g, T* gx, bool tiled,
+                                cudaStream_t stream) {
   const std::int64_t cb = (g.channels + CT - 1) / CT;
   if (tiled) {
     const std::int64_t blocks = g.batch * cb * view.tiles_y * view.tiles_x;
@@ -568,13 +564,15 @@ void roi_align_bwd_gather_device_plan(const T* gy, const T* rois, const RoiAlign
     return;
   }
   const RoiGatherDeviceLayout<T> L = roi_gather_device_layout<T>(g);
-  if (!L.supported) fail("roi_align_bwd_gather_device_plan", "no device plan for this geometry (adaptive sampling or too large)");
+  if (!L.supported)
+    fail("roi_align_bwd_gather_device_plan", "no device plan for this geometry (adaptive sampling or too large)");
   auto* base = static_cast<unsigned char*>(workspace);
-  ANIMA_CUDA_CHECK(cudaMemsetAsync(base + L.off_tile_ptr, 0, static_cast<std::size_t>(L.ntiles + 1) * sizeof(std::int64_t), stream));
+  ANIMA_CUDA_CHECK(
+      cudaMemsetAsync(base + L.off_tile_ptr, 0, static_cast<std::size_t>(L.ntiles + 1) * sizeof(std::int64_t), stream));
   roi_gather_plan_rois_kernel<T><<<grid_1d(L.num_rois), kBlock, 0, stream>>>(rois, g, L, base);
   ANIMA_CUDA_CHECK_LAUNCH("roi_gather_plan_rois_kernel");
-  roi_gather_plan_scan_kernel<kRoiPlanScanThreads><<<1, kRoiPlanScanThreads, 0, stream>>>(reinterpret_cast<std::int64_t*>(base + L.off_tile_ptr),
-                                                                     L.ntiles);
+  roi_gather_plan_scan_kernel<kRoiPlanScanThreads>
+      <<<1, kRoiPlanScanThreads, 0, stream>>>(reinterpret_cast<std::int64_t*>(base + L.off_tile_ptr), L.ntiles);
   ANIMA_CUDA_CHECK_LAUNCH("roi_gather_plan_scan_kernel");
   roi_gather_plan_tiles_kernel<T><<<static_cast<unsigned>(L.ntiles), kRoiPlanTileThreads, 0, stream>>>(L, base);
   ANIMA_CUDA_CHECK_LAUNCH("roi_gather_plan_tiles_kernel");
@@ -582,7 +580,8 @@ void roi_align_bwd_gather_device_plan(const T* gy, const T* rois, const RoiAlign
 }
 
 template <class T>
-void roi_pool_fwd(const T* x, const T* rois, const RoiAlignGeometry& g, T* y, std::int64_t* argmax, cudaStream_t stream) {
+void roi_pool_fwd(const T* x, const T* rois, const RoiAlignGeometry& g, T* y, std::int64_t* argmax,
+                  cudaStream_t stream) {
   const std::int64_t n = roi_output_elems(g);
   if (n <= 0) return;
   roi_pool_fwd_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(x, rois, g, y, argmax, n);

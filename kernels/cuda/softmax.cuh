@@ -29,7 +29,9 @@ constexpr int kSoftmaxColumnBlock = 256;
 constexpr std::int64_t kSoftmaxMaxGrid = 65535;
 
 template <class T>
-__device__ __forceinline__ T softmax_max_nan(T m, T v) { return (v > m || v != v) ? v : m; }
+__device__ __forceinline__ T softmax_max_nan(T m, T v) {
+  return (v > m || v != v) ? v : m;
+}
 
 template <class T>
 __device__ __forceinline__ T softmax_warp_max(T v) {
@@ -43,7 +45,9 @@ __device__ __forceinline__ double softmax_warp_sum(double v) {
 }
 
 template <class T>
-__device__ __forceinline__ T softmax_neg_inf() { return -static_cast<T>(INFINITY); }
+__device__ __forceinline__ T softmax_neg_inf() {
+  return -static_cast<T>(INFINITY);
+}
 
 template <class T>
 __global__ void __launch_bounds__(kSoftmaxWarpRowsPerBlock * 32)
@@ -158,8 +162,9 @@ void softmax_forward(bool log_out, const T* x, T* y, std::int64_t outer, std::in
                      cudaStream_t stream) {
   if (outer <= 0 || dim <= 0 || inner <= 0) return;
   if (inner == 1) {
-    softmax_forward_warp_rows<T><<<softmax_grid(outer, kSoftmaxWarpRowsPerBlock), kSoftmaxWarpRowsPerBlock * 32, 0,
-                                   stream>>>(log_out, x, y, outer, dim);
+    softmax_forward_warp_rows<T>
+        <<<softmax_grid(outer, kSoftmaxWarpRowsPerBlock), kSoftmaxWarpRowsPerBlock * 32, 0, stream>>>(log_out, x, y,
+                                                                                                      outer, dim);
     ANIMA_CUDA_CHECK_LAUNCH("softmax_forward_warp_rows");
   } else {
     softmax_forward_columns<T><<<softmax_grid(outer * inner, kSoftmaxColumnBlock), kSoftmaxColumnBlock, 0, stream>>>(
@@ -174,8 +179,9 @@ void softmax_backward(bool log_out, const T* y, const T* dy, T* dx, std::int64_t
                       std::int64_t inner, cudaStream_t stream) {
   if (outer <= 0 || dim <= 0 || inner <= 0) return;
   if (inner == 1) {
-    softmax_backward_warp_rows<T><<<softmax_grid(outer, kSoftmaxWarpRowsPerBlock), kSoftmaxWarpRowsPerBlock * 32, 0,
-                                    stream>>>(log_out, y, dy, dx, outer, dim);
+    softmax_backward_warp_rows<T>
+        <<<softmax_grid(outer, kSoftmaxWarpRowsPerBlock), kSoftmaxWarpRowsPerBlock * 32, 0, stream>>>(log_out, y, dy,
+                                                                                                      dx, outer, dim);
     ANIMA_CUDA_CHECK_LAUNCH("softmax_backward_warp_rows");
   } else {
     softmax_backward_columns<T><<<softmax_grid(outer * inner, kSoftmaxColumnBlock), kSoftmaxColumnBlock, 0, stream>>>(

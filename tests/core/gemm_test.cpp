@@ -28,6 +28,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -69,9 +70,8 @@ struct GemmCase {
 
 std::string describe(const GemmCase& c) {
   return "M=" + std::to_string(c.M) + " N=" + std::to_string(c.N) + " K=" + std::to_string(c.K) +
-         " ta=" + std::to_string(c.ta) + " tb=" + std::to_string(c.tb) +
-         " alpha=" + std::to_string(c.alpha) + " beta=" + std::to_string(c.beta) +
-         " pad=" + std::to_string(c.pad);
+         " ta=" + std::to_string(c.ta) + " tb=" + std::to_string(c.tb) + " alpha=" + std::to_string(c.alpha) +
+         " beta=" + std::to_string(c.beta) + " pad=" + std::to_string(c.pad);
 }
 
 const std::vector<cpu::GemmIsa>& supported_isas() {
@@ -120,14 +120,13 @@ void check_case(const GemmCase& c) {
 
   // Oracle and error scale in the wider type.
   std::vector<W> Aw(A.begin(), A.end()), Bw(B.begin(), B.end()), ref(C0.begin(), C0.end());
-  cpu::gemm_reference<W>(c.ta, c.tb, c.M, c.N, c.K, W(alpha), Aw.data(), lda, Bw.data(), ldb,
-                         W(beta), ref.data(), ldc);
+  cpu::gemm_reference<W>(c.ta, c.tb, c.M, c.N, c.K, W(alpha), Aw.data(), lda, Bw.data(), ldb, W(beta), ref.data(), ldc);
   for (W& x : Aw) x = std::fabs(x);
   for (W& x : Bw) x = std::fabs(x);
   std::vector<W> scale(C0.size());
   for (size_t i = 0; i < C0.size(); ++i) scale[i] = std::fabs(W(C0[i]));
-  cpu::gemm_reference<W>(c.ta, c.tb, c.M, c.N, c.K, W(std::fabs(alpha)), Aw.data(), lda, Bw.data(),
-                         ldb, W(std::fabs(beta)), scale.data(), ldc);
+  cpu::gemm_reference<W>(c.ta, c.tb, c.M, c.N, c.K, W(std::fabs(alpha)), Aw.data(), lda, Bw.data(), ldb,
+                         W(std::fabs(beta)), scale.data(), ldc);
   const W tol_factor = W(c.K + 2) * W(std::numeric_limits<T>::epsilon());
 
   IsaGuard guard;
@@ -141,8 +140,8 @@ void check_case(const GemmCase& c) {
       SCOPED_TRACE("threads=" + std::to_string(threads) + (pool ? "" : " (no pool)"));
       auto ws = make_workspace(cpu::gemm_packed_workspace_bytes<T>(c.M, c.N, c.K, threads));
       std::vector<T> C = C0;
-      cpu::gemm_packed<T>(c.ta, c.tb, c.M, c.N, c.K, alpha, A.data(), lda, B.data(), ldb, beta,
-                          C.data(), ldc, ws.get(), pool);
+      cpu::gemm_packed<T>(c.ta, c.tb, c.M, c.N, c.K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc, ws.get(),
+                          pool);
       int64_t bad = 0;
       for (int64_t i = 0; i < c.M; ++i) {
         for (int64_t j = 0; j < ldc; ++j) {
@@ -154,9 +153,8 @@ void check_case(const GemmCase& c) {
           const W err = std::fabs(W(C[k]) - ref[k]);
           const W tol = tol_factor * scale[k];
           if (!(err <= tol) && bad++ < 5)
-            ADD_FAILURE() << "C[" << i << "," << j << "] = " << double(C[k]) << ", reference "
-                          << double(ref[k]) << ", |err| " << double(err) << " > tol "
-                          << double(tol);
+            ADD_FAILURE() << "C[" << i << "," << j << "] = " << double(C[k]) << ", reference " << double(ref[k])
+                          << ", |err| " << double(err) << " > tol " << double(tol);
         }
       }
       ASSERT_EQ(bad, 0);
@@ -172,8 +170,8 @@ void check_case(const GemmCase& c) {
 }
 
 std::vector<GemmCase> small_cases() {
-  const int64_t shapes[][3] = {{1, 1, 1},   {1, 7, 3},    {5, 1, 9},   {2, 3, 4},   {13, 31, 17},
-                               {14, 32, 8}, {15, 33, 9},  {6, 16, 5},  {7, 17, 5},  {37, 53, 29},
+  const int64_t shapes[][3] = {{1, 1, 1},    {1, 7, 3},   {5, 1, 9},   {2, 3, 4},   {13, 31, 17},
+                               {14, 32, 8},  {15, 33, 9}, {6, 16, 5},  {7, 17, 5},  {37, 53, 29},
                                {64, 64, 64}, {29, 3, 71}, {3, 70, 45}, {1, 129, 64}};
   const double alphas[] = {1.0, -0.75};
   const double betas[] = {0.0, 1.0, 0.5};
@@ -199,11 +197,11 @@ std::vector<GemmCase> blocked_cases() {
   std::vector<GemmCase> cases;
   for (int t = 0; t < 4; ++t) {
     const bool ta = (t & 1) != 0, tb = (t & 2) != 0;
-    cases.push_back({2 * mc + 3, 3 * nr + 5, kc + 7, ta, tb, 1.0, 0.0, 3});   // M and K blocks
-    cases.push_back({150, 170, 130, ta, tb, -1.5, 0.25, 0});                  // threaded, beta
-    cases.push_back({mr + 1, nc + 5, 33, ta, tb, 1.0, 1.0, 1});               // N blocks
+    cases.push_back({2 * mc + 3, 3 * nr + 5, kc + 7, ta, tb, 1.0, 0.0, 3});  // M and K blocks
+    cases.push_back({150, 170, 130, ta, tb, -1.5, 0.25, 0});                 // threaded, beta
+    cases.push_back({mr + 1, nc + 5, 33, ta, tb, 1.0, 1.0, 1});              // N blocks
   }
-  cases.push_back({301, 257, 2 * kc + 1, false, false, 0.5, 1.0, 0});          // several K blocks
+  cases.push_back({301, 257, 2 * kc + 1, false, false, 0.5, 1.0, 0});  // several K blocks
   return cases;
 }
 
@@ -373,8 +371,7 @@ TEST(ThreadPool, ConcurrentCallersAreSerialised) {
   ThreadPool pool(3);
   std::atomic<int64_t> total{0};
   auto caller = [&] {
-    for (int r = 0; r < 200; ++r)
-      pool.parallel_for(0, 64, 1, [&](int64_t lo, int64_t hi) { total += hi - lo; });
+    for (int r = 0; r < 200; ++r) pool.parallel_for(0, 64, 1, [&](int64_t lo, int64_t hi) { total += hi - lo; });
   };
   std::thread t1(caller), t2(caller);
   t1.join();
@@ -397,23 +394,26 @@ TEST(ThreadPool, ManyShortJobs) {
 }
 
 TEST(ThreadPool, ParseNumThreads) {
-  EXPECT_EQ(anima::parse_num_threads("4"), 4);
-  EXPECT_EQ(anima::parse_num_threads("1"), 1);
-  EXPECT_EQ(anima::parse_num_threads(" 8\t"), 8);
-  EXPECT_EQ(anima::parse_num_threads("+3"), 3);
-  EXPECT_EQ(anima::parse_num_threads("012"), 12);
-  EXPECT_EQ(anima::parse_num_threads("65536"), 65536);
-  EXPECT_EQ(anima::parse_num_threads(nullptr), 0);
-  EXPECT_EQ(anima::parse_num_threads(""), 0);
-  EXPECT_EQ(anima::parse_num_threads("  "), 0);
-  EXPECT_EQ(anima::parse_num_threads("0"), 0);
-  EXPECT_EQ(anima::parse_num_threads("-2"), 0);
-  EXPECT_EQ(anima::parse_num_threads("abc"), 0);
-  EXPECT_EQ(anima::parse_num_threads("4x"), 0);
-  EXPECT_EQ(anima::parse_num_threads("4 4"), 0);
-  EXPECT_EQ(anima::parse_num_threads("2.5"), 0);
-  EXPECT_EQ(anima::parse_num_threads("65537"), 0);
-  EXPECT_EQ(anima::parse_num_threads("99999999999999999999999"), 0);
+  // A positive decimal count up to 65536, surrounding blanks allowed; anything else (null, empty,
+  // zero, negative, trailing text, fractions, out of range) is 0.
+  const std::vector<std::pair<const char*, int>> cases = {{"4", 4},
+                                                          {"1", 1},
+                                                          {" 8\t", 8},
+                                                          {"+3", 3},
+                                                          {"012", 12},
+                                                          {"65536", 65536},
+                                                          {nullptr, 0},
+                                                          {"", 0},
+                                                          {"  ", 0},
+                                                          {"0", 0},
+                                                          {"-2", 0},
+                                                          {"abc", 0},
+                                                          {"4x", 0},
+                                                          {"4 4", 0},
+                                                          {"2.5", 0},
+                                                          {"65537", 0},
+                                                          {"99999999999999999999999", 0}};
+  for (const auto& c : cases) EXPECT_EQ(anima::parse_num_threads(c.first), c.second) << (c.first ? c.first : "null");
 }
 
 TEST(ThreadPool, DefaultNumThreadsReadsEnvironment) {

@@ -28,6 +28,22 @@ namespace fs = std::filesystem;
 using io::load_safetensors;
 using io::save_safetensors;
 
+std::string bytes_of(const void* p, std::size_t n) { return std::string(static_cast<const char*>(p), n); }
+
+// Expects load_safetensors(path) to throw an anima::Error that names the file and contains `fragment`.
+void expect_load_error(const std::string& path, const std::vector<std::string>& fragments) {
+  try {
+    load_safetensors(path);
+    ADD_FAILURE() << "expected an anima::Error for " << path << " containing \"" << fragments.front() << "\"";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("anima::load_safetensors"), std::string::npos) << what;
+    EXPECT_NE(what.find(path), std::string::npos) << "the message does not name the file: " << what;
+    for (const auto& f : fragments)
+      EXPECT_NE(what.find(f), std::string::npos) << "missing \"" << f << "\" in: " << what;
+  }
+}
+
 // A fresh folder per test, removed at the end.
 class Safetensors : public ::testing::Test {
  protected:
@@ -55,23 +71,23 @@ class Safetensors : public ::testing::Test {
     return p;
   }
 
+  // A file (header and data) that load_safetensors must refuse with an Error containing `fragments`.
+  struct Refused {
+    std::string header;
+    std::string data;
+    std::vector<std::string> fragments;
+  };
+  // Writes case i as <stem><i>.safetensors and expects its refusal.
+  void expect_refused(const std::string& stem, const std::vector<Refused>& cases) const {
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      SCOPED_TRACE(cases[i].header);
+      expect_load_error(write_raw(stem + std::to_string(i) + ".safetensors", cases[i].header, cases[i].data),
+                        cases[i].fragments);
+    }
+  }
+
   fs::path dir_;
 };
-
-std::string bytes_of(const void* p, std::size_t n) { return std::string(static_cast<const char*>(p), n); }
-
-// Expects load_safetensors(path) to throw an anima::Error that names the file and contains `fragment`.
-void expect_load_error(const std::string& path, const std::vector<std::string>& fragments) {
-  try {
-    load_safetensors(path);
-    ADD_FAILURE() << "expected an anima::Error for " << path << " containing \"" << fragments.front() << "\"";
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("anima::load_safetensors"), std::string::npos) << what;
-    EXPECT_NE(what.find(path), std::string::npos) << "the message does not name the file: " << what;
-    for (const auto& f : fragments) EXPECT_NE(what.find(f), std::string::npos) << "missing \"" << f << "\" in: " << what;
-  }
-}
 
 TEST_F(Safetensors, RoundTripEveryDtype) {
   std::map<std::string, Tensor> t;
@@ -168,9 +184,9 @@ TEST_F(Safetensors, CommittedPythonFixture) {
   ASSERT_EQ(h.size(), 6u);
   EXPECT_EQ(h[0], 1.f);
   EXPECT_EQ(h[1], -2.5f);
-  EXPECT_EQ(h[2], 65504.f);                 // largest half
-  EXPECT_EQ(h[3], std::ldexp(1.f, -14));    // smallest normal half
-  EXPECT_EQ(h[4], std::ldexp(1.f, -24));    // smallest subnormal half
+  EXPECT_EQ(h[2], 65504.f);               // largest half
+  EXPECT_EQ(h[3], std::ldexp(1.f, -14));  // smallest normal half
+  EXPECT_EQ(h[4], std::ldexp(1.f, -24));  // smallest subnormal half
   EXPECT_TRUE(std::isinf(h[5]) && h[5] > 0);
   const auto b = to_vector<float>(t.at("bf16"));
   ASSERT_EQ(b.size(), 4u);
@@ -221,57 +237,60 @@ TEST_F(Safetensors, TruncatedFile) {
 
 TEST_F(Safetensors, OffsetsOutOfRange) {
   const float f[2] = {1, 2};
-  expect_load_error(write_raw("oor.safetensors", "{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,80]}}",
-                              bytes_of(f, 8)),
-                    {"tensor \"x\"", "data_offsets[1]", "expected at most 8", "found 80"});
-  expect_load_error(write_raw("rev.safetensors", "{\"x\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,0]}}",
-                              bytes_of(f, 8)),
-                    {"tensor \"x\"", "end before they begin"});
-  expect_load_error(write_raw("neg.safetensors", "{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[-1,7]}}",
-                              bytes_of(f, 8)),
-                    {"non-negative integer", "-1"});
+  expect_refused("offsets", {
+                                {R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,80]}})",
+                                 bytes_of(f, 8),
+                                 {"tensor \"x\"", "data_offsets[1]", "expected at most 8", "found 80"}},
+                                {R"({"x":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})",
+                                 bytes_of(f, 8),
+                                 {"tensor \"x\"", "end before they begin"}},
+                                {R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[-1,7]}})",
+                                 bytes_of(f, 8),
+                                 {"non-negative integer", "-1"}},
+                            });
 }
 
 TEST_F(Safetensors, OffsetsOverlapOrLeaveGaps) {
   const float f[4] = {1, 2, 3, 4};
-  expect_load_error(write_raw("overlap.safetensors",
-                              "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                              "\"b\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[4,16]}}",
-                              bytes_of(f, 16)),
-                    {"overlap", "\"a\"", "\"b\""});
-  expect_load_error(write_raw("gap.safetensors",
-                              "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                              "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
-                              bytes_of(f, 16)),
-                    {"tensor \"b\"", "gap"});
-  expect_load_error(write_raw("trailing.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
-                              bytes_of(f, 16)),
-                    {"cover 8 bytes", "16"});
+  expect_refused(
+      "layout",
+      {
+          {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+           R"("b":{"dtype":"F32","shape":[3],"data_offsets":[4,16]}})",
+           bytes_of(f, 16),
+           {"overlap", "\"a\"", "\"b\""}},
+          {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+           R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+           bytes_of(f, 16),
+           {"tensor \"b\"", "gap"}},
+          {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", bytes_of(f, 16), {"cover 8 bytes", "16"}},
+      });
 }
 
 TEST_F(Safetensors, OffsetsInconsistentWithShape) {
   const float f[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-  expect_load_error(write_raw("shape.safetensors", "{\"x\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,16]}}",
-                              bytes_of(f, 32)),
-                    {"tensor \"x\"", "[2, 3]", "need 24 bytes", "hold 16"});
-  expect_load_error(write_raw("dtype.safetensors", "{\"x\":{\"dtype\":\"F64\",\"shape\":[4],\"data_offsets\":[0,16]}}",
-                              bytes_of(f, 32)),
-                    {"F64", "need 32 bytes", "hold 16"});
-  // A shape whose element count overflows 64 bits is caught before any multiplication overflows.
-  expect_load_error(write_raw("overflow.safetensors",
-                              "{\"x\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,16],\"data_offsets\":[0,16]}}",
-                              bytes_of(f, 16)),
-                    {"tensor \"x\"", "more bytes than the whole data section"});
-  expect_load_error(write_raw("bigdim.safetensors",
-                              "{\"x\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999],\"data_offsets\":[0,16]}}",
-                              bytes_of(f, 16)),
-                    {"shape[0]", "expected at most"});
+  expect_refused("shape",
+                 {
+                     {R"({"x":{"dtype":"F32","shape":[2,3],"data_offsets":[0,16]}})",
+                      bytes_of(f, 32),
+                      {"tensor \"x\"", "[2, 3]", "need 24 bytes", "hold 16"}},
+                     {R"({"x":{"dtype":"F64","shape":[4],"data_offsets":[0,16]}})",
+                      bytes_of(f, 32),
+                      {"F64", "need 32 bytes", "hold 16"}},
+                     // A shape whose element count overflows 64 bits is caught before any multiplication overflows.
+                     {R"({"x":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,16]}})",
+                      bytes_of(f, 16),
+                      {"tensor \"x\"", "more bytes than the whole data section"}},
+                     {R"({"x":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,16]}})",
+                      bytes_of(f, 16),
+                      {"shape[0]", "expected at most"}},
+                 });
 }
 
 TEST_F(Safetensors, BadJson) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"{\"x\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},}", "a string key"},   // trailing comma
-      {"{\"x\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}", "',' or '}'"},       // unclosed
+      {"{\"x\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},}", "a string key"},  // trailing comma
+      {"{\"x\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}", "',' or '}'"},      // unclosed
       {"{\"x\" {}}", "at byte 5: expected ':' after an object key, found '{'"},
       {"{\"x\":\"unterminated}", "closing '\"'"},
       {"{\"x\":tru}", "a JSON value"},
@@ -281,8 +300,8 @@ TEST_F(Safetensors, BadJson) {
       {"{\"a\":01}", "',' or '}' in an object"},
       {"[1, 2]", "expected the header to be a JSON object"},
       {"{\"a\":\"\xff\"}", "expected valid UTF-8, found byte 0xff"},
-      {"{\"a\":\"\xc3\"}", "expected valid UTF-8"},        // truncated sequence
-      {"{\"a\":\"\xc0\x80\"}", "expected valid UTF-8"},    // overlong NUL
+      {"{\"a\":\"\xc3\"}", "expected valid UTF-8"},          // truncated sequence
+      {"{\"a\":\"\xc0\x80\"}", "expected valid UTF-8"},      // overlong NUL
       {"{\"a\":\"\xed\xa0\x80\"}", "expected valid UTF-8"},  // encoded surrogate
   };
   int i = 0;
@@ -297,23 +316,23 @@ TEST_F(Safetensors, BadJson) {
 
 TEST_F(Safetensors, BadEntries) {
   const float f[2] = {1, 2};
-  expect_load_error(write_raw("dtype.safetensors", "{\"x\":{\"dtype\":\"F8_E4M3\",\"shape\":[2],\"data_offsets\":[0,2]}}",
-                              bytes_of(f, 2)),
-                    {"tensor \"x\"", "unsupported dtype \"F8_E4M3\"", "expected one of F32"});
-  expect_load_error(write_raw("key.safetensors",
-                              "{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"extra\":1}}", bytes_of(f, 8)),
-                    {"found \"extra\""});
-  expect_load_error(write_raw("missing.safetensors", "{\"x\":{\"dtype\":\"F32\",\"shape\":[2]}}", bytes_of(f, 8)),
-                    {"one is missing"});
-  expect_load_error(write_raw("meta.safetensors", "{\"__metadata__\":{\"n\":3}}", ""),
-                    {"\"__metadata__\" value \"n\"", "a string", "a number"});
-  expect_load_error(write_raw("float.safetensors", "{\"x\":{\"dtype\":\"F32\",\"shape\":[2.0],\"data_offsets\":[0,8]}}",
-                              bytes_of(f, 8)),
-                    {"shape[0]", "non-negative integer", "2.0"});
   const unsigned char bad_bool[2] = {1, 7};
-  expect_load_error(write_raw("bool.safetensors", "{\"x\":{\"dtype\":\"BOOL\",\"shape\":[2],\"data_offsets\":[0,2]}}",
-                              bytes_of(bad_bool, 2)),
-                    {"BOOL element 1 is 7"});
+  expect_refused(
+      "entry",
+      {
+          {R"({"x":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]}})",
+           bytes_of(f, 2),
+           {"tensor \"x\"", "unsupported dtype \"F8_E4M3\"", "expected one of F32"}},
+          {R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"extra":1}})", bytes_of(f, 8), {"found \"extra\""}},
+          {R"({"x":{"dtype":"F32","shape":[2]}})", bytes_of(f, 8), {"one is missing"}},
+          {R"({"__metadata__":{"n":3}})", "", {"\"__metadata__\" value \"n\"", "a string", "a number"}},
+          {R"({"x":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})",
+           bytes_of(f, 8),
+           {"shape[0]", "non-negative integer", "2.0"}},
+          {R"({"x":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}})",
+           bytes_of(bad_bool, 2),
+           {"BOOL element 1 is 7"}},
+      });
 }
 
 TEST_F(Safetensors, SaveErrors) {
@@ -333,15 +352,15 @@ TEST_F(Safetensors, SaveErrors) {
 }
 
 TEST(JsonReader, DecodesEscapesAndKeepsNumbers) {
-  const auto v = io::parse_json(" {\"s\": \"a\\u00e9\\ud83d\\ude00\\n\", \"n\": [0, -1.5e3, 12], \"t\": true, \"z\": null} ",
-                                "test", "inline");
+  const auto v = io::parse_json(
+      " {\"s\": \"a\\u00e9\\ud83d\\ude00\\n\", \"n\": [0, -1.5e3, 12], \"t\": true, \"z\": null} ", "test", "inline");
   ASSERT_TRUE(v.is_object());
   EXPECT_EQ(v.find("s")->text, "a\xc3\xa9\xf0\x9f\x98\x80\n");
   EXPECT_EQ(v.find("n")->items[1].text, "-1.5e3");
   EXPECT_EQ(io::json_as_uint64(v.find("n")->items[2], 100, "test", "inline", "n[2]"), 12u);
   EXPECT_THROW(io::json_as_uint64(v.find("n")->items[2], 11, "test", "inline", "n[2]"), Error);
-  EXPECT_EQ(io::json_as_uint64(io::parse_json("18446744073709551615", "t", "s"), std::numeric_limits<std::uint64_t>::max(),
-                               "t", "s", "max"),
+  EXPECT_EQ(io::json_as_uint64(io::parse_json("18446744073709551615", "t", "s"),
+                               std::numeric_limits<std::uint64_t>::max(), "t", "s", "max"),
             std::numeric_limits<std::uint64_t>::max());
   EXPECT_THROW(io::json_as_uint64(io::parse_json("18446744073709551616", "t", "s"),
                                   std::numeric_limits<std::uint64_t>::max(), "t", "s", "max"),

@@ -18,7 +18,8 @@
 #include <string>
 #include <vector>
 
-#include <anima/cuda/backend.cuh>
+#include <anima/backends/cuda/backend.cuh>
+#include <anima/core/copy.hpp>
 #include <anima/kernels/cpu/copy.hpp>
 #include <anima/kernels/cpu/elementwise.hpp>
 #include <anima/kernels/cpu/gemm_reference.hpp>
@@ -32,6 +33,8 @@
 #include <anima/kernels/cuda/gemm_tiled.cuh>
 #include <anima/kernels/cuda/random.cuh>
 #include <anima/kernels/cuda/reduce.cuh>
+
+#include "core/expect_error.hpp"
 
 namespace {
 
@@ -103,7 +106,8 @@ void gemm_expected(const GemmCase& c, double alpha, const std::vector<double>& A
                    const std::vector<double>& B, std::int64_t ldb, double beta, const std::vector<double>& C0,
                    std::int64_t ldc, double eps, std::vector<double>* expected, std::vector<double>* bound) {
   *expected = C0;
-  kcpu::gemm_reference<double>(c.ta, c.tb, c.M, c.N, c.K, alpha, A.data(), lda, B.data(), ldb, beta, expected->data(), ldc);
+  kcpu::gemm_reference<double>(c.ta, c.tb, c.M, c.N, c.K, alpha, A.data(), lda, B.data(), ldb, beta, expected->data(),
+                               ldc);
   *bound = abs_of(C0);
   const std::vector<double> absA = abs_of(A), absB = abs_of(B);
   kcpu::gemm_reference<double>(c.ta, c.tb, c.M, c.N, c.K, std::fabs(alpha), absA.data(), lda, absB.data(), ldb,
@@ -144,31 +148,14 @@ TEST(CudaBackend, DeviceCountIsZeroWithoutAUsableDevice) {
   }
 }
 
+// Each check macro throws an anima::Error naming the failed call (or the library) and the status.
 TEST(CudaCheck, MacrosNameTheCallAndTheStatus) {
-  try {
-    ANIMA_CUDA_CHECK(cudaErrorInvalidValue);
-    FAIL() << "no throw";
-  } catch (const anima::Error& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find("cudaErrorInvalidValue"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("cuda_kernels_test.cu"), std::string::npos) << msg;
-  }
-  try {
-    ANIMA_CUBLAS_CHECK(cublasSetStream(nullptr, nullptr));  // a null handle is not initialised
-    FAIL() << "no throw";
-  } catch (const anima::Error& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find("cublasSetStream(nullptr, nullptr)"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("CUBLAS_STATUS_NOT_INITIALIZED"), std::string::npos) << msg;
-  }
-  try {
-    ANIMA_CUDNN_CHECK(CUDNN_STATUS_BAD_PARAM);
-    FAIL() << "no throw";
-  } catch (const anima::Error& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find("CUDNN_STATUS_BAD_PARAM"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("anima::cudnn"), std::string::npos) << msg;
-  }
+  using anima::testing::expect_error;
+  expect_error([] { ANIMA_CUDA_CHECK(cudaErrorInvalidValue); }, {"cudaErrorInvalidValue", "cuda_kernels_test.cu"});
+  // A null cuBLAS handle is not initialised.
+  expect_error([] { ANIMA_CUBLAS_CHECK(cublasSetStream(nullptr, nullptr)); },
+               {"cublasSetStream(nullptr, nullptr)", "CUBLAS_STATUS_NOT_INITIALIZED"});
+  expect_error([] { ANIMA_CUDNN_CHECK(CUDNN_STATUS_BAD_PARAM); }, {"CUDNN_STATUS_BAD_PARAM", "anima::cudnn"});
   EXPECT_NO_THROW(ANIMA_CUDA_CHECK(cudaSuccess));
 }
 
@@ -210,11 +197,10 @@ TEST(CudaCheck, InvalidMemcpyThrowsNamingTheCallAndClearsTheError) {
 
 TEST(CudaSgemmTiled, MatchesReferenceForOddAndLargeSizes) {
   ANIMA_SKIP_WITHOUT_GPU();
-  const std::vector<GemmCase> cases = {{false, false, 1, 1, 1},   {false, false, 129, 65, 33},
-                                       {false, false, 7, 13, 5},  {false, false, 130, 257, 17},
-                                       {false, false, 3, 200, 0}, {false, false, 512, 512, 512},
-                                       {true, false, 33, 17, 9},  {false, true, 33, 17, 9},
-                                       {true, true, 65, 129, 31}};
+  const std::vector<GemmCase> cases = {
+      {false, false, 1, 1, 1},      {false, false, 129, 65, 33}, {false, false, 7, 13, 5},
+      {false, false, 130, 257, 17}, {false, false, 3, 200, 0},   {false, false, 512, 512, 512},
+      {true, false, 33, 17, 9},     {false, true, 33, 17, 9},    {true, true, 65, 129, 31}};
   for (int version = 1; version <= 2; ++version) {
     for (const GemmCase& c : cases) {
       if (version == 2 && (c.ta || c.tb)) continue;
@@ -233,14 +219,16 @@ TEST(CudaSgemmTiled, MatchesReferenceForOddAndLargeSizes) {
                         static_cast<float>(beta), dC.get(), ldc, nullptr);
         const std::vector<float> got = dC.download();
         std::vector<double> expected, bound;
-        gemm_expected(c, alpha, to_double(A), lda, to_double(B), ldb, beta, beta == 0 ? std::vector<double>(C0.size(), 0.0) : to_double(C0), ldc,
+        gemm_expected(c, alpha, to_double(A), lda, to_double(B), ldb, beta,
+                      beta == 0 ? std::vector<double>(C0.size(), 0.0) : to_double(C0), ldc,
                       std::numeric_limits<float>::epsilon(), &expected, &bound);
         int bad = 0;
         for (std::int64_t i = 0; i < c.M && bad < 5; ++i)
           for (std::int64_t j = 0; j < c.N && bad < 5; ++j) {
             const std::int64_t k = i * ldc + j;
             if (!(std::fabs(got[k] - expected[k]) <= bound[k])) {
-              ADD_FAILURE() << "C[" << i << "," << j << "] = " << got[k] << ", expected " << expected[k] << " +- " << bound[k];
+              ADD_FAILURE() << "C[" << i << "," << j << "] = " << got[k] << ", expected " << expected[k] << " +- "
+                            << bound[k];
               ++bad;
             }
           }
@@ -248,7 +236,8 @@ TEST(CudaSgemmTiled, MatchesReferenceForOddAndLargeSizes) {
         for (std::int64_t i = 0; i < c.M; ++i)
           for (std::int64_t j = c.N; j < ldc; ++j) {
             const float before = C0[i * ldc + j], after = got[i * ldc + j];
-            EXPECT_TRUE(std::memcmp(&before, &after, sizeof(float)) == 0) << "padding C[" << i << "," << j << "] written";
+            EXPECT_TRUE(std::memcmp(&before, &after, sizeof(float)) == 0)
+                << "padding C[" << i << "," << j << "] written";
           }
       }
     }
@@ -261,8 +250,8 @@ TEST(CudaSgemmTiled, MatchesReferenceForOddAndLargeSizes) {
 
 template <class T>
 void check_cublas_gemm() {
-  const std::vector<GemmCase> shapes = {{false, false, 1, 1, 1}, {false, false, 37, 19, 23}, {false, false, 64, 96, 128},
-                                        {false, false, 5, 4, 0}};
+  const std::vector<GemmCase> shapes = {
+      {false, false, 1, 1, 1}, {false, false, 37, 19, 23}, {false, false, 64, 96, 128}, {false, false, 5, 4, 0}};
   const std::int64_t batch = 3;
   for (const GemmCase& shape : shapes)
     for (const bool ta : {false, true})
@@ -287,7 +276,8 @@ void check_cublas_gemm() {
             std::vector<double> Cb(C0.begin() + b * sc, C0.begin() + (b + 1) * sc);
             if (beta == 0) Cb.assign(Cb.size(), 0.0);
             std::vector<double> expected, bound;
-            gemm_expected(c, alpha, Ab, lda, Bb, ldb, beta, Cb, ldc, std::numeric_limits<T>::epsilon(), &expected, &bound);
+            gemm_expected(c, alpha, Ab, lda, Bb, ldb, beta, Cb, ldc, std::numeric_limits<T>::epsilon(), &expected,
+                          &bound);
             int bad = 0;
             for (std::int64_t i = 0; i < c.M && bad < 5; ++i)
               for (std::int64_t j = 0; j < c.N && bad < 5; ++j) {
@@ -388,7 +378,10 @@ void check_reduce(std::int64_t rows, std::int64_t cols) {
   std::vector<T> x = lcg_values<T>(rows * cols, 21 + rows + cols);
   // Ties (row 0: the max and min appear twice), a NaN in row 1 (twice), signed zeros in row 2.
   if (cols >= 4) {
-    x[1] = T(2); x[cols - 1] = T(2); x[2] = T(-2); x[cols - 2] = T(-2);
+    x[1] = T(2);
+    x[cols - 1] = T(2);
+    x[2] = T(-2);
+    x[cols - 2] = T(-2);
   }
   if (rows >= 2 && cols >= 3) {
     x[cols + cols / 2] = std::numeric_limits<T>::quiet_NaN();
@@ -396,7 +389,8 @@ void check_reduce(std::int64_t rows, std::int64_t cols) {
   }
   if (rows >= 3 && cols >= 3) {
     for (std::int64_t c = 0; c < cols; ++c) x[2 * cols + c] = T(-1);
-    x[2 * cols + 1] = T(-0.0); x[2 * cols + 2] = T(0.0);
+    x[2 * cols + 1] = T(-0.0);
+    x[2 * cols + 2] = T(0.0);
   }
   DeviceBuffer<T> dx(x), dy(rows);
   DeviceBuffer<std::int64_t> didx(rows);
@@ -404,7 +398,8 @@ void check_reduce(std::int64_t rows, std::int64_t cols) {
     std::vector<T> want(rows);
     std::vector<std::int64_t> want_idx(rows, -7);
     kcpu::reduce_rows<T>(op, x.data(), rows, cols, want.data(), want_idx.data());
-    kc::reduce_rows<T>(op, dx.get(), rows, cols, dy.get(), op == anima::kernels::ReduceOp::Sum ? nullptr : didx.get(), nullptr);
+    kc::reduce_rows<T>(op, dx.get(), rows, cols, dy.get(), op == anima::kernels::ReduceOp::Sum ? nullptr : didx.get(),
+                       nullptr);
     const std::vector<T> got = dy.download();
     const std::vector<std::int64_t> got_idx = didx.download();
     for (std::int64_t r = 0; r < rows; ++r) {
@@ -416,8 +411,8 @@ void check_reduce(std::int64_t rows, std::int64_t cols) {
           // differ by at most cols * 2^-52 * Σ|x|, then float rounding adds up to 1 ulp.
           double sum_abs = 0;
           for (std::int64_t c = 0; c < cols; ++c) sum_abs += std::fabs(double(x[r * cols + c]));
-          const double tol = (sizeof(T) == 4 ? std::fabs(double(want[r])) * 1.2e-7 : 0.0) +
-                             double(cols) * 2.3e-16 * sum_abs + 1e-300;
+          const double tol =
+              (sizeof(T) == 4 ? std::fabs(double(want[r])) * 1.2e-7 : 0.0) + double(cols) * 2.3e-16 * sum_abs + 1e-300;
           EXPECT_NEAR(double(got[r]), double(want[r]), tol) << "sum row " << r;
         }
       } else {
@@ -444,7 +439,8 @@ TEST(CudaReduce, MatchesCpuForShortAndLongRows) {
   DeviceBuffer<float> y(4);
   kc::reduce_rows<float>(anima::kernels::ReduceOp::Sum, nullptr, 4, 0, y.get(), nullptr, nullptr);
   EXPECT_EQ(y.download(), std::vector<float>(4, 0.f));
-  EXPECT_THROW(kc::reduce_rows<float>(anima::kernels::ReduceOp::Max, nullptr, 4, 0, y.get(), nullptr, nullptr), anima::Error);
+  EXPECT_THROW(kc::reduce_rows<float>(anima::kernels::ReduceOp::Max, nullptr, 4, 0, y.get(), nullptr, nullptr),
+               anima::Error);
 }
 
 template <class T>
@@ -470,7 +466,7 @@ void check_random(double normal_tol) {
 
 TEST(CudaRandom, UniformBitIdenticalAndNormalCloseToCpu) {
   ANIMA_SKIP_WITHOUT_GPU();
-  check_random<float>(1e-5);   // logf/cosf: a few ulp; sqrt(-2 ln u) amplifies near u -> 1
+  check_random<float>(1e-5);  // logf/cosf: a few ulp; sqrt(-2 ln u) amplifies near u -> 1
   check_random<double>(1e-12);
 }
 
@@ -479,12 +475,20 @@ TEST(CudaElementwise, StridedBroadcastMatchesCpu) {
   // Output [4, 3, 5]; a is a transposed [5, 3, 4] buffer; b broadcasts a [3, 1] buffer.
   Layout lo;
   lo.ndim = 3;
-  lo.sizes[0] = 4; lo.sizes[1] = 3; lo.sizes[2] = 5;
+  lo.sizes[0] = 4;
+  lo.sizes[1] = 3;
+  lo.sizes[2] = 5;
   Layout la = lo, lb = lo;
   la.contiguous = lb.contiguous = false;
-  la.strides[0] = 1; la.strides[1] = 4; la.strides[2] = 12;
-  lb.strides[0] = 0; lb.strides[1] = 1; lb.strides[2] = 0;
-  lo.strides[0] = 15; lo.strides[1] = 5; lo.strides[2] = 1;
+  la.strides[0] = 1;
+  la.strides[1] = 4;
+  la.strides[2] = 12;
+  lb.strides[0] = 0;
+  lb.strides[1] = 1;
+  lb.strides[2] = 0;
+  lo.strides[0] = 15;
+  lo.strides[1] = 5;
+  lo.strides[2] = 1;
   const std::int64_t n = 60;
   std::vector<double> a = lcg_values<double>(60, 31), b = lcg_values<double>(3, 32);
   a[7] = std::numeric_limits<double>::quiet_NaN();
@@ -498,14 +502,20 @@ TEST(CudaElementwise, StridedBroadcastMatchesCpu) {
     kcpu::binary<double>(op, a.data(), la, b.data(), lb, want.data(), n);
     const auto got = dy.download();
     for (std::int64_t i = 0; i < n; ++i)
-      if (std::isnan(want[i])) EXPECT_TRUE(std::isnan(got[i])); else EXPECT_EQ(got[i], want[i]) << i;
+      if (std::isnan(want[i]))
+        EXPECT_TRUE(std::isnan(got[i]));
+      else
+        EXPECT_EQ(got[i], want[i]) << i;
   }
   for (const auto op : {anima::kernels::UnaryOp::Relu, anima::kernels::UnaryOp::Exp, anima::kernels::UnaryOp::Clamp}) {
     kc::unary<double>(op, -0.25, 0.5, da.get(), la, dy.get(), n, nullptr);
     kcpu::unary<double>(op, -0.25, 0.5, a.data(), la, want.data(), n);
     const auto got = dy.download();
     for (std::int64_t i = 0; i < n; ++i)
-      if (std::isnan(want[i])) EXPECT_TRUE(std::isnan(got[i])); else EXPECT_NEAR(got[i], want[i], 1e-15 * (1 + std::fabs(want[i])));
+      if (std::isnan(want[i]))
+        EXPECT_TRUE(std::isnan(got[i]));
+      else
+        EXPECT_NEAR(got[i], want[i], 1e-15 * (1 + std::fabs(want[i])));
   }
   kc::compare<double>(anima::kernels::CompareOp::Lt, da.get(), la, db.get(), lb, dyb, n, nullptr);
   std::unique_ptr<bool[]> want_b(new bool[n]);
@@ -516,16 +526,26 @@ TEST(CudaElementwise, StridedBroadcastMatchesCpu) {
   kcpu::where<double>(want_b.get(), lo, a.data(), la, b.data(), lb, want.data(), n);
   const auto got_w = dy.download();
   for (std::int64_t i = 0; i < n; ++i)
-    if (std::isnan(want[i])) EXPECT_TRUE(std::isnan(got_w[i])); else EXPECT_EQ(got_w[i], want[i]) << i;
+    if (std::isnan(want[i]))
+      EXPECT_TRUE(std::isnan(got_w[i]));
+    else
+      EXPECT_EQ(got_w[i], want[i]) << i;
 }
 
 TEST(CudaCopy, StridedCopyCastAndFillMatchCpu) {
   ANIMA_SKIP_WITHOUT_GPU();
   Layout l;  // a transposed [3, 4] view of a [4, 3] buffer
-  l.ndim = 2; l.sizes[0] = 3; l.sizes[1] = 4; l.strides[0] = 1; l.strides[1] = 3; l.contiguous = false;
+  l.ndim = 2;
+  l.sizes[0] = 3;
+  l.sizes[1] = 4;
+  l.strides[0] = 1;
+  l.strides[1] = 3;
+  l.contiguous = false;
   const std::int64_t n = 12;
   std::vector<float> x = lcg_values<float>(12, 41);
-  x[3] = 0.f; x[5] = std::numeric_limits<float>::quiet_NaN(); x[6] = -2.75f;
+  x[3] = 0.f;
+  x[5] = std::numeric_limits<float>::quiet_NaN();
+  x[6] = -2.75f;
   DeviceBuffer<float> dx(x), dy(n);
   kc::strided_copy(4, dx.get(), l, dy.get(), n, nullptr);
   std::vector<float> want(n);
@@ -533,7 +553,9 @@ TEST(CudaCopy, StridedCopyCastAndFillMatchCpu) {
   std::vector<float> got = dy.download();
   EXPECT_EQ(std::memcmp(got.data(), want.data(), n * 4), 0);
   Layout contiguous;
-  contiguous.ndim = 1; contiguous.sizes[0] = n; contiguous.strides[0] = 1;
+  contiguous.ndim = 1;
+  contiguous.sizes[0] = n;
+  contiguous.strides[0] = 1;
   kc::strided_copy(4, dx.get(), contiguous, dy.get(), n, nullptr);
   got = dy.download();
   EXPECT_EQ(std::memcmp(got.data(), x.data(), n * 4), 0);
@@ -545,7 +567,10 @@ TEST(CudaCopy, StridedCopyCastAndFillMatchCpu) {
   kcpu::cast<float, double>(x.data(), l, want_d.data(), n);
   const auto got_d = dd.download();
   for (std::int64_t i = 0; i < n; ++i)
-    if (std::isnan(want_d[i])) EXPECT_TRUE(std::isnan(got_d[i])); else EXPECT_EQ(got_d[i], want_d[i]);
+    if (std::isnan(want_d[i]))
+      EXPECT_TRUE(std::isnan(got_d[i]));
+    else
+      EXPECT_EQ(got_d[i], want_d[i]);
   DeviceBuffer<std::uint8_t> db_bytes(n);  // bool storage
   bool* db = reinterpret_cast<bool*>(db_bytes.get());
   kc::cast<float, bool>(dx.get(), l, db, n, nullptr);

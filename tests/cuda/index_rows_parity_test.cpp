@@ -39,17 +39,17 @@ TEST(IndexSelectRowsParity, PermutationsDuplicatesAndGaps) {
   };
   std::vector<std::int64_t> reverse(300);
   for (std::int64_t j = 0; j < 300; ++j) reverse[static_cast<std::size_t>(j)] = 299 - j;
-  const std::vector<Case> cases = {{{5, 3}, {4, 0, 0, 2, 4, 4, 1}},       // duplicates, row 3 unselected
-                                   {{300, 8, 7, 7}, reverse},              // a permutation, big rows
-                                   {{7, 1}, {6}},                          // one row of one element
-                                   {{4, 2, 2}, {}}};                       // empty selection
+  const std::vector<Case> cases = {{{5, 3}, {4, 0, 0, 2, 4, 4, 1}},  // duplicates, row 3 unselected
+                                   {{300, 8, 7, 7}, reverse},        // a permutation, big rows
+                                   {{7, 1}, {6}},                    // one row of one element
+                                   {{4, 2, 2}, {}}};                 // empty selection
   for (DType dtype : {DType::Float32, DType::Float64})
     for (std::size_t i = 0; i < cases.size(); ++i) {
       const Case& c = cases[i];
       expect_parity(
           "index_select_rows case " + std::to_string(i) + " " + dtype_name(dtype),
-          [&](const std::vector<Tensor>& in) { return index_select_rows(in[0], c.idx); }, {input(c.shape, 31 + i, dtype)},
-          kExact);
+          [&](const std::vector<Tensor>& in) { return index_select_rows(in[0], c.idx); },
+          {input(c.shape, 31 + i, dtype)}, kExact);
     }
 }
 
@@ -59,7 +59,9 @@ TEST(IndexSelectRowsParity, ScatterRows) {
     // Three parts (one empty), rows 6 and 1 unfilled (zeros); then a full permutation of 300 big rows.
     expect_parity(
         std::string("scatter_rows gaps ") + dtype_name(dtype),
-        [](const std::vector<Tensor>& in) { return scatter_rows(in, {5, 0, 2, 7, 3, 4}, 8); },
+        [](const std::vector<Tensor>& in) {
+          return scatter_rows(in, {5, 0, 2, 7, 3, 4}, 8);
+        },
         {input({2, 3, 2}, 51, dtype), input({0, 3, 2}, 52, dtype), input({4, 3, 2}, 53, dtype)}, kExact);
     std::vector<std::int64_t> perm(300);
     for (std::int64_t j = 0; j < 300; ++j) perm[static_cast<std::size_t>(j)] = (j * 7) % 300;
@@ -93,9 +95,11 @@ TEST(IndexSelectRowsParity, MultiScaleRoIAlignGapLevel) {
 TEST(IndexSelectRowsParity, CudaInputHostIndicesErrors) {
   ANIMA_REQUIRE_CUDA();
   const Tensor x = device_copy(zeros({3, 2}), Device::cuda(0));
-  testing::expect_error([&] { index_select_rows(x, std::vector<std::int64_t>{3}); }, {"index_select_rows", "out of range"});
-  testing::expect_error([&] { index_select_rows(x, device_copy(from_vector<std::int64_t>({0}, {1}), Device::cuda(0))); },
-                        {"index_select_rows", "on the CPU"});
+  testing::expect_error([&] { index_select_rows(x, std::vector<std::int64_t>{3}); },
+                        {"index_select_rows", "out of range"});
+  testing::expect_error(
+      [&] { index_select_rows(x, device_copy(from_vector<std::int64_t>({0}, {1}), Device::cuda(0))); },
+      {"index_select_rows", "on the CPU"});
 }
 
 }  // namespace

@@ -12,8 +12,8 @@
 
 #include <anima/core/copy.hpp>
 #include <anima/core/generator.hpp>
-#include <anima/cuda/backend.cuh>
-#include <anima/cuda/nms.cuh>
+#include <anima/backends/cuda/backend.cuh>
+#include <anima/backends/cuda/nms.cuh>
 #include <anima/kernels/cuda/nms.cuh>
 #include <anima/ops/factory.hpp>
 #include <anima/ops/nms.hpp>
@@ -75,12 +75,11 @@ DeviceRun run_variants(const Tensor& boxes_cuda, const Tensor& scores_cuda, doub
   };
   for (const Variant v : {Variant{0, true}, Variant{32, false}, Variant{64, true}, Variant{96, false},
                           Variant{1024, true}, Variant{1024, false}}) {
-    kernels::cuda::nms_reduce_mask_device(reinterpret_cast<const std::uint64_t*>(w + layout.mask), n,
-                                          reinterpret_cast<const std::int64_t*>(w + layout.order),
-                                          reinterpret_cast<std::uint64_t*>(w + layout.removed),
-                                          reinterpret_cast<std::int64_t*>(w + layout.keep),
-                                          reinterpret_cast<std::int64_t*>(w + layout.count), stream, v.threads,
-                                          v.allow_shared);
+    kernels::cuda::nms_reduce_mask_device(
+        reinterpret_cast<const std::uint64_t*>(w + layout.mask), n,
+        reinterpret_cast<const std::int64_t*>(w + layout.order), reinterpret_cast<std::uint64_t*>(w + layout.removed),
+        reinterpret_cast<std::int64_t*>(w + layout.keep), reinterpret_cast<std::int64_t*>(w + layout.count), stream,
+        v.threads, v.allow_shared);
     std::int64_t count = -1;
     ANIMA_CUDA_CHECK(cudaMemcpyAsync(&count, w + layout.count, sizeof count, cudaMemcpyDeviceToHost, stream));
     ANIMA_CUDA_CHECK(cudaStreamSynchronize(stream));
@@ -92,8 +91,8 @@ DeviceRun run_variants(const Tensor& boxes_cuda, const Tensor& scores_cuda, doub
     run.keeps.push_back(keep);
   }
   std::vector<std::int64_t> keep(static_cast<std::size_t>(n));
-  keep.resize(static_cast<std::size_t>(cuda::nms_host_reduce(kCuda, DType::Float32, boxes, scores, n, thr,
-                                                             keep.data())));
+  keep.resize(
+      static_cast<std::size_t>(cuda::nms_host_reduce(kCuda, DType::Float32, boxes, scores, n, thr, keep.data())));
   run.keeps.push_back(keep);
   return run;
 }

@@ -1,4 +1,6 @@
-// tests/cuda/parity.hpp — the CPU-vs-CUDA parity helper every CUDA test uses.
+// tests/cuda/parity.hpp — the CPU-vs-CUDA parity helper of the detection parity tests in tests/cuda
+// (index_rows, nms, paste_masks, roi_align; their CPU cases are in tests/detect). The op tests run every
+// case on every backend through tests/ops/backend_harness.hpp instead.
 //
 // expect_parity(name, f, inputs, tol) runs f on the CPU inputs and on copies of them moved to
 // cuda:0 (leaves keep requires_grad), compares the outputs elementwise, then back-propagates the
@@ -20,9 +22,9 @@
 #include <anima/ops/copy_ops.hpp>
 #include <anima/ops/factory.hpp>
 
-#define ANIMA_REQUIRE_CUDA()                                                         \
-  do {                                                                               \
-    if (!::anima::cuda_is_available()) GTEST_SKIP() << "no CUDA device available";   \
+#define ANIMA_REQUIRE_CUDA()                                                       \
+  do {                                                                             \
+    if (!::anima::cuda_is_available()) GTEST_SKIP() << "no CUDA device available"; \
   } while (0)
 
 namespace anima::testing {

@@ -33,7 +33,8 @@ Tensor boxes_over(std::int64_t r, std::int64_t h, std::int64_t w, std::uint64_t 
   const std::vector<double> u = to_vector<double>(uniform({r, 4}, seed, 0.0, 1.0, DType::Float64));
   std::vector<double> b(static_cast<std::size_t>(4 * r));
   for (std::int64_t i = 0; i < r; ++i) {
-    const double x1 = (u[4 * i] * 1.5 - 0.3) * static_cast<double>(w), y1 = (u[4 * i + 1] * 1.5 - 0.3) * static_cast<double>(h);
+    const double x1 = (u[4 * i] * 1.5 - 0.3) * static_cast<double>(w),
+                 y1 = (u[4 * i + 1] * 1.5 - 0.3) * static_cast<double>(h);
     b[4 * i] = x1;
     b[4 * i + 1] = y1;
     b[4 * i + 2] = x1 + 1.0 + u[4 * i + 2] * static_cast<double>(w) * 0.6 - (i == 2 ? 30.0 : 0.0);
@@ -52,8 +53,9 @@ TEST(CudaParity, PasteMasksInImage) {
     for (std::int64_t padding : {1, 0, 2}) {
       const std::string name = std::string("paste_masks ") + dtype_name(dtype) + " padding " + std::to_string(padding);
       const Tensor masks = uniform({37, 1, 28, 28}, 3, 0.0, 1.0, dtype), boxes = boxes_over(37, 120, 150, 4, dtype);
-      expect_parity(name, [&](const std::vector<Tensor>& in) { return paste_masks_in_image(in[0], in[1], 120, 150, padding); },
-                    {masks, boxes}, tol);
+      expect_parity(
+          name, [&](const std::vector<Tensor>& in) { return paste_masks_in_image(in[0], in[1], 120, 150, padding); },
+          {masks, boxes}, tol);
     }
   }
   const Tensor none = paste_masks_in_image(device_copy(zeros({0, 1, 28, 28}), Device::cuda(0)),
@@ -85,12 +87,15 @@ TEST(CudaParity, RpnLoss) {
   const Tensor lab = from_vector(labels, {a});
   const std::int64_t np = static_cast<std::int64_t>(pos.size()), nn = static_cast<std::int64_t>(neg.size());
   for (int which = 0; which < 2; ++which)
-    expect_parity(which == 0 ? "rpn_loss objectness" : "rpn_loss box", [&](const std::vector<Tensor>& in) {
-      const TensorOptions i64 = TensorOptions(DType::Int64).with_device(in[0].device());
-      const RpnLoss l = rpn_loss(in[0], in[1], on(lab, in[0]), on(targets, in[0]), from_vector(pos, {np}, i64),
-                                 from_vector(neg, {nn}, i64));
-      return which == 0 ? l.objectness : l.box_reg;
-    }, {obj, deltas}, kLoss);
+    expect_parity(
+        which == 0 ? "rpn_loss objectness" : "rpn_loss box",
+        [&](const std::vector<Tensor>& in) {
+          const TensorOptions i64 = TensorOptions(DType::Int64).with_device(in[0].device());
+          const RpnLoss l = rpn_loss(in[0], in[1], on(lab, in[0]), on(targets, in[0]), from_vector(pos, {np}, i64),
+                                     from_vector(neg, {nn}, i64));
+          return which == 0 ? l.objectness : l.box_reg;
+        },
+        {obj, deltas}, kLoss);
 }
 
 TEST(CudaParity, FastRcnnLoss) {
@@ -102,11 +107,15 @@ TEST(CudaParity, FastRcnnLoss) {
   std::vector<std::int64_t> labels(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) labels[i] = i % 4 == 0 ? (i / 4) % c : 0;
   for (int which = 0; which < 2; ++which)
-    expect_parity(which == 0 ? "fastrcnn_loss classifier" : "fastrcnn_loss box", [&](const std::vector<Tensor>& in) {
-      const FastRcnnLoss l = fastrcnn_loss(in[0], in[1], from_vector(labels, {n}, TensorOptions(DType::Int64).with_device(in[0].device())),
-                                           on(targets, in[0]));
-      return which == 0 ? l.classifier : l.box_reg;
-    }, {logits, box}, kLoss);
+    expect_parity(
+        which == 0 ? "fastrcnn_loss classifier" : "fastrcnn_loss box",
+        [&](const std::vector<Tensor>& in) {
+          const FastRcnnLoss l = fastrcnn_loss(
+              in[0], in[1], from_vector(labels, {n}, TensorOptions(DType::Int64).with_device(in[0].device())),
+              on(targets, in[0]));
+          return which == 0 ? l.classifier : l.box_reg;
+        },
+        {logits, box}, kLoss);
 }
 
 // Two images: rectangles as ground-truth masks, proposals crossing their edges.
@@ -121,16 +130,23 @@ TEST(CudaParity, MaskTargetsAndMaskLoss) {
   const Tensor props0 = boxes_over(p0, h, w, 31, DType::Float32), props1 = boxes_over(p1, h, w, 32, DType::Float32);
   const std::vector<std::int64_t> idx0 = {0, 1, 2, 2, 1, 0, 1}, idx1 = {2, 0, 1, 1, 0};
   const std::vector<std::int64_t> labels = {1, 2, 1};
-  expect_parity("mask_targets", [&](const std::vector<Tensor>& in) {
-    return mask_targets(in[0], in[1], from_vector(idx0, {p0}, TensorOptions(DType::Int64).with_device(in[0].device())), m);
-  }, {gt_masks, props0}, kLoss);
+  expect_parity(
+      "mask_targets",
+      [&](const std::vector<Tensor>& in) {
+        return mask_targets(in[0], in[1],
+                            from_vector(idx0, {p0}, TensorOptions(DType::Int64).with_device(in[0].device())), m);
+      },
+      {gt_masks, props0}, kLoss);
   const Tensor logits = uniform({p0 + p1, c, m, m}, 33, -3, 3, DType::Float32, true);
-  expect_parity("maskrcnn_loss", [&](const std::vector<Tensor>& in) {
-    const TensorOptions i64 = TensorOptions(DType::Int64).with_device(in[0].device());
-    const Tensor gl = from_vector(labels, {g}, i64), gmk = on(gt_masks, in[0]);
-    return maskrcnn_loss(in[0], {on(props0, in[0]), on(props1, in[0])}, {gmk, gmk}, {gl, gl},
-                         {from_vector(idx0, {p0}, i64), from_vector(idx1, {p1}, i64)});
-  }, {logits}, kLoss);
+  expect_parity(
+      "maskrcnn_loss",
+      [&](const std::vector<Tensor>& in) {
+        const TensorOptions i64 = TensorOptions(DType::Int64).with_device(in[0].device());
+        const Tensor gl = from_vector(labels, {g}, i64), gmk = on(gt_masks, in[0]);
+        return maskrcnn_loss(in[0], {on(props0, in[0]), on(props1, in[0])}, {gmk, gmk}, {gl, gl},
+                             {from_vector(idx0, {p0}, i64), from_vector(idx1, {p1}, i64)});
+      },
+      {logits}, kLoss);
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 // inverted; the deterministic backwards (gather, the default, and fixed point) give identical bits over
 // repeated runs; the gather backward gives the same bits as its CPU implementation
 // (kernels::cpu::roi_align_backward_gather: the same tables, whether the plan is built on the host or on
-// the device, same order of additions, explicit fma, IEEE division); invalid RoIs on CUDA give zeros and no gradient (the documented safe result). Skips
+// the device, same order of additions, explicit fma, IEEE division); invalid RoIs on CUDA give zeros and no gradient
+// (the documented safe result). Skips
 // without a GPU.
 // Tolerances: float64: the same formulas in another order of additions: 1e-12 relative + 1e-12
 // absolute for v1 / v2 / atomic / gather; the fixed-point backward rounds each contribution to M·2^-43
@@ -48,9 +49,9 @@ using testing::Tolerance;
 
 Tensor parity_rois(DType dtype) {
   const std::vector<double> r = {
-      0, 2.0,   3.0,   12.5, 14.0,  1, -6.0, -4.0, 5.0,  7.0,  1, 15.0, 10.0, 30.0, 25.0, 0, -10.0, -10.0, 40.0, 40.0,
-      1, 4.0,   4.0,   4.0,  9.0,   0, 3.0,  8.0,  11.0, 8.0,  1, 7.0,  7.0,  7.0,  7.0,  0, 9.0,   9.0,   5.0,  6.0,
-      1, 21.9,  17.9,  22.0, 18.0,  0, 0.3,  0.7,  1.1,  1.6,  0, 1.0,  1.0,  20.0, 16.0, 1, 0.0,   0.0,   22.0, 18.0,
+      0, 2.0,  3.0,  12.5, 14.0, 1, -6.0, -4.0, 5.0,  7.0, 1, 15.0, 10.0, 30.0, 25.0, 0, -10.0, -10.0, 40.0, 40.0,
+      1, 4.0,  4.0,  4.0,  9.0,  0, 3.0,  8.0,  11.0, 8.0, 1, 7.0,  7.0,  7.0,  7.0,  0, 9.0,   9.0,   5.0,  6.0,
+      1, 21.9, 17.9, 22.0, 18.0, 0, 0.3,  0.7,  1.1,  1.6, 0, 1.0,  1.0,  20.0, 16.0, 1, 0.0,   0.0,   22.0, 18.0,
   };
   return cast_copy(from_vector<double>(r, {static_cast<std::int64_t>(r.size() / 5), 5}), dtype);
 }
@@ -61,13 +62,12 @@ struct Case {
   std::array<std::int64_t, 2> out;
 };
 
-const Case kCases[] = {{false, -1, {3, 4}}, {false, 0, {7, 7}}, {false, 2, {7, 7}},
+const Case kCases[] = {{false, -1, {3, 4}}, {false, 0, {7, 7}},  {false, 2, {7, 7}},
                        {true, -1, {3, 4}},  {true, 2, {14, 14}}, {true, 3, {2, 5}}};
 
-const RoiAlignBackwardAlgorithm kCudaBackwards[] = {RoiAlignBackwardAlgorithm::CudaAtomic,
-                                                   RoiAlignBackwardAlgorithm::CudaDeterministic,
-                                                   RoiAlignBackwardAlgorithm::CudaFixedPoint,
-                                                   RoiAlignBackwardAlgorithm::CudaDeterministicDevicePlan};
+const RoiAlignBackwardAlgorithm kCudaBackwards[] = {
+    RoiAlignBackwardAlgorithm::CudaAtomic, RoiAlignBackwardAlgorithm::CudaDeterministic,
+    RoiAlignBackwardAlgorithm::CudaFixedPoint, RoiAlignBackwardAlgorithm::CudaDeterministicDevicePlan};
 
 // S_i = Σ |contributions| to each input-gradient element: the float64 reference backward of |gy|.
 std::vector<double> contribution_bound(const Tensor& gy, const Tensor& rois, const kernels::RoiAlignGeometry& g) {
@@ -97,7 +97,8 @@ std::vector<double> tap_mass(const Tensor& gy, const Tensor& rois, const kernels
             const auto tx = kernels::bilinear_tap(kernels::roi_sample_coord(box.x, pw, ix), W);
             if (!ty.inside || !tx.inside) continue;
             for (std::int64_t c = 0; c < C; ++c) {
-              const double share = std::fabs(a[static_cast<std::size_t>(((k * C + c) * PH + ph) * PW + pw)]) / box.count;
+              const double share =
+                  std::fabs(a[static_cast<std::size_t>(((k * C + c) * PH + ph) * PW + pw)]) / box.count;
               double* plane = t.data() + (box.batch * C + c) * H * W;
               for (std::int64_t yy : {ty.lo, ty.hi})
                 for (std::int64_t xx : {tx.lo, tx.hi}) plane[yy * W + xx] += share;
@@ -154,7 +155,7 @@ void run_parity(DType dtype) {
         for (std::size_t i = 0; i < gx_cpu.size(); ++i) {
           const double err = std::fabs(gx_cpu[i] - gx_cuda[i]);
           const double allowed = dtype == DType::Float64 ? tol.atol + tol.rtol * std::fabs(gx_cpu[i])
-                                                          : 1e-6 + 1e-5 * bound[i] + 8 * 0x1p-24 * m * mass[i];
+                                                         : 1e-6 + 1e-5 * bound[i] + 8 * 0x1p-24 * m * mass[i];
           if (!(err <= allowed) && reported++ < 5)
             ADD_FAILURE() << "roi_align grad of input 0 element " << i << ": cpu " << gx_cpu[i] << ", cuda "
                           << gx_cuda[i] << ", allowed " << allowed << " (S_i " << bound[i] << ", T_i " << mass[i]
@@ -207,7 +208,8 @@ TEST(RoiAlignParity, DeterministicBackwardSameBits) {
   ANIMA_REQUIRE_CUDA();
   Generator gen(8);
   Tensor x = device_copy(randn({2, 64, 32, 32}, TensorOptions(DType::Float32), gen), Device::cuda(0));
-  Tensor rois = device_copy(cast_copy(from_vector<double>(overlapping_rois(300), {300, 5}), DType::Float32), Device::cuda(0));
+  Tensor rois =
+      device_copy(cast_copy(from_vector<double>(overlapping_rois(300), {300, 5}), DType::Float32), Device::cuda(0));
   Tensor gy = device_copy(randn({300, 64, 7, 7}, TensorOptions(DType::Float32), gen), Device::cuda(0));
   for (auto bwd : {RoiAlignBackwardAlgorithm::CudaDeterministic, RoiAlignBackwardAlgorithm::CudaFixedPoint,
                    RoiAlignBackwardAlgorithm::CudaDeterministicDevicePlan}) {
@@ -299,7 +301,8 @@ TEST(RoiAlignParity, InvalidRoisGiveZerosOnCuda) {
   x.set_requires_grad(true);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   Tensor rois = device_copy(
-      cast_copy(from_vector<double>({5, 1, 1, 4, 4, -1, 1, 1, 4, 4, 0, nan, 1, 4, 4, 1, 1, 1, 4, 4}, {4, 5}), DType::Float32),
+      cast_copy(from_vector<double>({5, 1, 1, 4, 4, -1, 1, 1, 4, 4, 0, nan, 1, 4, 4, 1, 1, 1, 4, 4}, {4, 5}),
+                DType::Float32),
       Device::cuda(0));
   for (auto fwd : {RoiAlignForwardAlgorithm::CudaV1, RoiAlignForwardAlgorithm::CudaV2})
     for (auto bwd : kCudaBackwards) {
@@ -314,8 +317,8 @@ TEST(RoiAlignParity, InvalidRoisGiveZerosOnCuda) {
       double image0 = 0, image1 = 0;
       for (std::size_t i = 0; i < g.size() / 2; ++i) image0 += g[i];
       for (std::size_t i = g.size() / 2; i < g.size(); ++i) image1 += g[i];
-      EXPECT_EQ(image0, 0.0);                 // only the invalid RoIs pointed at image 0
-      EXPECT_NEAR(image1, 3 * 4.0, 1e-4);     // the valid RoI: 3 channels x 4 bins x total weight 1
+      EXPECT_EQ(image0, 0.0);              // only the invalid RoIs pointed at image 0
+      EXPECT_NEAR(image1, 3 * 4.0, 1e-4);  // the valid RoI: 3 channels x 4 bins x total weight 1
     }
 }
 
@@ -327,7 +330,10 @@ TEST(RoiPoolParity, ForwardBackward) {
     Tensor x = cast_copy(from_vector<double>(v, {2, 5, 9, 11}), dtype);
     x.set_requires_grad(true);
     testing::expect_parity(
-        "roi_pool", [&](const std::vector<Tensor>& in) { return roi_pool(in[0], in[1], {3, 2}, 0.5); },
+        "roi_pool",
+        [&](const std::vector<Tensor>& in) {
+          return roi_pool(in[0], in[1], {3, 2}, 0.5);
+        },
         {x, parity_rois(dtype)}, Tolerance{1e-6, 1e-6});
   }
 }
@@ -342,7 +348,8 @@ TEST(MultiScaleRoIAlignParity, FpnMaps) {
     maps.push_back(m);
   }
   std::vector<Tensor> inputs = maps;
-  inputs.push_back(cast_copy(from_vector<double>({10, 10, 60, 70, 100, 50, 250, 200, 0, 0, 256, 256}, {3, 4}), DType::Float32));
+  inputs.push_back(
+      cast_copy(from_vector<double>({10, 10, 60, 70, 100, 50, 250, 200, 0, 0, 256, 256}, {3, 4}), DType::Float32));
   inputs.push_back(cast_copy(from_vector<double>({5, 5, 20, 30, 30, 40, 200, 220}, {2, 4}), DType::Float32));
   testing::expect_parity(
       "multiscale_roi_align",

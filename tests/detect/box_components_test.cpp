@@ -45,8 +45,8 @@ Tensor random_boxes(std::int64_t n, std::uint64_t seed) {
 TEST(BoxCoder, EncodeDecodeRoundTrip) {
   for (const auto& coder : {detection::BoxCoder::rpn(), detection::BoxCoder::roi_heads()}) {
     const Tensor proposals = random_boxes(40, 1), targets = random_boxes(40, 2);
-    const Tensor codes = coder.encode_single(targets, proposals);              // [40, 4]
-    const Tensor back = coder.decode(codes, {proposals});                       // [40, 1, 4]
+    const Tensor codes = coder.encode_single(targets, proposals);  // [40, 4]
+    const Tensor back = coder.decode(codes, {proposals});          // [40, 1, 4]
     ASSERT_EQ(back.shape(), (Shape{40, 1, 4}));
     const auto a = to_vector<double>(back), t = to_vector<double>(targets);
     for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], t[i], 1e-12) << i;
@@ -70,10 +70,16 @@ TEST(BoxCoder, DecodeClipsLargeScales) {
 TEST(BoxCoder, BadArguments) {
   const detection::BoxCoder coder = detection::BoxCoder::roi_heads();
   const Tensor anchors = random_boxes(3, 3);
-  expect_error([&] { box_decode(from_vector<double>(std::vector<double>(15, 0.0), {3, 5}), anchors, coder.weights()); },
-               {"box_decode", "[3, K*4]", "[3, 5]"});
-  expect_error([&] { box_decode(Tensor::empty({2, 4}, TensorOptions(DType::Float64)), anchors, coder.weights()); },
-               {"box_decode", "[2, 4]"});
+  expect_error(
+      [&] {
+        box_decode(from_vector<double>(std::vector<double>(15, 0.0), {3, 5}), anchors, coder.weights());
+      },
+      {"box_decode", "[3, K*4]", "[3, 5]"});
+  expect_error(
+      [&] {
+        box_decode(Tensor::empty({2, 4}, TensorOptions(DType::Float64)), anchors, coder.weights());
+      },
+      {"box_decode", "[2, 4]"});
   expect_error([&] { coder.encode_single(random_boxes(3, 4), random_boxes(2, 5)); }, {"box_encode", "pair up"});
   expect_error([&] { coder.decode(from_vector<double>(std::vector<double>(10, 0.0), {10}), {anchors}); },
                {"BoxCoder.decode", "rows"});
@@ -102,10 +108,16 @@ TEST(BoxOps, IouClipRemoveSmall) {
   EXPECT_EQ(ints(remove_small_boxes(s, 2.0)), (std::vector<std::int64_t>{0, 3}));
   expect_error([&] { box_iou(from_vector<float>({0, 0, 1}, {1, 3}), a); }, {"box_iou", "boxes1", "[K, 4]"});
   expect_error([&] { box_iou(a, cast_copy(a, DType::Float64)); }, {"box_iou", "one dtype"});
-  expect_error([&] { clip_boxes_to_image(from_vector<float>({0, 0, 1}, {3}), {4, 4}); },
-               {"clip_boxes_to_image", "[..., 4]"});
-  expect_error([&] { remove_small_boxes(from_vector<float>({0, 0, 1, 1, 2}, {5}), 1.0); },
-               {"remove_small_boxes", "[K, 4]"});
+  expect_error(
+      [&] {
+        clip_boxes_to_image(from_vector<float>({0, 0, 1}, {3}), {4, 4});
+      },
+      {"clip_boxes_to_image", "[..., 4]"});
+  expect_error(
+      [&] {
+        remove_small_boxes(from_vector<float>({0, 0, 1, 1, 2}, {5}), 1.0);
+      },
+      {"remove_small_boxes", "[K, 4]"});
 }
 
 TEST(Matcher, ByHand) {
@@ -127,7 +139,8 @@ TEST(Matcher, ByHand) {
 TEST(BalancedSampler, CountsSubsetsAndReproducibility) {
   // 30 positives (labels 1..3), 200 negatives, 20 ignored.
   std::vector<std::int64_t> labels(250);
-  for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = i % 25 < 3 ? static_cast<std::int64_t>(1 + i % 3) : (i % 25 == 3 ? -1 : 0);
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    labels[i] = i % 25 < 3 ? static_cast<std::int64_t>(1 + i % 3) : (i % 25 == 3 ? -1 : 0);
   const Tensor l = from_vector(labels, {250});
   const detection::BalancedPositiveNegativeSampler sampler(64, 0.25);  // 16 positives, 48 negatives
   auto draw = [&](std::uint64_t seed) {
@@ -197,7 +210,11 @@ TEST(AnchorGenerator, MaskRcnnConfigAndErrors) {
   // level 0's first location: the 32-pixel anchors, ratio 0.5 (wide), 1, 2 (tall), centred on (0, 0)
   const auto a = to_vector<float>(slice(per_image[0], 0, 0, 3));
   EXPECT_EQ(a, (std::vector<float>{-23, -11, 23, 11, -16, -16, 16, 16, -11, -23, 11, 23}));
-  expect_error([&] { gen.anchors({800, 800}, {{200, 200}}); }, {"AnchorGenerator", "1 feature maps", "5 anchor levels"});
+  expect_error(
+      [&] {
+        gen.anchors({800, 800}, {{200, 200}});
+      },
+      {"AnchorGenerator", "1 feature maps", "5 anchor levels"});
   expect_error([&] { detection::AnchorGenerator({{32}}, {{0.5}, {1.0}}); }, {"AnchorGenerator", "levels"});
   expect_error([&] { detection::AnchorGenerator({{32}}, {{-1.0}}); }, {"AnchorGenerator", "aspect ratio"});
 }

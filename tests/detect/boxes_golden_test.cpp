@@ -61,8 +61,8 @@ TEST(GoldenDetectionBoxes, EveryCase) {
     } else if (c.op == "sort_descending") {
       EXPECT_EQ(detail::nms_order(c.stored("in/scores")), ints(c.stored("out")));
     } else if (c.op == "batched_nms") {
-      const Tensor keep = batched_nms(c.stored("in/boxes"), c.stored("in/scores"), c.stored("in/idxs"),
-                                      c.number("iou_threshold"));
+      const Tensor keep =
+          batched_nms(c.stored("in/boxes"), c.stored("in/scores"), c.stored("in/idxs"), c.number("iou_threshold"));
       EXPECT_EQ(ints(keep), ints(c.stored("out")));
     } else if (c.op == "box_encode") {
       const detection::BoxCoder coder(weights_of(c));
@@ -73,8 +73,8 @@ TEST(GoldenDetectionBoxes, EveryCase) {
       const Tensor out = coder.decode(c.stored("in/deltas"), {c.stored("in/anchors")});
       golden::expect_close(out, c.stored("out"), ulp_tol(c.dtype, 4), c.name);
     } else if (c.op == "box_iou") {
-      golden::expect_close(box_iou(c.stored("in/boxes1"), c.stored("in/boxes2")), c.stored("out"),
-                           ulp_tol(c.dtype, 1), c.name);
+      golden::expect_close(box_iou(c.stored("in/boxes1"), c.stored("in/boxes2")), c.stored("out"), ulp_tol(c.dtype, 1),
+                           c.name);
     } else if (c.op == "box_area") {
       golden::expect_close(box_area(c.stored("in/boxes")), c.stored("out"), ulp_tol(c.dtype, 1), c.name);
     } else if (c.op == "clip_boxes_to_image") {
@@ -85,7 +85,8 @@ TEST(GoldenDetectionBoxes, EveryCase) {
     } else if (c.op == "anchors") {
       const detection::AnchorGenerator gen(nested(c, "sizes"), nested(c, "aspect_ratios"));
       std::vector<std::array<std::int64_t, 2>> fs;
-      for (const auto& f : c.arg("feature_sizes").items) fs.push_back({std::stoll(f.items[0].text), std::stoll(f.items[1].text)});
+      for (const auto& f : c.arg("feature_sizes").items)
+        fs.push_back({std::stoll(f.items[0].text), std::stoll(f.items[1].text)});
       const Tensor a = gen.anchors(c.pair("image_size"), fs);
       if (c.has("out")) {
         golden::expect_close(a, c.stored("out"), 0.0, c.name);

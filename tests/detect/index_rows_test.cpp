@@ -29,7 +29,8 @@ TEST(IndexSelectRows, MatchesLoop) {
   ASSERT_EQ(y.shape(), (Shape{6, 2, 3}));
   const auto xv = to_vector<float>(x), yv = to_vector<float>(y);
   for (std::size_t j = 0; j < idx.size(); ++j)
-    for (std::size_t c = 0; c < 6; ++c) EXPECT_EQ(yv[j * 6 + c], xv[static_cast<std::size_t>(idx[j]) * 6 + c]) << j << " " << c;
+    for (std::size_t c = 0; c < 6; ++c)
+      EXPECT_EQ(yv[j * 6 + c], xv[static_cast<std::size_t>(idx[j]) * 6 + c]) << j << " " << c;
   // The tensor-index overload and a non-contiguous input give the same rows.
   const Tensor y2 = index_select_rows(x, from_vector<std::int64_t>(idx, {6}));
   EXPECT_EQ(to_vector<float>(y2), yv);
@@ -83,7 +84,10 @@ TEST(IndexSelectRows, Errors) {
                          index_select_rows(from_vector<std::int64_t>({1, 2}, {2}), std::vector<std::int64_t>{0});
                        }),
                        "float32 or float64"));
-  EXPECT_TRUE(contains(error_of([&] { index_select_rows(zeros({0, 2}), std::vector<std::int64_t>{0}); }), "out of range"));
+  EXPECT_TRUE(contains(error_of([&] {
+                         index_select_rows(zeros({0, 2}), std::vector<std::int64_t>{0});
+                       }),
+                       "out of range"));
 }
 
 TEST(ScatterRows, MatchesLoop) {
@@ -124,7 +128,9 @@ TEST(ScatterRows, Errors) {
   EXPECT_TRUE(contains(error_of([&] { scatter_rows({a, b}, {0, 1, 4}, 4); }), "out of range"));
   EXPECT_TRUE(contains(error_of([&] { scatter_rows({a, b}, {0, 1}, 4); }), "2 indices for 3 source rows"));
   EXPECT_TRUE(contains(error_of([&] { scatter_rows({a, zeros({1, 2})}, {0, 1, 2}, 4); }), "must match source 0"));
-  EXPECT_TRUE(contains(error_of([&] { scatter_rows({a, zeros({1, 3}, TensorOptions(DType::Float64))}, {0, 1, 2}, 4); }),
+  EXPECT_TRUE(contains(error_of([&] {
+                         scatter_rows({a, zeros({1, 3}, TensorOptions(DType::Float64))}, {0, 1, 2}, 4);
+                       }),
                        "must match source 0"));
   EXPECT_TRUE(contains(error_of([&] { scatter_rows({}, {}, 4); }), "at least one"));
 }

@@ -79,8 +79,8 @@ TEST(DetectionLossesGolden, EveryCase) {
       c.check({l2.classifier, l2.box_reg}, tol);
     } else if (c.op == "mask_targets") {
       ++counts[c.op];
-      const Tensor t = mask_targets(c.stored("in/gt_masks"), c.stored("in/boxes"), c.stored("in/matched_idxs"),
-                                    c.integer("M"));
+      const Tensor t =
+          mask_targets(c.stored("in/gt_masks"), c.stored("in/boxes"), c.stored("in/matched_idxs"), c.integer("M"));
       golden::expect_close(t, c.stored("out"), tol, c.name);
       // not degenerate: the boxes cut both inside and outside the blobs
       const std::vector<double> v = to_vector<double>(c.stored("out"));
@@ -119,10 +119,12 @@ TEST(DetectionLosses, Gradcheck) {
     const Tensor pos = c.stored("in/sampled_pos"), neg = c.stored("in/sampled_neg");
     const Tensor obj = c.input("objectness"), deltas = c.input("pred_bbox_deltas");
     for (int which = 0; which < 2; ++which) {
-      auto r = gradcheck([&](const std::vector<Tensor>& in) {
-        const RpnLoss l = rpn_loss(in[0], in[1], labels, targets, pos, neg);
-        return which == 0 ? l.objectness : l.box_reg;
-      }, {obj, deltas});
+      auto r = gradcheck(
+          [&](const std::vector<Tensor>& in) {
+            const RpnLoss l = rpn_loss(in[0], in[1], labels, targets, pos, neg);
+            return which == 0 ? l.objectness : l.box_reg;
+          },
+          {obj, deltas});
       EXPECT_TRUE(r.ok) << "rpn output " << which << "\n" << r.report;
     }
   }
@@ -131,10 +133,12 @@ TEST(DetectionLosses, Gradcheck) {
     const Tensor labels = c.stored("in/labels"), targets = c.stored("in/regression_targets");
     const Tensor logits = c.input("class_logits"), box = c.input("box_regression");
     for (int which = 0; which < 2; ++which) {
-      auto r = gradcheck([&](const std::vector<Tensor>& in) {
-        const FastRcnnLoss l = fastrcnn_loss(in[0], in[1], labels, targets);
-        return which == 0 ? l.classifier : l.box_reg;
-      }, {logits, box});
+      auto r = gradcheck(
+          [&](const std::vector<Tensor>& in) {
+            const FastRcnnLoss l = fastrcnn_loss(in[0], in[1], labels, targets);
+            return which == 0 ? l.classifier : l.box_reg;
+          },
+          {logits, box});
       EXPECT_TRUE(r.ok) << "fastrcnn output " << which << "\n" << r.report;
     }
   }
@@ -142,10 +146,12 @@ TEST(DetectionLosses, Gradcheck) {
     // (the smaller two-image case: one image without positives; every logit is a finite-difference pair)
     golden::Case c = find("maskrcnn_image_without_positives");
     const Tensor logits = c.input("mask_logits");
-    auto r = gradcheck([&](const std::vector<Tensor>& in) {
-      return maskrcnn_loss(in[0], per_image(c, "proposals", 2), per_image(c, "gt_masks", 2),
-                           per_image(c, "gt_labels", 2), per_image(c, "matched_idxs", 2));
-    }, {logits});
+    auto r = gradcheck(
+        [&](const std::vector<Tensor>& in) {
+          return maskrcnn_loss(in[0], per_image(c, "proposals", 2), per_image(c, "gt_masks", 2),
+                               per_image(c, "gt_labels", 2), per_image(c, "matched_idxs", 2));
+        },
+        {logits});
     EXPECT_TRUE(r.ok) << r.report;
   }
 }
@@ -226,8 +232,11 @@ TEST(DetectionLosses, BadInputs) {
   expect_error([&] { rpn_loss(obj, slice(deltas, 0, 1, a), labels, targets, pos, neg); },
                {"rpn_loss", "pred_bbox_deltas must be [A, 4]"});
   expect_error([&] { rpn_loss(obj, deltas, slice(labels, 0, 1, a), targets, pos, neg); }, {"rpn_loss", "labels"});
-  expect_error([&] { rpn_loss(obj, deltas, labels, targets, from_vector<std::int64_t>({0, a}, {2}, i64), neg); },
-               {"rpn_loss", "sampled_pos index", "out of range"});
+  expect_error(
+      [&] {
+        rpn_loss(obj, deltas, labels, targets, from_vector<std::int64_t>({0, a}, {2}, i64), neg);
+      },
+      {"rpn_loss", "sampled_pos index", "out of range"});
   expect_error([&] { rpn_loss(obj, deltas, labels, targets, zeros({0}, i64), zeros({0}, i64)); },
                {"rpn_loss", "no anchor was sampled"});
   expect_error([&] { rpn_loss(obj, deltas, labels, targets, pos, cast_copy(zeros({a - 1}, i64), DType::Bool)); },
@@ -251,10 +260,12 @@ TEST(DetectionLosses, BadInputs) {
   expect_error([&] { fastrcnn_loss(logits, box, from_vector(bad, {n}, i64), ftargets); },
                {"fastrcnn_loss", "label 3", "proposal 3", "out of range"});
   bad[3] = -1;
-  expect_error([&] { fastrcnn_loss(logits, box, from_vector(bad, {n}, i64), ftargets); }, {"fastrcnn_loss", "label -1"});
+  expect_error([&] { fastrcnn_loss(logits, box, from_vector(bad, {n}, i64), ftargets); },
+               {"fastrcnn_loss", "label -1"});
   expect_error([&] { fastrcnn_loss(logits, slice(box, 1, 0, 4 * c - 4), flabels, ftargets); },
                {"fastrcnn_loss", "box_regression must be [N, 4C]"});
-  expect_error([&] { fastrcnn_loss(logits, box, slice(flabels, 0, 1, n), ftargets); }, {"fastrcnn_loss", "labels must be"});
+  expect_error([&] { fastrcnn_loss(logits, box, slice(flabels, 0, 1, n), ftargets); },
+               {"fastrcnn_loss", "labels must be"});
   expect_error([&] { fastrcnn_loss(logits, box, flabels, slice(ftargets, 0, 1, n)); },
                {"fastrcnn_loss", "regression_targets must be [N, 4]"});
   expect_error([&] { fastrcnn_loss(logits, box, std::vector<Tensor>{flabels}, std::vector<Tensor>{}); },
@@ -266,8 +277,7 @@ TEST(DetectionLosses, BadInputs) {
   auto glabels = per_image(m, "gt_labels", 2), idxs = per_image(m, "matched_idxs", 2);
   expect_error([&] { maskrcnn_loss(slice(ml, 0, 1, ml.shape()[0]), props, masks, glabels, idxs); },
                {"maskrcnn_loss", "rows", "positive proposals"});
-  expect_error([&] { maskrcnn_loss(ml, props, masks, glabels, {idxs[0]}); },
-               {"maskrcnn_loss", "one entry per image"});
+  expect_error([&] { maskrcnn_loss(ml, props, masks, glabels, {idxs[0]}); }, {"maskrcnn_loss", "one entry per image"});
   {
     auto wrong = glabels;
     std::vector<std::int64_t> v = to_vector<std::int64_t>(wrong[1]);

@@ -46,7 +46,8 @@ void expect_rows(const Tensor& y, const std::vector<Tensor>& maps, const std::ve
     std::vector<double> one(row, 0.0);
     if (map_of[k] >= 0) {
       Tensor r = from_vector<double>(std::vector<double>(boxes.begin() + k * 5, boxes.begin() + k * 5 + 5), {1, 5});
-      one = to_vector<double>(roi_align(detach(maps[static_cast<std::size_t>(map_of[k])]), r, {3, 3}, scale_of[k], 2, false));
+      one = to_vector<double>(
+          roi_align(detach(maps[static_cast<std::size_t>(map_of[k])]), r, {3, 3}, scale_of[k], 2, false));
     }
     for (std::size_t i = 0; i < row; ++i) ASSERT_EQ(yv[k * row + i], one[i]) << "box " << k << " element " << i;
   }
@@ -62,8 +63,8 @@ TEST(MultiScaleRoIAlignGather, GapLevelsGiveZeroRows) {
   detection::MultiScaleRoIAlign pooler({"1", "3"}, {3, 3}, 2);
   const Tensor y = pooler.forward(named(m), boxes, {{256, 256}, {256, 256}});
   ASSERT_EQ(y.shape(), (Shape{5, 2, 3, 3}));
-  const std::vector<double> rois = {0, 0, 0, 500, 500, 0, 10, 10, 60, 70, 0, 0, 0, 250, 250,
-                                    1, 20, 20, 600, 600, 1, 5, 5, 20, 30};
+  const std::vector<double> rois = {0,   0,   0, 500, 500, 0,   10,  10, 60, 70, 0,  0, 0,
+                                    250, 250, 1, 20,  20,  600, 600, 1,  5,  5,  20, 30};
   expect_rows(y, m, rois, {-1, 1, 3, -1, 1}, {0, 1.0 / 8, 1.0 / 32, 0, 1.0 / 8});
   // Gradients (the zero rows have none).
   auto r = gradcheck(
@@ -99,8 +100,11 @@ TEST(MultiScaleRoIAlignGather, LevelOrderAndReversed) {
     }
     const Tensor y = pooler.forward(named(m), boxes, {{256, 256}, {256, 256}});
     expect_rows(y, m, rois, map_of, scale_of);
-    auto r = gradcheck([&](const std::vector<Tensor>& in) { return pooler.forward(named(in), boxes, {{256, 256}, {256, 256}}); },
-                       {m[0], m[1], m[2], m[3]});
+    auto r = gradcheck(
+        [&](const std::vector<Tensor>& in) {
+          return pooler.forward(named(in), boxes, {{256, 256}, {256, 256}});
+        },
+        {m[0], m[1], m[2], m[3]});
     EXPECT_TRUE(r.ok) << r.report;
   }
 }
@@ -108,7 +112,8 @@ TEST(MultiScaleRoIAlignGather, LevelOrderAndReversed) {
 TEST(MultiScaleRoIAlignGather, AllBoxesUnclaimed) {
   const std::vector<Tensor> m = leaves(2);
   detection::MultiScaleRoIAlign pooler({"1", "3"}, {3, 3}, 2);
-  std::vector<Tensor> boxes = {from_vector<double>({0, 0, 500, 500}, {1, 4}), from_vector<double>({0, 0, 600, 600}, {1, 4})};
+  std::vector<Tensor> boxes = {from_vector<double>({0, 0, 500, 500}, {1, 4}),
+                               from_vector<double>({0, 0, 600, 600}, {1, 4})};
   const Tensor y = pooler.forward(named(m), boxes, {{256, 256}, {256, 256}});
   ASSERT_EQ(y.shape(), (Shape{2, 2, 3, 3}));
   for (double v : to_vector<double>(y)) EXPECT_EQ(v, 0.0);

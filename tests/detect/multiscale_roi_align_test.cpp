@@ -27,7 +27,7 @@ TEST(MultiScaleRoIAlign, LevelMapper) {
   // sqrt(area) = 224 -> level 4; 112 -> 3; 448 -> 5; 56 -> 2; 896 -> 6 -> clamped to 5; 10 -> 2 (clamped);
   // 223 -> floor(4 + log2(223/224)) = 3; a degenerate box (area 0) -> -inf -> k_min.
   const std::vector<double> boxes = {0, 0, 224, 224, 10, 10, 122, 122, 0, 0, 448, 448, 0, 0, 56, 56,
-                                     0, 0, 896, 896, 0, 0, 10, 10,  0, 0, 223, 223, 5, 5, 5, 9};
+                                     0, 0, 896, 896, 0,  0,  10,  10,  0, 0, 223, 223, 5, 5, 5,  9};
   const auto lv = detection::map_levels(boxes, 2, 5);
   EXPECT_EQ(lv, (std::vector<std::int64_t>{4, 3, 5, 2, 5, 2, 3, 2}));
 }
@@ -76,15 +76,19 @@ TEST(MultiScaleRoIAlign, RowsMatchRoiAlignOnTheirLevel) {
   for (std::size_t k = 0; k < 6; ++k) {
     const std::int64_t l = levels[k] - 2;
     const double scale = 1.0 / static_cast<double>(4 << l);
-    Tensor r = from_vector<double>({k < 4 ? 0.0 : 1.0, all[k * 4], all[k * 4 + 1], all[k * 4 + 2], all[k * 4 + 3]}, {1, 5});
-    const auto one = to_vector<double>(roi_align(detach(p.leaves[static_cast<std::size_t>(l)]), r, {7, 7}, scale, 2, false));
-    for (std::size_t i = 0; i < one.size(); ++i) ASSERT_EQ(yv[k * one.size() + i], one[i]) << "box " << k << " element " << i;
+    Tensor r =
+        from_vector<double>({k < 4 ? 0.0 : 1.0, all[k * 4], all[k * 4 + 1], all[k * 4 + 2], all[k * 4 + 3]}, {1, 5});
+    const auto one =
+        to_vector<double>(roi_align(detach(p.leaves[static_cast<std::size_t>(l)]), r, {7, 7}, scale, 2, false));
+    for (std::size_t i = 0; i < one.size(); ++i)
+      ASSERT_EQ(yv[k * one.size() + i], one[i]) << "box " << k << " element " << i;
   }
 }
 
 TEST(MultiScaleRoIAlign, FeatmapSubset) {
   Pyramid p = pyramid(DType::Float64, 2);
-  std::vector<Tensor> boxes = {from_vector<double>({10, 10, 60, 70}, {1, 4}), from_vector<double>({0, 0, 250, 250}, {1, 4})};
+  std::vector<Tensor> boxes = {from_vector<double>({10, 10, 60, 70}, {1, 4}),
+                               from_vector<double>({0, 0, 250, 250}, {1, 4})};
   // Only map "1" (scale 1/8): a single map, every box pooled from it.
   detection::MultiScaleRoIAlign one({"1"}, {5, 5}, 2);
   Tensor y = one.forward(p.maps, boxes, {{256, 256}, {256, 256}});

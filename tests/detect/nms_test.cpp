@@ -35,7 +35,8 @@ Tensor scores_of(const std::vector<float>& v) {
 std::vector<std::int64_t> ints(const Tensor& t) { return to_vector<std::int64_t>(t); }
 
 // n random boxes in a 100x100 square (sides 1..40), scores from `levels` values (ties) or continuous.
-void random_case(std::int64_t n, int levels, std::uint64_t seed, std::vector<float>& boxes, std::vector<float>& scores) {
+void random_case(std::int64_t n, int levels, std::uint64_t seed, std::vector<float>& boxes,
+                 std::vector<float>& scores) {
   Generator g(seed);
   const auto u = to_vector<float>(rand({n, 6}, TensorOptions(DType::Float32), g));
   boxes.resize(static_cast<std::size_t>(4 * n));
@@ -124,11 +125,12 @@ TEST(Nms, MaskAndSortedAlgorithmsMatchGreedy) {
         const std::int64_t blocks = kernels::nms_blocks(n);
         std::vector<std::uint64_t> mask(n * blocks, ~std::uint64_t(0)), removed(blocks);  // garbage in unwritten words
         kernels::cpu::nms_mask_blocks(sorted.data(), n, thr, mask.data());
-        const std::int64_t c2 = kernels::cpu::nms_reduce_mask(mask.data(), order.data(), n, removed.data(), keep2.data());
+        const std::int64_t c2 =
+            kernels::cpu::nms_reduce_mask(mask.data(), order.data(), n, removed.data(), keep2.data());
         std::vector<float> work(5 * n);
         std::vector<std::int64_t> keep3(n);
-        const std::int64_t c3 =
-            kernels::cpu::nms_greedy_sorted(b.data(), order.data(), n, thr, work.data(), suppressed.data(), keep3.data());
+        const std::int64_t c3 = kernels::cpu::nms_greedy_sorted(b.data(), order.data(), n, thr, work.data(),
+                                                                suppressed.data(), keep3.data());
         keep1.resize(c1);
         keep2.resize(c2);
         keep3.resize(c3);
@@ -158,7 +160,7 @@ TEST(Nms, DeviceReductionEmulatedOnNanEmptyAndDuplicates) {
   std::vector<float> b, s;
   random_case(130, 3, 99, b, s);
   for (int k = 0; k < 4; ++k) {
-    b[4 * 64 + k] = b[4 * 63 + k];   // duplicate across the first block edge
+    b[4 * 64 + k] = b[4 * 63 + k];    // duplicate across the first block edge
     b[4 * 129 + k] = b[4 * 128 + k];  // and the second
   }
   b[4 * 5] = nan;
@@ -193,8 +195,8 @@ TEST(Nms, ScoreKeysSortLikeNmsScoreOrder) {
   const float fnan = std::numeric_limits<float>::quiet_NaN();
   const float fden = std::numeric_limits<float>::denorm_min();
   const float fmax = std::numeric_limits<float>::max(), finf = std::numeric_limits<float>::infinity();
-  std::vector<float> f = {0.5f, -0.0f, fnan, 0.0f, -fnan, finf, -finf, fden, -fden, fmax, -fmax, 0.5f,
-                          -0.0f, 0.0f, std::nanf("7"), -1.0f, 1.0f, -1.0f, finf, -finf, fnan, 0.25f};
+  std::vector<float> f = {0.5f, -0.0f, fnan, 0.0f,           -fnan, finf, -finf, fden, -fden, fmax, -fmax,
+                          0.5f, -0.0f, 0.0f, std::nanf("7"), -1.0f, 1.0f, -1.0f, finf, -finf, fnan, 0.25f};
   EXPECT_EQ(key_order(f), reference_order(f));
   EXPECT_EQ(key_order(f)[0], 2) << "NaN first, lowest index first";
   std::vector<double> d(f.begin(), f.end());
@@ -251,7 +253,8 @@ TEST(Nms, NanCoordinatesAreKeptAndSuppressNothing) {
 }
 
 TEST(Nms, EmptyAndDeterministic) {
-  const Tensor e = nms(Tensor::empty({0, 4}, TensorOptions(DType::Float32)), Tensor::empty({0}, TensorOptions(DType::Float32)), 0.5);
+  const Tensor e =
+      nms(Tensor::empty({0, 4}, TensorOptions(DType::Float32)), Tensor::empty({0}, TensorOptions(DType::Float32)), 0.5);
   EXPECT_EQ(e.shape(), (Shape{0}));
   EXPECT_EQ(e.dtype(), DType::Int64);
   std::vector<float> b, s;
@@ -272,7 +275,8 @@ TEST(Nms, BatchedKeepsOtherCategories) {
   EXPECT_EQ(ints(nms(b, s, 0.5)), (std::vector<std::int64_t>{0, 3}));
   // Same category everywhere: plain nms.
   EXPECT_EQ(ints(batched_nms(b, s, from_vector<std::int64_t>({4, 4, 4, 4}, {4}), 0.5)), ints(nms(b, s, 0.5)));
-  EXPECT_EQ(batched_nms(Tensor::empty({0, 4}, TensorOptions(DType::Float32)), Tensor::empty({0}, TensorOptions(DType::Float32)),
+  EXPECT_EQ(batched_nms(Tensor::empty({0, 4}, TensorOptions(DType::Float32)),
+                        Tensor::empty({0}, TensorOptions(DType::Float32)),
                         Tensor::empty({0}, TensorOptions(DType::Int64)), 0.5)
                 .numel(),
             0);
@@ -290,8 +294,11 @@ TEST(Nms, BadArguments) {
   expect_error([&] { batched_nms(b, s, from_vector<std::int64_t>({0}, {1}), 0.5); }, {"batched_nms", "idxs", "[2]"});
   expect_error([&] { batched_nms(b, s, from_vector<float>({0, 1}, {2}), 0.5); }, {"batched_nms", "int64"});
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  expect_error([&] { batched_nms(boxes_of({0, 0, 10, 10, nan, 1, 5, 5}), s, from_vector<std::int64_t>({0, 1}, {2}), 0.5); },
-               {"batched_nms", "NaN"});
+  expect_error(
+      [&] {
+        batched_nms(boxes_of({0, 0, 10, 10, nan, 1, 5, 5}), s, from_vector<std::int64_t>({0, 1}, {2}), 0.5);
+      },
+      {"batched_nms", "NaN"});
 }
 
 }  // namespace

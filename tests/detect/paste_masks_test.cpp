@@ -32,8 +32,8 @@ TEST(PasteMasksGolden, MatchesTorchvision) {
     if (c.op != "paste_masks_in_image") continue;
     SCOPED_TRACE(c.name);
     const auto size = c.pair("image_size");
-    const Tensor out = paste_masks_in_image(c.stored("in/masks"), c.stored("in/boxes"), size[0], size[1],
-                                            c.integer("padding"));
+    const Tensor out =
+        paste_masks_in_image(c.stored("in/masks"), c.stored("in/boxes"), size[0], size[1], c.integer("padding"));
     golden::expect_close(out, c.stored("out"), c.dtype == DType::Float32 ? 1e-6 : 1e-12, c.name);
     // not degenerate: every mask leaves something in the image, and the zero background is there too
     const std::vector<double> v = to_vector<double>(c.stored("out"));
@@ -61,7 +61,8 @@ Problem problem(std::int64_t r, std::int64_t m, std::int64_t h, std::int64_t w, 
   std::vector<double> u = to_vector<double>(rand({r, 4}, TensorOptions(DType::Float64), g));
   std::vector<double> b(static_cast<std::size_t>(4 * r));
   for (std::int64_t i = 0; i < r; ++i) {
-    const double x1 = (u[4 * i] * 1.6 - 0.4) * static_cast<double>(w), y1 = (u[4 * i + 1] * 1.6 - 0.4) * static_cast<double>(h);
+    const double x1 = (u[4 * i] * 1.6 - 0.4) * static_cast<double>(w),
+                 y1 = (u[4 * i + 1] * 1.6 - 0.4) * static_cast<double>(h);
     b[4 * i] = x1;
     b[4 * i + 1] = y1;
     b[4 * i + 2] = x1 + u[4 * i + 2] * static_cast<double>(w) * 0.7 - (i % 7 == 3 ? 3.0 : 0.0);  // a few inverted
@@ -97,9 +98,9 @@ TEST(PasteMasks, ReferenceAndRowsVersionsAreBitwiseEqual) {
 
 TEST(PasteMasks, BoxOutsideTheImagePastesNothing) {
   const Tensor masks = ones({3, 1, 4, 4});
-  const Tensor boxes = from_vector<float>({-30.f, 2.f, -12.f, 8.f,    // left of the image
-                                           3.f, 25.f, 9.f, 40.f,      // below it
-                                           2.f, 3.f, 10.f, 12.f},     // inside
+  const Tensor boxes = from_vector<float>({-30.f, 2.f, -12.f, 8.f,  // left of the image
+                                           3.f, 25.f, 9.f, 40.f,    // below it
+                                           2.f, 3.f, 10.f, 12.f},   // inside
                                           {3, 4});
   const std::vector<float> out = to_vector<float>(paste_masks_in_image(masks, boxes, 20, 16));
   for (std::size_t i = 0; i < 2 * 20 * 16; ++i) ASSERT_EQ(out[i], 0.f) << "element " << i;
@@ -115,7 +116,8 @@ TEST(PasteMasks, NoMasks) {
 
 // A constant mask of 1 pasted with padding 0 fills its integer box exactly (bilinear of a constant).
 TEST(PasteMasks, ConstantMaskFillsItsBox) {
-  const Tensor out = paste_masks_in_image(ones({1, 1, 6, 6}), from_vector<float>({2.f, 3.f, 9.f, 7.f}, {1, 4}), 12, 14, 0);
+  const Tensor out =
+      paste_masks_in_image(ones({1, 1, 6, 6}), from_vector<float>({2.f, 3.f, 9.f, 7.f}, {1, 4}), 12, 14, 0);
   const std::vector<float> v = to_vector<float>(out);
   for (std::int64_t y = 0; y < 12; ++y)
     for (std::int64_t x = 0; x < 14; ++x)
@@ -126,14 +128,28 @@ TEST(PasteMasks, ConstantMaskFillsItsBox) {
 TEST(PasteMasks, BadInputs) {
   const Tensor masks = ones({2, 1, 5, 5}), boxes = zeros({2, 4});
   expect_error([&] { paste_masks_in_image(ones({2, 5, 5}), boxes, 8, 8); }, {"paste_masks_in_image", "[R, 1, M, M]"});
-  expect_error([&] { paste_masks_in_image(ones({2, 1, 5, 4}), boxes, 8, 8); }, {"paste_masks_in_image", "[R, 1, M, M]"});
-  expect_error([&] { paste_masks_in_image(masks, zeros({3, 4}), 8, 8); }, {"paste_masks_in_image", "boxes must be [R, 4]"});
+  expect_error(
+      [&] {
+        paste_masks_in_image(ones({2, 1, 5, 4}), boxes, 8, 8);
+      },
+      {"paste_masks_in_image", "[R, 1, M, M]"});
+  expect_error(
+      [&] {
+        paste_masks_in_image(masks, zeros({3, 4}), 8, 8);
+      },
+      {"paste_masks_in_image", "boxes must be [R, 4]"});
   expect_error([&] { paste_masks_in_image(masks, boxes, 0, 8); }, {"paste_masks_in_image", "image size"});
   expect_error([&] { paste_masks_in_image(masks, boxes, 8, 8, -1); }, {"paste_masks_in_image", "padding"});
-  expect_error([&] { paste_masks_in_image(masks, zeros({2, 4}, TensorOptions(DType::Int64)), 8, 8); },
-               {"paste_masks_in_image", "boxes", "float32 or float64"});
-  expect_error([&] { paste_masks_in_image(masks, from_vector<float>({0, 0, 1, 1, 0, NAN, 2, 2}, {2, 4}), 8, 8); },
-               {"paste_masks_in_image", "box 1 coordinate 1", "finite"});
+  expect_error(
+      [&] {
+        paste_masks_in_image(masks, zeros({2, 4}, TensorOptions(DType::Int64)), 8, 8);
+      },
+      {"paste_masks_in_image", "boxes", "float32 or float64"});
+  expect_error(
+      [&] {
+        paste_masks_in_image(masks, from_vector<float>({0, 0, 1, 1, 0, NAN, 2, 2}, {2, 4}), 8, 8);
+      },
+      {"paste_masks_in_image", "box 1 coordinate 1", "finite"});
 }
 
 }  // namespace

@@ -89,14 +89,13 @@ void same_plan_any_threads() {
 TEST(RoiAlignGatherPlan, SameBytesAnyThreadCountFloat32) { same_plan_any_threads<float>(); }
 TEST(RoiAlignGatherPlan, SameBytesAnyThreadCountFloat64) { same_plan_any_threads<double>(); }
 
-
 // Degenerate and odd RoIs appended to the random ones: zero-size, inverted (aligned: negative size,
 // samples running backwards), a point on the last pixel, wholly outside, huge, exactly on the edges.
 template <class T>
 std::vector<T> odd_rois() {
-  const double v[][5] = {{0, 10, 10, 10, 10},   {1, 30, 20, 12, 5},     {0, 105, 89, 106, 90},
-                         {1, 300, 300, 340, 350}, {0, -500, -400, 900, 800}, {1, 0, 0, 106, 90},
-                         {0, -2, -2, -1, -1},      {1, 52.9, 44.9, 53.0, 45.0}};
+  const double v[][5] = {{0, 10, 10, 10, 10},     {1, 30, 20, 12, 5},         {0, 105, 89, 106, 90},
+                         {1, 300, 300, 340, 350}, {0, -500, -400, 900, 800},  {1, 0, 0, 106, 90},
+                         {0, -2, -2, -1, -1},     {1, 52.9, 44.9, 53.0, 45.0}};
   std::vector<T> r;
   for (const auto& row : v)
     for (double x : row) r.push_back(static_cast<T>(x));
@@ -165,7 +164,8 @@ void device_plan_equals_host_plan() {
         }
         const std::int64_t ntiles = g.batch * vh.tiles_y * vh.tiles_x;
         for (std::int64_t t = 0; t <= ntiles; ++t) ASSERT_EQ(vh.tile_ptr[t], vd.tile_ptr[t]) << "tile_ptr " << t;
-        for (std::int64_t i = 0; i < vh.tile_ptr[ntiles]; ++i) ASSERT_EQ(vh.tile_rois[i], vd.tile_rois[i]) << "tile RoI " << i;
+        for (std::int64_t i = 0; i < vh.tile_ptr[ntiles]; ++i)
+          ASSERT_EQ(vh.tile_rois[i], vd.tile_rois[i]) << "tile RoI " << i;
         // The gather over either plan: the same bits for every element (and not all zero).
         std::uint64_t seed = 99;
         std::vector<T> gy(static_cast<std::size_t>(g.num_rois * g.channels * g.pooled_h * g.pooled_w));
@@ -219,7 +219,6 @@ TEST(RoiAlignGatherDevicePlan, AdaptiveOrHugeFallsBackToHostPlan) {
   g.height = g.width = 4000;  // 1000 RoIs x 62500 tiles per image: over the cap
   EXPECT_FALSE(kernels::roi_gather_device_layout<float>(g).supported);
 }
-
 
 // The tile-aligned CUDA launch's pixel mapping (roi_gather_tiled_pixel): over every block and thread,
 // each (image, channel tile, y, x) of the map is met exactly once and nothing outside it is valid;

@@ -43,10 +43,10 @@ struct Problem {
 std::vector<double> fixed_rois() {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   return {
-      0, 2.0,  3.0,  12.5, 14.0,  1, -6.0, -4.0, 5.0,  7.0,  1, 15.0, 10.0, 30.0, 25.0, 0, -10.0, -10.0, 40.0, 40.0,
-      1, 4.0,  4.0,  4.0,  9.0,   0, 3.0,  8.0,  11.0, 8.0,  1, 7.0,  7.0,  7.0,  7.0,  0, 9.0,   9.0,   5.0,  6.0,
-      1, 21.9, 17.9, 22.0, 18.0,  0, 0.3,  0.7,  1.1,  1.6,  0, 1.0,  1.0,  20.0, 16.0, 1, 0.0,   0.0,   22.0, 18.0,
-      2, 1.0,  1.0,  5.0,  5.0,   -1, 1.0, 1.0,  5.0,  5.0,  0, nan,  1.0,  5.0,  5.0,  1, 80.0,  80.0,  90.0, 95.0,
+      0, 2.0,  3.0,  12.5, 14.0, 1,  -6.0, -4.0, 5.0,  7.0, 1, 15.0, 10.0, 30.0, 25.0, 0, -10.0, -10.0, 40.0, 40.0,
+      1, 4.0,  4.0,  4.0,  9.0,  0,  3.0,  8.0,  11.0, 8.0, 1, 7.0,  7.0,  7.0,  7.0,  0, 9.0,   9.0,   5.0,  6.0,
+      1, 21.9, 17.9, 22.0, 18.0, 0,  0.3,  0.7,  1.1,  1.6, 0, 1.0,  1.0,  20.0, 16.0, 1, 0.0,   0.0,   22.0, 18.0,
+      2, 1.0,  1.0,  5.0,  5.0,  -1, 1.0,  1.0,  5.0,  5.0, 0, nan,  1.0,  5.0,  5.0,  1, 80.0,  80.0,  90.0, 95.0,
   };  // the last four: batch index out of range (2 with N = 2, -1), NaN coordinate, wholly outside
 }
 
@@ -118,7 +118,8 @@ double check(Problem p, double tol, const char* what) {
   // of the float32 geometry that every float32 RoIAlign has; printed as "reference kernel in this dtype").
   std::vector<T> ref_t(ref64.size());
   kernels::cpu::roi_align_backward_reference(gy.data(), rois.data(), p.g, ref_t.data());
-  const std::vector<double> ref = std::is_same<T, double>::value ? ref64 : std::vector<double>(ref_t.begin(), ref_t.end());
+  const std::vector<double> ref =
+      std::is_same<T, double>::value ? ref64 : std::vector<double>(ref_t.begin(), ref_t.end());
   for (std::size_t i = 0; i < ref.size(); ++i)
     if (bound[i] > 0)
       reference_worst = std::max(reference_worst, std::fabs(static_cast<double>(ref_t[i]) - ref64[i]) / bound[i]);
@@ -155,14 +156,16 @@ void every_option(double tol) {
     SCOPED_TRACE(::testing::Message() << "aligned " << o.aligned << " sampling " << o.sampling << " out " << o.ph << "x"
                                       << o.pw);
     seed += 2;
-    worst = std::max(worst, check<T>(make(5, 9, 11, o.ph, o.pw, 0.5, o.sampling, o.aligned, fixed_rois(), seed),
-                                     tol, "fixed rois, 9x11 map"));
+    worst = std::max(worst, check<T>(make(5, 9, 11, o.ph, o.pw, 0.5, o.sampling, o.aligned, fixed_rois(), seed), tol,
+                                     "fixed rois, 9x11 map"));
     worst = std::max(worst, check<T>(make(6, 37, 41, o.ph, o.pw, 0.5, o.sampling, o.aligned,
                                           random_rois(150, 80.0, seed * 7), seed + 1),
                                      tol, "150 random rois, 37x41 map"));
   }
-  std::printf("worst |gather - reference| / sum|contributions| = %.3g (tolerance %.3g); reference kernel in "
-              "this dtype vs float64: %.3g\n", worst, tol, reference_worst);
+  std::printf(
+      "worst |gather - reference| / sum|contributions| = %.3g (tolerance %.3g); reference kernel in "
+      "this dtype vs float64: %.3g\n",
+      worst, tol, reference_worst);
 }
 
 TEST(RoiAlignGather, MatchesReferenceFloat64) { every_option<double>(1e-12); }

@@ -29,16 +29,16 @@ using testing::error_of;
 // side, larger than the map, degenerate (zero width / height / both), inverted, tiny.
 std::vector<double> test_rois() {
   return {
-      0, 2.0, 3.0, 12.5, 14.0,    // inside
-      1, -6.0, -4.0, 5.0, 7.0,    // top-left outside
-      1, 15.0, 10.0, 30.0, 25.0,  // bottom-right outside
+      0, 2.0,   3.0,   12.5, 14.0,  // inside
+      1, -6.0,  -4.0,  5.0,  7.0,   // top-left outside
+      1, 15.0,  10.0,  30.0, 25.0,  // bottom-right outside
       0, -10.0, -10.0, 40.0, 40.0,  // covers more than the map
-      1, 4.0, 4.0, 4.0, 9.0,      // zero width
-      0, 3.0, 8.0, 11.0, 8.0,     // zero height
-      1, 7.0, 7.0, 7.0, 7.0,      // a point
-      0, 9.0, 9.0, 5.0, 6.0,      // inverted (x2 < x1)
-      1, 21.9, 17.9, 22.0, 18.0,  // tiny box at the far corner
-      0, 0.3, 0.7, 1.1, 1.6,      // small box near the origin
+      1, 4.0,   4.0,   4.0,  9.0,   // zero width
+      0, 3.0,   8.0,   11.0, 8.0,   // zero height
+      1, 7.0,   7.0,   7.0,  7.0,   // a point
+      0, 9.0,   9.0,   5.0,  6.0,   // inverted (x2 < x1)
+      1, 21.9,  17.9,  22.0, 18.0,  // tiny box at the far corner
+      0, 0.3,   0.7,   1.1,  1.6,   // small box near the origin
   };
 }
 
@@ -138,7 +138,9 @@ TEST(RoiAlign, Gradcheck) {
                                         << roi_align_algorithm_name(fwd));
       const RoiAlignAlgorithms alg{RoiAlignForwardAlgorithm::Auto, fwd};
       auto r = gradcheck(
-          [&](const std::vector<Tensor>& in) { return roi_align(in[0], rois, o.out, o.scale, o.sampling, o.aligned, alg); },
+          [&](const std::vector<Tensor>& in) {
+            return roi_align(in[0], rois, o.out, o.scale, o.sampling, o.aligned, alg);
+          },
           {x});
       EXPECT_TRUE(r.ok) << r.report;
     }
@@ -170,7 +172,8 @@ TEST(RoiAlign, ListOfBoxes) {
   Tensor x = randn({2, 4, 8, 8}, TensorOptions(DType::Float64), gen);
   Tensor b0 = from_vector<double>({1, 1, 5, 6, 0, 0, 3, 3}, {2, 4}, TensorOptions(DType::Float64));
   Tensor b1 = from_vector<double>({2, 1, 7, 4}, {1, 4}, TensorOptions(DType::Float64));
-  Tensor rois = from_vector<double>({0, 1, 1, 5, 6, 0, 0, 0, 3, 3, 1, 2, 1, 7, 4}, {3, 5}, TensorOptions(DType::Float64));
+  Tensor rois =
+      from_vector<double>({0, 1, 1, 5, 6, 0, 0, 0, 3, 3, 1, 2, 1, 7, 4}, {3, 5}, TensorOptions(DType::Float64));
   const auto a = to_vector<double>(roi_align(x, std::vector<Tensor>{b0, b1}, {2, 2}, 1.0, 2, false));
   const auto b = to_vector<double>(roi_align(x, rois, {2, 2}, 1.0, 2, false));
   EXPECT_EQ(a, b);
@@ -205,9 +208,13 @@ TEST(RoiAlign, BadInputs) {
     return cast_copy(from_vector<double>(v, {static_cast<std::int64_t>(v.size() / 5), 5}), DType::Float32);
   };
   const Tensor good = rois_of({0, 1, 1, 4, 4});
-  EXPECT_TRUE(contains(error_of([&] { roi_align(x, Tensor::empty({3, 4}, TensorOptions(DType::Float32)), {2, 2}); }),
+  EXPECT_TRUE(contains(error_of([&] {
+                         roi_align(x, Tensor::empty({3, 4}, TensorOptions(DType::Float32)), {2, 2});
+                       }),
                        "expected rois [K, 5]"));
-  EXPECT_TRUE(contains(error_of([&] { roi_align(x, Tensor::empty({5}, TensorOptions(DType::Float32)), {2, 2}); }),
+  EXPECT_TRUE(contains(error_of([&] {
+                         roi_align(x, Tensor::empty({5}, TensorOptions(DType::Float32)), {2, 2});
+                       }),
                        "roi_align"));
   EXPECT_TRUE(contains(error_of([&] { roi_align(randn({3, 6, 6}), good, {2, 2}); }), "[N, C, H, W]"));
   EXPECT_TRUE(contains(error_of([&] { roi_align(x, cast_copy(good, DType::Float64), {2, 2}); }), "dtype"));
@@ -229,8 +236,9 @@ TEST(RoiAlign, BadInputs) {
   EXPECT_TRUE(contains(grid_error, "samples per bin")) << grid_error;
   EXPECT_EQ(roi_align(x, huge, {2, 2}, 1.0, 2).shape(), (Shape{2, 3, 2, 2}));
   EXPECT_TRUE(contains(error_of([&] {
-                         roi_align(x, good, {2, 2}, 1.0, -1, false,
-                                   RoiAlignAlgorithms{RoiAlignForwardAlgorithm::CudaV2, RoiAlignBackwardAlgorithm::Auto});
+                         roi_align(
+                             x, good, {2, 2}, 1.0, -1, false,
+                             RoiAlignAlgorithms{RoiAlignForwardAlgorithm::CudaV2, RoiAlignBackwardAlgorithm::Auto});
                        }),
                        "CUDA tensors only"));
   EXPECT_TRUE(contains(error_of([&] { roi_pool(x, rois_of({3, 1, 1, 4, 4}), {2, 2}); }), "roi_pool"));

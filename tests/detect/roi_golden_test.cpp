@@ -82,7 +82,8 @@ TEST(RoiGolden, MultiScaleRoIAlign) {
     backward(y, c.stored("gout"));
     for (std::int64_t l = 0; l < 4; ++l)
       golden::expect_close(cast_copy(leaves[static_cast<std::size_t>(l)].grad(), DType::Float32),
-                           c.stored("grad/map" + std::to_string(l)), 1e-6, c.name + " gradient of map" + std::to_string(l));
+                           c.stored("grad/map" + std::to_string(l)), 1e-6,
+                           c.name + " gradient of map" + std::to_string(l));
     // Every level receives boxes (the fixture's boxes span the pyramid), so the test exercises each map.
     for (std::int64_t l = 0; l < 4; ++l) {
       double m = 0;

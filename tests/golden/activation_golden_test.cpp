@@ -11,26 +11,21 @@
 namespace anima {
 namespace {
 
+using golden::Case;
+
 TEST(GoldenActivation, EveryCase) {
-  std::map<std::string, int> counts;
-  for (auto& c : golden::load_family("activation")) {
-    SCOPED_TRACE(c.name);
-    ++counts[c.op];
-    const double tol = golden::tolerance(c);
-    const Tensor x = c.input("x");
-    if (c.op == "relu") c.check(relu(x), tol);
-    else if (c.op == "relu6") c.check(relu6(x), tol);
-    else if (c.op == "leaky_relu") c.check(leaky_relu(x, c.number("negative_slope")), tol);
-    else if (c.op == "elu") c.check(elu(x, c.number("alpha")), tol);
-    else if (c.op == "sigmoid") c.check(sigmoid(x), tol);
-    else if (c.op == "tanh") c.check(tanh(x), tol);
-    else if (c.op == "hardswish") c.check(hardswish(x), tol);
-    else if (c.op == "prelu") c.check(prelu(x, c.input("weight")), tol);
-    else ADD_FAILURE() << "unknown op " << c.op;
-  }
-  for (const char* op : {"relu", "relu6", "leaky_relu", "sigmoid", "tanh", "hardswish"}) EXPECT_EQ(counts[op], 2) << op;
-  EXPECT_EQ(counts["elu"], 4);
-  EXPECT_EQ(counts["prelu"], 4);
+  golden::run_family(
+      "activation",
+      {
+          {"relu", {2, [](Case& c) { c.check(relu(c.input("x"))); }}},
+          {"relu6", {2, [](Case& c) { c.check(relu6(c.input("x"))); }}},
+          {"leaky_relu", {2, [](Case& c) { c.check(leaky_relu(c.input("x"), c.number("negative_slope"))); }}},
+          {"elu", {4, [](Case& c) { c.check(elu(c.input("x"), c.number("alpha"))); }}},
+          {"sigmoid", {2, [](Case& c) { c.check(sigmoid(c.input("x"))); }}},
+          {"tanh", {2, [](Case& c) { c.check(tanh(c.input("x"))); }}},
+          {"hardswish", {2, [](Case& c) { c.check(hardswish(c.input("x"))); }}},
+          {"prelu", {4, [](Case& c) { c.check(prelu(c.input("x"), c.input("weight"))); }}},
+      });
 }
 
 }  // namespace

@@ -11,32 +11,35 @@
 namespace anima {
 namespace {
 
+using golden::Case;
+
 TEST(GoldenBatchNorm, EveryCase) {
-  std::map<std::string, int> counts;
-  for (auto& c : golden::load_family("batch_norm")) {
-    SCOPED_TRACE(c.name);
-    ++counts[c.op];
-    const double tol = golden::tolerance(c);
-    const Tensor x = c.input("x"), w = c.input("weight"), b = c.input("bias");
-    const Tensor rm = c.input("running_mean"), rv = c.input("running_var");
-    if (c.op == "batch_norm2d") {
-      const bool training = c.flag("training");
-      c.check(batch_norm2d(x, w, b, rm, rv, training, c.number("momentum"), c.number("eps")), tol);
-      if (training) {
-        c.check_after("running_mean", rm, tol);
-        c.check_after("running_var", rv, tol);
-      } else {  // eval leaves the buffers alone
-        golden::expect_close(rm, c.stored("in/running_mean"), 0.0, c.name + " running_mean unchanged");
-        golden::expect_close(rv, c.stored("in/running_var"), 0.0, c.name + " running_var unchanged");
-      }
-    } else if (c.op == "frozen_batch_norm2d") {
-      c.check(frozen_batch_norm2d(x, w, b, rm, rv, c.number("eps")), tol);
-    } else {
-      ADD_FAILURE() << "unknown op " << c.op;
-    }
-  }
-  EXPECT_EQ(counts["batch_norm2d"], 5);
-  EXPECT_EQ(counts["frozen_batch_norm2d"], 2);
+  golden::run_family(
+      "batch_norm",
+      {
+          {"batch_norm2d",
+           {5,
+            [](Case& c) {
+              const Tensor x = c.input("x"), w = c.input("weight"), b = c.input("bias");
+              const Tensor rm = c.input("running_mean"), rv = c.input("running_var");
+              const bool training = c.flag("training");
+              c.check(batch_norm2d(x, w, b, rm, rv, training, c.number("momentum"), c.number("eps")));
+              if (training) {
+                c.check_after("running_mean", rm, golden::tolerance(c));
+                c.check_after("running_var", rv, golden::tolerance(c));
+              } else {  // eval leaves the buffers alone
+                golden::expect_close(rm, c.stored("in/running_mean"), 0.0, c.name + " running_mean unchanged");
+                golden::expect_close(rv, c.stored("in/running_var"), 0.0, c.name + " running_var unchanged");
+              }
+            }}},
+          {"frozen_batch_norm2d",
+           {2,
+            [](Case& c) {
+              const Tensor x = c.input("x"), w = c.input("weight"), b = c.input("bias");
+              const Tensor rm = c.input("running_mean"), rv = c.input("running_var");
+              c.check(frozen_batch_norm2d(x, w, b, rm, rv, c.number("eps")));
+            }}},
+      });
 }
 
 }  // namespace

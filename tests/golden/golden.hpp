@@ -7,12 +7,11 @@
 //   <name>/after/<buffer>  buffers after an in-place update (batch norm running stats)
 // and a metadata entry "<name>" = JSON {"op": ..., "dtype": ..., <op arguments>}.
 //
-// Use:
-//   for (auto& c : golden::load_family("pool")) {
-//     SCOPED_TRACE(c.name);
-//     Tensor y = max_pool2d(c.input("x"), opts_from(c));
-//     c.check({y}, golden::tolerance(c));   // compares y, runs backward with gout, compares grads
-//   }
+// Use, one entry per op of the family with the number of cases the fixture holds for it:
+//   golden::run_family("pool", {
+//       {"max_pool2d", {7, [](golden::Case& c) { c.check(max_pool2d(c.input("x"), opts_from(c))); }}},
+//       ...});
+// c.check compares the output, runs backward with gout and compares the gradients (tolerances below).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -21,6 +20,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
@@ -71,8 +71,8 @@ inline void expect_close(const Tensor& actual, const Tensor& expected, double re
     }
   }
   if (bad > 0) {
-    ADD_FAILURE() << what << ": " << bad << " of " << e.size() << " elements differ by more than " << tol << " (= "
-                  << rel << " x scale " << scale << "); worst at flat index " << worst << ": got " << a[worst]
+    ADD_FAILURE() << what << ": " << bad << " of " << e.size() << " elements differ by more than " << tol
+                  << " (= " << rel << " x scale " << scale << "); worst at flat index " << worst << ": got " << a[worst]
                   << ", expected " << e[worst] << " (error " << worst_err << ")";
   }
 }
@@ -176,6 +176,9 @@ class Case {
     }
   }
   void check(const Tensor& output, double rel) { check(std::vector<Tensor>{output}, rel); }
+  // The same at the case's own tolerance (tolerance(dtype) above).
+  void check(const std::vector<Tensor>& outputs) { check(outputs, tolerance(dtype)); }
+  void check(const Tensor& output) { check(output, tolerance(dtype)); }
 
   // Compares a buffer the op updated in place (the tensor passed as `arg`) with <name>/after/<arg>.
   void check_after(const std::string& arg, const Tensor& buffer, double rel) const {
@@ -224,6 +227,40 @@ inline std::vector<Case> load_family(const std::string& family) {
     cases.push_back(std::move(c));
   }
   return cases;
+}
+
+// How a family's test runs one op: the number of cases the fixture holds for it, and the call.
+struct OpRun {
+  int cases;
+  std::function<void(Case&)> run;
+};
+
+// Runs every case of tests/golden/data/<family>.safetensors with the entry of its op (a case of an op
+// the table lacks fails), each under a SCOPED_TRACE of its name; then expects each op's number of cases,
+// so a fixture that gains or loses cases fails here until the test says so.
+inline void run_family(const std::string& family, const std::map<std::string, OpRun>& ops) {
+  std::map<std::string, int> counts;
+  for (auto& c : load_family(family)) {
+    SCOPED_TRACE(c.name);
+    ++counts[c.op];
+    auto it = ops.find(c.op);
+    if (it == ops.end()) {
+      ADD_FAILURE() << "unknown op " << c.op;
+      continue;
+    }
+    it->second.run(c);
+  }
+  for (const auto& kv : ops) EXPECT_EQ(counts[kv.first], kv.second.cases) << kv.first << " cases in " << family;
+}
+
+// The geometry conv2d and conv_transpose2d share (stride, padding, dilation, groups), from the case.
+template <class ConvOptions>
+ConvOptions conv_geometry(const Case& c, ConvOptions o = {}) {
+  o.stride = c.pair("stride");
+  o.padding = c.pair("padding");
+  o.dilation = c.pair("dilation");
+  o.groups = c.integer("groups");
+  return o;
 }
 
 }  // namespace anima::golden

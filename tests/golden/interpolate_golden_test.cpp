@@ -11,20 +11,21 @@
 namespace anima {
 namespace {
 
+InterpolateOptions options_of(const golden::Case& c) {
+  InterpolateOptions o;
+  if (c.has_arg("size")) o.size = c.pair("size");
+  if (c.has_arg("scale_factor")) o.scale_factor = c.real_pair("scale_factor");
+  o.mode = c.text("mode") == "bilinear" ? InterpolateMode::Bilinear : InterpolateMode::Nearest;
+  o.align_corners = c.flag("align_corners");
+  return o;
+}
+
 TEST(GoldenInterpolate, EveryCase) {
-  int cases = 0;
-  for (auto& c : golden::load_family("interpolate")) {
-    SCOPED_TRACE(c.name);
-    ASSERT_EQ(c.op, "interpolate");
-    ++cases;
-    InterpolateOptions o;
-    if (c.has_arg("size")) o.size = c.pair("size");
-    if (c.has_arg("scale_factor")) o.scale_factor = c.real_pair("scale_factor");
-    o.mode = c.text("mode") == "bilinear" ? InterpolateMode::Bilinear : InterpolateMode::Nearest;
-    o.align_corners = c.flag("align_corners");
-    c.check(interpolate(c.input("x"), o), golden::tolerance(c));
-  }
-  EXPECT_EQ(cases, 11);
+  golden::run_family(
+      "interpolate",
+      {
+          {"interpolate", {11, [](golden::Case& c) { c.check(interpolate(c.input("x"), options_of(c))); }}},
+      });
 }
 
 }  // namespace

@@ -12,45 +12,48 @@
 namespace anima {
 namespace {
 
-Reduction reduction_of(const golden::Case& c) {
+using golden::Case;
+
+Reduction reduction_of(const Case& c) {
   const std::string r = c.text("reduction");
   if (r == "none") return Reduction::None;
   if (r == "sum") return Reduction::Sum;
   return Reduction::Mean;
 }
 
+void check_cross_entropy(Case& c) {
+  CrossEntropyOptions o;
+  o.reduction = reduction_of(c);
+  o.label_smoothing = c.number("label_smoothing");
+  o.ignore_index = c.integer("ignore_index");
+  o.weight = c.input("weight");
+  const Tensor logits = c.input("logits"), target = c.input("target");
+  c.check(cross_entropy(logits, target, o));
+}
+
+void check_bce_with_logits(Case& c) {
+  const Tensor logits = c.input("logits"), target = c.input("target");
+  const Tensor weight = c.input("weight"), pos_weight = c.input("pos_weight");
+  c.check(binary_cross_entropy_with_logits(logits, target, weight, reduction_of(c), pos_weight));
+}
+
 TEST(GoldenLoss, EveryCase) {
-  std::map<std::string, int> counts;
-  for (auto& c : golden::load_family("loss")) {
-    SCOPED_TRACE(c.name);
-    ++counts[c.op];
-    const double tol = golden::tolerance(c);
-    if (c.op == "cross_entropy") {
-      CrossEntropyOptions o;
-      o.reduction = reduction_of(c);
-      o.label_smoothing = c.number("label_smoothing");
-      o.ignore_index = c.integer("ignore_index");
-      o.weight = c.input("weight");
-      const Tensor logits = c.input("logits"), target = c.input("target");
-      c.check(cross_entropy(logits, target, o), tol);
-    } else if (c.op == "binary_cross_entropy_with_logits") {
-      const Tensor logits = c.input("logits"), target = c.input("target");
-      const Tensor weight = c.input("weight"), pos_weight = c.input("pos_weight");
-      c.check(binary_cross_entropy_with_logits(logits, target, weight, reduction_of(c), pos_weight), tol);
-    } else if (c.op == "smooth_l1_loss") {
-      const Tensor input = c.input("input"), target = c.input("target");
-      c.check(smooth_l1_loss(input, target, c.number("beta"), reduction_of(c)), tol);
-    } else if (c.op == "mse_loss") {
-      const Tensor input = c.input("input"), target = c.input("target");
-      c.check(mse_loss(input, target, reduction_of(c)), tol);
-    } else {
-      ADD_FAILURE() << "unknown op " << c.op;
-    }
-  }
-  EXPECT_EQ(counts["cross_entropy"], 13);
-  EXPECT_EQ(counts["binary_cross_entropy_with_logits"], 6);
-  EXPECT_EQ(counts["smooth_l1_loss"], 6);
-  EXPECT_EQ(counts["mse_loss"], 3);
+  golden::run_family("loss", {
+                                 {"cross_entropy", {13, check_cross_entropy}},
+                                 {"binary_cross_entropy_with_logits", {6, check_bce_with_logits}},
+                                 {"smooth_l1_loss",
+                                  {6,
+                                   [](Case& c) {
+                                     const Tensor input = c.input("input"), target = c.input("target");
+                                     c.check(smooth_l1_loss(input, target, c.number("beta"), reduction_of(c)));
+                                   }}},
+                                 {"mse_loss",
+                                  {3,
+                                   [](Case& c) {
+                                     const Tensor input = c.input("input"), target = c.input("target");
+                                     c.check(mse_loss(input, target, reduction_of(c)));
+                                   }}},
+                             });
 }
 
 }  // namespace

@@ -58,11 +58,11 @@ TEST(Manifests, EveryOfficialCheckpointIsDescribed) {
     }
     EXPECT_GE(floats, m.num_params);  // parameters, plus BatchNorm's running statistics
   }
-  const std::set<std::string> want = {
-      "VGG16_Weights.IMAGENET1K_V1",         "VGG16_Weights.IMAGENET1K_FEATURES", "VGG16_BN_Weights.IMAGENET1K_V1",
-      "ResNet50_Weights.IMAGENET1K_V1",      "ResNet50_Weights.IMAGENET1K_V2",    "MobileNet_V2_Weights.IMAGENET1K_V1",
-      "MobileNet_V2_Weights.IMAGENET1K_V2",  "Inception_V3_Weights.IMAGENET1K_V1",
-      "MaskRCNN_ResNet50_FPN_Weights.COCO_V1"};
+  const std::set<std::string> want = {"VGG16_Weights.IMAGENET1K_V1",          "VGG16_Weights.IMAGENET1K_FEATURES",
+                                      "VGG16_BN_Weights.IMAGENET1K_V1",       "ResNet50_Weights.IMAGENET1K_V1",
+                                      "ResNet50_Weights.IMAGENET1K_V2",       "MobileNet_V2_Weights.IMAGENET1K_V1",
+                                      "MobileNet_V2_Weights.IMAGENET1K_V2",   "Inception_V3_Weights.IMAGENET1K_V1",
+                                      "MaskRCNN_ResNet50_FPN_Weights.COCO_V1"};
   EXPECT_EQ(weights, want);
 }
 
@@ -125,11 +125,11 @@ TEST(ManifestMatch, ClosestWithCounts) {
   const io::Manifest& m = manifest("ResNet50_Weights.IMAGENET1K_V1");
   io::StateDict sd;
   for (const auto& t : m.tensors) {
-    if (t.name == "layer4.2.bn3.bias") continue;                                          // missing
-    Shape s = t.name == "fc.weight" ? Shape{10, 2048} : t.shape;                           // mismatched
+    if (t.name == "layer4.2.bn3.bias") continue;                  // missing
+    Shape s = t.name == "fc.weight" ? Shape{10, 2048} : t.shape;  // mismatched
     sd.insert(t.name, Tensor::empty(s, TensorOptions(t.dtype == "int64" ? DType::Int64 : DType::Float32)));
   }
-  sd.insert("extra.weight", Tensor::empty({1}));                                           // unexpected
+  sd.insert("extra.weight", Tensor::empty({1}));  // unexpected
   const auto ranked = io::rank_manifests(sd, manifests());
   EXPECT_FALSE(ranked[0].exact());
   EXPECT_EQ(ranked[0].manifest->net, "resnet50");
@@ -142,7 +142,8 @@ TEST(ManifestMatch, ClosestWithCounts) {
 }
 
 TEST(ManifestMatch, BadManifestsAreErrors) {
-  testing::expect_error([] { io::load_manifests(repo_path("weights/no_such_folder")); }, {"load_manifests", "no_such_folder"});
+  testing::expect_error([] { io::load_manifests(repo_path("weights/no_such_folder")); },
+                        {"load_manifests", "no_such_folder"});
   testing::expect_error([] { io::load_manifest(std::string(ANIMA_TEST_DATA_DIR) + "/small_expected.safetensors"); },
                         {"load_manifest", "small_expected.safetensors"});
 }

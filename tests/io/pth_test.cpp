@@ -83,8 +83,9 @@ TEST(Pth, ParameterRebuiltFromType) {
 }
 
 TEST(Pth, KeepsFileOrder) {
-  const std::vector<std::string> want = {"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
-                                         "1.running_var", "1.num_batches_tracked", "4.weight", "4.bias"};
+  const std::vector<std::string> want = {
+      "0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked",
+      "4.weight", "4.bias"};
   EXPECT_EQ(names_of(io::load_pth(data("small_zip.pth"))), want);
   EXPECT_EQ(names_of(io::load_pth(data("small_legacy.pth"))), want);
 }
@@ -111,11 +112,13 @@ TEST(Pth, DtypesViewsSharedStoragesAndStrides) {
 }
 
 TEST(Pth, UnwrapsNestedCheckpointsAndStripsModulePrefix) {
-  expect_equal_to(io::load_pth(data("nested_zip.pth")), "small_expected.safetensors");      // {"state_dict": ...}
-  expect_equal_to(io::load_pth(data("nested_legacy.pth")), "small_expected.safetensors");   // {"model": ...}
+  expect_equal_to(io::load_pth(data("nested_zip.pth")), "small_expected.safetensors");     // {"state_dict": ...}
+  expect_equal_to(io::load_pth(data("nested_legacy.pth")), "small_expected.safetensors");  // {"model": ...}
 }
 
-TEST(Pth, Zip64AndDataDescriptors) { expect_equal_to(io::load_pth(data("zip64_dd.pth")), "small_expected.safetensors"); }
+TEST(Pth, Zip64AndDataDescriptors) {
+  expect_equal_to(io::load_pth(data("zip64_dd.pth")), "small_expected.safetensors");
+}
 
 TEST(Pth, Python2LegacyFileWithStorageViews) {
   const io::StateDict sd = io::load_pth(data("py2_legacy.pth"));
@@ -175,7 +178,8 @@ TEST(WeightsFile, DetectsFormatsByContent) {
                         {"anima::load_weights", "bad_garbage.bin", "not a weight file"});
   testing::expect_error([] { io::load_weights(data("no_such_file.pth")); },
                         {"anima::load_weights", "no_such_file.pth", "cannot open"});
-  testing::expect_error([] { io::load_pth(data("no_such_file.pth")); }, {"anima::load_pth", "no_such_file.pth", "cannot open"});
+  testing::expect_error([] { io::load_pth(data("no_such_file.pth")); },
+                        {"anima::load_pth", "no_such_file.pth", "cannot open"});
 }
 
 // A safetensors header of 640 bytes has the length bytes 80 02 00 ..., which also begin a pickle.
@@ -203,7 +207,7 @@ TEST(WeightsFile, SafetensorsRoundTrip) {
 
 // Loads a mutated file: must either succeed or throw anima::Error — never crash, never another
 // exception (std::bad_alloc would mean an unbounded allocation). Run under
-// -fsanitize=address,undefined to check for memory errors (see the report of issue 4).
+// -fsanitize=address,undefined to check for memory errors.
 void load_must_not_crash(const std::string& path, const std::string& what) {
   try {
     (void)io::load_weights(path);
@@ -213,13 +217,14 @@ void load_must_not_crash(const std::string& path, const std::string& what) {
   }
 }
 
-const char* const kValidFiles[] = {"small_zip.pth",  "small_legacy.pth",  "small_proto4_zip.pth", "small_proto4_legacy.pth",
-                                   "dtypes_zip.pth", "dtypes_legacy.pth", "nested_zip.pth",       "nested_legacy.pth",
-                                   "zip64_dd.pth",   "py2_legacy.pth",    "from_type_v2.pth"};
+const char* const kValidFiles[] = {"small_zip.pth",           "small_legacy.pth",  "small_proto4_zip.pth",
+                                   "small_proto4_legacy.pth", "dtypes_zip.pth",    "dtypes_legacy.pth",
+                                   "nested_zip.pth",          "nested_legacy.pth", "zip64_dd.pth",
+                                   "py2_legacy.pth",          "from_type_v2.pth"};
 
 // Each mutation is written to a file and loaded (a few ms each on a shared machine), so by default
 // the loops sample: every length/byte of the first 64 and then about 100 spread over the rest of each
-// file. ANIMA_FUZZ_FULL=1 runs every length and every byte (what the sanitizer run of issue 4 used).
+// file. ANIMA_FUZZ_FULL=1 runs every length and every byte (for a sanitizer run).
 // Scratch files for the mutations: /dev/shm when there is one (rewriting a file on this machine's disk
 // takes ~5 ms, in tmpfs ~25 us), else gtest's temporary folder.
 std::string fuzz_scratch(const std::string& name) {

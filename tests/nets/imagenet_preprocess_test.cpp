@@ -66,8 +66,8 @@ TEST(ImagenetPreprocess, MatchesPillowAndTorchvisionExactly) {
       std::size_t differ = 0, first = 0;
       for (std::size_t i = 0; i < want.pixels.size(); ++i)
         if (out.pixels[i] != want.pixels[i] && differ++ == 0) first = i;
-      EXPECT_EQ(differ, 0u) << "first difference at byte " << first << ": got " << int(out.pixels[first])
-                            << ", Pillow " << int(want.pixels[first]);
+      EXPECT_EQ(differ, 0u) << "first difference at byte " << first << ": got " << int(out.pixels[first]) << ", Pillow "
+                            << int(want.pixels[first]);
     } else {
       ++transform_cases;
       const Tensor out = anima::data::imagenet_eval_transform(in, static_cast<int>(arg(meta, "resize")),
@@ -93,7 +93,8 @@ TEST(ImagenetPreprocess, ShorterSideSizeAsTorchvision) {
 
 TEST(ImagenetPreprocess, BadInputIsAnError) {
   ImageU8 empty;
-  anima::testing::expect_error([&] { anima::data::resize_bilinear_antialias(empty, 4, 4); }, {"resize_bilinear_antialias"});
+  anima::testing::expect_error([&] { anima::data::resize_bilinear_antialias(empty, 4, 4); },
+                               {"resize_bilinear_antialias"});
   ImageU8 im(4, 4, 3);
   anima::testing::expect_error([&] { anima::data::resize_bilinear_antialias(im, 0, 4); }, {"positive output size"});
   anima::testing::expect_error([&] { anima::data::center_crop(im, 0, 2); }, {"center_crop"});

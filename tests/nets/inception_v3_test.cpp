@@ -168,7 +168,11 @@ TEST(InceptionV3, BadInputIsAnError) {
   anima::nn::SkipInitGuard skip;
   auto net = anima::nets::inception_v3(10, false);
   net->eval();
-  anima::testing::expect_error([&] { net->forward(anima::zeros({1, 1, 299, 299})); }, {"inception_v3", "[1, 1, 299, 299]"});
+  anima::testing::expect_error(
+      [&] {
+        net->forward(anima::zeros({1, 1, 299, 299}));
+      },
+      {"inception_v3", "[1, 1, 299, 299]"});
   anima::testing::expect_error([&] { net->forward(anima::zeros({1, 3, 64, 64})); }, {"inception_v3", "75x75"});
   anima::testing::expect_error([&] { anima::nets::inception_v3(0); }, {"num_classes"});
 }

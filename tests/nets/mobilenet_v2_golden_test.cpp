@@ -15,26 +15,16 @@ namespace {
 
 using nets_golden::output_of;
 
+const nets_golden::GoldenNet kNet("nets_mobilenet_v2.safetensors", [] { return nets::mobilenet_v2(); });
+
 TEST(MobileNetV2Golden, EvalLogitsAndStages) {
-  const nets_golden::Fixture fx("nets_mobilenet_v2.safetensors");
-  auto net = nets_golden::build_filled([] { return nets::mobilenet_v2(); });
-  nets_golden::check_eval(*net, fx,
-                          {output_of("features.1"), output_of("features.3"), output_of("features.10"),
-                           output_of("features.18")});
+  kNet.check_eval(
+      {output_of("features.1"), output_of("features.3"), output_of("features.10"), output_of("features.18")});
 }
 
 // The training step in float64 (the precise comparison) and in float32 (coarse: see net_golden.hpp).
-TEST(MobileNetV2Golden, TrainingStepFloat64) {
-  const nets_golden::Fixture fx("nets_mobilenet_v2.safetensors");
-  auto net = nets_golden::build_filled([] { return nets::mobilenet_v2(); });
-  nets_golden::check_train_step(*net, fx, DType::Float64);
-}
-
-TEST(MobileNetV2Golden, TrainingStepFloat32) {
-  const nets_golden::Fixture fx("nets_mobilenet_v2.safetensors");
-  auto net = nets_golden::build_filled([] { return nets::mobilenet_v2(); });
-  nets_golden::check_train_step(*net, fx, DType::Float32);
-}
+TEST(MobileNetV2Golden, TrainingStepFloat64) { kNet.check_train_step(DType::Float64); }
+TEST(MobileNetV2Golden, TrainingStepFloat32) { kNet.check_train_step(DType::Float32); }
 
 }  // namespace
 }  // namespace anima

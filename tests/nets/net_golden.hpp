@@ -1,6 +1,7 @@
 // tests/nets/net_golden.hpp — what the whole-network golden tests share: the fixtures written by
 // tools/golden/nets.py (tests/golden/data/nets_<net>.safetensors), the script's input formula, a
-// module that records the output of a child of a Sequential, and the checks.
+// module that records the output of a child of a Sequential, the checks, and GoldenNet (a net's
+// fixture and builder, running the checks).
 //
 // Regenerate the fixtures:  /usr/bin/python3 tools/golden/nets.py [vgg16 vgg16_bn resnet50 ...]
 // Both sides fill every parameter and buffer with anima::nn::deterministic_fill (the specification
@@ -43,6 +44,7 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <anima/autograd/engine.hpp>
@@ -264,6 +266,27 @@ inline Tensor check_eval(nn::Module& net, const Fixture& fx, const std::vector<P
   return logits;
 }
 
+// One net's golden tests: its fixture (a file in tests/golden/data) and how to build the net. Each
+// check loads the fixture and builds a freshly filled net (build_filled).
+template <class Build>
+class GoldenNet {
+ public:
+  GoldenNet(std::string fixture, Build build) : fixture_(std::move(fixture)), build_(std::move(build)) {}
+  void check_eval(const std::vector<Probe>& probes) const;
+  void check_train_step(DType dtype) const;
+
+ private:
+  std::string fixture_;
+  Build build_;
+};
+
+template <class Build>
+void GoldenNet<Build>::check_eval(const std::vector<Probe>& probes) const {
+  const Fixture fx(fixture_);
+  auto net = build_filled(build_);
+  nets_golden::check_eval(*net, fx, probes);
+}
+
 // Converts every float32 parameter and buffer of `net` to float64 in place (each tensor keeps its
 // TensorImpl, as Module::to(device) does; gradients are dropped). The values are the float32 ones,
 // widened exactly, as the script's model.double() after the float32 fill.
@@ -334,6 +357,13 @@ inline void check_train_step(nn::Module& net, const Fixture& fx, DType dtype) {
       expect_close(wide(got), want, rel_forward, "after step " + bname);
     }
   }
+}
+
+template <class Build>
+void GoldenNet<Build>::check_train_step(DType dtype) const {
+  const Fixture fx(fixture_);
+  auto net = build_filled(build_);
+  nets_golden::check_train_step(*net, fx, dtype);
 }
 
 }  // namespace anima::nets_golden

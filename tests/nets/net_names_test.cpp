@@ -94,14 +94,15 @@ TEST(NetNames, StateDictParametersAndModulesEqualTorchvision) {
 TEST(NetNames, MakeDivisibleAsTorchvision) {
   // _make_divisible(v, 8) from torchvision/models/_utils.py, values worked by hand:
   EXPECT_EQ(nets::make_divisible(32 * 1.0, 8), 32);
-  EXPECT_EQ(nets::make_divisible(32 * 0.35, 8), 16);   // 11.2 -> int(15.2)//8*8 = 8 < 0.9*11.2 -> 16
-  EXPECT_EQ(nets::make_divisible(16 * 0.35, 8), 8);    // 5.6 -> 8 (min_value)
-  EXPECT_EQ(nets::make_divisible(24 * 1.4, 8), 32);    // 33.6 -> int(37.6)//8*8 = 32 >= 30.24
+  EXPECT_EQ(nets::make_divisible(32 * 0.35, 8), 16);  // 11.2 -> int(15.2)//8*8 = 8 < 0.9*11.2 -> 16
+  EXPECT_EQ(nets::make_divisible(16 * 0.35, 8), 8);   // 5.6 -> 8 (min_value)
+  EXPECT_EQ(nets::make_divisible(24 * 1.4, 8), 32);   // 33.6 -> int(37.6)//8*8 = 32 >= 30.24
   EXPECT_EQ(nets::make_divisible(1280 * 1.4, 8), 1792);
 }
 
 TEST(NetNames, RegistryKnowsTheNetsAndRejectsOthers) {
-  EXPECT_EQ(nets::net_names(), (std::vector<std::string>{"vgg16", "vgg16_bn", "resnet50", "mobilenet_v2", "inception_v3"}));
+  EXPECT_EQ(nets::net_names(),
+            (std::vector<std::string>{"vgg16", "vgg16_bn", "resnet50", "mobilenet_v2", "inception_v3"}));
   EXPECT_EQ(nets::net_input_size("inception_v3"), 299);
   EXPECT_EQ(nets::net_input_size("resnet50"), 224);
   try {

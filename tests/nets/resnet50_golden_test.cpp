@@ -14,28 +14,18 @@ namespace {
 
 using nets_golden::Probe;
 
+const nets_golden::GoldenNet kNet("nets_resnet50.safetensors", [] { return nets::resnet50(); });
+
 TEST(ResNet50Golden, EvalLogitsAndStages) {
-  const nets_golden::Fixture fx("nets_resnet50.safetensors");
-  auto net = nets_golden::build_filled([] { return nets::resnet50(); });
   // maxpool's output is the input of layer1's first block; a stage's output is its last block's.
-  nets_golden::check_eval(*net, fx,
-                          {Probe{"maxpool", "layer1.0", true}, Probe{"layer1", "layer1.2", false},
-                           Probe{"layer2", "layer2.3", false}, Probe{"layer3", "layer3.5", false},
-                           Probe{"layer4", "layer4.2", false}});
+  kNet.check_eval({Probe{"maxpool", "layer1.0", true}, Probe{"layer1", "layer1.2", false},
+                   Probe{"layer2", "layer2.3", false}, Probe{"layer3", "layer3.5", false},
+                   Probe{"layer4", "layer4.2", false}});
 }
 
 // The training step in float64 (the precise comparison) and in float32 (coarse: see net_golden.hpp).
-TEST(ResNet50Golden, TrainingStepFloat64) {
-  const nets_golden::Fixture fx("nets_resnet50.safetensors");
-  auto net = nets_golden::build_filled([] { return nets::resnet50(); });
-  nets_golden::check_train_step(*net, fx, DType::Float64);
-}
-
-TEST(ResNet50Golden, TrainingStepFloat32) {
-  const nets_golden::Fixture fx("nets_resnet50.safetensors");
-  auto net = nets_golden::build_filled([] { return nets::resnet50(); });
-  nets_golden::check_train_step(*net, fx, DType::Float32);
-}
+TEST(ResNet50Golden, TrainingStepFloat64) { kNet.check_train_step(DType::Float64); }
+TEST(ResNet50Golden, TrainingStepFloat32) { kNet.check_train_step(DType::Float32); }
 
 }  // namespace
 }  // namespace anima

@@ -15,15 +15,13 @@ namespace {
 using nets_golden::output_of;
 
 TEST(Vgg16Golden, EvalLogitsAndStages) {
-  const nets_golden::Fixture fx("nets_vgg16.safetensors");
-  auto net = nets_golden::build_filled([] { return nets::vgg16(); });
-  nets_golden::check_eval(*net, fx, {output_of("features.3"), output_of("features.16"), output_of("features.30")});
+  const nets_golden::GoldenNet net("nets_vgg16.safetensors", [] { return nets::vgg16(); });
+  net.check_eval({output_of("features.3"), output_of("features.16"), output_of("features.30")});
 }
 
 TEST(Vgg16BnGolden, EvalLogitsAndStages) {
-  const nets_golden::Fixture fx("nets_vgg16_bn.safetensors");
-  auto net = nets_golden::build_filled([] { return nets::vgg16_bn(); });
-  nets_golden::check_eval(*net, fx, {output_of("features.5"), output_of("features.23"), output_of("features.43")});
+  const nets_golden::GoldenNet net("nets_vgg16_bn.safetensors", [] { return nets::vgg16_bn(); });
+  net.check_eval({output_of("features.5"), output_of("features.23"), output_of("features.43")});
 }
 
 }  // namespace

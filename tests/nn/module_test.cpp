@@ -59,8 +59,8 @@ TEST(Module, NamesFollowPyTorchOrder) {
   EXPECT_EQ(names_of(net.named_parameters()),
             (std::vector<std::string>{"scale", "conv.weight", "conv.bias", "bn.weight", "bn.bias", "head.1.weight",
                                       "head.1.bias"}));
-  EXPECT_EQ(names_of(net.named_buffers()), (std::vector<std::string>{"steps", "bn.running_mean", "bn.running_var",
-                                                                     "bn.num_batches_tracked"}));
+  EXPECT_EQ(names_of(net.named_buffers()),
+            (std::vector<std::string>{"steps", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked"}));
   std::vector<std::string> sd;
   const io::StateDict dict = net.state_dict();  // kept alive: items() is a reference into it
   for (const auto& it : dict.items()) sd.push_back(it.first);
@@ -95,7 +95,7 @@ TEST(Module, StateDictSharesDataAndRoundTrips) {
   TinyNet a, b;
   const io::StateDict sd = a.state_dict();
   EXPECT_EQ(sd.at("conv.weight").raw_data(), a.conv->weight.raw_data());  // shares a's memory
-  EXPECT_FALSE(sd.at("conv.weight").requires_grad());                      // detached
+  EXPECT_FALSE(sd.at("conv.weight").requires_grad());                     // detached
   const TensorImpl* before = b.conv->weight.impl();
   ASSERT_NE(to_vector<float>(a.conv->weight), to_vector<float>(b.conv->weight));
   copy_into(a.bn->running_var, full({4}, 3.0));
@@ -113,19 +113,22 @@ TEST(Module, LoadStateDictStrictListsEveryProblemByNameAndCopiesNothing) {
   io::StateDict sd = net.state_dict();
   io::StateDict bad;
   for (const auto& [name, t] : sd.items()) {
-    if (name == "bn.running_mean" || name == "head.1.bias") continue;                 // 2 missing
-    if (name == "conv.weight") bad.insert(name, zeros({4, 3, 5, 5}));                  // wrong shape
-    else if (name == "head.1.weight") bad.insert(name, zeros({7, 4}));                 // wrong shape
-    else bad.insert(name, full(t.shape(), 9.0, TensorOptions(t.dtype())));
+    if (name == "bn.running_mean" || name == "head.1.bias") continue;  // 2 missing
+    if (name == "conv.weight")
+      bad.insert(name, zeros({4, 3, 5, 5}));  // wrong shape
+    else if (name == "head.1.weight")
+      bad.insert(name, zeros({7, 4}));  // wrong shape
+    else
+      bad.insert(name, full(t.shape(), 9.0, TensorOptions(t.dtype())));
   }
-  bad.insert("fc.weight", zeros({2}));                                                 // 2 unexpected
+  bad.insert("fc.weight", zeros({2}));  // 2 unexpected
   bad.insert("bn.running_average", zeros({4}));
   const std::vector<float> conv_bias = to_vector<float>(net.conv->bias);
   const std::string msg = error_of([&] { net.load_state_dict(bad); });
-  for (const char* part : {"anima::load_state_dict", "TinyNet", "2 missing", "2 unexpected", "2 wrongly shaped",
-                           "bn.running_mean", "head.1.bias", "fc.weight", "bn.running_average",
-                           "conv.weight (module [4, 3, 3, 3], state dict [4, 3, 5, 5])",
-                           "head.1.weight (module [2, 4], state dict [7, 4])"})
+  for (const char* part :
+       {"anima::load_state_dict", "TinyNet", "2 missing", "2 unexpected", "2 wrongly shaped", "bn.running_mean",
+        "head.1.bias", "fc.weight", "bn.running_average", "conv.weight (module [4, 3, 3, 3], state dict [4, 3, 5, 5])",
+        "head.1.weight (module [2, 4], state dict [7, 4])"})
     EXPECT_TRUE(contains(msg, part)) << part << " not in: " << msg;
   EXPECT_EQ(to_vector<float>(net.conv->bias), conv_bias);  // nothing copied
 
@@ -148,8 +151,7 @@ TEST(Module, LoadStateDictConvertsDtypes) {
   TinyNet net;
   io::StateDict sd;
   const io::StateDict own = net.state_dict();
-  for (const auto& [name, t] : own.items())
-    sd.insert(name, full(t.shape(), 0.25, TensorOptions(DType::Float64)));
+  for (const auto& [name, t] : own.items()) sd.insert(name, full(t.shape(), 0.25, TensorOptions(DType::Float64)));
   sd.set("bn.num_batches_tracked", full({}, 12.0, TensorOptions(DType::Float64)));
   net.load_state_dict(sd);
   EXPECT_EQ(net.conv->weight.dtype(), DType::Float32);

@@ -70,8 +70,8 @@ Fixture write_fixture(const fs::path& dir) {
 }
 
 const Fixture& fixture() {
-  static const Fixture f = write_fixture(fs::temp_directory_path() /
-                                         ("anima_classify_test_" + std::to_string(::getpid())));
+  static const Fixture f =
+      write_fixture(fs::temp_directory_path() / ("anima_classify_test_" + std::to_string(::getpid())));
   return f;
 }
 
@@ -98,10 +98,10 @@ std::string run_cli(std::vector<std::string> args, int* status_out = nullptr) {
 TEST(ClassifyCli, JsonOutputIsWellFormedAndMatchesTheNet) {
   const Fixture& f = fixture();
   int status = -1;
-  const std::string out = run_cli({"classify", "--net", "mobilenet_v2", "--weights", f.weights.string(), "--labels",
-                                   f.labels.string(), "--topk", "5", "--json", "--logits", f.image.string(),
-                                   f.image.string()},
-                                  &status);
+  const std::string out =
+      run_cli({"classify", "--net", "mobilenet_v2", "--weights", f.weights.string(), "--labels", f.labels.string(),
+               "--topk", "5", "--json", "--logits", f.image.string(), f.image.string()},
+              &status);
   EXPECT_EQ(status, 0);
   const nlohmann::json j = nlohmann::json::parse(out);
   ASSERT_TRUE(j.is_array());
@@ -155,8 +155,8 @@ TEST(ClassifyCli, JsonOutputIsWellFormedAndMatchesTheNet) {
 
 TEST(ClassifyCli, TextOutputAndTopkLargerThanTheClasses) {
   const Fixture& f = fixture();
-  const std::string out = run_cli({"classify", "--net", "mobilenet_v2", "--weights", f.weights.string(), "--topk",
-                                   "50", "--resize", "0", "--crop", "0", f.image.string()});
+  const std::string out = run_cli({"classify", "--net", "mobilenet_v2", "--weights", f.weights.string(), "--topk", "50",
+                                   "--resize", "0", "--crop", "0", f.image.string()});
   EXPECT_NE(out.find(f.image.string()), std::string::npos) << out;
   EXPECT_NE(out.find("10. "), std::string::npos) << "all 10 classes listed: " << out;
   EXPECT_EQ(out.find("11. "), std::string::npos) << out;
@@ -198,7 +198,8 @@ TEST(ClassifyCli, BadInputsAreClearErrors) {
 // Leaves the fixture where the cli_classify ctest (the real binary) reads it.
 TEST(ClassifyCli, WritesFixture) {
   const char* dir = std::getenv("ANIMA_CLASSIFY_FIXTURE_DIR");
-  if (dir == nullptr || *dir == '\0') GTEST_SKIP() << "ANIMA_CLASSIFY_FIXTURE_DIR not set (the cli_classify setup sets it)";
+  if (dir == nullptr || *dir == '\0')
+    GTEST_SKIP() << "ANIMA_CLASSIFY_FIXTURE_DIR not set (the cli_classify setup sets it)";
   const Fixture f = write_fixture(dir);
   EXPECT_TRUE(fs::is_regular_file(f.weights));
   EXPECT_TRUE(fs::is_regular_file(f.image));

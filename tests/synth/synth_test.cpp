@@ -55,6 +55,50 @@ double mask_iou(const std::vector<std::uint8_t>& a, const std::vector<std::uint8
   return uni ? static_cast<double>(inter) / uni : 1.0;
 }
 
+// A width x height RGB24 cairo surface that faces are drawn on one at a time.
+class FaceCanvas {
+ public:
+  FaceCanvas(int width, int height)
+      : width_(width),
+        height_(height),
+        surface_(cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height)),
+        cr_(cairo_create(surface_)) {}
+  FaceCanvas(const FaceCanvas&) = delete;
+  FaceCanvas& operator=(const FaceCanvas&) = delete;
+  ~FaceCanvas() {
+    cairo_destroy(cr_);
+    cairo_surface_destroy(surface_);
+  }
+
+  // Fills the canvas with (r, g, b), draws `f` alone in `mode`, and returns its outline clipped to the canvas.
+  Polygon draw_alone(const FaceStyle& f, RenderMode mode, double r, double g, double b) {
+    cairo_set_source_rgb(cr_, r, g, b);
+    cairo_paint(cr_);
+    const Polygon outline = clip_to_rect(draw_face(cr_, f, mode), width_, height_);
+    cairo_surface_flush(surface_);
+    return outline;
+  }
+
+  // A 0/1 mask of the pixels p (0xRRGGBB) for which is_face(p) holds.
+  template <class IsFace>
+  std::vector<std::uint8_t> mask(IsFace is_face) const {
+    std::vector<std::uint8_t> out(static_cast<std::size_t>(width_) * height_);
+    const unsigned char* data = cairo_image_surface_get_data(surface_);
+    const int stride = cairo_image_surface_get_stride(surface_);
+    for (int y = 0; y < height_; ++y)
+      for (int x = 0; x < width_; ++x) {
+        const std::uint32_t p = *reinterpret_cast<const std::uint32_t*>(data + y * stride + 4 * x) & 0xFFFFFF;
+        out[static_cast<std::size_t>(y) * width_ + x] = is_face(p);
+      }
+    return out;
+  }
+
+ private:
+  int width_, height_;
+  cairo_surface_t* surface_;
+  cairo_t* cr_;
+};
+
 // A face of every class, with rotation, head turn and (for some) a cut by the border.
 std::vector<FaceStyle> test_faces(int width, int height) {
   std::vector<FaceStyle> faces;
@@ -75,19 +119,12 @@ std::vector<FaceStyle> test_faces(int width, int height) {
 }  // namespace
 
 TEST(SynthFaces, MaskRenderMatchesOutlinePolygon) {
+  // Drawn in mask mode (white on black): the bright pixels are the face.
   const int w = 320, h = 240;
-  cairo_surface_t* s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
-  cairo_t* cr = cairo_create(s);
+  FaceCanvas canvas(w, h);
   for (const FaceStyle& f : test_faces(w, h)) {
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_paint(cr);
-    const Polygon poly = clip_to_rect(draw_face(cr, f, RenderMode::Mask), w, h);
-    cairo_surface_flush(s);
-    std::vector<std::uint8_t> drawn(static_cast<std::size_t>(w) * h);
-    const unsigned char* data = cairo_image_surface_get_data(s);
-    const int stride = cairo_image_surface_get_stride(s);
-    for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x) drawn[static_cast<std::size_t>(y) * w + x] = data[y * stride + 4 * x] > 127;
+    const Polygon poly = canvas.draw_alone(f, RenderMode::Mask, 0, 0, 0);
+    const std::vector<std::uint8_t> drawn = canvas.mask([](std::uint32_t p) { return (p & 0xFF) > 127; });
     const double iou = mask_iou(drawn, rasterize_polygon(poly, w, h));
     EXPECT_GT(iou, 0.98) << face_class_name(f.who, f.emotion) << " at " << f.cx;
     // The polygon's area is the drawn area.
@@ -95,33 +132,18 @@ TEST(SynthFaces, MaskRenderMatchesOutlinePolygon) {
     for (auto v : drawn) count += v;
     EXPECT_NEAR(polygon_area(poly), static_cast<double>(count), 0.03 * count);
   }
-  cairo_destroy(cr);
-  cairo_surface_destroy(s);
 }
 
 TEST(SynthFaces, ColourRenderMatchesOutlinePolygon) {
   // Drawn in colour on a flat magenta background: the changed pixels are the face, its outline
   // stroke and the whiskers that reach past the head, so the IoU is high but not 1.
   const int w = 320, h = 240;
-  cairo_surface_t* s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
-  cairo_t* cr = cairo_create(s);
+  FaceCanvas canvas(w, h);
   for (const FaceStyle& f : test_faces(w, h)) {
-    cairo_set_source_rgb(cr, 1, 0, 1);
-    cairo_paint(cr);
-    const Polygon poly = clip_to_rect(draw_face(cr, f, RenderMode::Color), w, h);
-    cairo_surface_flush(s);
-    std::vector<std::uint8_t> drawn(static_cast<std::size_t>(w) * h);
-    const auto* data = cairo_image_surface_get_data(s);
-    const int stride = cairo_image_surface_get_stride(s);
-    for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x) {
-        const std::uint32_t p = *reinterpret_cast<const std::uint32_t*>(data + y * stride + 4 * x) & 0xFFFFFF;
-        drawn[static_cast<std::size_t>(y) * w + x] = p != 0xFF00FF;
-      }
+    const Polygon poly = canvas.draw_alone(f, RenderMode::Color, 1, 0, 1);
+    const std::vector<std::uint8_t> drawn = canvas.mask([](std::uint32_t p) { return p != 0xFF00FF; });
     EXPECT_GT(mask_iou(drawn, rasterize_polygon(poly, w, h)), 0.85) << face_class_name(f.who, f.emotion);
   }
-  cairo_destroy(cr);
-  cairo_surface_destroy(s);
 }
 
 TEST(SynthScene, LabelsAreBalancedAndVaried) {
@@ -200,7 +222,8 @@ TEST_F(SynthDataset, SameSeedSameBytes) {
   // Frame k is the same whatever the number of frames.
   for (const char* name : {"frame_000000.jpg", "frame_000002.jpg"})
     EXPECT_EQ(read_bytes(a / "frames" / name), read_bytes(*root_ / "short" / "frames" / name));
-  EXPECT_NE(read_bytes(a / "frames" / "frame_000000.jpg"), read_bytes(*root_ / "other_seed" / "frames" / "frame_000000.jpg"));
+  EXPECT_NE(read_bytes(a / "frames" / "frame_000000.jpg"),
+            read_bytes(*root_ / "other_seed" / "frames" / "frame_000000.jpg"));
 }
 
 TEST_F(SynthDataset, ViaAndCocoParseBackAndAgree) {
@@ -290,8 +313,8 @@ TEST(SynthVideo, FramesExtractsEveryNthWithTimestampsAndRejectsTruncated) {
   EXPECT_EQ(r.seen, 48);
   EXPECT_EQ(r.skipped, 0);
   EXPECT_DOUBLE_EQ(r.fps, 24.0);
-  for (const char* name : {"frame_000000_000000000ms.jpg", "frame_000015_000000625ms.jpg", "frame_000030_000001250ms.jpg",
-                           "frame_000045_000001875ms.jpg"}) {
+  for (const char* name : {"frame_000000_000000000ms.jpg", "frame_000015_000000625ms.jpg",
+                           "frame_000030_000001250ms.jpg", "frame_000045_000001875ms.jpg"}) {
     int w = 0, h = 0, n = 0;
     unsigned char* px = stbi_load((dir / "frames" / name).c_str(), &w, &h, &n, 3);
     ASSERT_NE(px, nullptr) << name;

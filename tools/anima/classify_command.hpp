@@ -134,7 +134,7 @@ inline std::filesystem::path find_default_labels() {
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    candidates.push_back(exe.parent_path() / ".." / ".." / "weights" / "imagenet_classes.txt");  // build/tools/anima
+    candidates.push_back(exe.parent_path() / ".." / ".." / "weights" / "imagenet_classes.txt");   // build/tools/anima
     candidates.push_back(exe.parent_path() / ".." / "share" / "anima" / "imagenet_classes.txt");  // installed
   }
   candidates.push_back(fs::path(__FILE__).parent_path() / ".." / ".." / "weights" / "imagenet_classes.txt");
@@ -149,8 +149,8 @@ inline data::ImageU8 load_rgb(const std::string& path) {
   ANIMA_CHECK(std::filesystem::is_regular_file(path), "classify", "no such image file '", path, "'");
   int w = 0, h = 0, channels = 0;
   unsigned char* rgb = stbi_load(path.c_str(), &w, &h, &channels, 3);
-  ANIMA_CHECK(rgb != nullptr, "classify", "cannot decode image '", path, "': ",
-              stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
+  ANIMA_CHECK(rgb != nullptr, "classify", "cannot decode image '", path,
+              "': ", stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
   data::ImageU8 im(w, h, 3);
   std::copy(rgb, rgb + static_cast<std::size_t>(w) * h * 3, im.pixels.begin());
   stbi_image_free(rgb);
@@ -201,9 +201,8 @@ inline std::vector<ClassifyResult> classify_images(const ClassifyOptions& o) {
     std::vector<int> order(prob.size());
     std::iota(order.begin(), order.end(), 0);
     const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(o.topk), order.size());
-    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(), [&](int a, int b) {
-      return prob[a] > prob[b] || (prob[a] == prob[b] && a < b);
-    });
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+                      [&](int a, int b) { return prob[a] > prob[b] || (prob[a] == prob[b] && a < b); });
     for (std::size_t i = 0; i < k; ++i)
       r.topk.push_back({order[i], labels.empty() ? std::string() : labels[order[i]], prob[order[i]]});
     results.push_back(std::move(r));
@@ -235,7 +234,8 @@ inline void print_classify_text(const std::vector<ClassifyResult>& results) {
 // Registers `anima classify`; its exit status goes to `status`.
 inline CLI::App* add_classify_command(CLI::App& app, int& status) {
   auto opts = std::make_shared<ClassifyOptions>();
-  CLI::App* cmd = app.add_subcommand("classify", "classify images with an ImageNet-style net (top-k with probabilities)");
+  CLI::App* cmd =
+      app.add_subcommand("classify", "classify images with an ImageNet-style net (top-k with probabilities)");
   cmd->add_option("--net", opts->net, "vgg16, vgg16_bn, resnet50, mobilenet_v2 or inception_v3")
       ->required()
       ->check(CLI::IsMember(nets::net_names()));

@@ -42,6 +42,7 @@
 #include "../synth/classes.hpp"
 #include "../synth/dataset.hpp"
 #include "face_folder.hpp"
+#include "media.hpp"
 
 namespace anima::cli {
 
@@ -64,7 +65,9 @@ struct TinyCnn {
 
   explicit TinyCnn(Generator& gen, int classes) {
     // Kaiming-normal weights (std = sqrt(2 / fan_in)), zero biases.
-    auto weight = [&](const Shape& s, double fan_in) { return randn(s, TensorOptions(), gen, 0.0, std::sqrt(2.0 / fan_in)); };
+    auto weight = [&](const Shape& s, double fan_in) {
+      return randn(s, TensorOptions(), gen, 0.0, std::sqrt(2.0 / fan_in));
+    };
     add(weight({16, 3, 3, 3}, 27));
     add(zeros({16}));
     add(weight({32, 16, 3, 3}, 144));
@@ -101,7 +104,8 @@ struct TinyCnn {
 };
 
 // Rows `order[first .. first+count)` of x [N, ...], copied into a new tensor [count, ...].
-inline Tensor gather_rows(const Tensor& x, const std::vector<std::int64_t>& order, std::size_t first, std::size_t count) {
+inline Tensor gather_rows(const Tensor& x, const std::vector<std::int64_t>& order, std::size_t first,
+                          std::size_t count) {
   Shape shape = x.shape();
   shape[0] = static_cast<std::int64_t>(count);
   Tensor out = Tensor::empty(shape, TensorOptions(x.dtype()));
@@ -138,7 +142,8 @@ inline int run_demo(const DemoOptions& o) {
   for (auto c : synth::kCharacters)
     for (auto e : synth::kEmotions) classes.push_back(synth::face_class_name(c, e));
   if (!fs::is_directory(data / "faces" / "train")) {
-    std::printf("anima demo: generating %d synthetic frames with masked faces into %s\n", o.frames, data.string().c_str());
+    std::printf("anima demo: generating %d synthetic frames with masked faces into %s\n", o.frames,
+                data.string().c_str());
     synth::SynthOptions so;
     so.out = data;
     so.seed = o.seed;
@@ -151,10 +156,11 @@ inline int run_demo(const DemoOptions& o) {
   const FaceSet train = load_face_folder(data / "faces" / "train", classes, o.image_size);
   const FaceSet val = load_face_folder(data / "faces" / "val", classes, o.image_size);
   const std::int64_t n = train.images.size(0);
-  std::printf("anima demo: tiny CNN on %lld training / %lld validation faces (%d classes, %dx%d), %d SGD steps of %d, "
-              "%d threads\n",
-              static_cast<long long>(n), static_cast<long long>(val.images.size(0)), static_cast<int>(classes.size()),
-              o.image_size, o.image_size, o.steps, o.batch, default_num_threads());
+  std::printf(
+      "anima demo: tiny CNN on %lld training / %lld validation faces (%d classes, %dx%d), %d SGD steps of %d, "
+      "%d threads\n",
+      static_cast<long long>(n), static_cast<long long>(val.images.size(0)), static_cast<int>(classes.size()),
+      o.image_size, o.image_size, o.steps, o.batch, default_num_threads());
   Generator gen(o.seed);
   TinyCnn net(gen, static_cast<int>(classes.size()));
   const std::size_t batch = static_cast<std::size_t>(std::min<std::int64_t>(o.batch, n));
@@ -196,7 +202,8 @@ inline int run_demo(const DemoOptions& o) {
     }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("loss %.4f (first step) -> %.4f (last %d steps), %.1f s\n", first_loss, last_window_loss, o.print_every, seconds);
+  std::printf("loss %.4f (first step) -> %.4f (last %d steps), %.1f s\n", first_loss, last_window_loss, o.print_every,
+              seconds);
   return last_window_loss < first_loss ? 0 : 1;
 }
 
@@ -204,7 +211,8 @@ inline int run_demo(const DemoOptions& o) {
 inline CLI::App* add_demo_command(CLI::App& app, int& status) {
   auto opts = std::make_shared<DemoOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "demo", "generate a small synthetic set and train a tiny CNN on its masked faces (CPU), printing loss and accuracy");
+      "demo",
+      "generate a small synthetic set and train a tiny CNN on its masked faces (CPU), printing loss and accuracy");
   cmd->add_option("--data", opts->data, "folder of the synthetic set (generated if it holds no faces/)");
   cmd->add_option("--frames", opts->frames, "synthetic frames to generate")->check(CLI::PositiveNumber);
   cmd->add_option("--steps", opts->steps, "SGD steps")->check(CLI::PositiveNumber);
@@ -213,7 +221,7 @@ inline CLI::App* add_demo_command(CLI::App& app, int& status) {
   cmd->add_option("--lr", opts->learning_rate, "learning rate")->check(CLI::PositiveNumber);
   cmd->add_option("--seed", opts->seed, "random seed (data and initialisation)");
   cmd->add_option("--print-every", opts->print_every, "print every N steps")->check(CLI::PositiveNumber);
-  cmd->callback([opts, &status] { status = run_demo(*opts); });
+  cmd->callback([opts, &status] { status = media_plugin().demo(*opts); });
   return cmd;
 }
 

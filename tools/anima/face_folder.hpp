@@ -38,7 +38,8 @@ inline void resize_area_planar(const unsigned char* rgb, int w, int h, int size,
         for (int x = x0; x < x1; ++x)
           for (int c = 0; c < 3; ++c) acc[c] += rgb[(static_cast<std::size_t>(y) * w + x) * 3 + c];
       const double n = static_cast<double>((y1 - y0) * (x1 - x0)) * 255.0;
-      for (int c = 0; c < 3; ++c) out[(static_cast<std::size_t>(c) * size + oy) * size + ox] = static_cast<float>(acc[c] / n);
+      for (int c = 0; c < 3; ++c)
+        out[(static_cast<std::size_t>(c) * size + oy) * size + ox] = static_cast<float>(acc[c] / n);
     }
   }
 }
@@ -54,13 +55,14 @@ inline FaceSet load_face_folder(const std::filesystem::path& root, const std::ve
     if (!fs::is_directory(dir)) continue;
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(dir))
-      if (e.is_regular_file() && (e.path().extension() == ".jpg" || e.path().extension() == ".png")) files.push_back(e.path());
+      if (e.is_regular_file() && (e.path().extension() == ".jpg" || e.path().extension() == ".png"))
+        files.push_back(e.path());
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
       int w = 0, h = 0, channels = 0;
       unsigned char* rgb = stbi_load(f.string().c_str(), &w, &h, &channels, 3);
-      ANIMA_CHECK(rgb != nullptr, "face_folder", "cannot decode image '", f.string(), "': ",
-                  stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
+      ANIMA_CHECK(rgb != nullptr, "face_folder", "cannot decode image '", f.string(),
+                  "': ", stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
       pixels.resize(pixels.size() + per_image);
       resize_area_planar(rgb, w, h, size, pixels.data() + pixels.size() - per_image);
       stbi_image_free(rgb);

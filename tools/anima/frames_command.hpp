@@ -26,6 +26,7 @@
 
 #include <anima/core/error.hpp>
 
+#include "media.hpp"
 #include "synth/image_io.hpp"
 
 namespace anima::cli {
@@ -40,10 +41,10 @@ struct FramesOptions {
 };
 
 struct FramesReport {
-  int written = 0;          // frames written
-  long long seen = 0;       // frames decoded
-  long long skipped = 0;    // frames that failed to decode between decodable ones
-  long long missing = 0;    // frames the container announced beyond the last decodable one
+  int written = 0;        // frames written
+  long long seen = 0;     // frames decoded
+  long long skipped = 0;  // frames that failed to decode between decodable ones
+  long long missing = 0;  // frames the container announced beyond the last decodable one
   double fps = 0;
 };
 
@@ -170,9 +171,10 @@ inline CLI::App* add_frames_command(CLI::App& app, int& status) {
   cmd->add_option("--quality", opts->quality, "JPEG quality (default 95)")->check(CLI::Range(1, 100));
   cmd->add_flag("--quiet", opts->quiet, "no progress bar");
   cmd->callback([opts, &status] {
-    const FramesReport r = extract_frames(*opts);
-    std::printf("anima frames: %d frames written to %s (1 in %d of %lld decoded, %.3f fps", r.written, opts->out.c_str(),
-                opts->every, r.seen, r.fps);
+    FramesReport r;
+    media_plugin().frames(*opts, r);
+    std::printf("anima frames: %d frames written to %s (1 in %d of %lld decoded, %.3f fps", r.written,
+                opts->out.c_str(), opts->every, r.seen, r.fps);
     if (r.skipped > 0) std::printf(", %lld undecodable skipped", r.skipped);
     if (r.missing > 0) std::printf(", %lld missing at the end", r.missing);
     std::printf(")\n");

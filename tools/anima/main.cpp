@@ -3,7 +3,8 @@
 // Each subcommand lives in its own <name>_command.hpp and registers itself with
 // add_<name>_command(app, status); its callback runs inside app.parse() and sets the exit status.
 // Library errors (anima::Error) become one message on stderr and exit status 1; bad command lines
-// exit with CLI11's status (usage on stderr).
+// exit with CLI11's status (usage on stderr). The CUDA backend and the drawing/video libraries live in
+// plugins opened on first use (tools/anima/plugin.hpp), so `anima --help` and CPU work load neither.
 #include <cstdio>
 #include <exception>
 
@@ -12,7 +13,9 @@
 #include <anima/core/error.hpp>
 
 #include "classify_command.hpp"
+#include "cuda_backend.hpp"
 #include "demo_command.hpp"
+#include "devices_command.hpp"
 #include "frames_command.hpp"
 #include "synth_command.hpp"
 #include "weights_command.hpp"
@@ -21,11 +24,13 @@ int main(int argc, char** argv) {
   CLI::App app{"anima: a CNN engine for finding cartoon characters' faces and their emotions"};
   app.require_subcommand(1);
   int status = 0;
+  anima::cli::use_cuda_plugin();
   anima::cli::add_demo_command(app, status);
   anima::cli::add_synth_command(app, status);
   anima::cli::add_frames_command(app, status);
   anima::cli::add_weights_command(app, status);
   anima::cli::add_classify_command(app, status);
+  anima::cli::add_devices_command(app, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

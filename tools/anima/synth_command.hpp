@@ -16,6 +16,7 @@
 
 #include <anima/core/error.hpp>
 
+#include "media.hpp"
 #include "synth/dataset.hpp"
 #include "synth/grid.hpp"
 
@@ -36,7 +37,8 @@ inline void parse_frame_size(const std::string& text, int& width, int& height) {
     std::size_t used_w = 0, used_h = 0;
     width = std::stoi(text.substr(0, x), &used_w);
     height = std::stoi(text.substr(x + 1), &used_h);
-    ANIMA_CHECK(used_w == x && used_h == text.size() - x - 1, "synth", "--size must be WxH, e.g. 640x360 (got '", text, "')");
+    ANIMA_CHECK(used_w == x && used_h == text.size() - x - 1, "synth", "--size must be WxH, e.g. 640x360 (got '", text,
+                "')");
   } catch (const std::logic_error&) {
     fail("synth", "--size must be WxH, e.g. 640x360 (got '", text, "')");
   }
@@ -54,7 +56,8 @@ inline int run_synth(SynthCommandOptions& o) {
   const synth::SynthReport r = synth::generate_dataset(o.synth);
   std::printf("anima synth: %d frames (%dx%d, %d faces)%s in %s\n", r.frames, o.synth.width, o.synth.height, r.faces,
               o.synth.faces ? " with face crops" : "", o.out.c_str());
-  if (r.videos > 0) std::printf("anima synth: %d video(s) of %.1f s in %s/videos\n", r.videos, o.synth.seconds, o.out.c_str());
+  if (r.videos > 0)
+    std::printf("anima synth: %d video(s) of %.1f s in %s/videos\n", r.videos, o.synth.seconds, o.out.c_str());
   if (r.frames > 0 && r.frame_seconds > 0)
     std::printf("anima synth: drawing + JPEG %.2f ms/frame = %.0f frames/s (one core); total %.2f s\n",
                 1e3 * r.frame_seconds / r.frames, r.frames / r.frame_seconds, r.total_seconds);
@@ -72,10 +75,11 @@ inline CLI::App* add_synth_command(CLI::App& app, int& status) {
   cmd->add_option("--videos", opts->synth.videos, "number of MP4 videos")->check(CLI::NonNegativeNumber);
   cmd->add_option("--seconds", opts->synth.seconds, "length of each video (seconds)")->check(CLI::PositiveNumber);
   cmd->add_option("--fps", opts->synth.fps, "video frame rate (default 24)")->check(CLI::PositiveNumber);
-  cmd->add_flag("--faces", opts->synth.faces, "also write masked 256x256 face crops in faces/{train,val,test}/{class}/");
+  cmd->add_flag("--faces", opts->synth.faces,
+                "also write masked 256x256 face crops in faces/{train,val,test}/{class}/");
   cmd->add_option("--grid", opts->grid, "write the 8 classes as a 4x2 PNG picture to this file");
   cmd->add_flag("--quiet", opts->synth.quiet, "no progress on stderr");
-  cmd->callback([opts, &status] { status = run_synth(*opts); });
+  cmd->callback([opts, &status] { status = media_plugin().synth(*opts); });
   return cmd;
 }
 

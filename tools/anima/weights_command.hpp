@@ -64,7 +64,8 @@ inline int run_weights_inspect(const WeightsOptions& o) {
 
   std::string manifest_dir = o.manifests;
   std::error_code ec;
-  if (manifest_dir.empty() && std::filesystem::is_directory("weights/manifests", ec)) manifest_dir = "weights/manifests";
+  if (manifest_dir.empty() && std::filesystem::is_directory("weights/manifests", ec))
+    manifest_dir = "weights/manifests";
   std::vector<io::Manifest> manifests;
   if (!manifest_dir.empty()) manifests = io::load_manifests(manifest_dir);
   const std::vector<io::ManifestMatch> ranked = io::rank_manifests(sd, manifests);
@@ -86,7 +87,8 @@ inline int run_weights_inspect(const WeightsOptions& o) {
     j["num_params"] = params;
     j["tensors"] = nlohmann::json::array();
     for (const auto& item : sd.items())
-      j["tensors"].push_back({{"name", item.first}, {"shape", item.second.shape()}, {"dtype", dtype_name(item.second.dtype())}});
+      j["tensors"].push_back(
+          {{"name", item.first}, {"shape", item.second.shape()}, {"dtype", dtype_name(item.second.dtype())}});
     if (ranked.empty()) {
       j["match"] = nullptr;
     } else {
@@ -137,10 +139,11 @@ inline int run_weights_inspect(const WeightsOptions& o) {
     std::printf("manifest: no match; no manifest in %s shares a tensor name with this file\n", manifest_dir.c_str());
   } else {
     const io::ManifestMatch& m = ranked.front();
-    std::printf("manifest: no exact match; closest is %s (%s): %zu of its %zu tensors agree, %zu missing, %zu unexpected, "
-                "%zu mismatched\n",
-                m.manifest->net.c_str(), m.manifest->weights.c_str(), m.agreeing, m.manifest->tensors.size(),
-                m.missing.size(), m.unexpected.size(), m.mismatched.size());
+    std::printf(
+        "manifest: no exact match; closest is %s (%s): %zu of its %zu tensors agree, %zu missing, %zu unexpected, "
+        "%zu mismatched\n",
+        m.manifest->net.c_str(), m.manifest->weights.c_str(), m.agreeing, m.manifest->tensors.size(), m.missing.size(),
+        m.unexpected.size(), m.mismatched.size());
     if (!m.missing.empty()) std::printf("  missing: %s\n", weights_join(m.missing, 10).c_str());
     if (!m.unexpected.empty()) std::printf("  unexpected: %s\n", weights_join(m.unexpected, 10).c_str());
     if (!m.mismatched.empty()) std::printf("  mismatched: %s\n", weights_join(m.mismatched, 10).c_str());
@@ -164,7 +167,8 @@ inline CLI::App* add_weights_command(CLI::App& app, int& status) {
   auto opts = std::make_shared<WeightsOptions>();
   CLI::App* cmd = app.add_subcommand("weights", "inspect and convert weight files (.pth, safetensors)");
   cmd->require_subcommand(1);
-  CLI::App* inspect = cmd->add_subcommand("inspect", "list a weight file's tensors and the official checkpoint it matches");
+  CLI::App* inspect =
+      cmd->add_subcommand("inspect", "list a weight file's tensors and the official checkpoint it matches");
   inspect->add_option("FILE", opts->file, "weight file (.pth zip or legacy, .safetensors)")->required();
   inspect->add_flag("--json", opts->json, "print one JSON object");
   inspect->add_option("--manifests", opts->manifests, "folder of manifests (default: weights/manifests if present)");

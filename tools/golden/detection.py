@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden fixtures for anima's detection ops (issue 5), computed by torchvision 0.14.
+"""Golden fixtures for anima's detection ops, computed by torchvision 0.14.
 
 Run with Debian's interpreter (torch 1.13 + torchvision 0.14):
 
@@ -25,10 +25,11 @@ sys.path.insert(0, HERE)
 import detection_boxes  # noqa: E402
 import detection_losses  # noqa: E402
 import detection_roi  # noqa: E402
+from ops import DATA  # noqa: E402
 
 
 def main():
-    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "tests", "golden", "data")
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else DATA
     for module in (detection_boxes, detection_roi, detection_losses):
         module.generate(out_dir)
 

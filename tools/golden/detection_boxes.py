@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden fixtures for anima's detection box ops (issue 5), computed by torchvision 0.14.
+"""Golden fixtures for anima's detection box ops, computed by torchvision 0.14.
 
 Run with Debian's interpreter (torch 1.13 + torchvision 0.14):
 
@@ -36,7 +36,6 @@ import json
 import math
 import os
 import sys
-import zlib
 
 import torch
 import torchvision
@@ -48,17 +47,20 @@ from torchvision.ops import boxes as box_ops
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ops import save_safetensors  # noqa: E402
+from ops import DATA, Family, seed  # noqa: E402
 
 FAMILY = "detection_boxes"
 
 
-class Cases:
+class Cases(Family):
+    """The case layout of ops.Family, for ops without gradients: each case stores its inputs and the
+    outputs it was given."""
+
     def __init__(self):
-        self.tensors, self.meta, self.names = {}, {}, []
+        super().__init__(FAMILY)
 
     def add(self, name, op, args, inputs, outputs, dtype):
-        assert name not in self.names, name
+        assert name not in self.cases, name
         for k, v in inputs.items():
             self.tensors["%s/in/%s" % (name, k)] = v.detach().clone().contiguous()
         if isinstance(outputs, dict):
@@ -69,22 +71,7 @@ class Cases:
         meta = {"op": op, "dtype": str(dtype).replace("torch.", "")}
         meta.update(args)
         self.meta[name] = json.dumps(meta, sort_keys=True)
-        self.names.append(name)
-
-    def save(self, out_dir):
-        meta = dict(self.meta)
-        meta["cases"] = json.dumps(self.names)
-        meta["generator"] = "tools/golden/detection_boxes.py"
-        meta["torch"] = torch.__version__
-        meta["torchvision"] = torchvision.__version__
-        os.makedirs(out_dir, exist_ok=True)
-        path = os.path.join(out_dir, FAMILY + ".safetensors")
-        save_safetensors(path, self.tensors, meta)
-        print("%-44s %3d cases %8d bytes" % (os.path.relpath(path), len(self.names), os.path.getsize(path)))
-
-
-def seed(name):
-    torch.manual_seed(zlib.crc32(name.encode()))
+        self.cases.append(name)
 
 
 def random_boxes(n, dtype=torch.float32, extent=200.0, max_size=60.0):
@@ -276,7 +263,7 @@ def matcher_cases(c):
           {"quality": q}, det_utils.Matcher(0.7, 0.3, False)(q.clone()), torch.float32)
 
 
-def generate(out_dir):
+def generate(out_dir=DATA):
     c = Cases()
     nms_cases(c)
     sort_cases(c)
@@ -285,8 +272,8 @@ def generate(out_dir):
     small_box_cases(c)
     anchor_cases(c)
     matcher_cases(c)
-    c.save(out_dir)
+    return c.save(out_dir, "tools/golden/detection_boxes.py", with_torchvision=True)
 
 
 if __name__ == "__main__":
-    generate(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "tests", "golden", "data"))
+    generate(sys.argv[1] if len(sys.argv) > 1 else DATA)

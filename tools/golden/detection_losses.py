@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden fixtures for anima's detection losses and mask pasting (issue 5), computed by torchvision 0.14.
+"""Golden fixtures for anima's detection losses and mask pasting, computed by torchvision 0.14.
 
 Run with Debian's interpreter (torch 1.13 + torchvision 0.14):
 
@@ -7,7 +7,8 @@ Run with Debian's interpreter (torch 1.13 + torchvision 0.14):
                                                                    # (default tests/golden/data)
 
 Cases (layout of tools/golden/ops.py: <case>/in/<arg>, <case>/out[/<i>], <case>/gout[/<i>],
-<case>/grad/<arg> (cases without gradients store no gout), metadata "<case>" = JSON {"op", "dtype", ...}), all computed by torchvision's own functions:
+<case>/grad/<arg> (cases without gradients store no gout), metadata "<case>" = JSON {"op", "dtype", ...}),
+all computed by torchvision's own functions:
   rpn_*          RegionProposalNetwork.compute_loss. Its fg_bg_sampler is torchvision's
                  BalancedPositiveNegativeSampler run once with a fixed seed; its result is stored as
                  int64 indices into the concatenated anchors (in/sampled_pos, in/sampled_neg) and handed
@@ -24,17 +25,15 @@ Cases (layout of tools/golden/ops.py: <case>/in/<arg>, <case>/out[/<i>], <case>/
                  the image (float32 and float64).
 Inputs avoid the kinks of smooth L1 (|d| = 1/9 and d = 0) so the gradients are well defined.
 """
-import json
 import os
 import sys
-import zlib
 
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from ops import Family, away_from, save_safetensors, seed  # noqa: E402
+from ops import DATA, Family, away_from, seed  # noqa: E402
 
 from torchvision.models.detection import _utils as det_utils  # noqa: E402
 from torchvision.models.detection import roi_heads as tv_roi_heads  # noqa: E402
@@ -46,21 +45,12 @@ F64 = torch.float64
 
 
 class LossFamily(Family):
-    def save_to(self, out_dir):
+    def save(self, out_dir=DATA, generator="tools/golden/detection_losses.py", with_torchvision=True):
         # A case without gradients needs no upstream gradient: drop <case>/gout (keeps the file small).
         for name in self.cases:
             if not any(k.startswith(name + "/grad/") for k in self.tensors):
                 self.tensors.pop(name + "/gout", None)
-        meta = dict(self.meta)
-        meta["cases"] = json.dumps(self.cases)
-        meta["generator"] = "tools/golden/detection_losses.py"
-        meta["torch"] = torch.__version__
-        import torchvision
-        meta["torchvision"] = torchvision.__version__
-        os.makedirs(out_dir, exist_ok=True)
-        path = os.path.join(out_dir, self.name + ".safetensors")
-        save_safetensors(path, self.tensors, meta)
-        print("%-44s %3d cases %8d bytes" % (os.path.relpath(path), len(self.cases), os.path.getsize(path)))
+        return super().save(out_dir, generator, with_torchvision)
 
 
 def deltas_pair(*shape):
@@ -212,7 +202,7 @@ def paste_cases(fam):
                  dtype=dtype)
 
 
-def generate(out_dir):
+def generate(out_dir=DATA):
     torch.set_grad_enabled(True)
     fam = LossFamily("detection_losses")
     rpn_cases(fam)
@@ -220,8 +210,8 @@ def generate(out_dir):
     mask_target_cases(fam)
     maskrcnn_cases(fam)
     paste_cases(fam)
-    fam.save_to(out_dir)
+    return fam.save(out_dir)
 
 
 if __name__ == "__main__":
-    generate(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "tests", "golden", "data"))
+    generate(sys.argv[1] if len(sys.argv) > 1 else DATA)

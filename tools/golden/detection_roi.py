@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden fixtures for RoIAlign, RoIPool and MultiScaleRoIAlign (issue 5), computed by torchvision 0.14.
+"""Golden fixtures for RoIAlign, RoIPool and MultiScaleRoIAlign, computed by torchvision 0.14.
 
     /usr/bin/python3 tools/golden/detection_roi.py     # writes tests/golden/data/detection_roi.safetensors
 
@@ -26,14 +26,10 @@ import sys
 import zlib
 
 import torch
-import torchvision
 from torchvision.ops import MultiScaleRoIAlign, roi_align, roi_pool
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ops  # noqa: E402  (tools/golden/ops.py: Family, save_safetensors)
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_OUT = os.path.normpath(os.path.join(HERE, "..", "..", "tests", "golden", "data"))
+from ops import DATA, Family, seed  # noqa: E402  (tools/golden/ops.py)
 
 ROIS = [
     [0, 2.0, 3.0, 12.5, 14.0],
@@ -47,10 +43,6 @@ ROIS = [
     [1, 21.9, 17.9, 22.0, 18.0],
     [0, 0.3, 0.7, 1.1, 1.6],
 ]
-
-
-def seed(name):
-    torch.manual_seed(zlib.crc32(name.encode()))
 
 
 def fpn_boxes(n, gen):
@@ -77,10 +69,9 @@ def fpn_map(level):
     return (((i * 7919 + 104729 * level) % 2001).double() / 1000.0 - 1.0).reshape(2, 1, side, side)
 
 
-def generate(out_dir=DEFAULT_OUT):
+def generate(out_dir=DATA):
     torch.set_grad_enabled(True)
-    os.makedirs(out_dir, exist_ok=True)
-    fam = ops.Family("detection_roi")
+    fam = Family("detection_roi")
     rois64 = torch.tensor(ROIS, dtype=torch.float64)
 
     for aligned in (False, True):
@@ -126,16 +117,8 @@ def generate(out_dir=DEFAULT_OUT):
                                      "maps": "fpn_map(level), see tools/golden/detection_roi.py"}, sort_keys=True)
         fam.cases.append(name)
 
-    meta = dict(fam.meta)
-    meta["cases"] = json.dumps(fam.cases)
-    meta["generator"] = "tools/golden/detection_roi.py"
-    meta["torch"] = torch.__version__
-    meta["torchvision"] = torchvision.__version__
-    path = os.path.join(out_dir, "detection_roi.safetensors")
-    ops.save_safetensors(path, fam.tensors, meta)
-    print("%-40s %3d cases %8d bytes" % (os.path.relpath(path), len(fam.cases), os.path.getsize(path)))
-    return path
+    return fam.save(out_dir, "tools/golden/detection_roi.py", with_torchvision=True)
 
 
 if __name__ == "__main__":
-    generate(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_OUT)
+    generate(sys.argv[1] if len(sys.argv) > 1 else DATA)

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden fixtures for whole networks (issue 4): torchvision's vgg16, vgg16_bn, resnet50, mobilenet_v2
+"""Golden fixtures for whole networks: torchvision's vgg16, vgg16_bn, resnet50, mobilenet_v2
 and inception_v3 with every parameter and buffer set by one deterministic fill, run by PyTorch.
 
 Run with Debian's interpreter (torch 1.13, torchvision 0.14, numpy; CPU only):

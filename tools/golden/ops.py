@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden fixtures for anima's ops (issue 3), computed by PyTorch.
+"""Golden fixtures for anima's ops, computed by PyTorch.
 
 Run with Debian's interpreter, which has torch 1.13 (plain `python3` may be another interpreter):
 
@@ -114,14 +114,21 @@ class Family:
         self.meta[name] = json.dumps(meta, sort_keys=True)
         self.cases.append(name)
 
-    def save(self):
+    def save(self, out_dir=DATA, generator="tools/golden/ops.py", with_torchvision=False):
+        """Writes out_dir/<name>.safetensors: the tensors, each case's metadata, then "cases", "generator"
+        (the script that made the file), "torch" and, with_torchvision, "torchvision". Returns its path."""
         meta = dict(self.meta)
         meta["cases"] = json.dumps(self.cases)
-        meta["generator"] = "tools/golden/ops.py"
+        meta["generator"] = generator
         meta["torch"] = torch.__version__
-        path = os.path.join(DATA, self.name + ".safetensors")
+        if with_torchvision:
+            import torchvision
+            meta["torchvision"] = torchvision.__version__
+        os.makedirs(out_dir, exist_ok=True)
+        path = os.path.join(out_dir, self.name + ".safetensors")
         save_safetensors(path, self.tensors, meta)
-        print("%-28s %3d cases %8d bytes" % (os.path.relpath(path), len(self.cases), os.path.getsize(path)))
+        print("%-44s %3d cases %8d bytes" % (os.path.relpath(path), len(self.cases), os.path.getsize(path)))
+        return path
 
 
 def seed(name):
@@ -145,6 +152,17 @@ def pair(v):
     return list(v) if isinstance(v, (tuple, list)) else [v, v]
 
 
+def conv_inputs(name, input_shape, weight_shape, fan_in, bias_size, dtype):
+    """Seeds case `name`, then draws its input, a weight scaled by fan_in ** -0.5 and, when bias_size is
+    not 0, a bias of that size."""
+    seed(name)
+    inputs = {"input": randn(*input_shape, dtype=dtype),
+              "weight": randn(*weight_shape, dtype=dtype, scale=fan_in ** -0.5)}
+    if bias_size:
+        inputs["bias"] = randn(bias_size, dtype=dtype)
+    return inputs
+
+
 # --------------------------------------------------------------------------------------------------
 def conv_family():
     fam = Family("conv")
@@ -164,12 +182,9 @@ def conv_family():
         ("conv2d_groups4_s2_f32", 2, 12, 11, 13, 20, 3, 2, 1, 1, 4, True, torch.float32),
     ]
     for name, n, cin, h, w, cout, k, s, p, d, g, bias, dt in conv_cases:
-        seed(name)
         kh, kw = pair(k)
-        inputs = {"input": randn(n, cin, h, w, dtype=dt),
-                  "weight": randn(cout, cin // g, kh, kw, dtype=dt, scale=(cin // g * kh * kw) ** -0.5)}
-        if bias:
-            inputs["bias"] = randn(cout, dtype=dt)
+        fan_in = cin // g * kh * kw
+        inputs = conv_inputs(name, (n, cin, h, w), (cout, cin // g, kh, kw), fan_in, cout if bias else 0, dt)
         args = {"stride": pair(s), "padding": pair(p), "dilation": pair(d), "groups": g}
         fam.case(name, "conv2d", args, inputs,
                  lambda input, weight, bias=None, s=s, p=p, d=d, g=g:
@@ -187,12 +202,9 @@ def conv_family():
         ("conv_transpose2d_s2_f32", 2, 16, 6, 7, 10, 4, 2, 1, 0, 1, 1, True, torch.float32),
     ]
     for name, n, cin, h, w, cout, k, s, p, op, d, g, bias, dt in tconv_cases:
-        seed(name)
         kh, kw = pair(k)
-        inputs = {"input": randn(n, cin, h, w, dtype=dt),
-                  "weight": randn(cin, cout // g, kh, kw, dtype=dt, scale=(cin // g * kh * kw) ** -0.5)}
-        if bias:
-            inputs["bias"] = randn(cout, dtype=dt)
+        fan_in = cin // g * kh * kw
+        inputs = conv_inputs(name, (n, cin, h, w), (cin, cout // g, kh, kw), fan_in, cout if bias else 0, dt)
         args = {"stride": pair(s), "padding": pair(p), "output_padding": pair(op), "dilation": pair(d), "groups": g}
         fam.case(name, "conv_transpose2d", args, inputs,
                  lambda input, weight, bias=None, s=s, p=p, op=op, d=d, g=g:
@@ -206,7 +218,8 @@ def distinct(*shape):
     n = 1
     for s in shape:
         n *= s
-    return (torch.randperm(n).to(torch.float64) / n * 4 - 2 + torch.rand(n, dtype=torch.float64) * 0.1 / n).reshape(shape)
+    return (torch.randperm(n).to(torch.float64) / n * 4 - 2
+            + torch.rand(n, dtype=torch.float64) * 0.1 / n).reshape(shape)
 
 
 def pool_family():
@@ -358,7 +371,8 @@ def activation_family():
 
 def nn_family():
     fam = Family("nn")
-    for name, xshape, fin, fout, bias in [("linear_2d", (3, 7), 7, 5, True), ("linear_2d_nobias", (1, 13), 13, 9, False),
+    for name, xshape, fin, fout, bias in [("linear_2d", (3, 7), 7, 5, True),
+                                          ("linear_2d_nobias", (1, 13), 13, 9, False),
                                           ("linear_3d", (2, 3, 6), 6, 11, True)]:
         seed(name)
         inputs = {"x": randn(*xshape), "weight": randn(fout, fin, scale=fin ** -0.5)}
@@ -379,7 +393,8 @@ def nn_family():
         fam.case(name, "concat", {"dim": dim, "count": len(shapes)}, inputs,
                  lambda dim=dim, **ts: torch.cat([ts["t%d" % i] for i in range(len(ts))], dim), grad=list(inputs))
 
-    for name, shape, split, dim in [("split_size3_dim1", (2, 7, 3), 3, 1), ("split_sizes_dim1", (2, 7, 3), [2, 4, 1], 1),
+    for name, shape, split, dim in [("split_size3_dim1", (2, 7, 3), 3, 1),
+                                    ("split_sizes_dim1", (2, 7, 3), [2, 4, 1], 1),
                                     ("split_size2_dim_neg1", (3, 2, 5), 2, -1)]:
         seed(name)
         args = {"dim": dim}

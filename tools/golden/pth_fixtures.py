@@ -184,7 +184,8 @@ class FakeParameter(FakeTensor):
     """Pickled as torch >= 1.12 pickles a Parameter saved with keep_vars=True (a Tensor subclass)."""
 
     def __reduce__(self):
-        return (torch._tensor._rebuild_from_type_v2, (torch._utils._rebuild_tensor_v2, torch.nn.Parameter, self.args, {}))
+        return (torch._tensor._rebuild_from_type_v2,
+                (torch._utils._rebuild_tensor_v2, torch.nn.Parameter, self.args, {}))
 
 
 class FakePickler(pickle.Pickler):
@@ -334,8 +335,8 @@ def main():
     g = torch.Generator().manual_seed(3)
     vals = torch.randn(6, generator=g)
     st = FakeStorage("0", torch.FloatStorage, 6, vals.numpy().tobytes())
-    crafted_zip(out("from_type_v2.pth"), {"p": FakeParameter(st, 0, (2, 3), (3, 1)), "t": FakeTensor(st, 1, (2,), (2,))},
-                [st])
+    crafted_zip(out("from_type_v2.pth"),
+                {"p": FakeParameter(st, 0, (2, 3), (3, 1)), "t": FakeTensor(st, 1, (2,), (2,))}, [st])
     loaded = torch.load(out("from_type_v2.pth"))
     assert isinstance(loaded["p"], torch.nn.Parameter)
     expected(loaded, "from_type_v2_expected.safetensors")

@@ -74,7 +74,8 @@ class AnnotationSet {
         }
         nlohmann::ordered_json region;
         region["shape_attributes"] = {{"name", "polygon"}, {"all_points_x", xs}, {"all_points_y", ys}};
-        region["region_attributes"] = {{"character", character_label(face.who)}, {"emotion", emotion_name(face.emotion)}};
+        region["region_attributes"] = {{"character", character_label(face.who)},
+                                       {"emotion", emotion_name(face.emotion)}};
         entry["regions"].push_back(region);
       }
       entry["file_attributes"] = nlohmann::ordered_json::object();
@@ -91,7 +92,8 @@ class AnnotationSet {
     int image_id = 0, ann_id = 0;
     for (const AnnotatedFrame& f : frames_) {
       ++image_id;
-      root["images"].push_back({{"id", image_id}, {"file_name", f.file_name}, {"width", f.width}, {"height", f.height}});
+      root["images"].push_back(
+          {{"id", image_id}, {"file_name", f.file_name}, {"width", f.width}, {"height", f.height}});
       for (const AnnotatedFace& face : f.faces) {
         nlohmann::ordered_json seg = nlohmann::ordered_json::array();
         for (const Point& q : face.polygon) {
@@ -126,9 +128,10 @@ class AnnotationSet {
       for (std::size_t k = 0; k < f.faces.size(); ++k) {
         const AnnotatedFace& a = f.faces[k];
         os << f.file_name << ',' << k << ',' << character_label(a.who) << ',' << class_id(a.who) << ','
-           << emotion_name(a.emotion) << ',' << face_class_name(a.who, a.emotion) << ',' << round1(a.intensity * 100) / 100
-           << ',' << round1(a.box.x) << ',' << round1(a.box.y) << ',' << round1(a.box.w) << ',' << round1(a.box.h) << ','
-           << round1(a.area) << ',' << (a.truncated ? 1 : 0) << ',' << (a.occluded ? 1 : 0) << '\n';
+           << emotion_name(a.emotion) << ',' << face_class_name(a.who, a.emotion) << ','
+           << round1(a.intensity * 100) / 100 << ',' << round1(a.box.x) << ',' << round1(a.box.y) << ','
+           << round1(a.box.w) << ',' << round1(a.box.h) << ',' << round1(a.area) << ',' << (a.truncated ? 1 : 0) << ','
+           << (a.occluded ? 1 : 0) << '\n';
       }
     return os.str();
   }

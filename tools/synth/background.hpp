@@ -38,7 +38,8 @@ inline void rounded_rect(cairo_t* cr, double x, double y, double w, double h, do
 
 inline void cloud(cairo_t* cr, double x, double y, double r) {
   cairo_new_path(cr);
-  const double dx[] = {0, 0.9, -0.9, 0.35, -0.4}, dy[] = {0, 0.25, 0.25, -0.45, -0.35}, rr[] = {1, 0.75, 0.7, 0.75, 0.65};
+  const double dx[] = {0, 0.9, -0.9, 0.35, -0.4}, dy[] = {0, 0.25, 0.25, -0.45, -0.35},
+               rr[] = {1, 0.75, 0.7, 0.75, 0.65};
   for (int i = 0; i < 5; ++i) {
     cairo_new_sub_path(cr);
     cairo_arc(cr, x + dx[i] * r, y + dy[i] * r, rr[i] * r, 0, 2 * 3.141592653589793);
@@ -48,8 +49,8 @@ inline void cloud(cairo_t* cr, double x, double y, double r) {
 }
 
 inline void draw_room(cairo_t* cr, double w, double h, Rng& rng, double lw, const Rgb& line) {
-  const Rgb walls[] = {rgb255(236, 214, 170), rgb255(190, 214, 200), rgb255(214, 196, 226), rgb255(240, 200, 180),
-                       rgb255(200, 214, 236), rgb255(230, 226, 190)};
+  const Rgb walls[] = {rgb255(236, 214, 170), rgb255(190, 214, 200), rgb255(214, 196, 226),
+                       rgb255(240, 200, 180), rgb255(200, 214, 236), rgb255(230, 226, 190)};
   const Rgb wall = jitter(walls[rng.integer(0, 5)], rng, 0.04);
   const double floor_y = h * rng.uniform(0.58, 0.8);
   cairo_rectangle(cr, 0, 0, w, floor_y);
@@ -119,7 +120,8 @@ inline void draw_room(cairo_t* cr, double w, double h, Rng& rng, double lw, cons
   const int furniture = rng.integer(0, 2);
   if (furniture == 1) {  // sofa
     const Rgb cloth = jitter(rgb255(170, 60, 60), rng, 0.15);
-    const double sw = w * rng.uniform(0.3, 0.5), sh = h * rng.uniform(0.2, 0.3), sx = rng.uniform(-0.1 * w, w - 0.9 * sw);
+    const double sw = w * rng.uniform(0.3, 0.5), sh = h * rng.uniform(0.2, 0.3),
+                 sx = rng.uniform(-0.1 * w, w - 0.9 * sw);
     const double base = floor_y + (h - floor_y) * 0.3;
     rounded_rect(cr, sx, base - sh, sw, sh * 0.6, sh * 0.15);
     fill_stroke(cr, scale(cloth, 0.85), line, lw);
@@ -148,7 +150,8 @@ inline void draw_kitchen(cairo_t* cr, double w, double h, Rng& rng, double lw, c
   cairo_set_source_rgb(cr, wall.r, wall.g, wall.b);
   cairo_fill(cr);
   // Checkered floor.
-  const Rgb a = rgb255(240, 240, 236), b = jitter(rng.chance(0.5) ? rgb255(200, 60, 60) : rgb255(60, 90, 160), rng, 0.08);
+  const Rgb a = rgb255(240, 240, 236),
+            b = jitter(rng.chance(0.5) ? rgb255(200, 60, 60) : rgb255(60, 90, 160), rng, 0.08);
   cairo_rectangle(cr, 0, floor_y, w, h - floor_y);
   cairo_set_source_rgb(cr, a.r, a.g, a.b);
   cairo_fill(cr);
@@ -194,11 +197,13 @@ inline void draw_outdoors(cairo_t* cr, double w, double h, Rng& rng, double lw, 
   cairo_pattern_destroy(sky);
   if (rng.chance(0.6)) {
     cairo_new_path(cr);
-    cairo_arc(cr, w * rng.uniform(0.05, 0.95), h * rng.uniform(0.08, 0.3), h * rng.uniform(0.05, 0.1), 0, 6.283185307179586);
+    cairo_arc(cr, w * rng.uniform(0.05, 0.95), h * rng.uniform(0.08, 0.3), h * rng.uniform(0.05, 0.1), 0,
+              6.283185307179586);
     cairo_set_source_rgb(cr, 1.0, 0.86, 0.3);
     cairo_fill(cr);
   }
-  for (int i = 0, n = rng.integer(1, 4); i < n; ++i) cloud(cr, w * rng.uniform(0, 1), h * rng.uniform(0.05, 0.35), h * rng.uniform(0.03, 0.07));
+  for (int i = 0, n = rng.integer(1, 4); i < n; ++i)
+    cloud(cr, w * rng.uniform(0, 1), h * rng.uniform(0.05, 0.35), h * rng.uniform(0.03, 0.07));
   const double ground = h * rng.uniform(0.55, 0.75);
   const Rgb grass = jitter(rgb255(110, 190, 80), rng, 0.08);
   // Hills behind the ground line.

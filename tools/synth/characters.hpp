@@ -35,12 +35,12 @@ enum class RenderMode { Color, Mask };
 struct FaceStyle {
   Character who = Character::Tom;
   Emotion emotion = Emotion::Happy;
-  double intensity = 1.0;    // 0 neutral .. 1 full emotion
-  double cx = 0, cy = 0;     // centre of the outline's vertical extent (pixels)
-  double height = 100;       // ear tips to chin (pixels)
-  double rotation = 0;       // radians, clockwise on screen
-  double turn = 0;           // -1 .. 1: head turned left / right
-  double line_scale = 1.0;   // outline width multiplier
+  double intensity = 1.0;   // 0 neutral .. 1 full emotion
+  double cx = 0, cy = 0;    // centre of the outline's vertical extent (pixels)
+  double height = 100;      // ear tips to chin (pixels)
+  double rotation = 0;      // radians, clockwise on screen
+  double turn = 0;          // -1 .. 1: head turned left / right
+  double line_scale = 1.0;  // outline width multiplier
   CharacterColors colors;
   ExpressionVariant variant;
 };
@@ -99,13 +99,16 @@ inline void mouse_outline_path(cairo_t* cr) {
   const double d = std::hypot(kEarX, kEarY);
   const double a = (d * d + 1 - kEarR * kEarR) / (2 * d);
   const double h = std::sqrt(1 - a * a);
-  const double ux = -kEarX / d, uy = kEarY / d;  // unit vector to the left ear's centre
-  const double px = -uy, py = ux;                // perpendicular
-  const Point l_up = {a * ux + h * px, a * uy + h * py};     // upper/inner join, left ear
-  const Point l_low = {a * ux - h * px, a * uy - h * py};    // lower/outer join, left ear
+  const double ux = -kEarX / d, uy = kEarY / d;            // unit vector to the left ear's centre
+  const double px = -uy, py = ux;                          // perpendicular
+  const Point l_up = {a * ux + h * px, a * uy + h * py};   // upper/inner join, left ear
+  const Point l_low = {a * ux - h * px, a * uy - h * py};  // lower/outer join, left ear
   const Point r_up = {-l_up.x, l_up.y}, r_low = {-l_low.x, l_low.y};
   auto angle = [](double x, double y) { return std::atan2(y, x); };
-  auto increasing = [](double from, double to) { while (to <= from) to += 2 * kPi; return to; };
+  auto increasing = [](double from, double to) {
+    while (to <= from) to += 2 * kPi;
+    return to;
+  };
   cairo_new_path(cr);
   // Head: from the right ear's lower join, clockwise on screen (increasing angle) through the chin.
   double a0 = angle(r_low.x, r_low.y), a1 = increasing(a0, angle(l_low.x, l_low.y));
@@ -161,7 +164,8 @@ inline Polygon current_path_polygon(cairo_t* cr) {
     }
   }
   cairo_path_destroy(path);
-  if (poly.size() > 1 && std::abs(poly.front().x - poly.back().x) < 1e-9 && std::abs(poly.front().y - poly.back().y) < 1e-9)
+  if (poly.size() > 1 && std::abs(poly.front().x - poly.back().x) < 1e-9 &&
+      std::abs(poly.front().y - poly.back().y) < 1e-9)
     poly.pop_back();
   return poly;
 }
@@ -472,7 +476,8 @@ inline Polygon draw_face(cairo_t* cr, const FaceStyle& f, RenderMode mode = Rend
   cairo_restore(cr);  // unclip
 
   // Eyes and brows.
-  const double eye_dx = cat ? 0.4 : 0.26, eye_y = cat ? -0.2 : -0.3, eye_rx = cat ? 0.23 : 0.2, eye_ry = cat ? 0.27 : 0.3;
+  const double eye_dx = cat ? 0.4 : 0.26, eye_y = cat ? -0.2 : -0.3, eye_rx = cat ? 0.23 : 0.2,
+               eye_ry = cat ? 0.27 : 0.3;
   for (int side : {-1, 1}) {
     const EyeGeometry g{fx + side * eye_dx, eye_y, eye_rx, eye_ry, side};
     draw_eye(cr, g, e, f, lw);

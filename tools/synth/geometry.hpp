@@ -33,8 +33,10 @@ inline Box bounding_box(const Polygon& p) {
   if (p.empty()) return {};
   double x0 = p[0].x, x1 = p[0].x, y0 = p[0].y, y1 = p[0].y;
   for (const Point& q : p) {
-    x0 = std::min(x0, q.x); x1 = std::max(x1, q.x);
-    y0 = std::min(y0, q.y); y1 = std::max(y1, q.y);
+    x0 = std::min(x0, q.x);
+    x1 = std::max(x1, q.x);
+    y0 = std::min(y0, q.y);
+    y1 = std::max(y1, q.y);
   }
   return {x0, y0, x1 - x0, y1 - y0};
 }
@@ -88,8 +90,7 @@ inline Polygon clip_to_rect(const Polygon& poly, double width, double height) {
 inline bool point_in_polygon(const Polygon& p, double x, double y) {
   bool inside = false;
   for (std::size_t i = 0, n = p.size(), j = n - 1; i < n; j = i++) {
-    if ((p[i].y > y) != (p[j].y > y) &&
-        x < (p[j].x - p[i].x) * (y - p[i].y) / (p[j].y - p[i].y) + p[i].x)
+    if ((p[i].y > y) != (p[j].y > y) && x < (p[j].x - p[i].x) * (y - p[i].y) / (p[j].y - p[i].y) + p[i].x)
       inside = !inside;
   }
   return inside;
@@ -99,8 +100,10 @@ inline bool point_in_polygon(const Polygon& p, double x, double y) {
 inline std::vector<std::uint8_t> rasterize_polygon(const Polygon& p, int width, int height) {
   std::vector<std::uint8_t> mask(static_cast<std::size_t>(width) * height, 0);
   const Box b = bounding_box(p);
-  const int x0 = std::max(0, static_cast<int>(std::floor(b.x))), x1 = std::min(width - 1, static_cast<int>(std::ceil(b.x + b.w)));
-  const int y0 = std::max(0, static_cast<int>(std::floor(b.y))), y1 = std::min(height - 1, static_cast<int>(std::ceil(b.y + b.h)));
+  const int x0 = std::max(0, static_cast<int>(std::floor(b.x))),
+            x1 = std::min(width - 1, static_cast<int>(std::ceil(b.x + b.w)));
+  const int y0 = std::max(0, static_cast<int>(std::floor(b.y))),
+            y1 = std::min(height - 1, static_cast<int>(std::ceil(b.y + b.h)));
   for (int y = y0; y <= y1; ++y)
     for (int x = x0; x <= x1; ++x)
       if (point_in_polygon(p, x + 0.5, y + 0.5)) mask[static_cast<std::size_t>(y) * width + x] = 1;

@@ -1,6 +1,7 @@
 // tools/synth/image_io.hpp — images to bytes and bytes to files: RGB from a cairo surface, JPEG and
 // PNG encoding with stb_image_write into memory, and the atomic file write every output goes
-// through (a temporary name in the same folder, then rename, so no reader sees half a file).
+// through (anima/io/atomic_file.hpp: a temporary name in the same folder, then rename, so no reader
+// sees half a file).
 //
 // The stb implementation is compiled once, in tools/anima/stb_impl.cpp.
 #pragma once
@@ -8,7 +9,6 @@
 #include <cairo.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -16,6 +16,7 @@
 #include <stb/stb_image_write.h>
 
 #include <anima/core/error.hpp>
+#include <anima/io/atomic_file.hpp>
 
 namespace anima::synth {
 
@@ -72,34 +73,16 @@ inline std::vector<std::uint8_t> encode_png(const std::uint8_t* rgb, int width, 
     fail("synth", "PNG encoding failed for a ", width, "x", height, " image");
   return out;
 }
-inline std::vector<std::uint8_t> encode_png(const RgbImage& im) { return encode_png(im.pixels.data(), im.width, im.height); }
-
-// The temporary name an output is written under before it is renamed: same folder, hidden.
-inline std::filesystem::path temporary_path_for(const std::filesystem::path& path) {
-  return path.parent_path() / ("." + path.filename().string() + ".partial");
+inline std::vector<std::uint8_t> encode_png(const RgbImage& im) {
+  return encode_png(im.pixels.data(), im.width, im.height);
 }
 
-// Writes bytes to `path` atomically: to a temporary file in the same folder, then rename.
-inline void write_file_atomic(const std::filesystem::path& path, const void* data, std::size_t size) {
-  const std::filesystem::path tmp = temporary_path_for(path);
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) fail("synth", "cannot write '", tmp.string(), "' (is the folder writable?)");
-  const bool ok = std::fwrite(data, 1, size, f) == size;
-  const bool closed = std::fclose(f) == 0;
-  if (!ok || !closed) {
-    std::remove(tmp.c_str());
-    fail("synth", "writing '", tmp.string(), "' failed (disk full?)");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail("synth", "cannot rename '", tmp.string(), "' to '", path.string(), "'");
-  }
-}
+// Writes bytes to `path` atomically (anima/io/atomic_file.hpp); errors name the op "synth".
 inline void write_file_atomic(const std::filesystem::path& path, const std::vector<std::uint8_t>& bytes) {
-  write_file_atomic(path, bytes.data(), bytes.size());
+  io::write_file_atomic(path, bytes.data(), bytes.size(), "synth");
 }
 inline void write_file_atomic(const std::filesystem::path& path, const std::string& text) {
-  write_file_atomic(path, text.data(), text.size());
+  io::write_file_atomic(path, text.data(), text.size(), "synth");
 }
 
 // Creates a folder (and its parents); an Error naming it when that fails.

@@ -38,10 +38,10 @@ struct Occluder {
 
 struct FaceInstance {
   FaceStyle style;
-  Polygon polygon;               // the outline clipped to the image, image coordinates
-  Box box;                       // bounding box of `polygon`
-  double area = 0;               // area of `polygon` (pixels)
-  double visible_fraction = 1;   // area inside the image / area of the whole outline
+  Polygon polygon;                  // the outline clipped to the image, image coordinates
+  Box box;                          // bounding box of `polygon`
+  double area = 0;                  // area of `polygon` (pixels)
+  double visible_fraction = 1;      // area inside the image / area of the whole outline
   std::vector<Occluder> occluders;  // drawn right after this face, in front of it
 };
 
@@ -52,6 +52,19 @@ struct FrameSpec {
   int jpeg_quality = 90;
   std::vector<FaceInstance> faces;  // in drawing order, back to front
 };
+
+// A frame with no faces yet: frame `index` of stream `seed`, width x height, its background drawn
+// from stream item `background_item`.
+inline FrameSpec blank_frame(std::uint64_t seed, std::uint64_t index, std::uint64_t background_item, int width,
+                             int height) {
+  FrameSpec spec;
+  spec.seed = seed;
+  spec.index = index;
+  spec.background_item = background_item;
+  spec.width = width;
+  spec.height = height;
+  return spec;
+}
 
 // A face's look, apart from where it is: shared by frames and videos.
 inline FaceStyle sample_face_style(Rng& rng, Character who, Emotion emotion) {
@@ -116,12 +129,7 @@ inline Occluder sample_occluder(Rng& rng, const Box& face) {
 }
 
 inline FrameSpec sample_frame(std::uint64_t seed, std::uint64_t index, int width, int height, cairo_t* scratch) {
-  FrameSpec spec;
-  spec.seed = seed;
-  spec.index = index;
-  spec.background_item = index;
-  spec.width = width;
-  spec.height = height;
+  FrameSpec spec = blank_frame(seed, index, index, width, height);
   Rng scene(seed, index, Purpose::Scene);
   const double u = scene.uniform();
   const int count = u < 0.1 ? 0 : u < 0.5 ? 1 : u < 0.85 ? 2 : 3;

@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include <anima/core/error.hpp>
+#include <anima/io/atomic_file.hpp>
 
 #include "annotations.hpp"
 #include "image_io.hpp"
@@ -57,14 +58,10 @@ struct VideoSpec {
 // The background stream item of video k: apart from every frame index a data set would use.
 inline std::uint64_t video_background_item(std::uint64_t video) { return (std::uint64_t{1} << 48) + video; }
 
-inline VideoSpec sample_video(std::uint64_t seed, std::uint64_t index, int width, int height, double fps, double seconds) {
-  VideoSpec v;
-  v.seed = seed;
-  v.index = index;
-  v.width = width;
-  v.height = height;
-  v.fps = fps;
-  v.frames = std::max(1, static_cast<int>(std::lround(seconds * fps)));
+inline VideoSpec sample_video(std::uint64_t seed, std::uint64_t index, int width, int height, double fps,
+                              double seconds) {
+  const int frames = std::max(1, static_cast<int>(std::lround(seconds * fps)));
+  VideoSpec v{seed, index, width, height, frames, fps, {}};
   Rng rng(seed, index, Purpose::Video);
   const int tracks = rng.integer(1, 3);
   constexpr double kTwoPi = 2 * detail::kPi;
@@ -104,12 +101,8 @@ inline VideoSpec sample_video(std::uint64_t seed, std::uint64_t index, int width
 
 // The faces of frame `frame` of the video.
 inline FrameSpec video_frame_spec(const VideoSpec& v, int frame, cairo_t* scratch) {
-  FrameSpec spec;
-  spec.seed = v.seed;
-  spec.index = static_cast<std::uint64_t>(frame);
-  spec.background_item = video_background_item(v.index);
-  spec.width = v.width;
-  spec.height = v.height;
+  FrameSpec spec =
+      blank_frame(v.seed, static_cast<std::uint64_t>(frame), video_background_item(v.index), v.width, v.height);
   const double t = frame / v.fps;
   constexpr double kTwoPi = 2 * detail::kPi;
   for (const VideoTrack& tr : v.tracks) {
@@ -134,15 +127,18 @@ inline FrameSpec video_frame_spec(const VideoSpec& v, int frame, cairo_t* scratc
 }
 
 // Renders the video to `path` (MP4) and its timeline to `timeline_path`, both atomically.
-inline void write_video(const VideoSpec& v, const std::filesystem::path& path, const std::filesystem::path& timeline_path) {
-  ANIMA_CHECK(v.width % 2 == 0 && v.height % 2 == 0, "synth", "videos need an even width and height (got ", v.width, "x",
-              v.height, ")");
-  // OpenCV picks the container from the extension, so the temporary name keeps ".mp4".
-  const std::filesystem::path tmp = path.parent_path() / ("." + path.stem().string() + ".partial.mp4");
-  cv::VideoWriter writer(tmp.string(), cv::VideoWriter::fourcc('a', 'v', 'c', '1'), v.fps, cv::Size(v.width, v.height));
-  if (!writer.isOpened())
-    writer.open(tmp.string(), cv::VideoWriter::fourcc('m', 'p', '4', 'v'), v.fps, cv::Size(v.width, v.height));
-  if (!writer.isOpened()) fail("synth", "cannot open a video writer for '", tmp.string(), "' (no H.264 or MPEG-4 encoder?)");
+inline void write_video(const VideoSpec& v, const std::filesystem::path& path,
+                        const std::filesystem::path& timeline_path) {
+  ANIMA_CHECK(v.width % 2 == 0 && v.height % 2 == 0, "synth", "videos need an even width and height (got ", v.width,
+              "x", v.height, ")");
+  // OpenCV picks the container from the extension, which the temporary name keeps. The writer is
+  // declared after `file`, so on an exception it closes before the temporary file is removed.
+  io::AtomicFile file(path, "synth");
+  const std::string tmp = file.temp_path().string();
+  const cv::Size size(v.width, v.height);
+  cv::VideoWriter writer(tmp, cv::VideoWriter::fourcc('a', 'v', 'c', '1'), v.fps, size);
+  if (!writer.isOpened()) writer.open(tmp, cv::VideoWriter::fourcc('m', 'p', '4', 'v'), v.fps, size);
+  if (!writer.isOpened()) fail("synth", "cannot open a video writer for '", tmp, "' (no H.264 or MPEG-4 encoder?)");
 
   cairo_surface_t* background = cairo_image_surface_create(CAIRO_FORMAT_RGB24, v.width, v.height);
   {
@@ -194,12 +190,7 @@ inline void write_video(const VideoSpec& v, const std::filesystem::path& path, c
   cairo_destroy(cr);
   cairo_surface_destroy(surface);
   cairo_surface_destroy(background);
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    fail("synth", "cannot rename '", tmp.string(), "' to '", path.string(), "'");
-  }
+  file.commit();
   nlohmann::ordered_json root;
   root["video"] = path.filename().string();
   root["fps"] = v.fps;

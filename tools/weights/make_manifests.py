@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Manifests of torchvision's official checkpoints for the nets anima implements (issue 4).
+"""Manifests of torchvision's official checkpoints for the nets anima implements.
 
 Run with Debian's interpreter, which has torch 1.13 and torchvision 0.14 (nothing is downloaded):
 

@@ -15,8 +15,8 @@
 #include <anima/autograd/node.hpp>
 #include <anima/core/copy.hpp>
 #include <anima/core/tensor.hpp>
-#include <anima/ops/elementwise_kernels.hpp>
-#include <anima/ops/factory.hpp>
+#include <anima/backends/cpu/elementwise.hpp>
+#include <anima/backends/cpu/factory.hpp>
 
 namespace anima {
 
@@ -24,15 +24,27 @@ namespace detail {
 
 inline void check_grad_matches(const char* where, const std::string& name, const Tensor& g, const Shape& shape,
                                DType dtype, Device device) {
-  ANIMA_CHECK(g.shape() == shape, "backward", "the gradient of ", where, " '", name, "' has shape ", shape_str(g.shape()),
-              ", expected ", shape_str(shape));
+  ANIMA_CHECK(g.shape() == shape, "backward", "the gradient of ", where, " '", name, "' has shape ",
+              shape_str(g.shape()), ", expected ", shape_str(shape));
   ANIMA_CHECK(g.dtype() == dtype && g.device() == device, "backward", "the gradient of ", where, " '", name, "' is ",
               dtype_name(g.dtype()), " on ", g.device().str(), ", expected ", dtype_name(dtype), " on ", device.str());
 }
 
+// a + b for two gradients of the same shape, dtype and device (a new contiguous tensor).
+inline Tensor add_gradients(const Tensor& a, const Tensor& b) {
+  ANIMA_CHECK(a.dtype() == b.dtype() && a.device() == b.device(), "backward", "gradients to add are ",
+              dtype_name(a.dtype()), " on ", a.device().str(), " and ", dtype_name(b.dtype()), " on ",
+              b.device().str());
+  Tensor y = Tensor::empty(a.shape(), TensorOptions(a.dtype()).with_device(a.device()));
+  if (y.numel() > 0)
+    kernel_for<BinaryKernel>(a.device())(a.dtype(), kernels::BinaryOp::Add, a.raw_data(), a.layout(), b.raw_data(),
+                                         b.layout_as(a.shape()), y.raw_data(), y.numel());
+  return y;
+}
+
 inline Tensor accumulate(const Tensor& sum, const Tensor& g) {
   if (!sum.defined()) return g;
-  return untracked::binary("backward", kernels::BinaryOp::Add, sum, g);
+  return add_gradients(sum, g);
 }
 
 inline void accumulate_into_leaf(const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
@@ -40,7 +52,7 @@ inline void accumulate_into_leaf(const std::shared_ptr<TensorImpl>& leaf, const 
   check_grad_matches("leaf", "tensor", g, leaf_t.shape(), leaf_t.dtype(), leaf_t.device());
   // Leaf gradients are always fresh, contiguous tensors the leaf owns (never a view of a graph
   // gradient, which may be broadcast with stride 0 or shared with another leaf).
-  Tensor total = leaf->grad ? untracked::binary("backward", kernels::BinaryOp::Add, Tensor(leaf->grad), g) : contiguous_copy(g);
+  Tensor total = leaf->grad ? add_gradients(Tensor(leaf->grad), g) : contiguous_copy(g);
   leaf->grad = total.impl_ptr();
 }
 
@@ -52,7 +64,8 @@ inline void backward(const Tensor& root, Tensor grad = Tensor()) {
   if (!grad.defined()) {
     ANIMA_CHECK(root.numel() == 1, "backward", "a gradient must be given for a non-scalar output of shape ",
                 shape_str(root.shape()));
-    grad = full(root.shape(), 1.0, TensorOptions(root.dtype()).with_device(root.device()));
+    grad = Tensor::empty(root.shape(), TensorOptions(root.dtype()).with_device(root.device()));
+    kernel_for<FillKernel>(grad.device())(grad.dtype(), grad.raw_data(), grad.numel(), 1.0);
   }
   detail::check_grad_matches("output", "root", grad, root.shape(), root.dtype(), root.device());
   NoGradGuard no_grad;

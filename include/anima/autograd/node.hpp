@@ -20,18 +20,18 @@
 namespace anima {
 
 struct Edge {
-  std::shared_ptr<Node> node;          // non-leaf input: continue into its node
-  std::shared_ptr<TensorImpl> leaf;    // leaf input that requires grad: accumulate into leaf->grad
+  std::shared_ptr<Node> node;        // non-leaf input: continue into its node
+  std::shared_ptr<TensorImpl> leaf;  // leaf input that requires grad: accumulate into leaf->grad
   bool active() const { return node != nullptr || leaf != nullptr; }
 };
 
 using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
 
 struct Node {
-  std::string name;            // the op, for error messages and debugging
-  std::vector<Edge> edges;     // one per op input, in order
-  BackwardFn backward;         // grad_output -> one gradient per input
-  Shape output_shape;          // the gradient fed in must have this shape
+  std::string name;         // the op, for error messages and debugging
+  std::vector<Edge> edges;  // one per op input, in order
+  BackwardFn backward;      // grad_output -> one gradient per input
+  Shape output_shape;       // the gradient fed in must have this shape
   DType output_dtype = DType::Float32;
   Device output_device;
 

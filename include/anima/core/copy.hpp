@@ -7,59 +7,13 @@
 
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 #include <vector>
 
 #include <anima/core/dispatch.hpp>
 #include <anima/core/tensor.hpp>
-#include <anima/kernels/cpu/copy.hpp>
+#include <anima/backends/cpu/copy.hpp>
 
 namespace anima {
-
-// y[i] = x[layout.offset(i)], elements of `element_bytes` bytes; y contiguous.
-struct StridedCopyKernel {
-  using Fn = void(std::size_t element_bytes, const void* x, const kernels::Layout& layout, void* y, std::int64_t n);
-  static constexpr const char* name = "strided_copy";
-  static void cpu(std::size_t element_bytes, const void* x, const kernels::Layout& layout, void* y, std::int64_t n) {
-    kernels::cpu::strided_copy(element_bytes, x, layout, y, n);
-  }
-};
-
-// y[ly.offset(i)] = x[lx.offset(i)]: copy into a strided view (no two i may map to one y element).
-struct CopyIntoKernel {
-  using Fn = void(std::size_t element_bytes, const void* x, const kernels::Layout& lx, void* y,
-                  const kernels::Layout& ly, std::int64_t n);
-  static constexpr const char* name = "copy_into";
-  static void cpu(std::size_t element_bytes, const void* x, const kernels::Layout& lx, void* y,
-                  const kernels::Layout& ly, std::int64_t n) {
-    kernels::cpu::copy_into(element_bytes, x, lx, y, ly, n);
-  }
-};
-
-// y[i] = To(x[layout.offset(i)]); y contiguous.
-struct CastKernel {
-  using Fn = void(DType from, const void* x, const kernels::Layout& layout, DType to, void* y, std::int64_t n);
-  static constexpr const char* name = "cast";
-  static void cpu(DType from, const void* x, const kernels::Layout& layout, DType to, void* y, std::int64_t n) {
-    auto with_to = [&](auto* typed_x) {
-      using From = std::remove_const_t<std::remove_pointer_t<decltype(typed_x)>>;
-      switch (to) {
-        case DType::Float32: return kernels::cpu::cast<From, float>(typed_x, layout, static_cast<float*>(y), n);
-        case DType::Float64: return kernels::cpu::cast<From, double>(typed_x, layout, static_cast<double*>(y), n);
-        case DType::Int64: return kernels::cpu::cast<From, std::int64_t>(typed_x, layout, static_cast<std::int64_t*>(y), n);
-        case DType::Bool: return kernels::cpu::cast<From, bool>(typed_x, layout, static_cast<bool*>(y), n);
-        default: fail("cast", "unsupported target dtype ", dtype_name(to));
-      }
-    };
-    switch (from) {
-      case DType::Float32: return with_to(static_cast<const float*>(x));
-      case DType::Float64: return with_to(static_cast<const double*>(x));
-      case DType::Int64: return with_to(static_cast<const std::int64_t*>(x));
-      case DType::Bool: return with_to(static_cast<const bool*>(x));
-      default: fail("cast", "unsupported source dtype ", dtype_name(from));
-    }
-  }
-};
 
 // Copies raw bytes between any two devices (CPU<->CPU, CPU<->CUDA, CUDA<->CUDA).
 inline void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, std::size_t bytes) {
@@ -68,14 +22,16 @@ inline void copy_bytes(void* dst, Device dst_device, const void* src, Device src
     std::memcpy(dst, src, bytes);
     return;
   }
-  runtime_for(dst_device.is_cuda() ? dst_device : src_device, "copy").copy_bytes(dst, dst_device, src, src_device, bytes);
+  runtime_for(dst_device.is_cuda() ? dst_device : src_device, "copy")
+      .copy_bytes(dst, dst_device, src, src_device, bytes);
 }
 
 // A contiguous copy of t's elements on t's device (always a new tensor).
 inline Tensor contiguous_copy(const Tensor& t) {
   Tensor out = Tensor::empty(t.shape(), TensorOptions(t.dtype()).with_device(t.device()));
   if (t.numel() > 0)
-    kernel_for<StridedCopyKernel>(t.device())(element_size(t.dtype()), t.raw_data(), t.layout(), out.raw_data(), t.numel());
+    kernel_for<StridedCopyKernel>(t.device())(element_size(t.dtype()), t.raw_data(), t.layout(), out.raw_data(),
+                                              t.numel());
   return out;
 }
 
@@ -83,7 +39,8 @@ inline Tensor contiguous_copy(const Tensor& t) {
 inline Tensor cast_copy(const Tensor& t, DType dtype) {
   if (dtype == t.dtype()) return contiguous_copy(t);
   Tensor out = Tensor::empty(t.shape(), TensorOptions(dtype).with_device(t.device()));
-  if (t.numel() > 0) kernel_for<CastKernel>(t.device())(t.dtype(), t.raw_data(), t.layout(), dtype, out.raw_data(), t.numel());
+  if (t.numel() > 0)
+    kernel_for<CastKernel>(t.device())(t.dtype(), t.raw_data(), t.layout(), dtype, out.raw_data(), t.numel());
   return out;
 }
 
@@ -91,7 +48,8 @@ inline Tensor cast_copy(const Tensor& t, DType dtype) {
 inline Tensor device_copy(const Tensor& t, Device device) {
   Tensor src = t.is_contiguous() ? t : contiguous_copy(t);
   Tensor out = Tensor::empty(t.shape(), TensorOptions(t.dtype()).with_device(device));
-  copy_bytes(out.raw_data(), device, src.raw_data(), src.device(), static_cast<std::size_t>(t.numel()) * element_size(t.dtype()));
+  copy_bytes(out.raw_data(), device, src.raw_data(), src.device(),
+             static_cast<std::size_t>(t.numel()) * element_size(t.dtype()));
   return out;
 }
 

@@ -9,13 +9,19 @@
 //   };
 //
 // and calls `kernel_for<UnaryKernel>(device)(args...)`. The CPU entry is the tag's own `cpu`
-// function, so a CPU-only build needs no registration. The CUDA backend, when a translation unit
-// compiled by nvcc includes <anima/cuda/backend.cuh>, fills `KernelRegistry<Tag>::cuda` for every
-// tag it implements and registers its DeviceRuntime (allocator, copies, synchronisation). Asking
-// for a CUDA kernel that was not registered throws an Error that says how to register it.
+// function (anima/backends/cpu/<op>.hpp), so a CPU-only program needs no registration.
+//
+// The CUDA backend is registered explicitly, never by static initialisation: one call,
+// anima::cuda::register_backend() (anima/backends/cuda/backend.cuh, compiled by nvcc), fills
+// `KernelRegistry<Tag>::cuda` for every tag and registers the DeviceRuntime (allocators, copies,
+// synchronisation). A program that keeps the backend in a plugin sets a loader instead
+// (set_cuda_backend_loader): it runs once, on the first CUDA use, and registers the backend then, so
+// CPU-only work never loads the CUDA libraries. Asking for a CUDA kernel that was not registered
+// throws an Error that says how to register it.
 #pragma once
 
 #include <cstddef>
+#include <mutex>
 
 #include <anima/core/allocator.hpp>
 #include <anima/core/device.hpp>
@@ -44,12 +50,35 @@ inline DeviceRuntime*& cuda_runtime_slot() {
 }
 
 inline constexpr const char* kCudaNotRegistered =
-    "the CUDA backend is not registered in this program (build with ANIMA_CUDA=ON and compile one .cu "
-    "file that includes <anima/cuda/backend.cuh>)";
+    "the CUDA backend is not registered in this program (build with ANIMA_CUDA=ON and call "
+    "anima::cuda::register_backend() from <anima/backends/cuda/backend.cuh> in a .cu file)";
+
+// A function that registers the CUDA backend (for example by opening a plugin that calls
+// anima::cuda::register_backend()); it may throw an Error saying why it could not.
+using BackendLoader = void (*)();
+
+inline BackendLoader& cuda_backend_loader_slot() {
+  static BackendLoader loader = nullptr;
+  return loader;
+}
+
+// Sets the loader that ensure_cuda_backend() runs on the first CUDA use. Set it before that use.
+inline void set_cuda_backend_loader(BackendLoader loader) { cuda_backend_loader_slot() = loader; }
+
+// The registered CUDA runtime, running the loader first (once) when there is none yet; nullptr when
+// no backend is registered and no loader is set. A loader that throws is tried again on the next call.
+inline DeviceRuntime* ensure_cuda_backend() {
+  if (DeviceRuntime* r = cuda_runtime_slot()) return r;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (BackendLoader loader = cuda_backend_loader_slot()) loader();
+  });
+  return cuda_runtime_slot();
+}
 
 inline DeviceRuntime& runtime_for(Device d, const char* op) {
   ANIMA_CHECK(d.is_cuda(), op, "no device runtime for ", d.str());
-  DeviceRuntime* r = cuda_runtime_slot();
+  DeviceRuntime* r = ensure_cuda_backend();
   ANIMA_CHECK(r != nullptr, op, "cannot use ", d.str(), ": ", kCudaNotRegistered);
   return *r;
 }
@@ -57,14 +86,21 @@ inline DeviceRuntime& runtime_for(Device d, const char* op) {
 template <class Tag>
 typename Tag::Fn* kernel_for(Device d) {
   if (d.is_cpu()) return &Tag::cpu;
+  ensure_cuda_backend();
   typename Tag::Fn* fn = KernelRegistry<Tag>::cuda;
   ANIMA_CHECK(fn != nullptr, Tag::name, "no CUDA kernel registered for '", Tag::name, "' (", kCudaNotRegistered, ")");
   return fn;
 }
 
-// Number of CUDA devices usable by this program: 0 when the backend is not registered or no GPU is present.
+// Number of CUDA devices usable by this program: 0 when no GPU is present, or when the backend is not
+// registered and no loader is set or the loader fails (ensure_cuda_backend() reports why).
 inline int cuda_device_count() {
-  DeviceRuntime* r = cuda_runtime_slot();
+  DeviceRuntime* r = nullptr;
+  try {
+    r = ensure_cuda_backend();
+  } catch (const Error&) {
+    return 0;
+  }
   return r && r->device_count ? r->device_count() : 0;
 }
 inline bool cuda_is_available() { return cuda_device_count() > 0; }

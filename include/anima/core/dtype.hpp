@@ -42,22 +42,40 @@ inline const char* dtype_name(DType t) {
 inline bool is_floating(DType t) { return t == DType::Float32 || t == DType::Float64; }
 
 // C++ type -> DType.
-template <class T> struct dtype_of;
-template <> struct dtype_of<float> { static constexpr DType value = DType::Float32; };
-template <> struct dtype_of<double> { static constexpr DType value = DType::Float64; };
-template <> struct dtype_of<std::int64_t> { static constexpr DType value = DType::Int64; };
-template <> struct dtype_of<bool> { static constexpr DType value = DType::Bool; };
+template <class T>
+struct dtype_of;
+template <>
+struct dtype_of<float> {
+  static constexpr DType value = DType::Float32;
+};
+template <>
+struct dtype_of<double> {
+  static constexpr DType value = DType::Float64;
+};
+template <>
+struct dtype_of<std::int64_t> {
+  static constexpr DType value = DType::Int64;
+};
+template <>
+struct dtype_of<bool> {
+  static constexpr DType value = DType::Bool;
+};
 
 }  // namespace anima
 
 // Runs the body with `scalar_t` bound to the C++ type of a floating dtype; other dtypes throw.
 // Usage: ANIMA_DISPATCH_FLOATING(t.dtype(), "op", [&] { kernel<scalar_t>(...); });
-#define ANIMA_DISPATCH_FLOATING(DTYPE, OP, ...)                                                  \
-  [&] {                                                                                          \
-    switch (DTYPE) {                                                                             \
-      case ::anima::DType::Float32: { using scalar_t = float; return __VA_ARGS__(); }            \
-      case ::anima::DType::Float64: { using scalar_t = double; return __VA_ARGS__(); }           \
-      default:                                                                                   \
-        ::anima::fail(OP, "expected a float32 or float64 tensor, got ", ::anima::dtype_name(DTYPE)); \
-    }                                                                                            \
+#define ANIMA_DISPATCH_FLOATING(DTYPE, OP, ...)                                                             \
+  [&] {                                                                                                     \
+    switch (DTYPE) {                                                                                        \
+      case ::anima::DType::Float32: {                                                                       \
+        using scalar_t = float;                                                                             \
+        return __VA_ARGS__();                                                                               \
+      }                                                                                                     \
+      case ::anima::DType::Float64: {                                                                       \
+        using scalar_t = double;                                                                            \
+        return __VA_ARGS__();                                                                               \
+      }                                                                                                     \
+      default: ::anima::fail(OP, "expected a float32 or float64 tensor, got ", ::anima::dtype_name(DTYPE)); \
+    }                                                                                                       \
   }()

@@ -44,7 +44,7 @@ template <class... Args>
 }  // namespace anima
 
 // ANIMA_CHECK(cond, "op_name", message parts...): throws anima::Error naming the op when cond is false.
-#define ANIMA_CHECK(cond, op, ...)                      \
-  do {                                                  \
-    if (!(cond)) ::anima::fail(op, __VA_ARGS__);        \
+#define ANIMA_CHECK(cond, op, ...)               \
+  do {                                           \
+    if (!(cond)) ::anima::fail(op, __VA_ARGS__); \
   } while (0)

@@ -50,8 +50,7 @@ inline std::ostream& operator<<(std::ostream& os, const Tensor& t) {
       os << static_cast<long long>(v[0]);
     else
       os << std::setprecision(6) << v[0];
-  }
-  else if (t.numel() == 0)
+  } else if (t.numel() == 0)
     os << "[]";
   else
     detail::print_values(os, v, t.shape(), 0, 0, 7, integral);

@@ -15,8 +15,7 @@ namespace anima {
 class Storage {
  public:
   // Owning: `bytes` from the allocator of `device`.
-  Storage(std::size_t bytes, Device device)
-      : device_(device), bytes_(bytes), allocator_(&allocator_for(device)) {
+  Storage(std::size_t bytes, Device device) : device_(device), bytes_(bytes), allocator_(&allocator_for(device)) {
     data_ = allocator_->allocate(bytes);
   }
   // Borrowed: the caller keeps `data` alive for as long as any tensor views it.

@@ -43,11 +43,23 @@ struct TensorOptions {
   bool requires_grad = false;
 
   TensorOptions() = default;
-  TensorOptions(DType t) : dtype(t) {}     // NOLINT: implicit, so `zeros({2}, DType::Float64)` reads well
-  TensorOptions(Device d) : device(d) {}   // NOLINT
-  TensorOptions with_dtype(DType t) const { auto o = *this; o.dtype = t; return o; }
-  TensorOptions with_device(Device d) const { auto o = *this; o.device = d; return o; }
-  TensorOptions with_requires_grad(bool r = true) const { auto o = *this; o.requires_grad = r; return o; }
+  TensorOptions(DType t) : dtype(t) {}    // NOLINT: implicit, so `zeros({2}, DType::Float64)` reads well
+  TensorOptions(Device d) : device(d) {}  // NOLINT
+  TensorOptions with_dtype(DType t) const {
+    auto o = *this;
+    o.dtype = t;
+    return o;
+  }
+  TensorOptions with_device(Device d) const {
+    auto o = *this;
+    o.device = d;
+    return o;
+  }
+  TensorOptions with_requires_grad(bool r = true) const {
+    auto o = *this;
+    o.requires_grad = r;
+    return o;
+  }
 };
 
 class Tensor {
@@ -62,14 +74,15 @@ class Tensor {
     impl->shape = shape;
     impl->strides = contiguous_strides(shape);
     impl->dtype = opts.dtype;
-    impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(numel_of(shape)) * element_size(opts.dtype),
-                                              opts.device);
+    impl->storage =
+        std::make_shared<Storage>(static_cast<std::size_t>(numel_of(shape)) * element_size(opts.dtype), opts.device);
     impl->requires_grad = opts.requires_grad;
     return Tensor(std::move(impl));
   }
 
   // A view of existing storage (no copy).
-  static Tensor view_of(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape strides, std::int64_t offset) {
+  static Tensor view_of(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape strides,
+                        std::int64_t offset) {
     auto impl = std::make_shared<TensorImpl>();
     impl->storage = std::move(storage);
     impl->dtype = dtype;

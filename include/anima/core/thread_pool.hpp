@@ -207,8 +207,7 @@ inline ThreadPool& default_thread_pool() {
 }
 
 // parallel_for on default_thread_pool().
-inline void parallel_for(int64_t begin, int64_t end, int64_t grain,
-                         const std::function<void(int64_t, int64_t)>& fn) {
+inline void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   default_thread_pool().parallel_for(begin, end, grain, fn);
 }
 

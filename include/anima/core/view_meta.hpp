@@ -154,7 +154,8 @@ inline Tensor squeeze(const Tensor& t) {
 // Broadcasts size-1 dims (and new leading dims) to `shape` with stride 0. -1 keeps a size.
 inline Tensor expand(const Tensor& t, const Shape& shape) {
   const std::int64_t n = static_cast<std::int64_t>(shape.size());
-  ANIMA_CHECK(n >= t.dim(), "expand", "cannot expand ", shape_str(t.shape()), " to fewer dimensions ", shape_str(shape));
+  ANIMA_CHECK(n >= t.dim(), "expand", "cannot expand ", shape_str(t.shape()), " to fewer dimensions ",
+              shape_str(shape));
   Shape out(n), strides(n);
   const std::int64_t lead = n - t.dim();
   for (std::int64_t i = 0; i < n; ++i) {

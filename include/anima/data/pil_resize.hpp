@@ -37,9 +37,7 @@ struct ImageU8 {
   ImageU8() = default;
   ImageU8(int w, int h, int c)
       : width(w), height(h), channels(c), pixels(static_cast<std::size_t>(w) * h * c, std::uint8_t{0}) {}
-  std::uint8_t& at(int y, int x, int c) {
-    return pixels[(static_cast<std::size_t>(y) * width + x) * channels + c];
-  }
+  std::uint8_t& at(int y, int x, int c) { return pixels[(static_cast<std::size_t>(y) * width + x) * channels + c]; }
   std::uint8_t at(int y, int x, int c) const {
     return pixels[(static_cast<std::size_t>(y) * width + x) * channels + c];
   }
@@ -108,8 +106,8 @@ inline ImageU8 resize_bilinear_antialias(const ImageU8& in, int out_w, int out_h
   ANIMA_CHECK(in.pixels.size() == static_cast<std::size_t>(in.width) * in.height * in.channels,
               "resize_bilinear_antialias", "the image holds ", in.pixels.size(), " bytes, expected ",
               static_cast<std::size_t>(in.width) * in.height * in.channels);
-  ANIMA_CHECK(out_w > 0 && out_h > 0, "resize_bilinear_antialias", "expected a positive output size, got ", out_w,
-              "x", out_h);
+  ANIMA_CHECK(out_w > 0 && out_h > 0, "resize_bilinear_antialias", "expected a positive output size, got ", out_w, "x",
+              out_h);
   const int C = in.channels;
   const std::int64_t half = std::int64_t{1} << (detail::kPilPrecisionBits - 1);
 

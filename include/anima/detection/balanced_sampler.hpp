@@ -65,23 +65,29 @@ class BalancedPositiveNegativeSampler {
     for (std::size_t img = 0; img < labels.size(); ++img) {
       const Tensor& l = labels[img];
       ANIMA_CHECK(l.defined() && l.dim() == 1, "BalancedPositiveNegativeSampler", "image ", img,
-                  ": expected labels of shape [P], got ", l.defined() ? shape_str(l.shape()) : std::string("undefined"));
+                  ": expected labels of shape [P], got ",
+                  l.defined() ? shape_str(l.shape()) : std::string("undefined"));
       ANIMA_CHECK(l.dtype() == DType::Int64, "BalancedPositiveNegativeSampler", "image ", img,
                   ": expected int64 labels, got ", dtype_name(l.dtype()));
       const std::vector<std::int64_t> v = to_vector<std::int64_t>(l);
       std::vector<std::int64_t> positive, negative;
       for (std::size_t i = 0; i < v.size(); ++i) {
-        if (v[i] >= 1) positive.push_back(static_cast<std::int64_t>(i));
-        else if (v[i] == 0) negative.push_back(static_cast<std::int64_t>(i));
+        if (v[i] >= 1)
+          positive.push_back(static_cast<std::int64_t>(i));
+        else if (v[i] == 0)
+          negative.push_back(static_cast<std::int64_t>(i));
       }
       std::int64_t num_pos = static_cast<std::int64_t>(static_cast<double>(batch_size_) * positive_fraction_);
       num_pos = std::min<std::int64_t>(static_cast<std::int64_t>(positive.size()), num_pos);
-      const std::int64_t num_neg = std::min<std::int64_t>(static_cast<std::int64_t>(negative.size()), batch_size_ - num_pos);
+      const std::int64_t num_neg =
+          std::min<std::int64_t>(static_cast<std::int64_t>(negative.size()), batch_size_ - num_pos);
       choose_without_replacement(positive, num_pos, gen);
       choose_without_replacement(negative, num_neg, gen);
       std::vector<char> pos(v.size(), 0), neg(v.size(), 0);
-      for (std::int64_t k = 0; k < num_pos; ++k) pos[static_cast<std::size_t>(positive[static_cast<std::size_t>(k)])] = 1;
-      for (std::int64_t k = 0; k < num_neg; ++k) neg[static_cast<std::size_t>(negative[static_cast<std::size_t>(k)])] = 1;
+      for (std::int64_t k = 0; k < num_pos; ++k)
+        pos[static_cast<std::size_t>(positive[static_cast<std::size_t>(k)])] = 1;
+      for (std::int64_t k = 0; k < num_neg; ++k)
+        neg[static_cast<std::size_t>(negative[static_cast<std::size_t>(k)])] = 1;
       pos_masks.push_back(to_mask(pos, l.device()));
       neg_masks.push_back(to_mask(neg, l.device()));
     }

@@ -59,8 +59,9 @@ class BoxCoder {
     const std::int64_t n = all.dim() == 2 ? all.shape()[0] : -1;
     // torchvision reshapes rel_codes to [box_sum, -1]
     ANIMA_CHECK(rel_codes.defined() && n >= 0 && (n == 0 ? rel_codes.numel() == 0 : rel_codes.numel() % (4 * n) == 0),
-                "BoxCoder.decode", "rel_codes ", rel_codes.defined() ? shape_str(rel_codes.shape()) : std::string("undefined"),
-                " cannot be split into ", n, " rows of K*4 codes");
+                "BoxCoder.decode", "rel_codes ",
+                rel_codes.defined() ? shape_str(rel_codes.shape()) : std::string("undefined"), " cannot be split into ",
+                n, " rows of K*4 codes");
     const Tensor codes = reshape(rel_codes, {n, n == 0 ? 4 : rel_codes.numel() / n});
     return box_decode(codes, all, weights_, clip_);
   }

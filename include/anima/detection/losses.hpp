@@ -13,7 +13,8 @@
 // fastrcnn_loss(class_logits [N, C], box_regression [N, 4C], labels [N] int64 in [0, C),
 //               regression_targets [N, 4]):
 //   classifier = cross_entropy(class_logits, labels)                       (mean over the N proposals)
-//   box        = (1/N) Σ_{n: labels[n] > 0} Σ_j smooth_l1_{β=1/9}(box_regression[n, labels[n], j] - regression_targets[n, j])
+//   box        = (1/N) Σ_{n: labels[n] > 0} Σ_j smooth_l1_{β=1/9}(box_regression[n, labels[n], j] -
+//   regression_targets[n, j])
 //
 // How: torchvision indexes the sampled rows (x[idx]); we weigh every row instead, by how many times the
 // sampler picked it (0 for rows not picked, as many as the index lists name it otherwise: the same sum
@@ -108,7 +109,8 @@ inline Tensor detection_weights(const std::vector<double>& v, const Shape& shape
 
 // The rows a sampler picked: int64 indices into [0, count) (any order, repeats allowed) or a bool mask
 // [count]; returned as indices.
-inline std::vector<std::int64_t> sampled_indices(const char* op, const char* what, const Tensor& s, std::int64_t count) {
+inline std::vector<std::int64_t> sampled_indices(const char* op, const char* what, const Tensor& s,
+                                                 std::int64_t count) {
   ANIMA_CHECK(s.defined(), op, what, " must be defined (int64 indices or a bool mask)");
   std::vector<std::int64_t> idx;
   if (s.dtype() == DType::Bool) {
@@ -119,8 +121,8 @@ inline std::vector<std::int64_t> sampled_indices(const char* op, const char* wha
       if (m[static_cast<std::size_t>(i)] != 0) idx.push_back(i);
     return idx;
   }
-  ANIMA_CHECK(s.dtype() == DType::Int64 && s.dim() == 1, op, what, " must be int64 indices [K] or a bool mask [",
-              count, "], got ", dtype_name(s.dtype()), " ", shape_str(s.shape()));
+  ANIMA_CHECK(s.dtype() == DType::Int64 && s.dim() == 1, op, what, " must be int64 indices [K] or a bool mask [", count,
+              "], got ", dtype_name(s.dtype()), " ", shape_str(s.shape()));
   idx = to_vector<std::int64_t>(s);
   for (std::size_t i = 0; i < idx.size(); ++i)
     ANIMA_CHECK(idx[i] >= 0 && idx[i] < count, op, what, " index ", idx[i], " (position ", i, ") is out of range for ",
@@ -128,7 +130,8 @@ inline std::vector<std::int64_t> sampled_indices(const char* op, const char* wha
   return idx;
 }
 
-inline void check_same_kind(const char* op, const char* what, const Tensor& t, const Tensor& ref, const char* ref_name) {
+inline void check_same_kind(const char* op, const char* what, const Tensor& t, const Tensor& ref,
+                            const char* ref_name) {
   ANIMA_CHECK(t.dtype() == ref.dtype() && t.device() == ref.device(), op, what, " ", shape_str(t.shape()), " (",
               dtype_name(t.dtype()), " on ", t.device().str(), ") must match ", ref_name, " (", dtype_name(ref.dtype()),
               " on ", ref.device().str(), ")");
@@ -195,8 +198,8 @@ inline FastRcnnLoss fastrcnn_loss(const Tensor& class_logits /*[N, C]*/, const T
   ANIMA_CHECK(n > 0, op, "no proposals (class_logits ", shape_str(class_logits.shape()),
               "; torchvision would return NaN)");
   ANIMA_CHECK(box_regression.dim() == 2 && box_regression.shape()[0] == n && box_regression.shape()[1] == 4 * c, op,
-              "box_regression must be [N, 4C] = [", n, ", ", 4 * c, "] for class_logits ", shape_str(class_logits.shape()),
-              ", got ", shape_str(box_regression.shape()));
+              "box_regression must be [N, 4C] = [", n, ", ", 4 * c, "] for class_logits ",
+              shape_str(class_logits.shape()), ", got ", shape_str(box_regression.shape()));
   ANIMA_CHECK(labels.dtype() == DType::Int64 && labels.dim() == 1 && labels.shape()[0] == n, op,
               "labels must be int64 [N] = [", n, "], got ", dtype_name(labels.dtype()), " ", shape_str(labels.shape()));
   ANIMA_CHECK(regression_targets.dim() == 2 && regression_targets.shape()[0] == n && regression_targets.shape()[1] == 4,

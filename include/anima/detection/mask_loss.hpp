@@ -51,8 +51,8 @@ inline Tensor mask_targets(const Tensor& gt_masks /*[G, H, W]*/, const Tensor& b
               "matched_idxs must be int64 [P] = [", p, "] for boxes ", shape_str(boxes.shape()), ", got ",
               dtype_name(matched_idxs.dtype()), " ", shape_str(matched_idxs.shape()));
   ANIMA_CHECK(m > 0, op, "the mask size M must be positive, got ", m);
-  ANIMA_CHECK(gt_masks.device() == boxes.device() && matched_idxs.device() == boxes.device(), op,
-              "gt_masks (", gt_masks.device().str(), "), boxes (", boxes.device().str(), ") and matched_idxs (",
+  ANIMA_CHECK(gt_masks.device() == boxes.device() && matched_idxs.device() == boxes.device(), op, "gt_masks (",
+              gt_masks.device().str(), "), boxes (", boxes.device().str(), ") and matched_idxs (",
               matched_idxs.device().str(), ") must be on one device");
   const TensorOptions to = TensorOptions(boxes.dtype()).with_device(boxes.device());
   if (p == 0) return Tensor::empty({0, m, m}, to);
@@ -93,9 +93,9 @@ inline Tensor maskrcnn_loss(const Tensor& mask_logits /*[P, C, M, M]*/, const st
   std::vector<std::int64_t> labels;
   std::vector<Tensor> targets;
   for (std::size_t i = 0; i < images; ++i) {
-    ANIMA_CHECK(proposals[i].defined() && gt_labels[i].defined() && gt_masks[i].defined() &&
-                    mask_matched_idxs[i].defined(),
-                op, "image ", i, ": every tensor must be defined");
+    ANIMA_CHECK(
+        proposals[i].defined() && gt_labels[i].defined() && gt_masks[i].defined() && mask_matched_idxs[i].defined(), op,
+        "image ", i, ": every tensor must be defined");
     ANIMA_CHECK(gt_labels[i].dtype() == DType::Int64 && gt_labels[i].dim() == 1 && gt_masks[i].dim() == 3 &&
                     gt_labels[i].shape()[0] == gt_masks[i].shape()[0],
                 op, "image ", i, ": gt_labels must be int64 [G] with one label per mask of gt_masks [G, H, W], got ",
@@ -119,12 +119,13 @@ inline Tensor maskrcnn_loss(const Tensor& mask_logits /*[P, C, M, M]*/, const st
               " positive proposals");
   if (p == 0) return mul(sum(mask_logits), 0.0);  // torchvision: mask_logits.sum() * 0
   std::vector<double> onehot(static_cast<std::size_t>(p * c), 0.0);
-  for (std::int64_t i = 0; i < p; ++i) onehot[static_cast<std::size_t>(i * c + labels[static_cast<std::size_t>(i)])] = 1.0;
+  for (std::int64_t i = 0; i < p; ++i)
+    onehot[static_cast<std::size_t>(i * c + labels[static_cast<std::size_t>(i)])] = 1.0;
   Tensor w = cast_copy(from_vector(onehot, {p, c, 1, 1}, TensorOptions(DType::Float64)), mask_logits.dtype());
   if (!mask_logits.device().is_cpu()) w = device_copy(w, mask_logits.device());
   Tensor t = concat(targets, 0);  // [P, M, M]
-  ANIMA_CHECK(t.device() == mask_logits.device(), op, "the proposals are on ", t.device().str(),
-              " but mask_logits on ", mask_logits.device().str());
+  ANIMA_CHECK(t.device() == mask_logits.device(), op, "the proposals are on ", t.device().str(), " but mask_logits on ",
+              mask_logits.device().str());
   if (t.dtype() != mask_logits.dtype()) t = cast_copy(t, mask_logits.dtype());
   const Tensor target = expand(reshape(t, {p, 1, m, m}), ls);
   const Tensor bce = binary_cross_entropy_with_logits(mask_logits, target, w, Reduction::Sum);

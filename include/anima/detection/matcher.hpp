@@ -50,7 +50,8 @@ class Matcher {
                 m.defined() ? shape_str(m.shape()) : std::string("undefined"));
     ANIMA_CHECK(is_floating(m.dtype()), "Matcher", "expected a float32 or float64 matrix, got ", dtype_name(m.dtype()));
     if (m.numel() == 0) {
-      ANIMA_CHECK(m.shape()[0] != 0, "Matcher", "No ground-truth boxes available for one of the images during training");
+      ANIMA_CHECK(m.shape()[0] != 0, "Matcher",
+                  "No ground-truth boxes available for one of the images during training");
       fail("Matcher", "No proposal boxes available for one of the images during training");
     }
     std::vector<std::int64_t> matches;
@@ -64,7 +65,9 @@ class Matcher {
  private:
   // torch.max's comparison: a NaN beats everything, the first of equal values stays.
   template <class T>
-  static bool beats(T v, T best) { return (std::isnan(v) && !std::isnan(best)) || v > best; }
+  static bool beats(T v, T best) {
+    return (std::isnan(v) && !std::isnan(best)) || v > best;
+  }
 
   template <class T>
   std::vector<std::int64_t> match(const std::vector<T>& q, std::int64_t g_count, std::int64_t p_count) const {
@@ -87,8 +90,10 @@ class Matcher {
     matches = all_matches;
     for (std::int64_t p = 0; p < p_count; ++p) {
       const T v = best[p];
-      if (v < low) matches[p] = BELOW_LOW_THRESHOLD;
-      else if (v >= low && v < high) matches[p] = BETWEEN_THRESHOLDS;  // NaN: neither, keeps its match
+      if (v < low)
+        matches[p] = BELOW_LOW_THRESHOLD;
+      else if (v >= low && v < high)
+        matches[p] = BETWEEN_THRESHOLDS;  // NaN: neither, keeps its match
     }
     if (allow_low_quality_) {
       for (std::int64_t g = 0; g < g_count; ++g) {

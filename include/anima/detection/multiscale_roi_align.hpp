@@ -64,7 +64,8 @@ inline std::vector<std::int64_t> map_levels(const std::vector<double>& boxes /*[
   for (std::size_t k = 0; k < levels.size(); ++k) {
     const double area = (boxes[k * 4 + 2] - boxes[k * 4]) * (boxes[k * 4 + 3] - boxes[k * 4 + 1]);
     const double s = std::sqrt(area);
-    double lvl = std::floor(static_cast<double>(canonical_level) + std::log2(s / static_cast<double>(canonical_scale)) + eps);
+    double lvl =
+        std::floor(static_cast<double>(canonical_level) + std::log2(s / static_cast<double>(canonical_scale)) + eps);
     if (!(lvl >= static_cast<double>(k_min))) lvl = static_cast<double>(k_min);  // also a NaN / -inf level
     if (lvl > static_cast<double>(k_max)) lvl = static_cast<double>(k_max);
     levels[k] = static_cast<std::int64_t>(lvl);
@@ -141,8 +142,10 @@ class MultiScaleRoIAlign {
     const std::int64_t k_max = static_cast<std::int64_t>(-std::log2(scales.back()));
     std::vector<double> flat_boxes;
     flat_boxes.reserve(static_cast<std::size_t>(K) * 4);
-    for (std::size_t k = 0; k * 5 < r.size(); ++k) flat_boxes.insert(flat_boxes.end(), r.begin() + k * 5 + 1, r.begin() + k * 5 + 5);
-    const std::vector<std::int64_t> levels = map_levels(flat_boxes, k_min, k_max, o_.canonical_scale, o_.canonical_level);
+    for (std::size_t k = 0; k * 5 < r.size(); ++k)
+      flat_boxes.insert(flat_boxes.end(), r.begin() + k * 5 + 1, r.begin() + k * 5 + 5);
+    const std::vector<std::int64_t> levels =
+        map_levels(flat_boxes, k_min, k_max, o_.canonical_scale, o_.canonical_level);
     // Stable counting sort of the boxes by map: map l serves level k_min + l; a box whose level has no
     // map (a gap in the scales) is unclaimed: scatter_rows leaves its row 0.
     const std::size_t L = maps.size();
@@ -154,7 +157,7 @@ class MultiScaleRoIAlign {
     for (std::int64_t k = 0; k < K; ++k) ++count[slot(k)];
     std::vector<std::int64_t> start(L + 1, 0);
     for (std::size_t l = 1; l <= L; ++l) start[l] = start[l - 1] + count[l - 1];
-    std::vector<double> sorted(static_cast<std::size_t>(start[L]) * 5);  // claimed rois in level order
+    std::vector<double> sorted(static_cast<std::size_t>(start[L]) * 5);   // claimed rois in level order
     std::vector<std::int64_t> order(static_cast<std::size_t>(start[L]));  // their boxes' output rows
     {
       std::vector<std::int64_t> fill(start.begin(), start.end() - 1);

@@ -13,7 +13,8 @@
 // Differences from torchvision: a box entirely left of / above the image (x2 + 1 <= 0 after expansion)
 // pastes nothing, where torchvision's slicing with a negative end fails or pastes the wrong columns.
 // Forward only (inference): the output is not tracked by autograd.
-// Kernels: anima/kernels/cpu/paste_masks.hpp (reference and rows versions), anima/kernels/cuda/paste_masks.cuh.
+// Backends: anima/backends/cpu/paste_masks.hpp, anima/backends/cuda/paste_masks.cuh. Kernels:
+// anima/kernels/cpu/paste_masks.hpp (reference and rows versions), anima/kernels/cuda/paste_masks.cuh.
 // Determinism: bitwise reproducible on each backend (no atomics); CPU and CUDA agree to float rounding.
 #pragma once
 
@@ -27,26 +28,11 @@
 #include <anima/core/error.hpp>
 #include <anima/core/shape.hpp>
 #include <anima/core/tensor.hpp>
-#include <anima/kernels/cpu/paste_masks.hpp>
+#include <anima/backends/cpu/paste_masks.hpp>
 #include <anima/kernels/paste_masks_math.hpp>
 #include <anima/ops/factory.hpp>
 
 namespace anima {
-
-// Dispatch tag. Contract: masks contiguous [R, M, M]; boxes int64 [R, 4] (X0, Y0, X1, Y1 inclusive,
-// already expanded) on the same device; out contiguous [R, H, W], every element written.
-struct PasteMasksKernel {
-  using Fn = void(DType dtype, const void* masks, const std::int64_t* boxes, const kernels::PasteMasksGeometry& g,
-                  void* out);
-  static constexpr const char* name = "paste_masks_in_image";
-  static void cpu(DType dtype, const void* masks, const std::int64_t* boxes, const kernels::PasteMasksGeometry& g,
-                  void* out) {
-    ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
-      kernels::cpu::paste_masks_rows<scalar_t>(static_cast<const scalar_t*>(masks), boxes, g,
-                                               static_cast<scalar_t*>(out));
-    });
-  }
-};
 
 namespace detail {
 // The expanded integer boxes (X0, Y0, X1, Y1) of torchvision's expand_boxes(boxes, scale).to(int64),
@@ -102,8 +88,7 @@ inline Tensor paste_masks_in_image(const Tensor& masks /*[R, 1, M, M]*/, const T
   const Tensor int_boxes = from_vector(detail::paste_integer_boxes(boxes, g), {g.masks, 4},
                                        TensorOptions(DType::Int64).with_device(masks.device()));
   const Tensor m = masks.is_contiguous() ? masks : contiguous_copy(masks);
-  kernel_for<PasteMasksKernel>(m.device())(m.dtype(), m.raw_data(), int_boxes.data<std::int64_t>(), g,
-                                           out.raw_data());
+  kernel_for<PasteMasksKernel>(m.device())(m.dtype(), m.raw_data(), int_boxes.data<std::int64_t>(), g, out.raw_data());
   return out;
 }
 

@@ -32,13 +32,15 @@ class BinaryFile {
   const char* op() const { return op_; }
 
   // True when [offset, offset + length) lies inside the file.
-  bool contains(std::uint64_t offset, std::uint64_t length) const { return offset <= size_ && length <= size_ - offset; }
+  bool contains(std::uint64_t offset, std::uint64_t length) const {
+    return offset <= size_ && length <= size_ - offset;
+  }
 
   // Reads `length` bytes at `offset` into dst; `what` names the bytes for the error message.
   void read_at(std::uint64_t offset, void* dst, std::uint64_t length, const std::string& what) {
     if (!contains(offset, length))
-      fail(op_, path_, ": truncated or corrupt: ", what, " needs ", length, " bytes at offset ", offset, ", the file has ",
-           size_, " bytes");
+      fail(op_, path_, ": truncated or corrupt: ", what, " needs ", length, " bytes at offset ", offset,
+           ", the file has ", size_, " bytes");
     if (length == 0) return;
     in_.clear();
     in_.seekg(static_cast<std::streamoff>(offset), std::ios::beg);
@@ -48,8 +50,8 @@ class BinaryFile {
 
   std::vector<unsigned char> read_vector(std::uint64_t offset, std::uint64_t length, const std::string& what) {
     if (!contains(offset, length))
-      fail(op_, path_, ": truncated or corrupt: ", what, " needs ", length, " bytes at offset ", offset, ", the file has ",
-           size_, " bytes");
+      fail(op_, path_, ": truncated or corrupt: ", what, " needs ", length, " bytes at offset ", offset,
+           ", the file has ", size_, " bytes");
     std::vector<unsigned char> bytes(static_cast<std::size_t>(length));
     read_at(offset, bytes.data(), length, what);
     return bytes;

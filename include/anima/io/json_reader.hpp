@@ -4,7 +4,8 @@
 // UTF-8), numbers, true/false/null. Strict: no trailing commas, no comments, no control characters
 // or malformed UTF-8 inside strings, no duplicate keys in an object, nothing but whitespace after
 // the value, nesting at most kMaxDepth deep. Numbers keep their text; `json_as_uint64` converts a
-// non-negative integer with an overflow check (so sizes read from a file are bounded before anything is allocated from them).
+// non-negative integer with an overflow check (so sizes read from a file are bounded before anything is allocated from
+// them).
 //
 // Errors are anima::Error naming the caller's op and source (a file name), the byte offset, what was
 // expected and what was found:
@@ -27,8 +28,8 @@ struct JsonValue {
   enum class Kind { Null, Bool, Number, String, Array, Object };
   Kind kind = Kind::Null;
   bool boolean = false;
-  std::string text;  // String: the decoded UTF-8 text; Number: the number as written.
-  std::vector<JsonValue> items;                             // Array
+  std::string text;              // String: the decoded UTF-8 text; Number: the number as written.
+  std::vector<JsonValue> items;  // Array
   std::vector<std::pair<std::string, JsonValue>> members;  // Object, in file order (keys unique)
 
   bool is_object() const { return kind == Kind::Object; }
@@ -60,8 +61,7 @@ class JsonParser {
  public:
   static constexpr int kMaxDepth = 64;
 
-  JsonParser(const std::string& text, const char* op, const std::string& source)
-      : s_(text), op_(op), source_(source) {}
+  JsonParser(const std::string& text, const char* op, const std::string& source) : s_(text), op_(op), source_(source) {}
 
   JsonValue parse_document() {
     skip_ws();
@@ -101,10 +101,7 @@ class JsonParser {
     if (c == '{') {
       v.kind = JsonValue::Kind::Object;
       ++pos_;
-      skip_ws();
-      if (peek('}')) { ++pos_; return v; }
-      for (;;) {
-        skip_ws();
+      parse_items('}', "',' or '}' in an object", [&] {
         if (!peek('"')) error("a string key in an object");
         std::string key = parse_string();
         for (const auto& m : v.members)
@@ -115,25 +112,14 @@ class JsonParser {
         skip_ws();
         JsonValue item = parse_value(depth + 1);
         v.members.emplace_back(std::move(key), std::move(item));
-        skip_ws();
-        if (peek(',')) { ++pos_; continue; }
-        if (peek('}')) { ++pos_; return v; }
-        error("',' or '}' in an object");
-      }
+      });
+      return v;
     }
     if (c == '[') {
       v.kind = JsonValue::Kind::Array;
       ++pos_;
-      skip_ws();
-      if (peek(']')) { ++pos_; return v; }
-      for (;;) {
-        skip_ws();
-        v.items.push_back(parse_value(depth + 1));
-        skip_ws();
-        if (peek(',')) { ++pos_; continue; }
-        if (peek(']')) { ++pos_; return v; }
-        error("',' or ']' in an array");
-      }
+      parse_items(']', "',' or ']' in an array", [&] { v.items.push_back(parse_value(depth + 1)); });
+      return v;
     }
     if (c == '"') {
       v.kind = JsonValue::Kind::String;
@@ -145,10 +131,43 @@ class JsonParser {
       v.text = parse_number();
       return v;
     }
-    if (literal("true")) { v.kind = JsonValue::Kind::Bool; v.boolean = true; return v; }
-    if (literal("false")) { v.kind = JsonValue::Kind::Bool; v.boolean = false; return v; }
+    if (literal("true")) {
+      v.kind = JsonValue::Kind::Bool;
+      v.boolean = true;
+      return v;
+    }
+    if (literal("false")) {
+      v.kind = JsonValue::Kind::Bool;
+      v.boolean = false;
+      return v;
+    }
     if (literal("null")) return v;
     error("a JSON value");
+  }
+
+  // The items of an array or object, after its opening bracket up to and including `close`: none, or
+  // items separated by commas, each read by parse_item() (which starts at the item, whitespace skipped).
+  template <class ParseItem>
+  void parse_items(char close, const char* separator_or_close, ParseItem parse_item) {
+    skip_ws();
+    if (peek(close)) {
+      ++pos_;
+      return;
+    }
+    for (;;) {
+      skip_ws();
+      parse_item();
+      skip_ws();
+      if (peek(',')) {
+        ++pos_;
+        continue;
+      }
+      if (peek(close)) {
+        ++pos_;
+        return;
+      }
+      error(separator_or_close);
+    }
   }
 
   bool literal(const char* word) {
@@ -190,10 +209,14 @@ class JsonParser {
       if (pos_ >= s_.size()) error("4 hex digits after \\u");
       const char c = s_[pos_];
       unsigned d;
-      if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
-      else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
-      else error("4 hex digits after \\u");
+      if (c >= '0' && c <= '9')
+        d = static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        d = static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        d = static_cast<unsigned>(c - 'A' + 10);
+      else
+        error("4 hex digits after \\u");
       v = v * 16 + d;
       ++pos_;
     }
@@ -225,10 +248,17 @@ class JsonParser {
     const unsigned char c = static_cast<unsigned char>(s_[at]);
     std::size_t n;
     unsigned cp;
-    if (c >= 0xC2 && c <= 0xDF) { n = 2; cp = c & 0x1Fu; }
-    else if (c >= 0xE0 && c <= 0xEF) { n = 3; cp = c & 0x0Fu; }
-    else if (c >= 0xF0 && c <= 0xF4) { n = 4; cp = c & 0x07u; }
-    else return 0;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 2;
+      cp = c & 0x1Fu;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 3;
+      cp = c & 0x0Fu;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 4;
+      cp = c & 0x07u;
+    } else
+      return 0;
     if (at + n > s_.size()) return 0;
     for (std::size_t i = 1; i < n; ++i) {
       const unsigned char cc = static_cast<unsigned char>(s_[at + i]);
@@ -245,7 +275,10 @@ class JsonParser {
     for (;;) {
       if (pos_ >= s_.size()) error("a closing '\"'");
       const unsigned char c = static_cast<unsigned char>(s_[pos_]);
-      if (c == '"') { ++pos_; return out; }
+      if (c == '"') {
+        ++pos_;
+        return out;
+      }
       if (c < 0x20) error("no control characters inside a string (escape them)");
       if (c >= 0x80) {  // a multi-byte UTF-8 sequence, copied after checking it is well formed
         const std::size_t n = utf8_length(pos_);
@@ -254,7 +287,11 @@ class JsonParser {
         pos_ += n;
         continue;
       }
-      if (c != '\\') { out += static_cast<char>(c); ++pos_; continue; }
+      if (c != '\\') {
+        out += static_cast<char>(c);
+        ++pos_;
+        continue;
+      }
       ++pos_;
       if (pos_ >= s_.size()) error("an escape character after '\\'");
       const char e = s_[pos_++];
@@ -281,9 +318,7 @@ class JsonParser {
           put_utf8(out, cp);
           break;
         }
-        default:
-          --pos_;
-          error("an escape: one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u");
+        default: --pos_; error("an escape: one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u");
       }
     }
   }
@@ -305,15 +340,15 @@ inline JsonValue parse_json(const std::string& text, const char* op, const std::
 // the field in the error ("data_offsets[1] of tensor \"w\"").
 inline std::uint64_t json_as_uint64(const JsonValue& v, std::uint64_t max, const char* op, const std::string& source,
                                     const std::string& what) {
-  if (!v.is_number())
-    fail(op, source, ": ", what, ": expected a non-negative integer, found ", json_kind_name(v.kind));
+  if (!v.is_number()) fail(op, source, ": ", what, ": expected a non-negative integer, found ", json_kind_name(v.kind));
   const std::string& t = v.text;
   for (char c : t)
     if (c < '0' || c > '9') fail(op, source, ": ", what, ": expected a non-negative integer, found ", t);
   std::uint64_t n = 0;
   for (char c : t) {
     const std::uint64_t d = static_cast<std::uint64_t>(c - '0');
-    if (n > max / 10 || (n == max / 10 && d > max % 10)) fail(op, source, ": ", what, ": expected at most ", max, ", found ", t);
+    if (n > max / 10 || (n == max / 10 && d > max % 10))
+      fail(op, source, ": ", what, ": expected at most ", max, ", found ", t);
     n = n * 10 + d;
   }
   return n;
@@ -325,13 +360,22 @@ inline std::string json_quote(const std::string& s) {
   std::string out = "\"";
   for (char ch : s) {
     const unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '"') out += "\\\"";
-    else if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\r') out += "\\r";
-    else if (c < 0x20) { out += "\\u00"; out += hex[c >> 4]; out += hex[c & 15]; }
-    else out += ch;
+    if (c == '"')
+      out += "\\\"";
+    else if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c < 0x20) {
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else
+      out += ch;
   }
   return out + "\"";
 }

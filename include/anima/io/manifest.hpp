@@ -47,11 +47,13 @@ struct Manifest {
 
 namespace detail {
 
-inline const JsonValue& manifest_field(const JsonValue& root, const char* key, JsonValue::Kind kind, const std::string& path) {
+inline const JsonValue& manifest_field(const JsonValue& root, const char* key, JsonValue::Kind kind,
+                                       const std::string& path) {
   const JsonValue* v = root.find(key);
   if (!v) fail("load_manifest", path, ": missing the key \"", key, "\"");
   if (v->kind != kind)
-    fail("load_manifest", path, ": expected \"", key, "\" to be ", json_kind_name(kind), ", found ", json_kind_name(v->kind));
+    fail("load_manifest", path, ": expected \"", key, "\" to be ", json_kind_name(kind), ", found ",
+         json_kind_name(v->kind));
   return *v;
 }
 
@@ -78,7 +80,8 @@ inline Manifest load_manifest(const std::string& path) {
   m.url = detail::manifest_field(root, "url", K::String, path).text;
   m.sha256_prefix = detail::manifest_field(root, "sha256_prefix", K::String, path).text;
   const std::uint64_t limit = static_cast<std::uint64_t>(INT64_MAX);
-  m.num_params = static_cast<std::int64_t>(json_as_uint64(detail::manifest_field(root, "num_params", K::Number, path), limit, op, path, "num_params"));
+  m.num_params = static_cast<std::int64_t>(
+      json_as_uint64(detail::manifest_field(root, "num_params", K::Number, path), limit, op, path, "num_params"));
   if (const JsonValue* c = root.find("num_classes"))
     m.num_classes = static_cast<std::int64_t>(json_as_uint64(*c, limit, op, path, "num_classes"));
   if (const JsonValue* o = root.find("optional")) {
@@ -123,8 +126,9 @@ struct ManifestMatch {
   std::vector<std::string> missing;           // in the manifest, not in the file (optional ones excluded)
   std::vector<std::string> missing_optional;  // optional names the file lacks
   std::vector<std::string> unexpected;        // in the file, not in the manifest
-  std::vector<std::string> mismatched;        // in both, with another shape or dtype: "name: file [..] float32, manifest [..] float32"
-  std::size_t agreeing = 0;                   // in both, same shape and dtype
+  std::vector<std::string>
+      mismatched;            // in both, with another shape or dtype: "name: file [..] float32, manifest [..] float32"
+  std::size_t agreeing = 0;  // in both, same shape and dtype
   bool exact() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
   std::size_t distance() const { return missing.size() + unexpected.size() + mismatched.size(); }
 };
@@ -141,8 +145,8 @@ inline ManifestMatch match_manifest(const StateDict& sd, const Manifest& m) {
       for (const auto& suffix : m.optional) optional = optional || detail::ends_with(t.name, suffix);
       (optional ? r.missing_optional : r.missing).push_back(t.name);
     } else if (got->shape() != t.shape || t.dtype != dtype_name(got->dtype())) {
-      r.mismatched.push_back(t.name + ": file " + shape_str(got->shape()) + " " + dtype_name(got->dtype()) + ", manifest " +
-                             shape_str(t.shape) + " " + t.dtype);
+      r.mismatched.push_back(t.name + ": file " + shape_str(got->shape()) + " " + dtype_name(got->dtype()) +
+                             ", manifest " + shape_str(t.shape) + " " + t.dtype);
     } else {
       ++r.agreeing;
     }

@@ -34,14 +34,14 @@ struct Value {
   enum class Kind { None, Bool, Int, BigInt, Float, String, Bytes, Tuple, List, Dict, Global, Object };
   Kind kind = Kind::None;
   bool boolean = false;
-  std::int64_t integer = 0;  // Int
-  double real = 0;           // Float
-  std::string text;          // String (UTF-8 or Python 2 str), Bytes, BigInt (little-endian two's complement)
-  std::string module, name;  // Global
-  std::vector<Value*> items;                       // Tuple, List
+  std::int64_t integer = 0;   // Int
+  double real = 0;            // Float
+  std::string text;           // String (UTF-8 or Python 2 str), Bytes, BigInt (little-endian two's complement)
+  std::string module, name;   // Global
+  std::vector<Value*> items;  // Tuple, List
   std::vector<std::pair<Value*, Value*>> entries;  // Dict, in insertion order
-  int tag = 0;               // Object: what the hooks made (their own numbering)
-  std::int64_t handle = 0;   // Object: an index into the hooks' tables
+  int tag = 0;                                     // Object: what the hooks made (their own numbering)
+  std::int64_t handle = 0;                         // Object: an index into the hooks' tables
 
   bool is(Kind k) const { return kind == k; }
   bool is_dict() const { return kind == Kind::Dict; }
@@ -149,7 +149,8 @@ class Unpickler {
       switch (code) {
         case 0x80: {  // PROTO n
           const unsigned char proto = byte();
-          if (proto < 2 || proto > 5) error("unsupported pickle protocol ", static_cast<int>(proto), " (expected 2 to 5)");
+          if (proto < 2 || proto > 5)
+            error("unsupported pickle protocol ", static_cast<int>(proto), " (expected 2 to 5)");
           break;
         }
         case 0x95: skip(8); break;  // FRAME: an 8-byte frame length; frames are transparent here
@@ -164,7 +165,8 @@ class Unpickler {
         case '1': pop_mark(); break;                       // POP_MARK
         case '2': push(top()); break;                      // DUP
         case 'N': push(make(Value::Kind::None)); break;
-        case 0x88: case 0x89: {  // NEWTRUE, NEWFALSE
+        case 0x88:
+        case 0x89: {  // NEWTRUE, NEWFALSE
           Value* v = make(Value::Kind::Bool);
           v->boolean = code == 0x88;
           push(v);
@@ -173,7 +175,7 @@ class Unpickler {
         case 'J': push_int(static_cast<std::int32_t>(uint_le(4))); break;  // BININT (signed)
         case 'K': push_int(static_cast<std::int64_t>(uint_le(1))); break;  // BININT1
         case 'M': push_int(static_cast<std::int64_t>(uint_le(2))); break;  // BININT2
-        case 0x8a: push_long(uint_le(1)); break;                         // LONG1
+        case 0x8a: push_long(uint_le(1)); break;                           // LONG1
         case 0x8b: {                                                       // LONG4
           const std::uint64_t n = uint_le(4);
           if (n & 0x80000000u) error("LONG4 with a negative length");
@@ -190,26 +192,23 @@ class Unpickler {
           push(v);
           break;
         }
-        case 'X': push_text(Value::Kind::String, uint_le(4)); break;    // BINUNICODE
-        case 0x8c: push_text(Value::Kind::String, uint_le(1)); break;   // SHORT_BINUNICODE
-        case 0x8d: push_text(Value::Kind::String, uint_le(8)); break;   // BINUNICODE8
-        case 'T': {                                                      // BINSTRING (Python 2 str)
+        case 'X': push_text(Value::Kind::String, uint_le(4)); break;   // BINUNICODE
+        case 0x8c: push_text(Value::Kind::String, uint_le(1)); break;  // SHORT_BINUNICODE
+        case 0x8d: push_text(Value::Kind::String, uint_le(8)); break;  // BINUNICODE8
+        case 'T': {                                                    // BINSTRING (Python 2 str)
           const std::uint64_t n = uint_le(4);
           if (n & 0x80000000u) error("BINSTRING with a negative length");
           push_text(Value::Kind::String, n);
           break;
         }
-        case 'U': push_text(Value::Kind::String, uint_le(1)); break;    // SHORT_BINSTRING (Python 2 str)
-        case 'B': push_text(Value::Kind::Bytes, uint_le(4)); break;     // BINBYTES
-        case 'C': push_text(Value::Kind::Bytes, uint_le(1)); break;     // SHORT_BINBYTES
-        case ')': push(make(Value::Kind::Tuple)); break;                // EMPTY_TUPLE
-        case 't': {                                                      // TUPLE
-          Value* v = make(Value::Kind::Tuple);
-          v->items = pop_mark();
-          push(v);
-          break;
-        }
-        case 0x85: case 0x86: case 0x87: {  // TUPLE1, TUPLE2, TUPLE3
+        case 'U': push_text(Value::Kind::String, uint_le(1)); break;  // SHORT_BINSTRING (Python 2 str)
+        case 'B': push_text(Value::Kind::Bytes, uint_le(4)); break;   // BINBYTES
+        case 'C': push_text(Value::Kind::Bytes, uint_le(1)); break;   // SHORT_BINBYTES
+        case ')': push(make(Value::Kind::Tuple)); break;              // EMPTY_TUPLE
+        case 't': push_marked_items(Value::Kind::Tuple); break;       // TUPLE
+        case 0x85:
+        case 0x86:
+        case 0x87: {  // TUPLE1, TUPLE2, TUPLE3
           const std::size_t n = static_cast<std::size_t>(code - 0x84);
           if (stack_.size() < n + floor()) error("TUPLE", n, " needs ", n, " items on the stack");
           Value* v = make(Value::Kind::Tuple);
@@ -218,14 +217,9 @@ class Unpickler {
           push(v);
           break;
         }
-        case ']': push(make(Value::Kind::List)); break;  // EMPTY_LIST
-        case 'l': {                                       // LIST
-          Value* v = make(Value::Kind::List);
-          v->items = pop_mark();
-          push(v);
-          break;
-        }
-        case 'a': {  // APPEND
+        case ']': push(make(Value::Kind::List)); break;         // EMPTY_LIST
+        case 'l': push_marked_items(Value::Kind::List); break;  // LIST
+        case 'a': {                                             // APPEND
           Value* x = pop();
           expect(top(), Value::Kind::List, "APPEND")->items.push_back(x);
           break;
@@ -237,7 +231,7 @@ class Unpickler {
           break;
         }
         case '}': push(make(Value::Kind::Dict)); break;  // EMPTY_DICT
-        case 'd': {                                       // DICT
+        case 'd': {                                      // DICT
           std::vector<Value*> kv = pop_mark();
           Value* d = make(Value::Kind::Dict);
           set_items(d, kv, "DICT");
@@ -257,14 +251,14 @@ class Unpickler {
         }
         case 'q': memo_[static_cast<std::uint32_t>(uint_le(1))] = top(); break;  // BINPUT
         case 'r': memo_[static_cast<std::uint32_t>(uint_le(4))] = top(); break;  // LONG_BINPUT
-        case 0x94: {                                                              // MEMOIZE
+        case 0x94: {                                                             // MEMOIZE
           Value* v = top();
           memo_[static_cast<std::uint32_t>(memo_.size())] = v;
           break;
         }
         case 'h': push(memo_get(static_cast<std::uint32_t>(uint_le(1)))); break;  // BINGET
         case 'j': push(memo_get(static_cast<std::uint32_t>(uint_le(4)))); break;  // LONG_BINGET
-        case 'c': {  // GLOBAL "module\nname\n"
+        case 'c': {                                                               // GLOBAL "module\nname\n"
           const std::string module = line();
           const std::string name = line();
           push(hooks_.find_class(*this, module, name));
@@ -406,6 +400,12 @@ class Unpickler {
     std::vector<Value*> out(stack_.begin() + static_cast<std::ptrdiff_t>(m), stack_.end());
     stack_.resize(m);
     return out;
+  }
+  // TUPLE, LIST: a new sequence of kind k holding the items above the innermost mark, replacing them.
+  void push_marked_items(Value::Kind k) {
+    Value* v = make(k);
+    v->items = pop_mark();
+    push(v);
   }
   Value* expect(Value* v, Value::Kind k, const char* opname) {
     if (v->kind != k) error(opname, " expects ", kind_name(k), " on the stack, found ", kind_name(v->kind));

@@ -59,8 +59,8 @@ namespace detail {
 // How a torch storage class is laid out in the file and what anima dtype it loads as.
 struct PthStorageType {
   enum class Convert { Copy, Half, BFloat16, Int32, Int16, Int8, UInt8, Bool };
-  const char* name;        // the class name under `torch.`
-  std::uint64_t bytes;     // per element in the file
+  const char* name;     // the class name under `torch.`
+  std::uint64_t bytes;  // per element in the file
   DType loads_as;
   Convert convert;
 };
@@ -68,11 +68,11 @@ struct PthStorageType {
 inline const PthStorageType* pth_storage_type(const std::string& module, const std::string& name) {
   using C = PthStorageType::Convert;
   static const PthStorageType table[] = {
-      {"FloatStorage", 4, DType::Float32, C::Copy},      {"DoubleStorage", 8, DType::Float64, C::Copy},
-      {"HalfStorage", 2, DType::Float32, C::Half},       {"BFloat16Storage", 2, DType::Float32, C::BFloat16},
-      {"LongStorage", 8, DType::Int64, C::Copy},         {"IntStorage", 4, DType::Int64, C::Int32},
-      {"ShortStorage", 2, DType::Int64, C::Int16},       {"CharStorage", 1, DType::Int64, C::Int8},
-      {"ByteStorage", 1, DType::Int64, C::UInt8},        {"BoolStorage", 1, DType::Bool, C::Bool},
+      {"FloatStorage", 4, DType::Float32, C::Copy},  {"DoubleStorage", 8, DType::Float64, C::Copy},
+      {"HalfStorage", 2, DType::Float32, C::Half},   {"BFloat16Storage", 2, DType::Float32, C::BFloat16},
+      {"LongStorage", 8, DType::Int64, C::Copy},     {"IntStorage", 4, DType::Int64, C::Int32},
+      {"ShortStorage", 2, DType::Int64, C::Int16},   {"CharStorage", 1, DType::Int64, C::Int8},
+      {"ByteStorage", 1, DType::Int64, C::UInt8},    {"BoolStorage", 1, DType::Bool, C::Bool},
       {"UntypedStorage", 1, DType::Int64, C::UInt8},
   };
   if (module == "torch.storage" && (name == "UntypedStorage" || name == "_UntypedStorage")) return &table[10];
@@ -116,12 +116,12 @@ class PthHooks : public pickle::Hooks {
   std::vector<PthTensorRef> tensors;
 
   pickle::Value* find_class(pickle::Unpickler& u, const std::string& module, const std::string& name) override {
-    const bool ok = (module == "collections" && name == "OrderedDict") ||
-                    (module == "torch._utils" && (name == "_rebuild_tensor_v2" || name == "_rebuild_tensor" ||
-                                                  name == "_rebuild_parameter" || name == "_rebuild_parameter_with_state")) ||
-                    (module == "torch._tensor" && name == "_rebuild_from_type_v2") ||
-                    (module == "torch" && name == "Tensor") || (module == "torch.nn.parameter" && name == "Parameter") ||
-                    pth_storage_type(module, name) != nullptr;
+    const bool ok =
+        (module == "collections" && name == "OrderedDict") ||
+        (module == "torch._utils" && (name == "_rebuild_tensor_v2" || name == "_rebuild_tensor" ||
+                                      name == "_rebuild_parameter" || name == "_rebuild_parameter_with_state")) ||
+        (module == "torch._tensor" && name == "_rebuild_from_type_v2") || (module == "torch" && name == "Tensor") ||
+        (module == "torch.nn.parameter" && name == "Parameter") || pth_storage_type(module, name) != nullptr;
     if (!ok)
       u.error("unsupported class '", module, ".", name,
               "' (anima reads state_dicts: tensors in dicts; not pickled modules, TorchScript or other objects)");
@@ -132,7 +132,8 @@ class PthHooks : public pickle::Hooks {
   }
 
   pickle::Value* reduce(pickle::Unpickler& u, pickle::Value* callable, pickle::Value* args) override {
-    if (!callable->is(pickle::Value::Kind::Global)) u.error("REDUCE of ", pickle::kind_name(callable->kind), ", expected a class");
+    if (!callable->is(pickle::Value::Kind::Global))
+      u.error("REDUCE of ", pickle::kind_name(callable->kind), ", expected a class");
     const std::string full = callable->module + "." + callable->name;
     const auto& a = args->items;
     if (full == "collections.OrderedDict") {
@@ -147,7 +148,8 @@ class PthHooks : public pickle::Hooks {
       return d;
     }
     if (full == "torch._utils._rebuild_tensor_v2" || full == "torch._utils._rebuild_tensor") {
-      if (a.size() < 4) u.error(full, " expects (storage, storage_offset, size, stride, ...), found ", a.size(), " arguments");
+      if (a.size() < 4)
+        u.error(full, " expects (storage, storage_offset, size, stride, ...), found ", a.size(), " arguments");
       return rebuild_tensor(u, full, a[0], a[1], a[2], a[3]);
     }
     if (full == "torch._utils._rebuild_parameter" || full == "torch._utils._rebuild_parameter_with_state") {
@@ -157,7 +159,8 @@ class PthHooks : public pickle::Hooks {
     if (full == "torch._tensor._rebuild_from_type_v2") {  // (func, type, args, state): a Tensor subclass
       if (a.size() != 4 || !a[2]->is_tuple()) u.error(full, " expects (func, type, args, state)");
       if (!a[1]->is(pickle::Value::Kind::Global) ||
-          !((a[1]->module == "torch" && a[1]->name == "Tensor") || (a[1]->module == "torch.nn.parameter" && a[1]->name == "Parameter")))
+          !((a[1]->module == "torch" && a[1]->name == "Tensor") ||
+            (a[1]->module == "torch.nn.parameter" && a[1]->name == "Parameter")))
         u.error(full, ": unsupported tensor type (expected torch.Tensor or torch.nn.parameter.Parameter)");
       // Only the plain rebuild functions may be wrapped (no recursion through nested wrappers).
       if (!a[0]->is(pickle::Value::Kind::Global) || a[0]->module != "torch._utils" ||
@@ -178,7 +181,8 @@ class PthHooks : public pickle::Hooks {
     if (p[0]->text != "storage") u.error("unsupported persistent id kind '", p[0]->text, "' (expected 'storage')");
     if (p.size() != 5 && p.size() != 6)
       u.error("a storage persistent id has 5 (zip) or 6 (legacy) fields, found ", p.size());
-    if (!p[1]->is(K::Global)) u.error("the storage persistent id's type is ", pickle::kind_name(p[1]->kind), ", expected a class");
+    if (!p[1]->is(K::Global))
+      u.error("the storage persistent id's type is ", pickle::kind_name(p[1]->kind), ", expected a class");
     const PthStorageType* type = pth_storage_type(p[1]->module, p[1]->name);
     if (!type) u.error("unsupported storage type '", p[1]->module, ".", p[1]->name, "'");
     const std::string key = key_of(u, p[2], "storage key");
@@ -205,8 +209,10 @@ class PthHooks : public pickle::Hooks {
       if (!vm->is_tuple() || vm->items.size() != 3 || !vm->items[1]->is_int() || !vm->items[2]->is_int())
         u.error("storage '", key, "': expected view metadata (view_key, offset, size)");
       const std::int64_t off = vm->items[1]->integer, n = vm->items[2]->integer;
-      if (off < 0 || n < 0 || static_cast<std::uint64_t>(off) > numel || static_cast<std::uint64_t>(n) > numel - static_cast<std::uint64_t>(off))
-        u.error("storage '", key, "': view [", off, ", ", off, " + ", n, ") lies outside the storage's ", numel, " elements");
+      if (off < 0 || n < 0 || static_cast<std::uint64_t>(off) > numel ||
+          static_cast<std::uint64_t>(n) > numel - static_cast<std::uint64_t>(off))
+        u.error("storage '", key, "': view [", off, ", ", off, " + ", n, ") lies outside the storage's ", numel,
+                " elements");
       view.offset = static_cast<std::uint64_t>(off);
       view.numel = static_cast<std::uint64_t>(n);
     }
@@ -223,7 +229,9 @@ class PthHooks : public pickle::Hooks {
     u.error("BUILD of ", pickle::kind_name(object->kind), " is not supported");
   }
 
-  static bool is_tensor(const pickle::Value* v) { return v->is(pickle::Value::Kind::Object) && v->tag == kPthTensorTag; }
+  static bool is_tensor(const pickle::Value* v) {
+    return v->is(pickle::Value::Kind::Object) && v->tag == kPthTensorTag;
+  }
 
  private:
   static std::string key_of(pickle::Unpickler& u, const pickle::Value* v, const char* what) {
@@ -233,8 +241,10 @@ class PthHooks : public pickle::Hooks {
   }
 
   static Shape int_tuple(pickle::Unpickler& u, const std::string& fn, const pickle::Value* v, const char* what) {
-    if (!v->is_sequence()) u.error(fn, ": expected ", what, " to be a tuple of ints, found ", pickle::kind_name(v->kind));
-    if (v->items.size() > kPthMaxRank) u.error(fn, ": ", what, " has ", v->items.size(), " dimensions, at most ", kPthMaxRank, " allowed");
+    if (!v->is_sequence())
+      u.error(fn, ": expected ", what, " to be a tuple of ints, found ", pickle::kind_name(v->kind));
+    if (v->items.size() > kPthMaxRank)
+      u.error(fn, ": ", what, " has ", v->items.size(), " dimensions, at most ", kPthMaxRank, " allowed");
     Shape s;
     for (const pickle::Value* x : v->items) {
       if (!x->is_int() || x->integer < 0) u.error(fn, ": expected ", what, " to hold non-negative ints");
@@ -243,8 +253,8 @@ class PthHooks : public pickle::Hooks {
     return s;
   }
 
-  pickle::Value* rebuild_tensor(pickle::Unpickler& u, const std::string& fn, pickle::Value* storage, pickle::Value* offset,
-                                pickle::Value* size_v, pickle::Value* stride_v) {
+  pickle::Value* rebuild_tensor(pickle::Unpickler& u, const std::string& fn, pickle::Value* storage,
+                                pickle::Value* offset, pickle::Value* size_v, pickle::Value* stride_v) {
     if (!storage->is(pickle::Value::Kind::Object) || storage->tag != kPthStorageTag)
       u.error(fn, ": expected a storage as the first argument, found ", pickle::kind_name(storage->kind));
     if (!offset->is_int() || offset->integer < 0) u.error(fn, ": expected a non-negative storage offset");
@@ -299,7 +309,8 @@ class PthHooks : public pickle::Hooks {
 };
 
 // One converted element: storage element `i` (bounded by the caller) into out[j].
-inline void pth_convert(const PthStorageType& type, const unsigned char* src, std::uint64_t i, void* out, std::uint64_t j) {
+inline void pth_convert(const PthStorageType& type, const unsigned char* src, std::uint64_t i, void* out,
+                        std::uint64_t j) {
   using C = PthStorageType::Convert;
   const unsigned char* p = src + i * type.bytes;
   switch (type.convert) {
@@ -349,16 +360,20 @@ inline Tensor pth_materialize(const PthHooks& h, const PthTensorRef& ref, const 
   if (type.convert == PthStorageType::Convert::Bool) {
     const unsigned char* b = static_cast<const unsigned char*>(dst);
     for (std::uint64_t j = 0; j < n; ++j)
-      if (b[j] > 1) fail("load_pth", path, ": tensor \"", name, "\": bool element ", j, " is ", static_cast<int>(b[j]), ", expected 0 or 1");
+      if (b[j] > 1)
+        fail("load_pth", path, ": tensor \"", name, "\": bool element ", j, " is ", static_cast<int>(b[j]),
+             ", expected 0 or 1");
   }
   return out;
 }
 
 // The state_dict inside the unpickled object: (name, tensor index) in file order.
-inline std::vector<std::pair<std::string, std::size_t>> pth_state_dict_entries(const pickle::Value* root, const std::string& path) {
+inline std::vector<std::pair<std::string, std::size_t>> pth_state_dict_entries(const pickle::Value* root,
+                                                                               const std::string& path) {
   constexpr const char* op = "load_pth";
   if (!root->is_dict())
-    fail(op, path, ": expected the checkpoint to hold a dict of tensors (a state_dict), found ", pickle::kind_name(root->kind));
+    fail(op, path, ": expected the checkpoint to hold a dict of tensors (a state_dict), found ",
+         pickle::kind_name(root->kind));
   // {"state_dict": {...}, "epoch": ...} or {"model": {...}, ...}: the tensors are one level down.
   for (int depth = 0; depth < 8; ++depth) {
     const pickle::Value* inner = root->get("state_dict");
@@ -368,7 +383,8 @@ inline std::vector<std::pair<std::string, std::size_t>> pth_state_dict_entries(c
   }
   std::vector<std::pair<std::string, std::size_t>> out;
   for (const auto& e : root->entries) {
-    if (!e.first->is_string()) fail(op, path, ": expected the state_dict's keys to be strings, found ", pickle::kind_name(e.first->kind));
+    if (!e.first->is_string())
+      fail(op, path, ": expected the state_dict's keys to be strings, found ", pickle::kind_name(e.first->kind));
     std::string name = e.first->text;
     if (!PthHooks::is_tensor(e.second))
       fail(op, path, ": state_dict entry \"", name, "\" is ", pickle::kind_name(e.second->kind), ", expected a tensor");
@@ -409,8 +425,8 @@ class PthFileSource : public pickle::Source {
 
 // Fills `out` (indexed like `entries`) with the tensors that live in root storage `root`.
 inline void pth_fill_from_root(const PthHooks& h, std::size_t root, const std::vector<unsigned char>& bytes,
-                               const std::vector<std::pair<std::string, std::size_t>>& entries, std::vector<Tensor>& out,
-                               const std::string& path) {
+                               const std::vector<std::pair<std::string, std::size_t>>& entries,
+                               std::vector<Tensor>& out, const std::string& path) {
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const PthTensorRef& ref = h.tensors[entries[i].second];
     if (h.views[ref.view].root == root) out[i] = pth_materialize(h, ref, bytes, path, entries[i].first);
@@ -438,7 +454,8 @@ inline std::size_t pth_direct_entry(const PthHooks& h, std::size_t root,
   return whole && rs.type->convert == PthStorageType::Convert::Copy ? found : SIZE_MAX;
 }
 
-inline StateDict pth_assemble(const std::vector<std::pair<std::string, std::size_t>>& entries, std::vector<Tensor>& tensors) {
+inline StateDict pth_assemble(const std::vector<std::pair<std::string, std::size_t>>& entries,
+                              std::vector<Tensor>& tensors) {
   StateDict sd;
   for (std::size_t i = 0; i < entries.size(); ++i) sd.insert(entries[i].first, std::move(tensors[i]));
   return sd;
@@ -468,7 +485,8 @@ inline StateDict load_pth_zip(BinaryFile& file) {
     if (bo->size > 16) fail(op, path, ": the byteorder entry has ", bo->size, " bytes, expected \"little\"");
     const std::vector<unsigned char> b = zip.read(*bo);
     const std::string order(b.begin(), b.end());
-    if (order != "little") fail(op, path, ": the checkpoint's byte order is \"", order, "\"; anima reads little-endian files");
+    if (order != "little")
+      fail(op, path, ": the checkpoint's byte order is \"", order, "\"; anima reads little-endian files");
   }
   const std::vector<unsigned char> pickle_bytes = zip.read(*pkl);
   PthHooks hooks(file.size());
@@ -486,11 +504,12 @@ inline StateDict load_pth_zip(BinaryFile& file) {
     const PthRootStorage& root_storage = hooks.roots[r];
     const std::string entry_name = prefix + "data/" + root_storage.key;
     const ZipEntry* data = zip.find(entry_name);
-    if (!data) fail(op, path, ": storage '", root_storage.key, "' (of tensor \"", e.first, "\") has no zip entry ", entry_name);
+    if (!data)
+      fail(op, path, ": storage '", root_storage.key, "' (of tensor \"", e.first, "\") has no zip entry ", entry_name);
     const std::uint64_t expected = root_storage.numel * root_storage.type->bytes;
     if (data->size != expected)
-      fail(op, path, ": zip entry ", entry_name, " has ", data->size, " bytes, expected ", expected, " (", root_storage.numel,
-           " x ", root_storage.type->name, ")");
+      fail(op, path, ": zip entry ", entry_name, " has ", data->size, " bytes, expected ", expected, " (",
+           root_storage.numel, " x ", root_storage.type->name, ")");
     const std::size_t direct = pth_direct_entry(hooks, r, entries);
     if (direct != SIZE_MAX) {
       const std::uint64_t start = zip.data_offset(*data);  // checks the entry lies inside the archive
@@ -515,21 +534,24 @@ inline StateDict load_pth_legacy(BinaryFile& file) {
   static const unsigned char magic[10] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
   const pickle::Value* m = u.load(src);
   if (!m->is(pickle::Value::Kind::BigInt) || m->text.size() != 10 || std::memcmp(m->text.data(), magic, 10) != 0)
-    fail(op, path, ": not a PyTorch legacy checkpoint: the first pickle is not the magic number 0x1950a86a20f9469cfc6c");
+    fail(op, path,
+         ": not a PyTorch legacy checkpoint: the first pickle is not the magic number 0x1950a86a20f9469cfc6c");
   const pickle::Value* version = u.load(src);
   if (!version->is_int() || version->integer != 1001)
     fail(op, path, ": legacy checkpoint protocol version ",
          version->is_int() ? std::to_string(version->integer) : std::string(pickle::kind_name(version->kind)),
          ", expected 1001");
   const pickle::Value* sys_info = u.load(src);
-  if (!sys_info->is_dict()) fail(op, path, ": expected the legacy checkpoint's sys_info dict, found ", pickle::kind_name(sys_info->kind));
+  if (!sys_info->is_dict())
+    fail(op, path, ": expected the legacy checkpoint's sys_info dict, found ", pickle::kind_name(sys_info->kind));
   if (const pickle::Value* le = sys_info->get("little_endian"))
     if (!le->is(pickle::Value::Kind::Bool) || !le->boolean)
       fail(op, path, ": the checkpoint was written on a big-endian machine; anima reads little-endian files");
   const pickle::Value* root = u.load(src);
   const auto entries = pth_state_dict_entries(root, path);
   const pickle::Value* keys = u.load(src);
-  if (!keys->is(pickle::Value::Kind::List)) fail(op, path, ": expected the list of storage keys, found ", pickle::kind_name(keys->kind));
+  if (!keys->is(pickle::Value::Kind::List))
+    fail(op, path, ": expected the list of storage keys, found ", pickle::kind_name(keys->kind));
 
   std::map<std::string, std::size_t> root_of;
   for (std::size_t r = 0; r < hooks.roots.size(); ++r) root_of.emplace(hooks.roots[r].key, r);
@@ -538,9 +560,12 @@ inline StateDict load_pth_legacy(BinaryFile& file) {
   std::uint64_t pos = src.position();
   for (const pickle::Value* k : keys->items) {
     std::string key;
-    if (k->is_string()) key = k->text;
-    else if (k->is_int()) key = std::to_string(k->integer);
-    else fail(op, path, ": expected storage keys to be strings, found ", pickle::kind_name(k->kind));
+    if (k->is_string())
+      key = k->text;
+    else if (k->is_int())
+      key = std::to_string(k->integer);
+    else
+      fail(op, path, ": expected storage keys to be strings, found ", pickle::kind_name(k->kind));
     auto it = root_of.find(key);
     if (it == root_of.end()) fail(op, path, ": the storage key list names '", key, "', which no tensor uses");
     const std::size_t r = it->second;
@@ -572,7 +597,8 @@ inline StateDict load_pth_legacy(BinaryFile& file) {
   for (std::size_t i = 0; i < entries.size(); ++i)
     if (!tensors[i].defined())
       fail(op, path, ": the data of tensor \"", entries[i].first, "\" (storage '",
-           hooks.roots[hooks.views[hooks.tensors[entries[i].second].view].root].key, "') is missing from the storage list");
+           hooks.roots[hooks.views[hooks.tensors[entries[i].second].view].root].key,
+           "') is missing from the storage list");
   return pth_assemble(entries, tensors);
 }
 
@@ -590,8 +616,10 @@ inline StateDict load_pth(const std::string& path) {
   if (n >= 4 && head[0] == 'P' && head[1] == 'K' && ((head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6)))
     return detail::load_pth_zip(file);
   if (n >= 2 && head[0] == 0x80) return detail::load_pth_legacy(file);
-  fail(op, path, ": not a PyTorch checkpoint (expected a zip archive starting with \"PK\" or a legacy pickle stream "
-       "starting with 0x80; the file has ", file.size(), " bytes", n > 0 ? "" : ", it is empty", ")");
+  fail(op, path,
+       ": not a PyTorch checkpoint (expected a zip archive starting with \"PK\" or a legacy pickle stream "
+       "starting with 0x80; the file has ",
+       file.size(), " bytes", n > 0 ? "" : ", it is empty", ")");
 }
 
 }  // namespace anima::io

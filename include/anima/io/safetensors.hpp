@@ -18,17 +18,14 @@
 // and U8 are widened to int64. Other safetensors dtypes (U16, U32, U64, F8_*) are reported as
 // unsupported. Writing stores Float32, Float64, Int64, Bool, Float16 and BFloat16 tensors as F32, F64,
 // I64, BOOL, F16, BF16; tensors on another device are copied to the host first. A file is written to
-// a temporary name in the same folder and renamed over `path` only once complete.
+// a temporary name in the same folder and renamed over `path` only once complete (io/atomic_file.hpp).
 //
 // Byte order: the data section is little-endian; tensors are copied as they are in memory, so the
 // reader and the writer refuse to run on a big-endian host.
 #pragma once
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -41,6 +38,7 @@
 #include <anima/core/error.hpp>
 #include <anima/core/shape.hpp>
 #include <anima/core/tensor.hpp>
+#include <anima/io/atomic_file.hpp>
 #include <anima/io/json_reader.hpp>
 
 namespace anima::io {
@@ -108,10 +106,9 @@ struct SafetensorsDType {
 
 inline const SafetensorsDType* safetensors_dtype(const std::string& name) {
   static const SafetensorsDType table[] = {
-      {"F32", 4, DType::Float32},  {"F64", 8, DType::Float64},  {"I64", 8, DType::Int64},
-      {"BOOL", 1, DType::Bool},    {"F16", 2, DType::Float32},  {"BF16", 2, DType::Float32},
-      {"I32", 4, DType::Int64},    {"I16", 2, DType::Int64},    {"I8", 1, DType::Int64},
-      {"U8", 1, DType::Int64},
+      {"F32", 4, DType::Float32}, {"F64", 8, DType::Float64},  {"I64", 8, DType::Int64}, {"BOOL", 1, DType::Bool},
+      {"F16", 2, DType::Float32}, {"BF16", 2, DType::Float32}, {"I32", 4, DType::Int64}, {"I16", 2, DType::Int64},
+      {"I8", 1, DType::Int64},    {"U8", 1, DType::Int64},
   };
   for (const auto& d : table)
     if (name == d.name) return &d;
@@ -147,12 +144,6 @@ void widen_to_int64(const unsigned char* bytes, std::int64_t* out, std::int64_t 
   }
 }
 
-inline std::string unique_temp_suffix() {
-  static std::atomic<unsigned> counter{0};
-  const auto ticks = static_cast<unsigned long long>(std::chrono::steady_clock::now().time_since_epoch().count());
-  return ".tmp-" + std::to_string(ticks) + "-" + std::to_string(counter++);
-}
-
 }  // namespace detail
 
 // Reads every tensor of a safetensors file into CPU tensors (F16/BF16 -> float32, small ints -> int64).
@@ -179,7 +170,8 @@ inline SafetensorsFile load_safetensors(const std::string& path) {
          " bytes after the length field, the file has ", file_size, " bytes)");
   if (header_len > detail::kSafetensorsMaxHeader)
     fail(op, path, ": header length ", header_len, " exceeds the limit of ", detail::kSafetensorsMaxHeader, " bytes");
-  if (header_len < 2) fail(op, path, ": expected a JSON object header of at least 2 bytes, found ", header_len, " bytes");
+  if (header_len < 2)
+    fail(op, path, ": expected a JSON object header of at least 2 bytes, found ", header_len, " bytes");
 
   std::string header(static_cast<std::size_t>(header_len), '\0');
   in.read(&header[0], static_cast<std::streamsize>(header_len));
@@ -206,15 +198,18 @@ inline SafetensorsFile load_safetensors(const std::string& path) {
       continue;
     }
     const std::string where = "tensor \"" + name + "\"";
-    if (!v.is_object()) fail(op, path, ": ", where, ": expected an object {dtype, shape, data_offsets}, found ", json_kind_name(v.kind));
+    if (!v.is_object())
+      fail(op, path, ": ", where, ": expected an object {dtype, shape, data_offsets}, found ", json_kind_name(v.kind));
     for (const auto& m : v.members)
       if (m.first != "dtype" && m.first != "shape" && m.first != "data_offsets")
         fail(op, path, ": ", where, ": expected only the keys dtype, shape and data_offsets, found \"", m.first, "\"");
     const JsonValue* dtype = v.find("dtype");
     const JsonValue* shape = v.find("shape");
     const JsonValue* offsets = v.find("data_offsets");
-    if (!dtype || !shape || !offsets) fail(op, path, ": ", where, ": expected the keys dtype, shape and data_offsets, one is missing");
-    if (!dtype->is_string()) fail(op, path, ": ", where, ": expected dtype to be a string, found ", json_kind_name(dtype->kind));
+    if (!dtype || !shape || !offsets)
+      fail(op, path, ": ", where, ": expected the keys dtype, shape and data_offsets, one is missing");
+    if (!dtype->is_string())
+      fail(op, path, ": ", where, ": expected dtype to be a string, found ", json_kind_name(dtype->kind));
 
     detail::SafetensorsEntry e;
     e.name = name;
@@ -222,32 +217,39 @@ inline SafetensorsFile load_safetensors(const std::string& path) {
     if (!e.dtype)
       fail(op, path, ": ", where, ": unsupported dtype \"", dtype->text,
            "\" (expected one of F32, F64, F16, BF16, I64, I32, I16, I8, U8, BOOL)");
-    if (!shape->is_array()) fail(op, path, ": ", where, ": expected shape to be an array, found ", json_kind_name(shape->kind));
+    if (!shape->is_array())
+      fail(op, path, ": ", where, ": expected shape to be an array, found ", json_kind_name(shape->kind));
     if (shape->items.size() > detail::kSafetensorsMaxRank)
-      fail(op, path, ": ", where, ": expected at most ", detail::kSafetensorsMaxRank, " dimensions, found ", shape->items.size());
+      fail(op, path, ": ", where, ": expected at most ", detail::kSafetensorsMaxRank, " dimensions, found ",
+           shape->items.size());
     // Element count bounded by what the data section can hold, so it can never overflow.
     const std::uint64_t max_numel = data_size / e.dtype->file_bytes;
     std::uint64_t numel = 1;
     bool any_zero = false;
     bool too_big = false;
     for (std::size_t i = 0; i < shape->items.size(); ++i) {
-      const std::uint64_t d = json_as_uint64(shape->items[i], static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()),
-                                             op, path, where + " shape[" + std::to_string(i) + "]");
+      const std::uint64_t d =
+          json_as_uint64(shape->items[i], static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()), op,
+                         path, where + " shape[" + std::to_string(i) + "]");
       e.shape.push_back(static_cast<std::int64_t>(d));
       if (d == 0) any_zero = true;
       if (!too_big && d != 0 && numel > max_numel / d) too_big = true;
       if (!too_big) numel *= d;
     }
-    if (any_zero) numel = 0;
+    if (any_zero)
+      numel = 0;
     else if (too_big)
       fail(op, path, ": ", where, ": shape ", shape_str(e.shape), " of ", dtype->text,
            " needs more bytes than the whole data section holds (", data_size, " bytes)");
 
     if (!offsets->is_array() || offsets->items.size() != 2)
       fail(op, path, ": ", where, ": expected data_offsets to be an array [begin, end], found ",
-           offsets->is_array() ? std::to_string(offsets->items.size()) + " items" : std::string(json_kind_name(offsets->kind)));
-    e.begin = json_as_uint64(offsets->items[0], data_size, op, path, where + " data_offsets[0] (within the data section)");
-    e.end = json_as_uint64(offsets->items[1], data_size, op, path, where + " data_offsets[1] (within the data section)");
+           offsets->is_array() ? std::to_string(offsets->items.size()) + " items"
+                               : std::string(json_kind_name(offsets->kind)));
+    e.begin =
+        json_as_uint64(offsets->items[0], data_size, op, path, where + " data_offsets[0] (within the data section)");
+    e.end =
+        json_as_uint64(offsets->items[1], data_size, op, path, where + " data_offsets[1] (within the data section)");
     if (e.end < e.begin)
       fail(op, path, ": ", where, ": data_offsets [", e.begin, ", ", e.end, "] end before they begin");
     const std::uint64_t expected_bytes = numel * e.dtype->file_bytes;
@@ -292,15 +294,17 @@ inline SafetensorsFile load_safetensors(const std::string& path) {
     if (bytes > 0) {
       in.seekg(static_cast<std::streamoff>(data_start + e.begin), std::ios::beg);
       in.read(reinterpret_cast<char*>(dst), static_cast<std::streamsize>(bytes));
-      if (!in) fail(op, path, ": tensor \"", e.name, "\": expected ", bytes, " bytes at offset ", data_start + e.begin,
-                    ", the file is shorter (truncated while reading?)");
+      if (!in)
+        fail(op, path, ": tensor \"", e.name, "\": expected ", bytes, " bytes at offset ", data_start + e.begin,
+             ", the file is shorter (truncated while reading?)");
     }
     const std::int64_t n = t.numel();
     const std::string dname = e.dtype->name;
     if (dname == "BOOL") {
       for (std::int64_t i = 0; i < n; ++i)
         if (dst[i] > 1)
-          fail(op, path, ": tensor \"", e.name, "\": BOOL element ", i, " is ", static_cast<int>(dst[i]), ", expected 0 or 1");
+          fail(op, path, ": tensor \"", e.name, "\": BOOL element ", i, " is ", static_cast<int>(dst[i]),
+               ", expected 0 or 1");
     } else if (dname == "F16" || dname == "BF16") {
       float* out = t.data<float>();
       for (std::int64_t i = 0; i < n; ++i) {
@@ -349,8 +353,8 @@ inline void save_safetensors(const std::string& path, const std::map<std::string
     if (!t.device().is_cpu()) t = device_copy(t, Device::cpu());
     if (!t.is_contiguous()) t = contiguous_copy(t);
     const char* dname = detail::safetensors_dtype_name(t.dtype());
-    ANIMA_CHECK(dname != nullptr, op, path, ": tensor \"", name, "\" has a dtype safetensors cannot store: ",
-                dtype_name(t.dtype()));
+    ANIMA_CHECK(dname != nullptr, op, path, ": tensor \"", name,
+                "\" has a dtype safetensors cannot store: ", dtype_name(t.dtype()));
     const std::uint64_t bytes = static_cast<std::uint64_t>(t.numel()) * element_size(t.dtype());
     if (!first) header += ",";
     first = false;
@@ -364,10 +368,7 @@ inline void save_safetensors(const std::string& path, const std::map<std::string
   // Pad the header with spaces so the data section starts 8-byte aligned (as the reference writer does).
   while (header.size() % 8 != 0) header += ' ';
 
-  const std::string temp = path + detail::unique_temp_suffix();
-  try {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) fail(op, path, ": cannot open the temporary file ", temp, " for writing");
+  write_file_atomic(path, op, [&](std::ostream& out) {
     unsigned char len_bytes[8];
     std::uint64_t n = header.size();
     for (int i = 0; i < 8; ++i) {
@@ -381,16 +382,7 @@ inline void save_safetensors(const std::string& path, const std::map<std::string
       const auto bytes = static_cast<std::streamsize>(static_cast<std::size_t>(t.numel()) * element_size(t.dtype()));
       if (bytes > 0) out.write(static_cast<const char*>(t.raw_data()), bytes);
     }
-    out.flush();
-    if (!out) fail(op, path, ": writing the temporary file ", temp, " failed (disk full?)");
-    out.close();
-    if (!out) fail(op, path, ": closing the temporary file ", temp, " failed");
-    if (std::rename(temp.c_str(), path.c_str()) != 0)
-      fail(op, path, ": cannot rename the temporary file ", temp, " to the destination");
-  } catch (...) {
-    std::remove(temp.c_str());
-    throw;
-  }
+  });
 }
 
 }  // namespace anima::io

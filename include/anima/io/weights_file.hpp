@@ -68,10 +68,8 @@ inline StateDict load_weights(const std::string& path) {
       return sd;
     }
     case WeightsFormat::PthZip:
-    case WeightsFormat::PthLegacy:
-      return load_pth(path);
-    case WeightsFormat::Unknown:
-      break;
+    case WeightsFormat::PthLegacy: return load_pth(path);
+    case WeightsFormat::Unknown: break;
   }
   fail("load_weights", path,
        ": not a weight file anima can read (expected safetensors, a PyTorch zip checkpoint starting with "

@@ -92,7 +92,8 @@ class ZipReader {
 
   void read_directory() {
     const std::uint64_t size = file_.size();
-    if (size < 22) corrupt("the file has " + std::to_string(size) + " bytes, fewer than an end-of-central-directory record (22)");
+    if (size < 22)
+      corrupt("the file has " + std::to_string(size) + " bytes, fewer than an end-of-central-directory record (22)");
     // The EOCD record is the last 22 bytes plus a comment of at most 65535 bytes.
     const std::uint64_t tail_len = size < 22 + 65535 ? size : 22 + 65535;
     const std::uint64_t tail_start = size - tail_len;
@@ -119,7 +120,8 @@ class ZipReader {
       if (le_u32(loc) == 0x07064b50u) {
         const std::uint64_t z = le_u64(loc + 8);
         unsigned char r[56];
-        if (z > eocd - 20 || 56 > eocd - 20 - z) corrupt("the zip64 end record offset " + std::to_string(z) + " is out of range");
+        if (z > eocd - 20 || 56 > eocd - 20 - z)
+          corrupt("the zip64 end record offset " + std::to_string(z) + " is out of range");
         file_.read_at(z, r, 56, "the zip64 end-of-central-directory record");
         if (le_u32(r) != 0x06064b50u) corrupt("expected the zip64 end record signature at offset " + std::to_string(z));
         count = le_u64(r + 32);
@@ -132,7 +134,8 @@ class ZipReader {
       corrupt("the central directory (" + std::to_string(cd_size) + " bytes at offset " + std::to_string(cd_offset) +
               ") lies outside the archive (truncated file?)");
     if (count > cd_size / 46)
-      corrupt(std::to_string(count) + " entries cannot fit a central directory of " + std::to_string(cd_size) + " bytes");
+      corrupt(std::to_string(count) + " entries cannot fit a central directory of " + std::to_string(cd_size) +
+              " bytes");
     cd_offset_ = cd_offset;
     const std::vector<unsigned char> cd = file_.read_vector(cd_offset, cd_size, "the zip central directory");
 
@@ -141,7 +144,8 @@ class ZipReader {
     for (std::uint64_t n = 0; n < count; ++n) {
       if (cd_size - pos < 46) corrupt("central directory entry " + std::to_string(n) + " is truncated");
       const unsigned char* p = cd.data() + pos;
-      if (le_u32(p) != 0x02014b50u) corrupt("expected a central directory entry signature for entry " + std::to_string(n));
+      if (le_u32(p) != 0x02014b50u)
+        corrupt("expected a central directory entry signature for entry " + std::to_string(n));
       ZipEntry z;
       z.flags = le_u16(p + 8);
       z.method = le_u16(p + 10);

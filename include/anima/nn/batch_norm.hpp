@@ -54,8 +54,8 @@ class BatchNorm2d : public Module {
 
   std::int64_t num_features;
   double eps, momentum;
-  Tensor weight, bias;                                        // [C] or undefined (affine = false)
-  Tensor running_mean, running_var, num_batches_tracked;     // [C], [C], [] int64, or undefined
+  Tensor weight, bias;                                    // [C] or undefined (affine = false)
+  Tensor running_mean, running_var, num_batches_tracked;  // [C], [C], [] int64, or undefined
 
  protected:
   void on_state_loaded() override {

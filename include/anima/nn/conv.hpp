@@ -28,7 +28,8 @@ class Conv2d : public Module {
         dilation(dilation),
         groups(groups) {
     ANIMA_CHECK(in_channels > 0 && out_channels > 0 && groups > 0, "Conv2d",
-                "channels and groups must be positive, got in ", in_channels, ", out ", out_channels, ", groups ", groups);
+                "channels and groups must be positive, got in ", in_channels, ", out ", out_channels, ", groups ",
+                groups);
     ANIMA_CHECK(in_channels % groups == 0 && out_channels % groups == 0, "Conv2d", "in (", in_channels, ") and out (",
                 out_channels, ") channels must be divisible by groups (", groups, ")");
     ANIMA_CHECK(kernel_size.h > 0 && kernel_size.w > 0, "Conv2d", "kernel size must be positive, got (", kernel_size.h,

@@ -121,8 +121,8 @@ inline void trunc_normal_(const Tensor& t, double mean, double stddev, double a,
   std::vector<std::int64_t> pending(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) pending[static_cast<std::size_t>(i)] = i;
   while (!pending.empty()) {
-    const Tensor draws = randn({static_cast<std::int64_t>(pending.size())}, TensorOptions(DType::Float64), gen, mean,
-                               stddev);
+    const Tensor draws =
+        randn({static_cast<std::int64_t>(pending.size())}, TensorOptions(DType::Float64), gen, mean, stddev);
     const double* d = draws.data<double>();
     std::vector<std::int64_t> again;
     for (std::size_t k = 0; k < pending.size(); ++k) {

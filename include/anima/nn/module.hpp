@@ -290,8 +290,8 @@ class Module {
       if (own.count(item.first) == 0) report.unexpected.push_back(item.first);
     if (strict && !report.ok())
       fail("load_state_dict", "the state dict does not match ", type_name_, " (", report.missing.size(), " missing, ",
-           report.unexpected.size(), " unexpected, ", report.wrong_shape.size(), " wrongly shaped; nothing loaded):",
-           report.str());
+           report.unexpected.size(), " unexpected, ", report.wrong_shape.size(),
+           " wrongly shaped; nothing loaded):", report.str());
     NoGradGuard no_grad;
     for (auto& [dst, src] : to_copy) {
       Tensor value = *src;

@@ -19,7 +19,7 @@
 // Saved: x (relu6, leaky_relu, elu, hardswish, prelu) or y (sigmoid, tanh).
 // The forward and derivative formulas are UnaryOp entries of anima/kernels/elementwise_math.hpp,
 // shared by the CPU and CUDA kernels: the forward runs on UnaryKernel, the backward g · d(saved) in one
-// pass on ActivationBackwardKernel (anima/ops/activation_kernels.hpp; reference: the two-pass
+// pass on ActivationBackwardKernel (anima/backends/cpu/activation.hpp; reference: the two-pass
 // mul(g, unary(d, saved)), bitwise equal).
 // prelu is composite (where/mul), so its gradient comes from its parts.
 // Determinism: every output element depends on its own inputs only: bitwise reproducible (prelu's
@@ -31,9 +31,9 @@
 
 #include <anima/autograd/node.hpp>
 #include <anima/core/dispatch.hpp>
-#include <anima/ops/activation_kernels.hpp>
+#include <anima/backends/cpu/activation.hpp>
 #include <anima/ops/elementwise.hpp>
-#include <anima/ops/elementwise_kernels.hpp>
+#include <anima/ops/elementwise_untracked.hpp>
 #include <anima/ops/view.hpp>
 
 namespace anima {
@@ -54,18 +54,16 @@ inline Tensor activation_of_input(const char* name, kernels::UnaryOp fwd, kernel
                                   double p0 = 0.0) {
   Tensor y = untracked::unary(name, fwd, x, p0);
   Tensor sx = detach(x);
-  record(name, y, {x}, [sx, grad, p0](const Tensor& g) -> std::vector<Tensor> {
-    return {activation_backward_u(grad, p0, sx, g)};
-  });
+  record(name, y, {x},
+         [sx, grad, p0](const Tensor& g) -> std::vector<Tensor> { return {activation_backward_u(grad, p0, sx, g)}; });
   return y;
 }
 // y = f(x) through UnaryOp `fwd`; backward g · d(y) with the derivative UnaryOp `grad` of the output.
 inline Tensor activation_of_output(const char* name, kernels::UnaryOp fwd, kernels::UnaryOp grad, const Tensor& x) {
   Tensor y = untracked::unary(name, fwd, x);
   Tensor sy = detach(y);
-  record(name, y, {x}, [sy, grad](const Tensor& g) -> std::vector<Tensor> {
-    return {activation_backward_u(grad, 0.0, sy, g)};
-  });
+  record(name, y, {x},
+         [sy, grad](const Tensor& g) -> std::vector<Tensor> { return {activation_backward_u(grad, 0.0, sy, g)}; });
   return y;
 }
 

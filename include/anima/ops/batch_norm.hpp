@@ -29,18 +29,16 @@
 #include <anima/core/copy.hpp>
 #include <anima/core/dispatch.hpp>
 #include <anima/core/tensor.hpp>
-#include <anima/ops/batch_norm_kernels.hpp>
-#include <anima/ops/elementwise_kernels.hpp>
-#include <anima/ops/factory_kernels.hpp>
+#include <anima/backends/cpu/batch_norm.hpp>
+#include <anima/ops/elementwise_untracked.hpp>
+#include <anima/backends/cpu/factory.hpp>
 
 namespace anima {
 
 namespace detail {
 
 inline const void* bn_ptr(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
-inline Tensor bn_contiguous(const Tensor& t) {
-  return !t.defined() || t.is_contiguous() ? t : contiguous_copy(t);
-}
+inline Tensor bn_contiguous(const Tensor& t) { return !t.defined() || t.is_contiguous() ? t : contiguous_copy(t); }
 
 inline void check_bn_input(const Tensor& x, const char* op) {
   ANIMA_CHECK(x.defined(), op, "the input is undefined");
@@ -58,8 +56,8 @@ inline void check_bn_param(const Tensor& x, const Tensor& p, const char* what, b
     return;
   }
   const std::int64_t C = x.shape()[1];
-  ANIMA_CHECK(p.dim() == 1 && p.shape()[0] == C, op, "input ", shape_str(x.shape()), " has ", C, " channels but ",
-              what, " has shape ", shape_str(p.shape()), " (expected [", C, "])");
+  ANIMA_CHECK(p.dim() == 1 && p.shape()[0] == C, op, "input ", shape_str(x.shape()), " has ", C, " channels but ", what,
+              " has shape ", shape_str(p.shape()), " (expected [", C, "])");
   ANIMA_CHECK(p.device() == x.device(), op, what, " ", shape_str(p.shape()), " is on ", p.device().str(),
               " but the input ", shape_str(x.shape()), " is on ", x.device().str());
   ANIMA_CHECK(p.dtype() == x.dtype(), op, what, " ", shape_str(p.shape()), " is ", dtype_name(p.dtype()),
@@ -69,8 +67,8 @@ inline void check_bn_param(const Tensor& x, const Tensor& p, const char* what, b
 // The transform with the given per-channel statistics, and a backward node for `inputs` (x [, w, b]).
 inline Tensor bn_apply(const char* name, const Tensor& input, const Tensor& weight, const Tensor& bias,
                        const Tensor& mean, const Tensor& var, double eps, bool training, bool param_grads) {
-  const Tensor x = bn_contiguous(input);                                   // [N, C, H, W]
-  const Tensor w = bn_contiguous(weight), b = bn_contiguous(bias);         // [C] or undefined
+  const Tensor x = bn_contiguous(input);                            // [N, C, H, W]
+  const Tensor w = bn_contiguous(weight), b = bn_contiguous(bias);  // [C] or undefined
   const Shape& s = x.shape();
   const std::int64_t N = s[0], C = s[1], HW = s[2] * s[3];
   Tensor y = Tensor::empty(s, TensorOptions(x.dtype()).with_device(x.device()));
@@ -78,8 +76,8 @@ inline Tensor bn_apply(const char* name, const Tensor& input, const Tensor& weig
     kernel_for<BatchNormTransformKernel>(x.device())(x.dtype(), x.raw_data(), N, C, HW, mean.raw_data(), var.raw_data(),
                                                      bn_ptr(w), bn_ptr(b), eps, y.raw_data());
   const Tensor xs = detach(x), ws = w.defined() ? detach(w) : Tensor();
-  auto rule = [xs, ws, mean, var, eps, training, param_grads, has_bias = b.defined()](const Tensor& grad)
-      -> std::vector<Tensor> {
+  auto rule = [xs, ws, mean, var, eps, training, param_grads,
+               has_bias = b.defined()](const Tensor& grad) -> std::vector<Tensor> {
     const Tensor gy = bn_contiguous(grad);
     const Shape& sh = xs.shape();
     const TensorOptions to = TensorOptions(gy.dtype()).with_device(gy.device());
@@ -117,8 +115,8 @@ inline Tensor batch_norm2d(const Tensor& input, const Tensor& weight, const Tens
   detail::check_bn_param(input, running_mean, "running_mean", training, op);
   detail::check_bn_param(input, running_var, "running_var", training, op);
   ANIMA_CHECK(running_mean.defined() == running_var.defined(), op,
-              "running_mean and running_var must both be given or both be undefined (input ",
-              shape_str(input.shape()), ")");
+              "running_mean and running_var must both be given or both be undefined (input ", shape_str(input.shape()),
+              ")");
   ANIMA_CHECK(eps >= 0.0, op, "eps must be non-negative, got ", eps);
   const Shape& s = input.shape();
   const std::int64_t C = s[1], m = s[0] * s[2] * s[3];
@@ -136,7 +134,8 @@ inline Tensor batch_norm2d(const Tensor& input, const Tensor& weight, const Tens
     NoGradGuard no_grad;
     using kernels::BinaryOp;
     auto blend = [&](const Tensor& running, const Tensor& batch, double batch_scale) {
-      const Tensor kept = untracked::binary(op, BinaryOp::Mul, running, untracked::scalar_like(running, 1.0 - momentum));
+      const Tensor kept =
+          untracked::binary(op, BinaryOp::Mul, running, untracked::scalar_like(running, 1.0 - momentum));
       const Tensor added = untracked::binary(op, BinaryOp::Mul, batch, untracked::scalar_like(batch, batch_scale));
       copy_into(running, untracked::binary(op, BinaryOp::Add, kept, added));
     };

@@ -26,7 +26,7 @@
 #include <anima/core/dispatch.hpp>
 #include <anima/core/tensor.hpp>
 #include <anima/kernels/box_math.hpp>
-#include <anima/ops/box_ops_kernels.hpp>
+#include <anima/backends/cpu/box_ops.hpp>
 #include <anima/ops/elementwise.hpp>
 #include <anima/ops/factory.hpp>
 #include <anima/ops/nms.hpp>
@@ -94,10 +94,10 @@ inline Tensor remove_small_boxes(const Tensor& boxes, double min_size) {
 inline Tensor box_decode(const Tensor& deltas, const Tensor& anchors, const kernels::BoxCoderWeights& weights,
                          double clip = kernels::kBboxXformClip) {
   detail::check_boxes(anchors, "box_decode", "anchors (reference boxes)");
-  ANIMA_CHECK(deltas.defined() && deltas.dim() == 2 && deltas.shape()[0] == anchors.shape()[0] &&
-                  deltas.shape()[1] % 4 == 0,
-              "box_decode", "expected deltas of shape [", anchors.shape()[0], ", K*4] (one row per anchor), got ",
-              deltas.defined() ? shape_str(deltas.shape()) : std::string("undefined"));
+  ANIMA_CHECK(
+      deltas.defined() && deltas.dim() == 2 && deltas.shape()[0] == anchors.shape()[0] && deltas.shape()[1] % 4 == 0,
+      "box_decode", "expected deltas of shape [", anchors.shape()[0], ", K*4] (one row per anchor), got ",
+      deltas.defined() ? shape_str(deltas.shape()) : std::string("undefined"));
   ANIMA_CHECK(deltas.dtype() == anchors.dtype(), "box_decode", "deltas (", dtype_name(deltas.dtype()),
               ") and anchors (", dtype_name(anchors.dtype()), ") must have one dtype");
   ANIMA_CHECK(deltas.device() == anchors.device(), "box_decode", "deltas are on ", deltas.device().str(),
@@ -123,7 +123,8 @@ inline Tensor box_encode(const Tensor& reference, const Tensor& proposals, const
   const Tensor r = detail::contiguous_or_self(reference), p = detail::contiguous_or_self(proposals);
   Tensor out = Tensor::empty({r.shape()[0], 4}, TensorOptions(r.dtype()).with_device(r.device()));
   if (r.shape()[0] > 0)
-    kernel_for<BoxEncodeKernel>(r.device())(r.dtype(), r.raw_data(), p.raw_data(), r.shape()[0], weights, out.raw_data());
+    kernel_for<BoxEncodeKernel>(r.device())(r.dtype(), r.raw_data(), p.raw_data(), r.shape()[0], weights,
+                                            out.raw_data());
   return out;
 }
 

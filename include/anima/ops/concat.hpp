@@ -71,8 +71,8 @@ inline std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t
     ANIMA_CHECK(sizes[i] >= 0, "split", "size ", i, " is negative (", sizes[i], ")");
     total += sizes[i];
   }
-  ANIMA_CHECK(total == x.shape()[d], "split", "sizes sum to ", total, " but input ", shape_str(x.shape()),
-              " has ", x.shape()[d], " elements in dim ", d);
+  ANIMA_CHECK(total == x.shape()[d], "split", "sizes sum to ", total, " but input ", shape_str(x.shape()), " has ",
+              x.shape()[d], " elements in dim ", d);
   std::vector<Tensor> out;
   std::int64_t start = 0;
   for (const std::int64_t s : sizes) {
@@ -87,8 +87,8 @@ inline std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::
   ANIMA_CHECK(x.dim() >= 1, "split", "cannot split a zero-dimensional tensor");
   const int d = normalize_dim(dim, x.shape(), "split");
   const std::int64_t n = x.shape()[d];
-  ANIMA_CHECK(split_size > 0 || (split_size == 0 && n == 0), "split", "split_size must be positive, got ",
-              split_size, " for input ", shape_str(x.shape()));
+  ANIMA_CHECK(split_size > 0 || (split_size == 0 && n == 0), "split", "split_size must be positive, got ", split_size,
+              " for input ", shape_str(x.shape()));
   std::vector<std::int64_t> sizes;
   if (n == 0) {
     sizes.push_back(0);  // torch.split of an empty dim returns one empty piece

@@ -24,7 +24,7 @@
 //
 // Sources: Chellapilla et al. 2006 (im2col); Dumoulin & Visin, "A guide to convolution arithmetic for
 // deep learning", 2016 (transposed convolution as the adjoint).
-// Algorithms (Conv2dOptions::algorithm; anima/ops/conv_kernels.hpp): CPU Reference / Im2colGemm /
+// Algorithms (Conv2dOptions::algorithm; anima/backends/cpu/conv.hpp): CPU Reference / Im2colGemm /
 // Depthwise, CUDA Cudnn / ImplicitGemm (its backward runs on cuDNN). The backward uses the algorithm
 // of the forward. conv_transpose2d always uses Auto.
 // Determinism: CPU run-to-run deterministic for a fixed thread count. CUDA: cuDNN's algorithm comes
@@ -41,8 +41,8 @@
 #include <anima/core/dispatch.hpp>
 #include <anima/core/tensor.hpp>
 #include <anima/kernels/conv_math.hpp>
-#include <anima/ops/conv_kernels.hpp>
-#include <anima/ops/elementwise_kernels.hpp>
+#include <anima/backends/cpu/conv.hpp>
+#include <anima/ops/elementwise_untracked.hpp>
 #include <anima/ops/factory.hpp>
 #include <anima/ops/reduce.hpp>
 #include <anima/ops/view.hpp>
@@ -54,7 +54,8 @@ struct Conv2dOptions {
   std::array<std::int64_t, 2> padding{0, 0};
   std::array<std::int64_t, 2> dilation{1, 1};
   std::int64_t groups = 1;
-  ConvAlgorithm algorithm = ConvAlgorithm::Auto;  // Auto: CPU depthwise when groups == C == O/multiplier, else im2col+GEMM; CUDA: cuDNN
+  ConvAlgorithm algorithm =
+      ConvAlgorithm::Auto;  // Auto: CPU depthwise when groups == C == O/multiplier, else im2col+GEMM; CUDA: cuDNN
 };
 
 struct ConvTranspose2dOptions {
@@ -153,14 +154,14 @@ inline Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bi
               shape_str(xs));
   ANIMA_CHECK(p.O % p.groups == 0, op, "groups = ", p.groups, " does not divide the ", p.O,
               " output channels of weight ", shape_str(ws));
-  ANIMA_CHECK(ws[1] * p.groups == p.C, op, "input ", shape_str(xs), " has ", p.C, " channels but weight ", shape_str(ws),
-              " expects ", ws[1] * p.groups, " (= weight.shape[1] * groups)");
+  ANIMA_CHECK(ws[1] * p.groups == p.C, op, "input ", shape_str(xs), " has ", p.C, " channels but weight ",
+              shape_str(ws), " expects ", ws[1] * p.groups, " (= weight.shape[1] * groups)");
   if (bias.defined())
     ANIMA_CHECK(bias.dim() == 1 && bias.shape()[0] == p.O, op, "bias must be [", p.O, "] for weight ", shape_str(ws),
                 ", got ", shape_str(bias.shape()));
   const std::int64_t ekh = p.dh * (p.kh - 1) + 1, ekw = p.dw * (p.kw - 1) + 1;
-  ANIMA_CHECK(ekh <= p.H + 2 * p.ph && ekw <= p.W + 2 * p.pw, op, "kernel ", p.kh, "x", p.kw, " (dilated ", ekh, "x", ekw,
-              ") is larger than the padded input ", p.H + 2 * p.ph, "x", p.W + 2 * p.pw, " (input ", shape_str(xs),
+  ANIMA_CHECK(ekh <= p.H + 2 * p.ph && ekw <= p.W + 2 * p.pw, op, "kernel ", p.kh, "x", p.kw, " (dilated ", ekh, "x",
+              ekw, ") is larger than the padded input ", p.H + 2 * p.ph, "x", p.W + 2 * p.pw, " (input ", shape_str(xs),
               ", padding [", p.ph, ", ", p.pw, "])");
   p.Ho = kernels::conv_output_size(p.H, p.kh, p.sh, p.ph, p.dh);
   p.Wo = kernels::conv_output_size(p.W, p.kw, p.sw, p.pw, p.dw);

@@ -18,7 +18,7 @@
 #include <anima/core/generator.hpp>
 #include <anima/core/tensor.hpp>
 #include <anima/ops/elementwise.hpp>
-#include <anima/ops/elementwise_kernels.hpp>
+#include <anima/ops/elementwise_untracked.hpp>
 #include <anima/ops/factory.hpp>
 
 namespace anima {

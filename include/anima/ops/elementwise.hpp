@@ -12,7 +12,7 @@
 //   clamp: g where lo <= x <= hi, else 0          relu: g where x > 0, else 0
 //   maximum: g to the larger input; ties give g/2 to each (PyTorch's rule); minimum likewise
 //   where: g where c to a, g where !c to b
-// The kernels are in anima/ops/elementwise_kernels.hpp; per-element math in anima/kernels/elementwise_math.hpp.
+// The kernels are in anima/backends/cpu/elementwise.hpp; per-element math in anima/kernels/elementwise_math.hpp.
 // Determinism: every output element depends on its own inputs only: bitwise reproducible.
 #pragma once
 
@@ -20,7 +20,7 @@
 #include <vector>
 
 #include <anima/autograd/node.hpp>
-#include <anima/ops/elementwise_kernels.hpp>
+#include <anima/ops/elementwise_untracked.hpp>
 #include <anima/ops/reduce.hpp>
 
 namespace anima {
@@ -83,7 +83,8 @@ inline Tensor pow(const Tensor& a, const Tensor& b) {
   record("pow", y, {a, b}, [sa, sb, sy](const Tensor& g) -> std::vector<Tensor> {
     using namespace detail;
     Tensor one = untracked::scalar_like(sb, 1.0);
-    Tensor ga = mul_u(g, mul_u(sb, untracked::binary("pow", BinaryOp::Pow, sa, untracked::binary("sub", BinaryOp::Sub, sb, one))));
+    Tensor ga = mul_u(
+        g, mul_u(sb, untracked::binary("pow", BinaryOp::Pow, sa, untracked::binary("sub", BinaryOp::Sub, sb, one))));
     Tensor log_a = untracked::unary("log", UnaryOp::Log, sa);
     Tensor at_zero = untracked::compare("pow_backward", CompareOp::Eq, sa, zero_like_scalar(sa));
     Tensor gb = untracked::where(at_zero, zero_like_scalar(g), mul_u(g, mul_u(sy, log_a)));
@@ -101,7 +102,8 @@ inline Tensor extreme_binary(const Tensor& a, const Tensor& b, BinaryOp op, Comp
     Tensor a_wins = untracked::compare(name, wins, sa, sb);
     Tensor tie = untracked::compare(name, CompareOp::Eq, sa, sb);
     Tensor half = untracked::scalar_like(g, 0.5);
-    Tensor share_a = untracked::where(a_wins, untracked::scalar_like(g, 1.0), untracked::where(tie, half, zero_like_scalar(g)));
+    Tensor share_a =
+        untracked::where(a_wins, untracked::scalar_like(g, 1.0), untracked::where(tie, half, zero_like_scalar(g)));
     Tensor ga = mul_u(g, share_a);
     Tensor gb = untracked::binary(name, BinaryOp::Sub, g, ga);
     return {untracked::sum_to(ga, sa.shape()), untracked::sum_to(gb, sb.shape())};

@@ -13,7 +13,7 @@
 #include <anima/core/dispatch.hpp>
 #include <anima/core/generator.hpp>
 #include <anima/core/tensor.hpp>
-#include <anima/ops/factory_kernels.hpp>
+#include <anima/backends/cpu/factory.hpp>
 
 namespace anima {
 
@@ -80,7 +80,8 @@ inline Tensor random_tensor(kernels::Distribution dist, const Shape& shape, doub
   const bool requires_grad = opts.requires_grad;
   Tensor t = Tensor::empty(shape, opts.with_requires_grad(false));
   const std::uint64_t offset = gen.advance(static_cast<std::uint64_t>(t.numel()));
-  if (t.numel() > 0) kernel_for<RandomKernel>(t.device())(t.dtype(), dist, t.raw_data(), t.numel(), gen.seed(), offset, a, b);
+  if (t.numel() > 0)
+    kernel_for<RandomKernel>(t.device())(t.dtype(), dist, t.raw_data(), t.numel(), gen.seed(), offset, a, b);
   if (requires_grad) t.set_requires_grad(true);
   return t;
 }
@@ -91,8 +92,8 @@ inline Tensor rand(const Shape& shape, TensorOptions opts = {}, Generator& gen =
   return random_tensor(kernels::Distribution::Uniform, shape, lo, hi, opts, gen);
 }
 // Normal(mean, std).
-inline Tensor randn(const Shape& shape, TensorOptions opts = {}, Generator& gen = default_generator(), double mean = 0.0,
-                    double stddev = 1.0) {
+inline Tensor randn(const Shape& shape, TensorOptions opts = {}, Generator& gen = default_generator(),
+                    double mean = 0.0, double stddev = 1.0) {
   return random_tensor(kernels::Distribution::Normal, shape, mean, stddev, opts, gen);
 }
 

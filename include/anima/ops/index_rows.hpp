@@ -24,7 +24,8 @@
 // Why distinct: with a repeated index the forward would depend on the write order; it is an Error.
 //
 // Kernels: anima/kernels/cpu/index_rows.hpp, anima/kernels/cuda/index_rows.cuh.
-// Determinism: scatter_rows is copies both ways; index_select_rows' forward is a copy, its backward sums in a fixed order on every backend: bitwise reproducible,
+// Determinism: scatter_rows is copies both ways; index_select_rows' forward is a copy, its backward sums in a fixed
+// order on every backend: bitwise reproducible,
 // CPU and CUDA equal.
 #pragma once
 
@@ -38,7 +39,7 @@
 #include <anima/core/error.hpp>
 #include <anima/core/tensor.hpp>
 #include <anima/ops/factory.hpp>
-#include <anima/ops/index_rows_kernels.hpp>
+#include <anima/backends/cpu/index_rows.hpp>
 
 namespace anima {
 
@@ -53,7 +54,8 @@ inline void invert_rows_csr(const std::vector<std::int64_t>& idx, std::int64_t k
   for (const std::int64_t r : idx) ++ptr[r + 1];
   for (std::int64_t r = 0; r < k; ++r) ptr[r + 1] += ptr[r];
   std::vector<std::int64_t> fill(ptr, ptr + k);
-  for (std::size_t j = 0; j < idx.size(); ++j) src[fill[static_cast<std::size_t>(idx[j])]++] = static_cast<std::int64_t>(j);
+  for (std::size_t j = 0; j < idx.size(); ++j)
+    src[fill[static_cast<std::size_t>(idx[j])]++] = static_cast<std::int64_t>(j);
 }
 
 }  // namespace detail
@@ -73,7 +75,7 @@ inline Tensor index_select_rows(const Tensor& x, const std::vector<std::int64_t>
   Shape y_shape = x.shape();
   y_shape[0] = m;
   Tensor y = Tensor::empty(y_shape, TensorOptions(x.dtype()).with_device(x.device()));
-  if (y.numel() == 0) return y;  // nothing to gather: M = 0 or empty rows (then K > 0 or M = 0)
+  if (y.numel() == 0) return y;                  // nothing to gather: M = 0 or empty rows (then K > 0 or M = 0)
   const std::int64_t row_elems = x.numel() / k;  // k > 0 here: with K = 0 every index is out of range
 
   // One host buffer [idx | ptr | src] (ptr/src only when a backward will be recorded), one transfer.
@@ -103,8 +105,8 @@ inline Tensor index_select_rows(const Tensor& x, const Tensor& idx) {
   ANIMA_CHECK(idx.defined() && idx.dim() == 1, op, "expected indices [M], got ",
               idx.defined() ? shape_str(idx.shape()) : std::string("undefined"));
   ANIMA_CHECK(idx.dtype() == DType::Int64, op, "expected int64 indices, got ", dtype_name(idx.dtype()));
-  ANIMA_CHECK(idx.device().is_cpu(), op, "indices must be on the CPU (they are validated and inverted on the host), got ",
-              idx.device().str());
+  ANIMA_CHECK(idx.device().is_cpu(), op,
+              "indices must be on the CPU (they are validated and inverted on the host), got ", idx.device().str());
   return index_select_rows(x, to_vector<std::int64_t>(idx));
 }
 
@@ -125,8 +127,8 @@ inline Tensor scatter_rows(const std::vector<Tensor>& parts, const std::vector<s
                 shape_str(p0.shape()), ", got ", p.defined() ? shape_str(p.shape()) : std::string("undefined"));
     bool same = p.dtype() == p0.dtype() && p.device() == p0.device();
     for (int d = 1; same && d < p0.dim(); ++d) same = p.shape()[d] == p0.shape()[d];
-    ANIMA_CHECK(same, op, "source ", l, " ", shape_str(p.shape()), " (", dtype_name(p.dtype()), " on ", p.device().str(),
-                ") must match source 0 ", shape_str(p0.shape()), " (", dtype_name(p0.dtype()), " on ",
+    ANIMA_CHECK(same, op, "source ", l, " ", shape_str(p.shape()), " (", dtype_name(p.dtype()), " on ",
+                p.device().str(), ") must match source 0 ", shape_str(p0.shape()), " (", dtype_name(p0.dtype()), " on ",
                 p0.device().str(), ") in dtype, device and every dimension but the first");
     total += p.shape()[0];
   }
@@ -167,7 +169,8 @@ inline Tensor scatter_rows(const std::vector<Tensor>& parts, const std::vector<s
     for (const Shape& s : part_shapes) {
       Tensor gl = Tensor::empty(s, TensorOptions(g.dtype()).with_device(g.device()));
       if (gl.numel() > 0)
-        kernel_for<IndexSelectRowsKernel>(g.device())(g.dtype(), g.raw_data(), gi + off, s[0], row_elems, gl.raw_data());
+        kernel_for<IndexSelectRowsKernel>(g.device())(g.dtype(), g.raw_data(), gi + off, s[0], row_elems,
+                                                      gl.raw_data());
       off += s[0];
       grads.push_back(gl);
     }

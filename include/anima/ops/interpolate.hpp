@@ -27,7 +27,7 @@
 #include <anima/core/copy.hpp>
 #include <anima/core/dispatch.hpp>
 #include <anima/core/tensor.hpp>
-#include <anima/ops/interpolate_kernels.hpp>
+#include <anima/backends/cpu/interpolate.hpp>
 
 namespace anima {
 
@@ -35,9 +35,9 @@ enum class InterpolateMode { Nearest, Bilinear };
 
 struct InterpolateOptions {
   std::optional<std::array<std::int64_t, 2>> size;
-  std::optional<std::array<double, 2>> scale_factor;   // exactly one of size / scale_factor
+  std::optional<std::array<double, 2>> scale_factor;  // exactly one of size / scale_factor
   InterpolateMode mode = InterpolateMode::Nearest;
-  bool align_corners = false;                           // bilinear only
+  bool align_corners = false;  // bilinear only
 };
 
 // [N, C, H, W] -> [N, C, OH, OW]

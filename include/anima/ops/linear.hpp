@@ -15,7 +15,8 @@
 
 namespace anima {
 
-inline Tensor linear(const Tensor& x /*[*, in]*/, const Tensor& weight /*[out, in]*/, const Tensor& bias = Tensor() /*[out]*/) {
+inline Tensor linear(const Tensor& x /*[*, in]*/, const Tensor& weight /*[out, in]*/,
+                     const Tensor& bias = Tensor() /*[out]*/) {
   ANIMA_CHECK(x.defined() && weight.defined(), "linear", "input and weight must be defined");
   ANIMA_CHECK(weight.dim() == 2, "linear", "weight must be 2-D [out, in], got ", shape_str(weight.shape()));
   ANIMA_CHECK(x.dim() >= 1, "linear", "input must have at least 1 dim [*, in], got ", shape_str(x.shape()));

@@ -35,7 +35,7 @@
 #include <anima/core/tensor.hpp>
 #include <anima/ops/activation.hpp>
 #include <anima/ops/elementwise.hpp>
-#include <anima/ops/elementwise_kernels.hpp>
+#include <anima/ops/elementwise_untracked.hpp>
 #include <anima/ops/factory.hpp>
 #include <anima/ops/reduce.hpp>
 #include <anima/ops/softmax.hpp>
@@ -102,8 +102,8 @@ inline Tensor cross_entropy(const Tensor& logits /*[N, C]*/, const Tensor& targe
   const std::int64_t n = logits.shape()[0], c = logits.shape()[1];
   const Tensor& weight = opts.weight;
   if (weight.defined()) {
-    ANIMA_CHECK(weight.dim() == 1 && weight.shape()[0] == c, op, "weight ", shape_str(weight.shape()), " must be [",
-                c, "] for logits ", shape_str(logits.shape()));
+    ANIMA_CHECK(weight.dim() == 1 && weight.shape()[0] == c, op, "weight ", shape_str(weight.shape()), " must be [", c,
+                "] for logits ", shape_str(logits.shape()));
     ANIMA_CHECK(weight.device() == logits.device() && weight.dtype() == logits.dtype(), op, "weight ",
                 shape_str(weight.shape()), " (", dtype_name(weight.dtype()), " on ", weight.device().str(),
                 ") must match logits (", dtype_name(logits.dtype()), " on ", logits.device().str(), ")");
@@ -129,7 +129,7 @@ inline Tensor cross_entropy(const Tensor& logits /*[N, C]*/, const Tensor& targe
   };
   const Tensor oh = make(onehot, {n, c});  // [N, C]
 
-  const Tensor logp = log_softmax(logits, 1);              // [N, C]
+  const Tensor logp = log_softmax(logits, 1);                 // [N, C]
   const Tensor ow = weight.defined() ? mul(oh, weight) : oh;  // [N, C]: w_t at (n, t), 0 elsewhere
   const Tensor nll = neg(sum(mul(logp, ow), {1}));            // [N]
   Tensor smooth;
@@ -150,8 +150,8 @@ inline Tensor cross_entropy(const Tensor& logits /*[N, C]*/, const Tensor& targe
   return nll;
 }
 
-inline Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, const Tensor& weight = Tensor(),
-                                               Reduction reduction = Reduction::Mean,
+inline Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
+                                               const Tensor& weight = Tensor(), Reduction reduction = Reduction::Mean,
                                                const Tensor& pos_weight = Tensor()) {
   const char* op = "binary_cross_entropy_with_logits";
   detail::check_loss_pair(op, logits, target);

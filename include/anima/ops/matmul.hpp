@@ -15,7 +15,7 @@
 #include <anima/autograd/node.hpp>
 #include <anima/core/copy.hpp>
 #include <anima/core/view_meta.hpp>
-#include <anima/ops/gemm_kernels.hpp>
+#include <anima/backends/cpu/matmul.hpp>
 #include <anima/ops/reduce.hpp>
 #include <anima/ops/view.hpp>
 
@@ -24,9 +24,9 @@ namespace anima {
 namespace detail {
 
 struct GemmOperand {
-  Tensor data;               // holds the memory alive
-  bool trans = false;        // stored as the transpose of the logical [rows, cols] matrix
-  std::int64_t ld = 0;       // row stride of the stored matrix
+  Tensor data;          // holds the memory alive
+  bool trans = false;   // stored as the transpose of the logical [rows, cols] matrix
+  std::int64_t ld = 0;  // row stride of the stored matrix
   std::int64_t batch_stride = 0;
 };
 
@@ -71,7 +71,8 @@ inline Tensor matmul_untracked(const Tensor& a, const Tensor& b) {
   GemmOperand A = gemm_operand(as_batched3d(view_meta::expand(a, a_full), batch));
   GemmOperand B = gemm_operand(as_batched3d(view_meta::expand(b, b_full), batch));
   kernel_for<GemmKernel>(a.device())(a.dtype(), A.trans, B.trans, batch, M, N, K, 1.0, A.data.raw_data(), A.ld,
-                                     A.batch_stride, B.data.raw_data(), B.ld, B.batch_stride, 0.0, c.raw_data(), N, M * N);
+                                     A.batch_stride, B.data.raw_data(), B.ld, B.batch_stride, 0.0, c.raw_data(), N,
+                                     M * N);
   return c;
 }
 
@@ -96,8 +97,8 @@ inline Tensor matmul(const Tensor& a, const Tensor& b) {
   untracked::check_floating("matmul", a);
   const std::int64_t ka = a.shape().back();
   const std::int64_t kb = b.dim() == 1 ? b.shape()[0] : b.shape()[b.dim() - 2];
-  ANIMA_CHECK(ka == kb, "matmul", "inner dimensions differ: a is ", shape_str(a.shape()), ", b is ", shape_str(b.shape()),
-              " (expected a.shape[-1] == b.shape[", b.dim() == 1 ? "0" : "-2", "])");
+  ANIMA_CHECK(ka == kb, "matmul", "inner dimensions differ: a is ", shape_str(a.shape()), ", b is ",
+              shape_str(b.shape()), " (expected a.shape[-1] == b.shape[", b.dim() == 1 ? "0" : "-2", "])");
   const bool a_vec = a.dim() == 1, b_vec = b.dim() == 1;
   Tensor a2 = a_vec ? unsqueeze(a, 0) : a;
   Tensor b2 = b_vec ? unsqueeze(b, 1) : b;
@@ -109,8 +110,8 @@ inline Tensor matmul(const Tensor& a, const Tensor& b) {
 
 // Batched product of 3-D tensors [B, M, K] · [B, K, N] (torch.bmm: no broadcasting).
 inline Tensor bmm(const Tensor& a, const Tensor& b) {
-  ANIMA_CHECK(a.dim() == 3 && b.dim() == 3 && a.shape()[0] == b.shape()[0], "bmm", "expected [B, M, K] and [B, K, N], got ",
-              shape_str(a.shape()), " and ", shape_str(b.shape()));
+  ANIMA_CHECK(a.dim() == 3 && b.dim() == 3 && a.shape()[0] == b.shape()[0], "bmm",
+              "expected [B, M, K] and [B, K, N], got ", shape_str(a.shape()), " and ", shape_str(b.shape()));
   return matmul(a, b);
 }
 

@@ -38,7 +38,7 @@
 #include <anima/kernels/cpu/nms.hpp>
 #include <anima/ops/elementwise.hpp>
 #include <anima/ops/factory.hpp>
-#include <anima/ops/nms_kernels.hpp>
+#include <anima/backends/cpu/nms.hpp>
 #include <anima/ops/reduce.hpp>
 #include <anima/ops/view.hpp>
 
@@ -51,7 +51,8 @@ inline void check_boxes(const Tensor& boxes, const char* op, const char* what = 
   ANIMA_CHECK(boxes.defined(), op, what, " is undefined");
   ANIMA_CHECK(boxes.dim() == 2 && boxes.shape()[1] == 4, op, "expected ", what, " of shape [K, 4], got ",
               shape_str(boxes.shape()));
-  ANIMA_CHECK(is_floating(boxes.dtype()), op, "expected float32 or float64 ", what, ", got ", dtype_name(boxes.dtype()));
+  ANIMA_CHECK(is_floating(boxes.dtype()), op, "expected float32 or float64 ", what, ", got ",
+              dtype_name(boxes.dtype()));
   ANIMA_CHECK(boxes.device().is_cpu() || cuda_is_available(), op, what, " ", shape_str(boxes.shape()), " are on ",
               boxes.device().str(), ", but CUDA is not available here (no CUDA device, or ", kCudaNotRegistered, ")");
 }
@@ -95,7 +96,7 @@ inline Tensor nms(const Tensor& boxes, const Tensor& scores, double iou_threshol
   const Tensor s = detail::contiguous_or_self(scores);  // [K]
   std::vector<std::int64_t> keep(static_cast<std::size_t>(n));
   const std::int64_t count = kernel_for<NmsKernel>(b.device())(b.device(), b.dtype(), b.raw_data(), s.raw_data(), n,
-                                                             iou_threshold, keep.data());
+                                                               iou_threshold, keep.data());
   return from_buffer(keep.data(), {count}, idx_opts);
 }
 

@@ -32,23 +32,21 @@
 #include <anima/core/dispatch.hpp>
 #include <anima/core/tensor.hpp>
 #include <anima/kernels/pool_math.hpp>
-#include <anima/ops/pool_kernels.hpp>
+#include <anima/backends/cpu/pool.hpp>
 
 namespace anima {
 
 struct Pool2dOptions {
   std::array<std::int64_t, 2> kernel_size{2, 2};
-  std::array<std::int64_t, 2> stride{0, 0};   // 0 = kernel_size (PyTorch's default)
+  std::array<std::int64_t, 2> stride{0, 0};  // 0 = kernel_size (PyTorch's default)
   std::array<std::int64_t, 2> padding{0, 0};
   bool ceil_mode = false;
-  bool count_include_pad = true;               // avg_pool2d only
+  bool count_include_pad = true;  // avg_pool2d only
 };
 
 namespace detail {
 
-inline std::string pool_pair_str(const std::array<std::int64_t, 2>& a) {
-  return str_cat("(", a[0], ", ", a[1], ")");
-}
+inline std::string pool_pair_str(const std::array<std::int64_t, 2>& a) { return str_cat("(", a[0], ", ", a[1], ")"); }
 
 // Rank, dtype and device of a pooling input.
 inline void check_pool_input(const Tensor& x, const char* op) {
@@ -107,8 +105,8 @@ inline Tensor max_pool2d(const Tensor& input, const Pool2dOptions& opts) {
   const kernels::Pool2dGeometry g = detail::pool2d_geometry(input, opts, "max_pool2d");
   const Tensor x = detail::pool_contiguous(input);  // [N, C, H, W]
   const TensorOptions to = TensorOptions(x.dtype()).with_device(x.device());
-  Tensor y = Tensor::empty(detail::pool_output_shape(x, g), to);                                  // [N, C, OH, OW]
-  Tensor idx = Tensor::empty(y.shape(), TensorOptions(DType::Int64).with_device(x.device()));   // [N, C, OH, OW]
+  Tensor y = Tensor::empty(detail::pool_output_shape(x, g), to);                               // [N, C, OH, OW]
+  Tensor idx = Tensor::empty(y.shape(), TensorOptions(DType::Int64).with_device(x.device()));  // [N, C, OH, OW]
   if (y.numel() > 0)
     kernel_for<MaxPool2dForwardKernel>(x.device())(x.dtype(), x.raw_data(), g, y.raw_data(), idx.data<std::int64_t>());
   const Shape x_shape = x.shape();
@@ -156,8 +154,7 @@ inline Tensor adaptive_avg_pool2d(const Tensor& input, std::array<std::int64_t, 
   g.out_w = output_size[1];
   const Tensor x = detail::pool_contiguous(input);
   Tensor y = Tensor::empty(detail::pool_output_shape(x, g), TensorOptions(x.dtype()).with_device(x.device()));
-  if (y.numel() > 0)
-    kernel_for<AdaptiveAvgPool2dForwardKernel>(x.device())(x.dtype(), x.raw_data(), g, y.raw_data());
+  if (y.numel() > 0) kernel_for<AdaptiveAvgPool2dForwardKernel>(x.device())(x.dtype(), x.raw_data(), g, y.raw_data());
   const Shape x_shape = x.shape();
   record("adaptive_avg_pool2d", y, {input}, [g, x_shape](const Tensor& grad) -> std::vector<Tensor> {
     const Tensor gy = detail::pool_contiguous(grad);

@@ -12,7 +12,7 @@
 //   sum_to(g, shape): sums g over the dims that broadcasting added or expanded, so that
 //                     sum_to(dL/d(broadcast x), x.shape) = dL/dx.
 // Implementation: the reduced dims are permuted last, made contiguous, and reduced row by row by
-// ReduceKernel (anima/ops/reduce_kernels.hpp). Float sums accumulate in double on the CPU.
+// ReduceKernel (anima/backends/cpu/reduce.hpp). Float sums accumulate in double on the CPU.
 // Determinism: the CPU kernel is deterministic for a given thread count and shape.
 #pragma once
 
@@ -24,9 +24,9 @@
 #include <anima/autograd/node.hpp>
 #include <anima/core/copy.hpp>
 #include <anima/core/view_meta.hpp>
-#include <anima/ops/elementwise_kernels.hpp>
+#include <anima/ops/elementwise_untracked.hpp>
 #include <anima/ops/factory.hpp>
-#include <anima/ops/reduce_kernels.hpp>
+#include <anima/backends/cpu/reduce.hpp>
 
 namespace anima {
 
@@ -148,7 +148,8 @@ inline Tensor mean(const Tensor& x, const std::vector<std::int64_t>& dims, bool 
   for (int d : rdims) count *= x.shape()[d];
   ANIMA_CHECK(count > 0, "mean", "mean over an empty set of elements (shape ", shape_str(x.shape()), ")");
   Tensor s = untracked::reduce(x, kernels::ReduceOp::Sum, rdims, keepdim, "mean").values;
-  Tensor y = untracked::binary("mean", kernels::BinaryOp::Div, s, untracked::scalar_like(s, static_cast<double>(count)));
+  Tensor y =
+      untracked::binary("mean", kernels::BinaryOp::Div, s, untracked::scalar_like(s, static_cast<double>(count)));
   const Shape x_shape = x.shape();
   record("mean", y, {x}, [x_shape, rdims, count](const Tensor& g) -> std::vector<Tensor> {
     Tensor scaled = untracked::binary("mean_backward", kernels::BinaryOp::Div, g,
@@ -167,7 +168,8 @@ struct ValuesIndices {
 namespace detail {
 
 // max/min along one dim, with the gradient routed to the returned index.
-inline ValuesIndices extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim, kernels::ReduceOp op, const char* name) {
+inline ValuesIndices extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim, kernels::ReduceOp op,
+                                 const char* name) {
   const int d = normalize_dim(dim, x.shape(), name, true);
   const std::vector<int> rdims = x.dim() == 0 ? std::vector<int>{} : std::vector<int>{d};
   auto r = untracked::reduce(x, op, rdims, keepdim, name);
@@ -176,7 +178,8 @@ inline ValuesIndices extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim
   record(name, r.values, {x}, [x_shape, rdims, idx, d](const Tensor& g) -> std::vector<Tensor> {
     if (rdims.empty()) return {g};
     // one-hot along d: positions == index, as float for the comparison (exact below 2^24).
-    Tensor positions = arange(0.0, static_cast<double>(x_shape[d]), 1.0, TensorOptions(g.dtype()).with_device(g.device()));
+    Tensor positions =
+        arange(0.0, static_cast<double>(x_shape[d]), 1.0, TensorOptions(g.dtype()).with_device(g.device()));
     Shape pos_shape(x_shape.size(), 1);
     pos_shape[d] = x_shape[d];
     positions = view_meta::with_geometry(positions, pos_shape, contiguous_strides(pos_shape), 0);
@@ -222,7 +225,8 @@ inline ValuesIndices min(const Tensor& x, std::int64_t dim, bool keepdim = false
 inline Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim = false) {
   const int d = normalize_dim(dim, x.shape(), "argmax", true);
   return untracked::reduce(x, kernels::ReduceOp::Max, x.dim() == 0 ? std::vector<int>{} : std::vector<int>{d}, keepdim,
-                           "argmax").indices;
+                           "argmax")
+      .indices;
 }
 // Index of the first maximum in the flattened tensor (0-dim int64).
 inline Tensor argmax(const Tensor& x) {
@@ -239,7 +243,8 @@ inline Tensor argmin(const Tensor& x) {
 inline Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim = false) {
   const int d = normalize_dim(dim, x.shape(), "argmin", true);
   return untracked::reduce(x, kernels::ReduceOp::Min, x.dim() == 0 ? std::vector<int>{} : std::vector<int>{d}, keepdim,
-                           "argmin").indices;
+                           "argmin")
+      .indices;
 }
 
 }  // namespace anima

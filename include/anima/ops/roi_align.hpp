@@ -20,7 +20,8 @@
 // Bad input: wrong ranks/shapes/dtypes/devices and non-positive sizes -> anima::Error. CPU rois are
 // validated: a batch index outside [0, N) (or NaN), a non-finite coordinate, or (adaptive sampling
 // ratio) a box so large that its grid would exceed kernels::kRoiMaxAdaptiveGrid samples per bin and
-// axis -> anima::Error naming the RoI (kernels clamp that grid: no undefined cast, no endless loop). CUDA rois are not validated on the host; there an invalid RoI gives zeros and no gradient
+// axis -> anima::Error naming the RoI (kernels clamp that grid: no undefined cast, no endless loop). CUDA rois are not
+// validated on the host; there an invalid RoI gives zeros and no gradient
 // (documented safe result, tested in tests/cuda/roi_align_parity_test.cpp). The CUDA default backward
 // (CudaDeterministic, the gather) plans its work on the host: from host_rois when given (see below),
 // else from a copy of the rois read back from the device (one synchronisation).
@@ -41,7 +42,7 @@
 #include <anima/core/tensor.hpp>
 #include <anima/kernels/roi_align_math.hpp>
 #include <anima/ops/factory.hpp>
-#include <anima/ops/roi_align_kernels.hpp>
+#include <anima/backends/cpu/roi_align.hpp>
 
 namespace anima {
 
@@ -66,8 +67,8 @@ inline kernels::RoiAlignGeometry roi_geometry(const Tensor& input, const Tensor&
               ", but CUDA is not available here (no CUDA device, or ", kCudaNotRegistered, ")");
   ANIMA_CHECK(input.shape()[1] > 0 && input.shape()[2] > 0 && input.shape()[3] > 0, op,
               "expected non-zero channel and spatial sizes, got input ", shape_str(input.shape()));
-  ANIMA_CHECK(output_size[0] > 0 && output_size[1] > 0, op, "output_size must be positive, got (", output_size[0],
-              ", ", output_size[1], ")");
+  ANIMA_CHECK(output_size[0] > 0 && output_size[1] > 0, op, "output_size must be positive, got (", output_size[0], ", ",
+              output_size[1], ")");
   ANIMA_CHECK(std::isfinite(spatial_scale) && spatial_scale > 0, op, "spatial_scale must be positive and finite, got ",
               spatial_scale);
   kernels::RoiAlignGeometry g;
@@ -98,11 +99,14 @@ inline void check_rois_on_host(const Tensor& rois, std::int64_t batch, const cha
                   r[k * 5 + 2], ", ", r[k * 5 + 3], ", ", r[k * 5 + 4], ")");
     if (adaptive != nullptr && adaptive->sampling_ratio <= 0) {
       const double scale = adaptive->spatial_scale;
-      const double w = std::fabs(r[k * 5 + 3] - r[k * 5 + 1]) * scale, h = std::fabs(r[k * 5 + 4] - r[k * 5 + 2]) * scale;
+      const double w = std::fabs(r[k * 5 + 3] - r[k * 5 + 1]) * scale,
+                   h = std::fabs(r[k * 5 + 4] - r[k * 5 + 2]) * scale;
       const double limit = static_cast<double>(kernels::kRoiMaxAdaptiveGrid);
-      ANIMA_CHECK(h / static_cast<double>(adaptive->pooled_h) < limit && w / static_cast<double>(adaptive->pooled_w) < limit,
-                  op, "RoI ", k, " is ", w, " x ", h, " map pixels: with the adaptive sampling ratio that is more than ",
-                  kernels::kRoiMaxAdaptiveGrid, " samples per bin along an axis (give a fixed sampling_ratio, or clip the box)");
+      ANIMA_CHECK(
+          h / static_cast<double>(adaptive->pooled_h) < limit && w / static_cast<double>(adaptive->pooled_w) < limit,
+          op, "RoI ", k, " is ", w, " x ", h, " map pixels: with the adaptive sampling ratio that is more than ",
+          kernels::kRoiMaxAdaptiveGrid,
+          " samples per bin along an axis (give a fixed sampling_ratio, or clip the box)");
     }
   }
 }
@@ -132,8 +136,8 @@ inline Tensor roi_align(const Tensor& input, const Tensor& rois, const Tensor& h
                 " on ", host_rois.device().str());
     hr = detail::roi_contiguous(host_rois);
   }
-  Tensor y = Tensor::empty({g.num_rois, g.channels, g.pooled_h, g.pooled_w},
-                           TensorOptions(x.dtype()).with_device(x.device()));
+  Tensor y =
+      Tensor::empty({g.num_rois, g.channels, g.pooled_h, g.pooled_w}, TensorOptions(x.dtype()).with_device(x.device()));
   if (y.numel() > 0)
     kernel_for<RoiAlignForwardKernel>(x.device())(x.dtype(), algorithms.forward, x.raw_data(), r.raw_data(), g,
                                                   y.raw_data());
@@ -151,7 +155,8 @@ inline Tensor roi_align(const Tensor& input, const Tensor& rois, const Tensor& h
 }
 
 inline Tensor roi_align(const Tensor& input, const Tensor& rois, std::array<std::int64_t, 2> output_size,
-                        double spatial_scale, std::int64_t sampling_ratio, bool aligned, RoiAlignAlgorithms algorithms) {
+                        double spatial_scale, std::int64_t sampling_ratio, bool aligned,
+                        RoiAlignAlgorithms algorithms) {
   return roi_align(input, rois, Tensor(), output_size, spatial_scale, sampling_ratio, aligned, algorithms);
 }
 
@@ -173,13 +178,16 @@ inline std::vector<double> boxes_to_roi_rows(const std::vector<Tensor>& boxes) {
   for (std::size_t i = 0; i < boxes.size(); ++i) {
     const Tensor& b = boxes[i];
     ANIMA_CHECK(b.defined() && b.dim() == 2 && b.shape()[1] == 4, "boxes_to_rois", "boxes[", i,
-                "] must be [K, 4] (x1, y1, x2, y2), got ", b.defined() ? shape_str(b.shape()) : std::string("undefined"));
-    ANIMA_CHECK(b.dtype() == dtype && b.device() == device, "boxes_to_rois", "boxes[", i, "] is ", dtype_name(b.dtype()),
-                " on ", b.device().str(), ", expected ", dtype_name(dtype), " on ", device.str(), " like boxes[0]");
+                "] must be [K, 4] (x1, y1, x2, y2), got ",
+                b.defined() ? shape_str(b.shape()) : std::string("undefined"));
+    ANIMA_CHECK(b.dtype() == dtype && b.device() == device, "boxes_to_rois", "boxes[", i, "] is ",
+                dtype_name(b.dtype()), " on ", b.device().str(), ", expected ", dtype_name(dtype), " on ", device.str(),
+                " like boxes[0]");
     const std::vector<double> v = to_vector<double>(b);
     for (std::size_t k = 0; k * 4 < v.size(); ++k) {
       rows.push_back(static_cast<double>(i));
-      rows.insert(rows.end(), v.begin() + static_cast<std::ptrdiff_t>(k * 4), v.begin() + static_cast<std::ptrdiff_t>(k * 4 + 4));
+      rows.insert(rows.end(), v.begin() + static_cast<std::ptrdiff_t>(k * 4),
+                  v.begin() + static_cast<std::ptrdiff_t>(k * 4 + 4));
     }
   }
   return rows;

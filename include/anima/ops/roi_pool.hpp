@@ -21,7 +21,7 @@
 #include <anima/core/dispatch.hpp>
 #include <anima/core/tensor.hpp>
 #include <anima/ops/roi_align.hpp>
-#include <anima/ops/roi_align_kernels.hpp>
+#include <anima/backends/cpu/roi_pool.hpp>
 
 namespace anima {
 

@@ -8,7 +8,7 @@
 //   softmax:      dL/dx_k = y_k · (g_k − Σ_i g_i · y_i)
 //   log_softmax:  dL/dx_k = g_k − e^(y_k) · Σ_i g_i
 // x is made contiguous and viewed as [outer, dim, inner]; SoftmaxForwardKernel / SoftmaxBackwardKernel
-// (anima/ops/softmax_kernels.hpp) run on the tensor's device. The backward is not itself differentiable
+// (anima/backends/cpu/softmax.hpp) run on the tensor's device. The backward is not itself differentiable
 // (no double backward).
 // Determinism: each slice is reduced in a fixed order: bitwise reproducible on the CPU; on CUDA run-to-run
 // deterministic (fixed launch shape, no atomics).
@@ -22,8 +22,8 @@
 #include <anima/core/dispatch.hpp>
 #include <anima/core/shape.hpp>
 #include <anima/core/tensor.hpp>
-#include <anima/ops/elementwise_kernels.hpp>
-#include <anima/ops/softmax_kernels.hpp>
+#include <anima/ops/elementwise_untracked.hpp>
+#include <anima/backends/cpu/softmax.hpp>
 
 namespace anima {
 

@@ -35,9 +35,8 @@ inline Tensor reshape(const Tensor& x, const Shape& shape) {
   const Shape target = view_meta::infer_shape(shape, x.numel(), "reshape", x.shape());
   Tensor y = detail::reshape_untracked(x, target);
   const Shape x_shape = x.shape();
-  record("reshape", y, {x}, [x_shape](const Tensor& g) -> std::vector<Tensor> {
-    return {detail::reshape_untracked(g, x_shape)};
-  });
+  record("reshape", y, {x},
+         [x_shape](const Tensor& g) -> std::vector<Tensor> { return {detail::reshape_untracked(g, x_shape)}; });
   return y;
 }
 
@@ -71,16 +70,17 @@ inline Tensor flatten(const Tensor& x, std::int64_t start_dim = 0, std::int64_t 
 inline Tensor permute(const Tensor& x, const std::vector<std::int64_t>& dims) {
   Tensor y = view_meta::permute(x, dims);
   std::vector<std::int64_t> inverse(dims.size());
-  for (std::size_t i = 0; i < dims.size(); ++i) inverse[normalize_dim(dims[i], x.shape(), "permute")] = static_cast<std::int64_t>(i);
-  record("permute", y, {x}, [inverse](const Tensor& g) -> std::vector<Tensor> { return {view_meta::permute(g, inverse)}; });
+  for (std::size_t i = 0; i < dims.size(); ++i)
+    inverse[normalize_dim(dims[i], x.shape(), "permute")] = static_cast<std::int64_t>(i);
+  record("permute", y, {x},
+         [inverse](const Tensor& g) -> std::vector<Tensor> { return {view_meta::permute(g, inverse)}; });
   return y;
 }
 
 inline Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1) {
   Tensor y = view_meta::transpose(x, dim0, dim1);
-  record("transpose", y, {x}, [dim0, dim1](const Tensor& g) -> std::vector<Tensor> {
-    return {view_meta::transpose(g, dim0, dim1)};
-  });
+  record("transpose", y, {x},
+         [dim0, dim1](const Tensor& g) -> std::vector<Tensor> { return {view_meta::transpose(g, dim0, dim1)}; });
   return y;
 }
 
@@ -98,9 +98,8 @@ inline Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::
   Tensor y = view_meta::slice(x, dim, start, end, step);
   const int d = normalize_dim(dim, x.shape(), "slice");
   // The view's offset tells where it starts, whatever negative/clamped arguments were given.
-  const std::int64_t begin = x.shape()[d] == 0 || y.shape()[d] == 0 || x.strides()[d] == 0
-                                 ? 0
-                                 : (y.offset() - x.offset()) / x.strides()[d];
+  const std::int64_t begin =
+      x.shape()[d] == 0 || y.shape()[d] == 0 || x.strides()[d] == 0 ? 0 : (y.offset() - x.offset()) / x.strides()[d];
   const std::int64_t stop = begin + (y.shape()[d] - 1) * step + 1;
   const Shape x_shape = x.shape();
   record("slice", y, {x}, [x_shape, d, begin, stop, step](const Tensor& g) -> std::vector<Tensor> {
@@ -123,28 +122,32 @@ inline Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std:
 inline Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
   Tensor y = view_meta::unsqueeze(x, dim);
   const Shape x_shape = x.shape();
-  record("unsqueeze", y, {x}, [x_shape](const Tensor& g) -> std::vector<Tensor> { return {detail::reshape_untracked(g, x_shape)}; });
+  record("unsqueeze", y, {x},
+         [x_shape](const Tensor& g) -> std::vector<Tensor> { return {detail::reshape_untracked(g, x_shape)}; });
   return y;
 }
 
 inline Tensor squeeze(const Tensor& x, std::int64_t dim) {
   Tensor y = view_meta::squeeze(x, dim);
   const Shape x_shape = x.shape();
-  record("squeeze", y, {x}, [x_shape](const Tensor& g) -> std::vector<Tensor> { return {detail::reshape_untracked(g, x_shape)}; });
+  record("squeeze", y, {x},
+         [x_shape](const Tensor& g) -> std::vector<Tensor> { return {detail::reshape_untracked(g, x_shape)}; });
   return y;
 }
 
 inline Tensor squeeze(const Tensor& x) {
   Tensor y = view_meta::squeeze(x);
   const Shape x_shape = x.shape();
-  record("squeeze", y, {x}, [x_shape](const Tensor& g) -> std::vector<Tensor> { return {detail::reshape_untracked(g, x_shape)}; });
+  record("squeeze", y, {x},
+         [x_shape](const Tensor& g) -> std::vector<Tensor> { return {detail::reshape_untracked(g, x_shape)}; });
   return y;
 }
 
 inline Tensor expand(const Tensor& x, const Shape& shape) {
   Tensor y = view_meta::expand(x, shape);
   const Shape x_shape = x.shape();
-  record("expand", y, {x}, [x_shape](const Tensor& g) -> std::vector<Tensor> { return {untracked::sum_to(g, x_shape)}; });
+  record("expand", y, {x},
+         [x_shape](const Tensor& g) -> std::vector<Tensor> { return {untracked::sum_to(g, x_shape)}; });
   return y;
 }
 

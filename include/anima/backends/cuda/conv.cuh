@@ -1,0 +1,95 @@
+// anima/backends/cuda/conv.cuh — CUDA entries of the conv tags (anima/backends/cpu/conv.hpp), run on
+// anima::cuda::current_stream() of the current device.
+//
+//   ConvAlgorithm   forward                               backward data / backward filter
+//   Auto, Cudnn     cuDNN (kernels/cuda/conv_cudnn.cuh)   cuDNN
+//   ImplicitGemm    conv2d_fwd_implicit_gemm_v1 (ours)    cuDNN (no own backward kernel yet)
+//   Reference, Im2colGemm, Depthwise: CPU-only -> Error.
+// cuDNN workspace comes from the device's caching allocator and is returned right after the call is
+// enqueued (the caching allocator hands memory out in stream order on the one stream we use, so the
+// next user of that block runs after this kernel).
+#pragma once
+
+#include <cstddef>
+
+#include <cuda_runtime.h>
+
+#include <anima/core/dispatch.hpp>
+#include <anima/core/dtype.hpp>
+#include <anima/core/error.hpp>
+#include <anima/backends/cuda/runtime.cuh>
+#include <anima/kernels/conv_math.hpp>
+#include <anima/kernels/cuda/conv_cudnn.cuh>
+#include <anima/kernels/cuda/conv_implicit_gemm.cuh>
+#include <anima/backends/cpu/conv.hpp>
+
+namespace anima::cuda {
+
+namespace conv_detail {
+
+// Resolves Auto; rejects the CPU-only algorithms. Returns true for our implicit GEMM.
+inline bool use_implicit_gemm(ConvAlgorithm a, const char* op) {
+  switch (a) {
+    case ConvAlgorithm::Auto:
+    case ConvAlgorithm::Cudnn: return false;
+    case ConvAlgorithm::ImplicitGemm: return true;
+    default: break;
+  }
+  fail(op, "ConvAlgorithm::", conv_algorithm_name(a),
+       " runs on CPU tensors only (CUDA offers Auto, Cudnn and ImplicitGemm)");
+}
+
+}  // namespace conv_detail
+
+inline void conv2d_forward(DType dtype, ConvAlgorithm algorithm, const kernels::Conv2dGeometry& p, const void* x,
+                           const void* w, const void* b, void* y) {
+  const bool ours = conv_detail::use_implicit_gemm(algorithm, Conv2dForwardKernel::name);
+  ANIMA_DISPATCH_FLOATING(dtype, Conv2dForwardKernel::name, [&] {
+    const auto* xs = static_cast<const scalar_t*>(x);
+    const auto* ws = static_cast<const scalar_t*>(w);
+    const auto* bs = static_cast<const scalar_t*>(b);
+    auto* ys = static_cast<scalar_t*>(y);
+    const cudaStream_t stream = current_stream();
+    if (ours) {
+      kernels::cuda::conv2d_fwd_implicit_gemm(p, xs, ws, bs, ys, stream);
+      return;
+    }
+    const auto plan = kernels::cuda::cudnn_conv_plan<scalar_t>(kernels::cuda::CudnnConvPass::Forward, p, stream);
+    const ScopedWorkspace work = device_workspace(plan.workspace_bytes);
+    kernels::cuda::cudnn_conv_forward(p, plan, xs, ws, bs, ys, work.get(), stream);
+  });
+}
+
+inline void conv2d_backward_data(DType dtype, ConvAlgorithm algorithm, const kernels::Conv2dGeometry& p, const void* dy,
+                                 const void* w, void* dx) {
+  (void)conv_detail::use_implicit_gemm(algorithm, Conv2dBackwardDataKernel::name);  // both run on cuDNN
+  ANIMA_DISPATCH_FLOATING(dtype, Conv2dBackwardDataKernel::name, [&] {
+    const cudaStream_t stream = current_stream();
+    const auto plan = kernels::cuda::cudnn_conv_plan<scalar_t>(kernels::cuda::CudnnConvPass::BackwardData, p, stream);
+    const ScopedWorkspace work = device_workspace(plan.workspace_bytes);
+    kernels::cuda::cudnn_conv_backward_data(p, plan, static_cast<const scalar_t*>(dy), static_cast<const scalar_t*>(w),
+                                            static_cast<scalar_t*>(dx), work.get(), stream);
+  });
+}
+
+inline void conv2d_backward_filter(DType dtype, ConvAlgorithm algorithm, const kernels::Conv2dGeometry& p,
+                                   const void* x, const void* dy, void* dw, void* db) {
+  (void)conv_detail::use_implicit_gemm(algorithm, Conv2dBackwardFilterKernel::name);  // both run on cuDNN
+  ANIMA_DISPATCH_FLOATING(dtype, Conv2dBackwardFilterKernel::name, [&] {
+    const cudaStream_t stream = current_stream();
+    const auto plan = kernels::cuda::cudnn_conv_plan<scalar_t>(kernels::cuda::CudnnConvPass::BackwardFilter, p, stream);
+    const ScopedWorkspace work = device_workspace(plan.workspace_bytes);
+    kernels::cuda::cudnn_conv_backward_filter(p, plan, static_cast<const scalar_t*>(x),
+                                              static_cast<const scalar_t*>(dy), static_cast<scalar_t*>(dw),
+                                              static_cast<scalar_t*>(db), work.get(), stream);
+  });
+}
+
+// Puts this header's CUDA entries into the dispatch table; called by register_backend().
+inline void register_conv_kernels() {
+  KernelRegistry<Conv2dForwardKernel>::cuda = &conv2d_forward;
+  KernelRegistry<Conv2dBackwardDataKernel>::cuda = &conv2d_backward_data;
+  KernelRegistry<Conv2dBackwardFilterKernel>::cuda = &conv2d_backward_filter;
+}
+
+}  // namespace anima::cuda

@@ -1,0 +1,96 @@
+// anima/backends/cuda/roi_align.cuh — CUDA entries of the RoIAlign kernel tags
+// (anima/backends/cpu/roi_align.hpp), run on anima::cuda::current_stream().
+//
+//   RoiAlignForwardAlgorithm    Auto, CudaV2 -> roi_align_fwd_v2;  CudaV1 -> roi_align_fwd_v1
+//   RoiAlignBackwardAlgorithm   Auto, CudaDeterministic -> roi_align_bwd_gather (builds its plan on the
+//                               host from host_rois when the op has them, else copies the rois to the
+//                               host: one stream synchronisation per backward);
+//                               CudaDeterministicDevicePlan -> roi_align_bwd_gather_device_plan (the
+//                               same gather and bits, its plan built on the device: nothing read back,
+//                               nothing built on the host; with an adaptive sampling ratio or a plan
+//                               over kRoiGatherDevicePlanMaxBytes, the host plan as CudaDeterministic);
+//                               CudaFixedPoint -> roi_align_bwd_fixed_point; CudaAtomic ->
+//                               roi_align_bwd_atomic_v1. Workspaces come from the device's caching
+//                               allocator, returned once the kernels are enqueued: the allocator hands
+//                               memory out in stream order on the one stream we use.
+//   Cpu* algorithms: CPU-only -> Error.
+// Kernels, numerics and determinism: anima/kernels/cuda/roi_align.cuh.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <cuda_runtime.h>
+
+#include <anima/core/dispatch.hpp>
+#include <anima/core/dtype.hpp>
+#include <anima/core/error.hpp>
+#include <anima/backends/cuda/runtime.cuh>
+#include <anima/kernels/cuda/roi_align.cuh>
+#include <anima/backends/cpu/roi_align.hpp>
+
+namespace anima::cuda {
+
+inline void roi_align_forward(DType dtype, RoiAlignForwardAlgorithm algorithm, const void* x, const void* rois,
+                              const kernels::RoiAlignGeometry& g, void* y) {
+  const bool v1 = algorithm == RoiAlignForwardAlgorithm::CudaV1;
+  ANIMA_CHECK(v1 || algorithm == RoiAlignForwardAlgorithm::Auto || algorithm == RoiAlignForwardAlgorithm::CudaV2,
+              RoiAlignForwardKernel::name, "RoiAlignForwardAlgorithm::", roi_align_algorithm_name(algorithm),
+              " runs on CPU tensors only (CUDA offers Auto, CudaV1 and CudaV2)");
+  ANIMA_DISPATCH_FLOATING(dtype, RoiAlignForwardKernel::name, [&] {
+    const auto* xs = static_cast<const scalar_t*>(x);
+    const auto* rs = static_cast<const scalar_t*>(rois);
+    auto* ys = static_cast<scalar_t*>(y);
+    if (v1)
+      kernels::cuda::roi_align_fwd_v1(xs, rs, g, ys, current_stream());
+    else
+      kernels::cuda::roi_align_fwd_v2(xs, rs, g, ys, current_stream());
+  });
+}
+
+inline void roi_align_backward(DType dtype, RoiAlignBackwardAlgorithm algorithm, const void* gy, const void* rois,
+                               const void* host_rois, const kernels::RoiAlignGeometry& g, void* gx) {
+  const bool atomic = algorithm == RoiAlignBackwardAlgorithm::CudaAtomic;
+  const bool fixed_point = algorithm == RoiAlignBackwardAlgorithm::CudaFixedPoint;
+  const bool device_plan = algorithm == RoiAlignBackwardAlgorithm::CudaDeterministicDevicePlan;
+  ANIMA_CHECK(atomic || fixed_point || device_plan || algorithm == RoiAlignBackwardAlgorithm::Auto ||
+                  algorithm == RoiAlignBackwardAlgorithm::CudaDeterministic,
+              RoiAlignBackwardKernel::name, "RoiAlignBackwardAlgorithm::", roi_align_algorithm_name(algorithm),
+              " runs on CPU tensors only (CUDA offers Auto, CudaAtomic, CudaDeterministic, "
+              "CudaDeterministicDevicePlan and CudaFixedPoint)");
+  ANIMA_DISPATCH_FLOATING(dtype, RoiAlignBackwardKernel::name, [&] {
+    const auto* gys = static_cast<const scalar_t*>(gy);
+    const auto* rs = static_cast<const scalar_t*>(rois);
+    auto* gxs = static_cast<scalar_t*>(gx);
+    if (atomic) {
+      kernels::cuda::roi_align_bwd_atomic_v1(gys, rs, g, gxs, current_stream());
+      return;
+    }
+    if (fixed_point) {
+      const ScopedWorkspace work = device_workspace(kernels::cuda::roi_align_bwd_fixed_point_workspace_bytes(g));
+      kernels::cuda::roi_align_bwd_fixed_point(gys, rs, g, gxs, work.get(), current_stream());
+      return;
+    }
+    if (device_plan) {
+      const auto layout = kernels::cuda::roi_align_bwd_gather_device_layout<scalar_t>(g);
+      if (layout.supported) {
+        const ScopedWorkspace work = device_workspace(layout.bytes);
+        kernels::cuda::roi_align_bwd_gather_device_plan(gys, rs, g, gxs, work.get(), current_stream());
+        return;
+      }
+    }
+    // Rois already on the host (bit-identical copy given by the op): no read-back, no synchronisation.
+    const auto plan = host_rois != nullptr ? kernels::roi_gather_build_plan(static_cast<const scalar_t*>(host_rois), g)
+                                           : kernels::cuda::roi_align_bwd_gather_plan(rs, g, current_stream());
+    const ScopedWorkspace work = device_workspace(plan.workspace_bytes());
+    kernels::cuda::roi_align_bwd_gather(gys, plan, g, gxs, work.get(), current_stream());
+  });
+}
+
+// Puts this header's CUDA entries into the dispatch table; called by register_backend().
+inline void register_roi_align_kernels() {
+  KernelRegistry<RoiAlignForwardKernel>::cuda = &roi_align_forward;
+  KernelRegistry<RoiAlignBackwardKernel>::cuda = &roi_align_backward;
+}
+
+}  // namespace anima::cuda

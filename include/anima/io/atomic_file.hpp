@@ -1,0 +1,99 @@
+// anima/io/atomic_file.hpp — writing a file so that no reader ever sees half of it: the bytes go to a
+// temporary file in the destination's folder, which is renamed over the destination once complete
+// (rename within one file system replaces the destination in one step). A process that fails or dies
+// midway never leaves a partial file under the destination's name. There is no fsync, so what a power
+// loss leaves is up to the file system.
+//
+//   AtomicFile out(path, "op");    // out.temp_path(): where to write (any writer: ofstream, OpenCV's VideoWriter)
+//   ... write out.temp_path() ...
+//   out.commit();                  // renames it over `path`; without commit, the temporary file is removed
+//
+//   write_file_atomic(path, data, size, "op");                       // bytes
+//   write_file_atomic(path, "op", [&](std::ostream& os) { ... });    // a stream, checked after the callback
+//
+// The temporary name is hidden, distinct for every call (steady-clock ticks and a counter), and keeps
+// the destination's extension (writers such as OpenCV's pick the format from it): "dir/clip.mp4" is
+// written as "dir/.clip.tmp-<ticks>-<n>.mp4". Every failure is an anima::Error naming the op and the
+// destination.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include <anima/core/error.hpp>
+
+namespace anima::io {
+
+class AtomicFile {
+ public:
+  // `op` names the caller in error messages ("anima::<op>: <path>: ...").
+  AtomicFile(std::filesystem::path path, const char* op)
+      : path_(std::move(path)), temp_(temporary_path_for(path_)), op_(op) {}
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  // Removes the temporary file unless commit() succeeded.
+  ~AtomicFile() {
+    if (committed_) return;
+    std::error_code ec;
+    std::filesystem::remove(temp_, ec);
+  }
+
+  const std::filesystem::path& path() const { return path_; }
+  const std::filesystem::path& temp_path() const { return temp_; }
+  const char* op() const { return op_; }
+
+  // Renames the (closed) temporary file over the destination.
+  void commit() {
+    std::error_code ec;
+    std::filesystem::rename(temp_, path_, ec);
+    if (ec) {
+      std::filesystem::remove(temp_, ec);
+      fail(op_, path_.string(), ": cannot rename the temporary file ", temp_.string(), " to the destination");
+    }
+    committed_ = true;
+  }
+
+  // The hidden temporary name `path` is written under: same folder, same extension, distinct per call.
+  static std::filesystem::path temporary_path_for(const std::filesystem::path& path) {
+    static std::atomic<unsigned> counter{0};
+    const auto ticks = static_cast<unsigned long long>(std::chrono::steady_clock::now().time_since_epoch().count());
+    const std::string unique = std::to_string(ticks) + "-" + std::to_string(counter++);
+    return path.parent_path() / ("." + path.stem().string() + ".tmp-" + unique + path.extension().string());
+  }
+
+ private:
+  std::filesystem::path path_, temp_;
+  const char* op_;
+  bool committed_ = false;
+};
+
+// Writes a file atomically through `write(std::ostream&)`, a binary stream on the temporary file;
+// the stream is checked after `write` and after closing, so a full disk is an Error, not a short file.
+template <class Write>
+void write_file_atomic(const std::filesystem::path& path, const char* op, Write&& write) {
+  AtomicFile file(path, op);
+  const std::string dest = path.string(), temp = file.temp_path().string();
+  std::ofstream out(file.temp_path(), std::ios::binary | std::ios::trunc);
+  if (!out) fail(op, dest, ": cannot open the temporary file ", temp, " for writing (is the folder writable?)");
+  std::forward<Write>(write)(static_cast<std::ostream&>(out));
+  out.flush();
+  if (!out) fail(op, dest, ": writing the temporary file ", temp, " failed (disk full?)");
+  out.close();
+  if (!out) fail(op, dest, ": closing the temporary file ", temp, " failed");
+  file.commit();
+}
+
+// Writes `size` bytes at `data` to `path` atomically.
+inline void write_file_atomic(const std::filesystem::path& path, const void* data, std::size_t size, const char* op) {
+  write_file_atomic(path, op, [&](std::ostream& out) {
+    if (size > 0) out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+  });
+}
+
+}  // namespace anima::io

@@ -1,0 +1,34 @@
+// tools/anima/media.hpp — the commands that draw or read video (cairo, OpenCV videoio) run inside the
+// plugin libanima_media.so (tools/anima/media_plugin.cpp), opened when one of them first runs, so that
+// every other command starts without loading those libraries.
+#pragma once
+
+#include "plugin.hpp"
+
+namespace anima::cli {
+
+struct SynthCommandOptions;
+struct FramesOptions;
+struct FramesReport;
+struct DemoOptions;
+
+// The plugin's entry points (extern "C" in media_plugin.cpp).
+struct MediaPlugin {
+  int (*synth)(SynthCommandOptions& options) = nullptr;
+  void (*frames)(const FramesOptions& options, FramesReport& report) = nullptr;
+  int (*demo)(const DemoOptions& options) = nullptr;
+};
+
+inline const MediaPlugin& media_plugin() {
+  static const MediaPlugin media = [] {
+    const Plugin plugin = Plugin::open("libanima_media.so", "anima synth, frames and demo (cairo, OpenCV)");
+    MediaPlugin m;
+    m.synth = plugin.symbol<int(SynthCommandOptions&)>("anima_media_synth");
+    m.frames = plugin.symbol<void(const FramesOptions&, FramesReport&)>("anima_media_frames");
+    m.demo = plugin.symbol<int(const DemoOptions&)>("anima_media_demo");
+    return m;
+  }();
+  return media;
+}
+
+}  // namespace anima::cli

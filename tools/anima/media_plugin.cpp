@@ -1,0 +1,13 @@
+// tools/anima/media_plugin.cpp — libanima_media.so: the commands that link cairo and OpenCV videoio
+// (synth, frames, demo), opened by the anima tool through tools/anima/media.hpp.
+#include "demo_command.hpp"
+#include "frames_command.hpp"
+#include "synth_command.hpp"
+
+extern "C" int anima_media_synth(anima::cli::SynthCommandOptions& options) { return anima::cli::run_synth(options); }
+
+extern "C" void anima_media_frames(const anima::cli::FramesOptions& options, anima::cli::FramesReport& report) {
+  report = anima::cli::extract_frames(options);
+}
+
+extern "C" int anima_media_demo(const anima::cli::DemoOptions& options) { return anima::cli::run_demo(options); }
