@@ -59,8 +59,8 @@ struct DeviceRun {
 DeviceRun run_variants(const Tensor& boxes_cuda, const Tensor& scores_cuda, double thr) {
   const std::int64_t n = boxes_cuda.shape()[0];
   const kernels::cuda::NmsWorkspaceLayout<float> layout(n);
-  cuda::nms_detail::Workspace work(kCuda, layout.bytes);
-  char* w = static_cast<char*>(work.ptr);
+  const ScopedWorkspace work(*cuda::allocator(kCuda.index), layout.bytes);
+  char* w = work.as<char>();
   const cudaStream_t stream = cuda::current_stream();
   const auto* boxes = static_cast<const float*>(boxes_cuda.raw_data());
   const auto* scores = static_cast<const float*>(scores_cuda.raw_data());
