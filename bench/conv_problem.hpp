@@ -28,7 +28,8 @@ struct ConvProblem {
   Tensor run() const { return conv2d(x, w, Tensor(), options); }
 };
 
-inline ConvProblem make_conv_problem(const ConvShape& s, std::int64_t batch, ConvAlgorithm algorithm, Device device) {
+inline ConvProblem make_conv_problem(const ConvShape& s, std::int64_t batch, const ConvAlgorithms& algorithms,
+                                     Device device) {
   Generator gen(1);
   ConvProblem p;
   p.x = on_device(randn({batch, s.C, s.H, s.W}, {}, gen), device);
@@ -36,18 +37,18 @@ inline ConvProblem make_conv_problem(const ConvShape& s, std::int64_t batch, Con
   p.options.stride = {s.stride, s.stride};
   p.options.padding = {s.pad, s.pad};
   p.options.groups = s.groups;
-  p.options.algorithm = algorithm;
+  p.options.algorithms = algorithms;
   return p;
 }
 
 // Registers BM_conv2d_<impl>/<conv_shape_name>/batch:<n> (the name format of bench/conv_shapes.hpp),
-// running run(state, s, batch, algorithm), timed as t, in milliseconds.
+// running run(state, s, batch, algorithms), timed as t, in milliseconds.
 template <class Run>
-void register_conv_benchmark(const char* impl, ConvAlgorithm algorithm, Run run, const ConvShape& s, std::int64_t batch,
-                             RowTime t) {
+void register_conv_benchmark(const char* impl, const ConvAlgorithms& algorithms, Run run, const ConvShape& s,
+                             std::int64_t batch, RowTime t) {
   const std::string name =
       std::string("BM_conv2d_") + impl + "/" + conv_shape_name(s) + "/batch:" + std::to_string(batch);
-  set_row_time(benchmark::RegisterBenchmark(name.c_str(), run, s, batch, algorithm), t, benchmark::kMillisecond);
+  set_row_time(benchmark::RegisterBenchmark(name.c_str(), run, s, batch, algorithms), t, benchmark::kMillisecond);
 }
 
 // Counter FLOP/s: conv_shape_flops(s, batch) per iteration, in base units (printed as e.g. 1.2T/s).

@@ -1,8 +1,8 @@
 // CUDA conv2d benchmarks on every distinct conv of ResNet50, VGG16 and MobileNetV2 (bench/conv_shapes.hpp)
 // at batch 1 and 8, float32, forward, no bias:
 //
-//   BM_conv2d_cudnn/<shape>/batch:<n>          ConvAlgorithm::Cudnn (heuristic algorithm, FMA math: no TF32)
-//   BM_conv2d_implicit_gemm/<shape>/batch:<n>  ConvAlgorithm::ImplicitGemm (conv2d_fwd_implicit_gemm_v1)
+//   BM_conv2d_cudnn/<shape>/batch:<n>          CudaConvAlgorithm::Cudnn (heuristic algorithm, FMA math: no TF32)
+//   BM_conv2d_implicit_gemm/<shape>/batch:<n>  CudaConvAlgorithm::ImplicitGemm (conv2d_fwd_implicit_gemm_v1)
 //
 // Each iteration is timed with CUDA events around one conv2d call (UseManualTime), after one warm-up
 // call (cuDNN handle, algorithm choice, caching allocator), with the L2 flushed before each call
@@ -26,7 +26,7 @@ namespace {
 
 using anima::bench::ConvShape;
 
-void run_conv(benchmark::State& state, ConvShape s, std::int64_t batch, anima::ConvAlgorithm alg) {
+void run_conv(benchmark::State& state, ConvShape s, std::int64_t batch, anima::ConvAlgorithms alg) {
   if (anima::bench::skip_without_cuda_device(state)) return;
   try {
     anima::NoGradGuard no_grad;
@@ -44,8 +44,10 @@ const bool kRegistered = [] {
   using anima::bench::register_conv_benchmark;
   constexpr anima::bench::RowTime kEvents = anima::bench::RowTime::CudaEvents;
   anima::bench::for_each_conv_case([](const ConvShape& s, std::int64_t batch) {
-    register_conv_benchmark("cudnn", anima::ConvAlgorithm::Cudnn, run_conv, s, batch, kEvents);
-    register_conv_benchmark("implicit_gemm", anima::ConvAlgorithm::ImplicitGemm, run_conv, s, batch, kEvents);
+    register_conv_benchmark("cudnn", anima::ConvAlgorithms{{}, anima::CudaConvAlgorithm::Cudnn}, run_conv, s, batch,
+                            kEvents);
+    register_conv_benchmark("implicit_gemm", anima::ConvAlgorithms{{}, anima::CudaConvAlgorithm::ImplicitGemm},
+                            run_conv, s, batch, kEvents);
   });
   return true;
 }();

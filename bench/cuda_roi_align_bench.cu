@@ -122,8 +122,8 @@ void BM_op(benchmark::State& state, bench::RoiAlignCase c, RoiAlignAlgorithms al
 }
 
 const bool kRegistered = [] {
-  using F = RoiAlignForwardAlgorithm;
-  using B = RoiAlignBackwardAlgorithm;
+  using F = CudaRoiAlignForwardAlgorithm;
+  using B = CudaRoiAlignBackwardAlgorithm;
   for (const auto& c : bench::roi_align_cases()) {
     for (const char* k : {"fwd_v1", "fwd_v2", "bwd_atomic_v1", "bwd_fixed_point", "bwd_gather", "bwd_gather_device",
                           "bwd_gather_device_c1", "bwd_gather_device_c4", "bwd_gather_device_flat"})
@@ -133,19 +133,19 @@ const bool kRegistered = [] {
           ->Unit(benchmark::kMicrosecond);
     const struct {
       const char* name;
-      RoiAlignAlgorithms alg;
+      CudaRoiAlignAlgorithms alg;
       bool bwd;
-    } ops[] = {{"v1", {F::CudaV1, B::CudaAtomic}, false},
-               {"v2", {F::CudaV2, B::CudaDeterministic}, false},
-               {"v1_atomic", {F::CudaV1, B::CudaAtomic}, true},
-               {"v2_atomic", {F::CudaV2, B::CudaAtomic}, true},
-               {"v2_deterministic", {F::CudaV2, B::CudaDeterministic}, true},
-               {"v2_deterministic_device", {F::CudaV2, B::CudaDeterministicDevicePlan}, true},
-               {"v2_fixed_point", {F::CudaV2, B::CudaFixedPoint}, true}};
+    } ops[] = {{"v1", {F::V1, B::Atomic}, false},
+               {"v2", {F::V2, B::Deterministic}, false},
+               {"v1_atomic", {F::V1, B::Atomic}, true},
+               {"v2_atomic", {F::V2, B::Atomic}, true},
+               {"v2_deterministic", {F::V2, B::Deterministic}, true},
+               {"v2_deterministic_device", {F::V2, B::DeterministicDevicePlan}, true},
+               {"v2_fixed_point", {F::V2, B::FixedPoint}, true}};
     for (const auto& o : ops)
       benchmark::RegisterBenchmark(
-          ("BM_cuda_roi_align/" + c.name + "/" + o.name + "/" + (o.bwd ? "fwdbwd" : "fwd")).c_str(), BM_op, c, o.alg,
-          o.bwd)
+          ("BM_cuda_roi_align/" + c.name + "/" + o.name + "/" + (o.bwd ? "fwdbwd" : "fwd")).c_str(), BM_op, c,
+          RoiAlignAlgorithms{{}, o.alg}, o.bwd)
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
   }

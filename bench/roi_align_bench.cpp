@@ -45,8 +45,9 @@ using namespace anima;
 void BM_roi_align(benchmark::State& state, bench::RoiAlignCase c, bool reference, bool with_backward) {
   const bench::RoiAlignProblem p = bench::make_roi_align_problem(c, Device::cpu());
   const RoiAlignAlgorithms alg =
-      reference ? RoiAlignAlgorithms{RoiAlignForwardAlgorithm::CpuReference, RoiAlignBackwardAlgorithm::CpuReference}
-                : RoiAlignAlgorithms{RoiAlignForwardAlgorithm::CpuNhwc, RoiAlignBackwardAlgorithm::CpuNhwc};
+      reference
+          ? RoiAlignAlgorithms{{CpuRoiAlignForwardAlgorithm::Reference, CpuRoiAlignBackwardAlgorithm::Reference}, {}}
+          : RoiAlignAlgorithms{{CpuRoiAlignForwardAlgorithm::Nhwc, CpuRoiAlignBackwardAlgorithm::Nhwc}, {}};
   const Tensor gy = with_backward ? bench::roi_align_upstream_gradient(p, Device::cpu()) : Tensor();
   for (auto _ : state) {
     const std::vector<Tensor> maps = bench::roi_align_leaves(p, with_backward);

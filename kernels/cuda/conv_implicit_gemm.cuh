@@ -1,6 +1,6 @@
 // anima/kernels/cuda/conv_implicit_gemm.cuh — our own CUDA convolution: forward pass as an implicit
 // GEMM (the im2col matrix is never stored; each tile of it is gathered from x into shared memory).
-// It exists beside cuDNN for study and comparison (ConvAlgorithm::ImplicitGemm); the backward passes
+// It exists beside cuDNN for study and comparison (CudaConvAlgorithm::ImplicitGemm); the backward passes
 // of that algorithm run on cuDNN (anima/backends/cuda/conv.cuh).
 //
 // Per group g (blockIdx.z), with K = C/groups·kh·kw and P = Ho·Wo:

@@ -65,9 +65,9 @@ struct Case {
 const Case kCases[] = {{false, -1, {3, 4}}, {false, 0, {7, 7}},  {false, 2, {7, 7}},
                        {true, -1, {3, 4}},  {true, 2, {14, 14}}, {true, 3, {2, 5}}};
 
-const RoiAlignBackwardAlgorithm kCudaBackwards[] = {
-    RoiAlignBackwardAlgorithm::CudaAtomic, RoiAlignBackwardAlgorithm::CudaDeterministic,
-    RoiAlignBackwardAlgorithm::CudaFixedPoint, RoiAlignBackwardAlgorithm::CudaDeterministicDevicePlan};
+const CudaRoiAlignBackwardAlgorithm kCudaBackwards[] = {
+    CudaRoiAlignBackwardAlgorithm::Atomic, CudaRoiAlignBackwardAlgorithm::Deterministic,
+    CudaRoiAlignBackwardAlgorithm::FixedPoint, CudaRoiAlignBackwardAlgorithm::DeterministicDevicePlan};
 
 // S_i = Σ |contributions| to each input-gradient element: the float64 reference backward of |gy|.
 std::vector<double> contribution_bound(const Tensor& gy, const Tensor& rois, const kernels::RoiAlignGeometry& g) {
@@ -114,7 +114,7 @@ void run_parity(DType dtype) {
   // gather's 4 channels per thread).
   Tensor x = randn({2, 37, 9, 11}, TensorOptions(dtype), gen);
   Tensor rois = parity_rois(dtype);
-  const RoiAlignAlgorithms cpu{RoiAlignForwardAlgorithm::CpuReference, RoiAlignBackwardAlgorithm::CpuReference};
+  const RoiAlignAlgorithms cpu{{CpuRoiAlignForwardAlgorithm::Reference, CpuRoiAlignBackwardAlgorithm::Reference}, {}};
   for (const Case& c : kCases) {
     kernels::RoiAlignGeometry g;
     g.batch = 2;
@@ -137,16 +137,16 @@ void run_parity(DType dtype) {
     const Tensor y_cpu = roi_align(x_cpu, rois, c.out, 0.5, c.sampling, c.aligned, cpu);
     backward(y_cpu, gy);
     const std::vector<double> gx_cpu = to_vector<double>(x_cpu.grad());
-    for (auto fwd : {RoiAlignForwardAlgorithm::CudaV1, RoiAlignForwardAlgorithm::CudaV2})
+    for (auto fwd : {CudaRoiAlignForwardAlgorithm::V1, CudaRoiAlignForwardAlgorithm::V2})
       for (auto bwd : kCudaBackwards) {
         SCOPED_TRACE(::testing::Message() << "aligned " << c.aligned << " sampling " << c.sampling << " "
                                           << roi_align_algorithm_name(fwd) << " " << roi_align_algorithm_name(bwd));
         Tolerance tol = dtype == DType::Float64 ? Tolerance{1e-12, 1e-12} : Tolerance{1e-5, 1e-5};
-        if (dtype == DType::Float64 && bwd == RoiAlignBackwardAlgorithm::CudaFixedPoint) tol.atol = 1e-9;
+        if (dtype == DType::Float64 && bwd == CudaRoiAlignBackwardAlgorithm::FixedPoint) tol.atol = 1e-9;
         Tensor x_cuda = device_copy(x, Device::cuda(0));
         x_cuda.set_requires_grad(true);
-        const Tensor y_cuda =
-            roi_align(x_cuda, device_copy(rois, Device::cuda(0)), c.out, 0.5, c.sampling, c.aligned, {fwd, bwd});
+        const Tensor y_cuda = roi_align(x_cuda, device_copy(rois, Device::cuda(0)), c.out, 0.5, c.sampling, c.aligned,
+                                        RoiAlignAlgorithms{{}, {fwd, bwd}});
         expect_close("roi_align output", y_cpu, y_cuda, tol);
         backward(y_cuda, device_copy(gy, Device::cuda(0)));
         const std::vector<double> gx_cuda = to_vector<double>(x_cuda.grad());
@@ -183,13 +183,13 @@ TEST(RoiAlignParity, AdaptiveGridBeyondSharedTaps) {
   Tensor x = randn({1, 3, 40, 40}, TensorOptions(DType::Float32), gen);
   x.set_requires_grad(true);
   Tensor rois = cast_copy(from_vector<double>({0, -100, -100, 500, 500, 0, 1, 1, 30, 30}, {2, 5}), DType::Float32);
-  for (auto fwd : {RoiAlignForwardAlgorithm::CudaV1, RoiAlignForwardAlgorithm::CudaV2})
+  for (auto fwd : {CudaRoiAlignForwardAlgorithm::V1, CudaRoiAlignForwardAlgorithm::V2})
     for (auto bwd : kCudaBackwards)
       testing::expect_parity(
           "roi_align_big_grid",
           [&](const std::vector<Tensor>& in) {
             return roi_align(in[0], in[1], {1, 1}, 1.0, 0, false,
-                             in[0].device().is_cuda() ? RoiAlignAlgorithms{fwd, bwd} : RoiAlignAlgorithms{});
+                             in[0].device().is_cuda() ? RoiAlignAlgorithms{{}, {fwd, bwd}} : RoiAlignAlgorithms{});
           },
           {x, rois}, Tolerance{1e-4, 1e-5});
 }
@@ -211,10 +211,10 @@ TEST(RoiAlignParity, DeterministicBackwardSameBits) {
   Tensor rois =
       device_copy(cast_copy(from_vector<double>(overlapping_rois(300), {300, 5}), DType::Float32), Device::cuda(0));
   Tensor gy = device_copy(randn({300, 64, 7, 7}, TensorOptions(DType::Float32), gen), Device::cuda(0));
-  for (auto bwd : {RoiAlignBackwardAlgorithm::CudaDeterministic, RoiAlignBackwardAlgorithm::CudaFixedPoint,
-                   RoiAlignBackwardAlgorithm::CudaDeterministicDevicePlan}) {
+  for (auto bwd : {CudaRoiAlignBackwardAlgorithm::Deterministic, CudaRoiAlignBackwardAlgorithm::FixedPoint,
+                   CudaRoiAlignBackwardAlgorithm::DeterministicDevicePlan}) {
     SCOPED_TRACE(roi_align_algorithm_name(bwd));
-    const RoiAlignAlgorithms det{RoiAlignForwardAlgorithm::CudaV2, bwd};
+    const RoiAlignAlgorithms det{{}, {CudaRoiAlignForwardAlgorithm::V2, bwd}};
     std::vector<float> first;
     for (int rep = 0; rep < 5; ++rep) {
       Tensor xi = detach(x);
@@ -268,10 +268,10 @@ void gather_same_as_cpu_gather(DType dtype, std::int64_t C, std::int64_t H, std:
         SCOPED_TRACE(names[source]);
         Tensor xi = device_copy(zeros({2, C, H, W}, TensorOptions(dtype)), Device::cuda(0));
         xi.set_requires_grad(true);
-        const auto bwd = source == 2 ? RoiAlignBackwardAlgorithm::CudaDeterministicDevicePlan
-                                     : RoiAlignBackwardAlgorithm::CudaDeterministic;
+        const auto bwd = source == 2 ? CudaRoiAlignBackwardAlgorithm::DeterministicDevicePlan
+                                     : CudaRoiAlignBackwardAlgorithm::Deterministic;
         backward(roi_align(xi, device_copy(rois, Device::cuda(0)), source == 1 ? rois : Tensor(), {7, 7}, scale,
-                           sampling, aligned, RoiAlignAlgorithms{RoiAlignForwardAlgorithm::CudaV2, bwd}),
+                           sampling, aligned, RoiAlignAlgorithms{{}, {CudaRoiAlignForwardAlgorithm::V2, bwd}}),
                  device_copy(gy, Device::cuda(0)));
         const std::vector<T> got = to_vector<T>(xi.grad());
         ASSERT_EQ(got.size(), expected.size());
@@ -304,11 +304,11 @@ TEST(RoiAlignParity, InvalidRoisGiveZerosOnCuda) {
       cast_copy(from_vector<double>({5, 1, 1, 4, 4, -1, 1, 1, 4, 4, 0, nan, 1, 4, 4, 1, 1, 1, 4, 4}, {4, 5}),
                 DType::Float32),
       Device::cuda(0));
-  for (auto fwd : {RoiAlignForwardAlgorithm::CudaV1, RoiAlignForwardAlgorithm::CudaV2})
+  for (auto fwd : {CudaRoiAlignForwardAlgorithm::V1, CudaRoiAlignForwardAlgorithm::V2})
     for (auto bwd : kCudaBackwards) {
       Tensor xi = detach(x);
       xi.set_requires_grad(true);
-      Tensor y = roi_align(xi, rois, {2, 2}, 1.0, 2, false, RoiAlignAlgorithms{fwd, bwd});
+      Tensor y = roi_align(xi, rois, {2, 2}, 1.0, 2, false, RoiAlignAlgorithms{{}, {fwd, bwd}});
       const auto v = to_vector<float>(y);
       for (std::size_t i = 0; i < 3 * 3 * 4; ++i) EXPECT_EQ(v[i], 0.0f) << "invalid RoI output " << i;
       for (std::size_t i = 3 * 3 * 4; i < v.size(); ++i) EXPECT_FLOAT_EQ(v[i], 1.0f);

@@ -103,8 +103,9 @@ void fast_vs_reference(DType dtype, std::int64_t channels, double tol) {
   for (const Options& o : all_options()) {
     SCOPED_TRACE(::testing::Message() << "aligned " << o.aligned << " sampling " << o.sampling << " out " << o.out[0]
                                       << "x" << o.out[1] << " scale " << o.scale << " C " << channels);
-    const RoiAlignAlgorithms ref{RoiAlignForwardAlgorithm::CpuReference, RoiAlignBackwardAlgorithm::CpuReference};
-    const RoiAlignAlgorithms fast{RoiAlignForwardAlgorithm::CpuNhwc, RoiAlignBackwardAlgorithm::CpuNhwc};
+    RoiAlignAlgorithms ref, fast;
+    ref.cpu = {CpuRoiAlignForwardAlgorithm::Reference, CpuRoiAlignBackwardAlgorithm::Reference};
+    fast.cpu = {CpuRoiAlignForwardAlgorithm::Nhwc, CpuRoiAlignBackwardAlgorithm::Nhwc};
     Tensor xr = contiguous_copy(x), xf = contiguous_copy(x);
     xr.set_requires_grad(true);
     xf.set_requires_grad(true);
@@ -133,10 +134,11 @@ TEST(RoiAlign, Gradcheck) {
   x.set_requires_grad(true);
   Tensor rois = rois_tensor(DType::Float64);
   for (const Options& o : all_options()) {
-    for (auto fwd : {RoiAlignBackwardAlgorithm::CpuReference, RoiAlignBackwardAlgorithm::CpuNhwc}) {
+    for (auto bwd : {CpuRoiAlignBackwardAlgorithm::Reference, CpuRoiAlignBackwardAlgorithm::Nhwc}) {
       SCOPED_TRACE(::testing::Message() << "aligned " << o.aligned << " sampling " << o.sampling << " bwd "
-                                        << roi_align_algorithm_name(fwd));
-      const RoiAlignAlgorithms alg{RoiAlignForwardAlgorithm::Auto, fwd};
+                                        << roi_align_algorithm_name(bwd));
+      RoiAlignAlgorithms alg;
+      alg.cpu.backward = bwd;
       auto r = gradcheck(
           [&](const std::vector<Tensor>& in) {
             return roi_align(in[0], rois, o.out, o.scale, o.sampling, o.aligned, alg);
@@ -235,12 +237,11 @@ TEST(RoiAlign, BadInputs) {
   EXPECT_TRUE(contains(grid_error, "RoI 1")) << grid_error;
   EXPECT_TRUE(contains(grid_error, "samples per bin")) << grid_error;
   EXPECT_EQ(roi_align(x, huge, {2, 2}, 1.0, 2).shape(), (Shape{2, 3, 2, 2}));
-  EXPECT_TRUE(contains(error_of([&] {
-                         roi_align(
-                             x, good, {2, 2}, 1.0, -1, false,
-                             RoiAlignAlgorithms{RoiAlignForwardAlgorithm::CudaV2, RoiAlignBackwardAlgorithm::Auto});
-                       }),
-                       "CUDA tensors only"));
+  // A CUDA choice leaves the CPU on its own (Auto) algorithm.
+  RoiAlignAlgorithms cuda_only;
+  cuda_only.cuda = {CudaRoiAlignForwardAlgorithm::V1, CudaRoiAlignBackwardAlgorithm::Atomic};
+  EXPECT_EQ(to_vector<double>(roi_align(x, good, {2, 2}, 1.0, -1, false, cuda_only)),
+            to_vector<double>(roi_align(x, good, {2, 2}, 1.0, -1, false)));
   EXPECT_TRUE(contains(error_of([&] { roi_pool(x, rois_of({3, 1, 1, 4, 4}), {2, 2}); }), "roi_pool"));
 }
 

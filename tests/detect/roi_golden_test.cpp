@@ -37,12 +37,12 @@ TEST(RoiGolden, RoiAlignEveryCpuAlgorithm) {
   int n = 0;
   for (auto& c : golden::load_family("detection_roi")) {
     if (c.op != "roi_align") continue;
-    for (auto fwd : {RoiAlignForwardAlgorithm::CpuReference, RoiAlignForwardAlgorithm::CpuNhwc})
-      for (auto bwd : {RoiAlignBackwardAlgorithm::CpuReference, RoiAlignBackwardAlgorithm::CpuNhwc}) {
+    for (auto fwd : {CpuRoiAlignForwardAlgorithm::Reference, CpuRoiAlignForwardAlgorithm::Nhwc})
+      for (auto bwd : {CpuRoiAlignBackwardAlgorithm::Reference, CpuRoiAlignBackwardAlgorithm::Nhwc}) {
         SCOPED_TRACE(c.name + " " + roi_align_algorithm_name(fwd) + " " + roi_align_algorithm_name(bwd));
         c.reset();
         Tensor y = roi_align(c.input("x"), c.input("rois"), c.pair("output_size"), c.number("spatial_scale"),
-                             c.integer("sampling_ratio"), c.flag("aligned"), RoiAlignAlgorithms{fwd, bwd});
+                             c.integer("sampling_ratio"), c.flag("aligned"), RoiAlignAlgorithms{{fwd, bwd}, {}});
         c.check(y, golden::tolerance(c));
       }
     ++n;

@@ -15,16 +15,17 @@ namespace {
 using golden::Case;
 
 void conv2d_every_cpu_algorithm(Case& c) {
-  std::vector<ConvAlgorithm> algorithms = {ConvAlgorithm::Auto, ConvAlgorithm::Reference, ConvAlgorithm::Im2colGemm};
+  std::vector<CpuConvAlgorithm> algorithms = {CpuConvAlgorithm::Auto, CpuConvAlgorithm::Reference,
+                                              CpuConvAlgorithm::Im2colGemm};
   const std::int64_t groups = c.integer("groups");
   const Shape ws = c.stored("in/weight").shape();  // [O, C/groups, kh, kw]
   const std::int64_t channels = c.stored("in/input").shape()[1];
-  if (groups == channels && groups > 1 && ws[0] % channels == 0) algorithms.push_back(ConvAlgorithm::Depthwise);
-  for (ConvAlgorithm alg : algorithms) {
-    SCOPED_TRACE(std::string("ConvAlgorithm::") + conv_algorithm_name(alg));
+  if (groups == channels && groups > 1 && ws[0] % channels == 0) algorithms.push_back(CpuConvAlgorithm::Depthwise);
+  for (CpuConvAlgorithm alg : algorithms) {
+    SCOPED_TRACE(std::string("CpuConvAlgorithm::") + conv_algorithm_name(alg));
     c.reset();
     Conv2dOptions o = golden::conv_geometry<Conv2dOptions>(c);
-    o.algorithm = alg;
+    o.algorithms.cpu = alg;
     const Tensor x = c.input("input"), w = c.input("weight"), b = c.input("bias");
     c.check(conv2d(x, w, b, o));
   }

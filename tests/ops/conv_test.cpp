@@ -54,23 +54,38 @@ const std::vector<ConvCase> kCases = {
     {"small_depthwise_3x3_s1", 2, 3, 5, 6, 3, 3, 3, 1, 1, 1, 3, true},
 };
 
-Conv2dOptions options_of(const ConvCase& c, ConvAlgorithm a) {
+// One algorithm of one backend, with its name for the failure messages.
+struct ConvChoice {
+  std::string name;
+  ConvAlgorithms algorithms;
+};
+
+const ConvAlgorithms kReference{CpuConvAlgorithm::Reference, CudaConvAlgorithm::Auto};
+
+Conv2dOptions options_of(const ConvCase& c, const ConvAlgorithms& a) {
   Conv2dOptions o;
   o.stride = {c.s, c.s};
   o.padding = {c.p, c.p};
   o.dilation = {c.d, c.d};
   o.groups = c.groups;
-  o.algorithm = a;
+  o.algorithms = a;
   return o;
 }
 
 bool is_depthwise(const ConvCase& c) { return c.groups == c.C && c.groups > 1 && c.O % c.C == 0; }
 
 // The algorithms a backend offers for a case.
-std::vector<ConvAlgorithm> algorithms_for(Device d, const ConvCase& c) {
-  if (d.is_cuda()) return {ConvAlgorithm::Auto, ConvAlgorithm::Cudnn, ConvAlgorithm::ImplicitGemm};
-  std::vector<ConvAlgorithm> v = {ConvAlgorithm::Auto, ConvAlgorithm::Reference, ConvAlgorithm::Im2colGemm};
-  if (is_depthwise(c)) v.push_back(ConvAlgorithm::Depthwise);
+std::vector<ConvChoice> algorithms_for(Device d, const ConvCase& c) {
+  std::vector<ConvChoice> v;
+  if (d.is_cuda()) {
+    for (CudaConvAlgorithm a : {CudaConvAlgorithm::Auto, CudaConvAlgorithm::Cudnn, CudaConvAlgorithm::ImplicitGemm})
+      v.push_back({std::string("cuda ") + conv_algorithm_name(a), ConvAlgorithms{CpuConvAlgorithm::Auto, a}});
+    return v;
+  }
+  for (CpuConvAlgorithm a :
+       {CpuConvAlgorithm::Auto, CpuConvAlgorithm::Reference, CpuConvAlgorithm::Im2colGemm, CpuConvAlgorithm::Depthwise})
+    if (a != CpuConvAlgorithm::Depthwise || is_depthwise(c))
+      v.push_back({std::string("cpu ") + conv_algorithm_name(a), ConvAlgorithms{a, CudaConvAlgorithm::Auto}});
   return v;
 }
 
@@ -115,29 +130,29 @@ TEST_P(Conv2d, SmallExampleByHand) {
   Tensor w = from_vector<double>({1, 0, 0, -1}, {1, 1, 2, 2}, options(DType::Float64));
   Tensor b = from_vector<double>({0.5}, {1}, options(DType::Float64));
   const ConvCase c{"by_hand", 1, 1, 3, 3, 1, 2, 2, 1, 0, 1, 1};
-  for (ConvAlgorithm a : algorithms_for(device(), c)) {
-    const auto y = to_vector<double>(conv2d(x, w, b, options_of(c, a)));
-    ASSERT_EQ(y.size(), 4u) << conv_algorithm_name(a);
-    for (double v : y) EXPECT_NEAR(v, -3.5, on_cpu() ? 0.0 : 1e-12) << conv_algorithm_name(a);
+  for (const ConvChoice& a : algorithms_for(device(), c)) {
+    const auto y = to_vector<double>(conv2d(x, w, b, options_of(c, a.algorithms)));
+    ASSERT_EQ(y.size(), 4u) << a.name;
+    for (double v : y) EXPECT_NEAR(v, -3.5, on_cpu() ? 0.0 : 1e-12) << a.name;
   }
 }
 
 // Every algorithm of the backend, forward and the gradients of input, weight and bias, against the
-// CPU loops (ConvAlgorithm::Reference) in float64.
+// CPU loops (CpuConvAlgorithm::Reference) in float64.
 TEST_P(Conv2d, EveryAlgorithmMatchesFloat64Reference) {
   for (const auto& c : kCases)
     for (DType dt : {DType::Float64, DType::Float32})
       for (bool with_bias : {true, false})
-        for (ConvAlgorithm a : algorithms_for(device(), c)) {
+        for (const ConvChoice& a : algorithms_for(device(), c)) {
           auto f = [&](const std::vector<Tensor>& v) {
-            return conv2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), options_of(c, a));
+            return conv2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), options_of(c, a.algorithms));
           };
           auto reference = [&](const std::vector<Tensor>& v) {
-            return conv2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), options_of(c, ConvAlgorithm::Reference));
+            return conv2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), options_of(c, kReference));
           };
           expect_matches_reference(
-              std::string(c.name) + " " + conv_algorithm_name(a) + " " + dtype_name(dt) + (with_bias ? " bias" : ""), f,
-              reference, conv_inputs(c, dt, with_bias, 3), conv_tolerance(dt, device()));
+              std::string(c.name) + " " + a.name + " " + dtype_name(dt) + (with_bias ? " bias" : ""), f, reference,
+              conv_inputs(c, dt, with_bias, 3), conv_tolerance(dt, device()));
         }
 }
 
@@ -153,7 +168,7 @@ TEST_P(Conv2d, NonContiguousInputAndNoBias) {
       },
       [&](auto& in) {
         Conv2dOptions r = o;
-        r.algorithm = ConvAlgorithm::Reference;
+        r.algorithms = kReference;
         return conv2d(contiguous(permute(in[0], {0, 3, 1, 2})), in[1], Tensor(), r);
       },
       {x, w}, conv_tolerance(DType::Float64, device()));
@@ -163,12 +178,11 @@ TEST_P(Conv2d, GradcheckEveryAlgorithm) {
   // The small float64 cases; conv is bilinear, so central differences are exact up to rounding.
   for (const auto& c : kCases) {
     if (!c.gradcheck) continue;
-    for (ConvAlgorithm a : algorithms_for(device(), c))
+    for (const ConvChoice& a : algorithms_for(device(), c))
       for (bool with_bias : {true, false}) {
         const std::vector<Tensor> in = conv_inputs(c, DType::Float64, with_bias, 7);
-        const Conv2dOptions opts = options_of(c, a);
-        const std::string what =
-            std::string(c.name) + " " + conv_algorithm_name(a) + (with_bias ? " with bias" : " without bias");
+        const Conv2dOptions opts = options_of(c, a.algorithms);
+        const std::string what = std::string(c.name) + " " + a.name + (with_bias ? " with bias" : " without bias");
         expect_gradcheck(
             what,
             [&](const std::vector<Tensor>& v) { return conv2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), opts); }, in);
@@ -263,13 +277,14 @@ TEST_P(Conv2d, Errors) {
       {"anima::conv2d", "float32", "float64"});
   expect_error([&] { conv2d(x, w, zeros({5}, o)); }, {"anima::conv2d", "bias", "[5]"});
   expect_error([&] { conv2d(x, w, zeros({4}, options(DType::Float64))); }, {"anima::conv2d", "bias"});
-  expect_error(
-      [&] {
-        Conv2dOptions c;
-        c.algorithm = ConvAlgorithm::Depthwise;
-        conv2d(x, w, Tensor(), c);
-      },
-      {"anima::conv2d", "Depthwise"});
+  if (on_cpu())
+    expect_error(
+        [&] {
+          Conv2dOptions c;
+          c.algorithms.cpu = CpuConvAlgorithm::Depthwise;
+          conv2d(x, w, Tensor(), c);
+        },
+        {"anima::conv2d", "Depthwise", "groups"});
   expect_error(
       [&] {
         conv2d(zeros({2, 3, 8, 8}, options(DType::Int64)), zeros({4, 3, 3, 3}, options(DType::Int64)));
@@ -277,21 +292,33 @@ TEST_P(Conv2d, Errors) {
       {"anima::conv2d", "float32 or float64"});
 }
 
-// Each backend refuses the algorithms of the other by name.
-TEST_P(Conv2d, OtherBackendsAlgorithmsAreRejected) {
-  const Tensor x = zeros({1, 2, 5, 5}, options()), w = zeros({3, 2, 3, 3}, options());
-  auto run = [&](ConvAlgorithm a) {
-    Conv2dOptions o;
-    o.algorithm = a;
-    conv2d(x, w, Tensor(), o);
-  };
-  if (on_cpu()) {
-    expect_error([&] { run(ConvAlgorithm::Cudnn); }, {"Cudnn", "CUDA"});
-    expect_error([&] { run(ConvAlgorithm::ImplicitGemm); }, {"ImplicitGemm", "CUDA"});
-  } else {
-    for (ConvAlgorithm a : {ConvAlgorithm::Reference, ConvAlgorithm::Im2colGemm})
-      expect_error([&] { run(a); }, {conv_algorithm_name(a), "CPU tensors only"});
+// A backend runs its own field of ConvAlgorithms and ignores the other backend's: a CPU-only choice
+// that does not fit the geometry (Depthwise on a dense conv) does not stop a CUDA conv, and a CUDA
+// choice does not change what the CPU runs.
+TEST_P(Conv2d, EachBackendReadsOnlyItsOwnChoice) {
+  const ConvCase c{"dense", 1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1};
+  const std::vector<Tensor> in = conv_inputs(c, DType::Float64, true, 11);
+  const ConvAlgorithms other = on_cpu() ? ConvAlgorithms{CpuConvAlgorithm::Auto, CudaConvAlgorithm::ImplicitGemm}
+                                        : ConvAlgorithms{CpuConvAlgorithm::Depthwise, CudaConvAlgorithm::Auto};
+  expect_matches_reference(
+      "other backend's choice set",
+      [&](const std::vector<Tensor>& v) { return conv2d(v[0], v[1], v[2], options_of(c, other)); },
+      [&](const std::vector<Tensor>& v) { return conv2d(v[0], v[1], v[2], options_of(c, kReference)); }, in,
+      conv_tolerance(DType::Float64, device()));
+}
+
+TEST(ConvAlgorithms, SupportsStatesTheGeometryLimits) {
+  kernels::Conv2dGeometry dense, depthwise;
+  dense.C = 4, dense.O = 8, dense.groups = 1;
+  depthwise.C = 4, depthwise.O = 8, depthwise.groups = 4;
+  for (CpuConvAlgorithm a : {CpuConvAlgorithm::Auto, CpuConvAlgorithm::Reference, CpuConvAlgorithm::Im2colGemm}) {
+    EXPECT_TRUE(conv_supports(a, dense)) << conv_algorithm_name(a);
+    EXPECT_TRUE(conv_supports(a, depthwise)) << conv_algorithm_name(a);
   }
+  EXPECT_FALSE(conv_supports(CpuConvAlgorithm::Depthwise, dense));
+  EXPECT_TRUE(conv_supports(CpuConvAlgorithm::Depthwise, depthwise));
+  for (CudaConvAlgorithm a : {CudaConvAlgorithm::Auto, CudaConvAlgorithm::Cudnn, CudaConvAlgorithm::ImplicitGemm})
+    EXPECT_TRUE(conv_supports(a, dense)) << conv_algorithm_name(a);
 }
 
 TEST_P(Conv2d, WrongDeviceFailsBeforeTouchingMemory) {

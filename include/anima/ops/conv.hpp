@@ -24,9 +24,9 @@
 //
 // Sources: Chellapilla et al. 2006 (im2col); Dumoulin & Visin, "A guide to convolution arithmetic for
 // deep learning", 2016 (transposed convolution as the adjoint).
-// Algorithms (Conv2dOptions::algorithm; anima/backends/cpu/conv.hpp): CPU Reference / Im2colGemm /
-// Depthwise, CUDA Cudnn / ImplicitGemm (its backward runs on cuDNN). The backward uses the algorithm
-// of the forward. conv_transpose2d always uses Auto.
+// Algorithms (Conv2dOptions::algorithms, one choice per backend; anima/backends/conv_algorithms.hpp):
+// CPU Reference / Im2colGemm / Depthwise, CUDA Cudnn / ImplicitGemm (its backward runs on cuDNN). The
+// backward uses the algorithms of the forward. conv_transpose2d always uses Auto.
 // Determinism: CPU run-to-run deterministic for a fixed thread count. CUDA: cuDNN's algorithm comes
 // from its heuristic per shape; some backward-data/filter algorithms accumulate with atomics and are
 // not bitwise reproducible; the implicit-GEMM forward is deterministic.
@@ -54,8 +54,7 @@ struct Conv2dOptions {
   std::array<std::int64_t, 2> padding{0, 0};
   std::array<std::int64_t, 2> dilation{1, 1};
   std::int64_t groups = 1;
-  ConvAlgorithm algorithm =
-      ConvAlgorithm::Auto;  // Auto: CPU depthwise when groups == C == O/multiplier, else im2col+GEMM; CUDA: cuDNN
+  ConvAlgorithms algorithms{};  // per backend (anima/backends/conv_algorithms.hpp); Auto: each backend's fastest
 };
 
 struct ConvTranspose2dOptions {
@@ -101,7 +100,7 @@ inline Tensor conv_empty(const Shape& shape, const Tensor& like) {
 }
 
 // y = forward(x, w) + b through the tag (no autograd). x, w contiguous.
-inline Tensor conv2d_forward_untracked(const kernels::Conv2dGeometry& p, ConvAlgorithm alg, const Tensor& x,
+inline Tensor conv2d_forward_untracked(const kernels::Conv2dGeometry& p, const ConvAlgorithms& alg, const Tensor& x,
                                        const Tensor& w, const Tensor& b) {
   Tensor y = conv_empty({p.N, p.O, p.Ho, p.Wo}, x);
   if (y.numel() == 0) return y;
@@ -111,8 +110,8 @@ inline Tensor conv2d_forward_untracked(const kernels::Conv2dGeometry& p, ConvAlg
 }
 
 // dx [N, C, H, W] = conv's adjoint in x applied to dy [N, O, Ho, Wo].
-inline Tensor conv2d_backward_data_untracked(const kernels::Conv2dGeometry& p, ConvAlgorithm alg, const Tensor& dy,
-                                             const Tensor& w) {
+inline Tensor conv2d_backward_data_untracked(const kernels::Conv2dGeometry& p, const ConvAlgorithms& alg,
+                                             const Tensor& dy, const Tensor& w) {
   if (p.N == 0) return zeros({p.N, p.C, p.H, p.W}, TensorOptions(dy.dtype()).with_device(dy.device()));
   Tensor dx = conv_empty({p.N, p.C, p.H, p.W}, dy);
   kernel_for<Conv2dBackwardDataKernel>(dy.device())(dy.dtype(), alg, p, dy.raw_data(), w.raw_data(), dx.raw_data());
@@ -120,8 +119,9 @@ inline Tensor conv2d_backward_data_untracked(const kernels::Conv2dGeometry& p, C
 }
 
 // dw [O, C/groups, kh, kw] (and db [O] when want_bias) from x [N, C, H, W] and dy [N, O, Ho, Wo].
-inline void conv2d_backward_filter_untracked(const kernels::Conv2dGeometry& p, ConvAlgorithm alg, const Tensor& x,
-                                             const Tensor& dy, bool want_bias, Tensor& dw, Tensor& db) {
+inline void conv2d_backward_filter_untracked(const kernels::Conv2dGeometry& p, const ConvAlgorithms& alg,
+                                             const Tensor& x, const Tensor& dy, bool want_bias, Tensor& dw,
+                                             Tensor& db) {
   const TensorOptions o = TensorOptions(x.dtype()).with_device(x.device());
   if (p.N == 0) {
     dw = zeros({p.O, p.c_per_group(), p.kh, p.kw}, o);
@@ -165,14 +165,16 @@ inline Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bi
               ", padding [", p.ph, ", ", p.pw, "])");
   p.Ho = kernels::conv_output_size(p.H, p.kh, p.sh, p.ph, p.dh);
   p.Wo = kernels::conv_output_size(p.W, p.kw, p.sw, p.pw, p.dw);
-  if (opts.algorithm == ConvAlgorithm::Depthwise)
-    ANIMA_CHECK(p.is_depthwise(), op, "ConvAlgorithm::Depthwise needs groups == C > 1 and O a multiple of C; input ",
-                shape_str(xs), ", weight ", shape_str(ws), ", groups ", p.groups);
+  if (input.device().is_cpu())
+    ANIMA_CHECK(conv_supports(opts.algorithms.cpu, p), op,
+                "CpuConvAlgorithm::", conv_algorithm_name(opts.algorithms.cpu),
+                " needs groups == C > 1 and O a multiple of C; input ", shape_str(xs), ", weight ", shape_str(ws),
+                ", groups ", p.groups);
 
   Tensor x = detail::conv_contiguous(input), w = detail::conv_contiguous(weight);
   Tensor b = bias.defined() ? detail::conv_contiguous(bias) : Tensor();
-  Tensor y = detail::conv2d_forward_untracked(p, opts.algorithm, x, w, b);
-  const ConvAlgorithm alg = opts.algorithm;
+  Tensor y = detail::conv2d_forward_untracked(p, opts.algorithms, x, w, b);
+  const ConvAlgorithms alg = opts.algorithms;
   const bool want_x = input.requires_grad(), want_w = weight.requires_grad(),
              want_b = bias.defined() && bias.requires_grad();
   Tensor sx = detach(x), sw = detach(w);
@@ -223,7 +225,7 @@ inline Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const 
               ", weight ", shape_str(ws), ", stride [", p.sh, ", ", p.sw, "], padding [", p.ph, ", ", p.pw, "])");
 
   Tensor x = detail::conv_contiguous(input), w = detail::conv_contiguous(weight);
-  Tensor y = detail::conv2d_backward_data_untracked(p, ConvAlgorithm::Auto, x, w);
+  Tensor y = detail::conv2d_backward_data_untracked(p, ConvAlgorithms{}, x, w);
   if (bias.defined())
     y = untracked::binary(op, kernels::BinaryOp::Add, y, detail::reshape_untracked(bias, {1, cout, 1, 1}));
   const bool want_x = input.requires_grad(), want_w = weight.requires_grad(),
@@ -232,8 +234,8 @@ inline Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const 
   record("conv_transpose2d", y, {input, weight, bias}, [=](const Tensor& grad) -> std::vector<Tensor> {
     Tensor g = detail::conv_contiguous(grad);
     Tensor dx, dw, db, unused;
-    if (want_x) dx = detail::conv2d_forward_untracked(p, ConvAlgorithm::Auto, g, sw, Tensor());
-    if (want_w) detail::conv2d_backward_filter_untracked(p, ConvAlgorithm::Auto, g, sx, false, dw, unused);
+    if (want_x) dx = detail::conv2d_forward_untracked(p, ConvAlgorithms{}, g, sw, Tensor());
+    if (want_w) detail::conv2d_backward_filter_untracked(p, ConvAlgorithms{}, g, sx, false, dw, unused);
     if (want_b) db = sum(g, {0, 2, 3});
     return {dx, dw, db};
   });

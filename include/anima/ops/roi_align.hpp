@@ -13,22 +13,21 @@
 // Backward (w.r.t. input only; rois get no gradient, as torchvision):
 //   dL/dx[b_k, c, taps] += dL/dy[k, c, ph, pw] · w_tap / count for every sample.
 // Saved: the rois (contiguous), their host copy when given (host_rois), the geometry; no activation.
-// Kernels: anima/kernels/cpu/roi_align.hpp (CpuReference, CpuNhwc), anima/kernels/cuda/roi_align.cuh
-// (CudaV1, CudaV2 forward; CudaAtomic, CudaDeterministic (gather, host plan), CudaDeterministicDevicePlan
-// (the same gather and bits, plan built on the device), CudaFixedPoint backward);
-// RoiAlignAlgorithms picks one.
+// Kernels: anima/kernels/cpu/roi_align.hpp (Reference, Nhwc), anima/kernels/cuda/roi_align.cuh
+// (V1, V2 forward; Atomic, Deterministic (gather, host plan), DeterministicDevicePlan (the same gather
+// and bits, plan built on the device), FixedPoint backward); RoiAlignAlgorithms picks one per backend
+// (anima/backends/roi_align_algorithms.hpp).
 // Bad input: wrong ranks/shapes/dtypes/devices and non-positive sizes -> anima::Error. CPU rois are
 // validated: a batch index outside [0, N) (or NaN), a non-finite coordinate, or (adaptive sampling
 // ratio) a box so large that its grid would exceed kernels::kRoiMaxAdaptiveGrid samples per bin and
 // axis -> anima::Error naming the RoI (kernels clamp that grid: no undefined cast, no endless loop). CUDA rois are not
 // validated on the host; there an invalid RoI gives zeros and no gradient
 // (documented safe result, tested in tests/cuda/roi_align_parity_test.cpp). The CUDA default backward
-// (CudaDeterministic, the gather) plans its work on the host: from host_rois when given (see below),
+// (Deterministic, the gather) plans its work on the host: from host_rois when given (see below),
 // else from a copy of the rois read back from the device (one synchronisation).
-// Determinism: forward is bitwise reproducible on every backend. Backward: CpuReference, CpuNhwc,
-// CudaDeterministic (the CUDA default), CudaDeterministicDevicePlan and CudaFixedPoint are bitwise
-// reproducible run to run;
-// CudaAtomic (float atomicAdd, torchvision's scheme) is not.
+// Determinism: forward is bitwise reproducible on every backend. Backward: CPU Reference and Nhwc, CUDA
+// Deterministic (the CUDA default), DeterministicDevicePlan and FixedPoint are bitwise reproducible run
+// to run; CUDA Atomic (float atomicAdd, torchvision's scheme) is not.
 #pragma once
 
 #include <array>
@@ -116,7 +115,7 @@ inline void check_rois_on_host(const Tensor& rois, std::int64_t batch, const cha
 // input [N, C, H, W], rois [K, 5] -> [K, C, output_size[0], output_size[1]].
 // host_rois: undefined, or (rois on a CUDA device) a CPU tensor holding exactly the same values as
 // rois (same shape and dtype; e.g. the host tensor the rois were uploaded from). It is kept for the
-// backward, whose CudaDeterministic gather then plans from it without reading the rois back (no stream
+// backward, whose CUDA Deterministic gather then plans from it without reading the rois back (no stream
 // synchronisation). It must equal rois bit for bit (not checked: that would need the read-back it
 // saves); MultiScaleRoIAlign passes the tensor it uploaded. Ignored when rois are on the CPU.
 inline Tensor roi_align(const Tensor& input, const Tensor& rois, const Tensor& host_rois,
@@ -139,15 +138,13 @@ inline Tensor roi_align(const Tensor& input, const Tensor& rois, const Tensor& h
   Tensor y =
       Tensor::empty({g.num_rois, g.channels, g.pooled_h, g.pooled_w}, TensorOptions(x.dtype()).with_device(x.device()));
   if (y.numel() > 0)
-    kernel_for<RoiAlignForwardKernel>(x.device())(x.dtype(), algorithms.forward, x.raw_data(), r.raw_data(), g,
-                                                  y.raw_data());
+    kernel_for<RoiAlignForwardKernel>(x.device())(x.dtype(), algorithms, x.raw_data(), r.raw_data(), g, y.raw_data());
   const Shape x_shape = x.shape();
-  const RoiAlignBackwardAlgorithm bwd = algorithms.backward;
-  record("roi_align", y, {input, rois}, [g, r, hr, x_shape, bwd](const Tensor& grad) -> std::vector<Tensor> {
+  record("roi_align", y, {input, rois}, [g, r, hr, x_shape, algorithms](const Tensor& grad) -> std::vector<Tensor> {
     const Tensor gy = detail::roi_contiguous(grad);
     Tensor gx = Tensor::empty(x_shape, TensorOptions(gy.dtype()).with_device(gy.device()));
     if (gx.numel() > 0)
-      kernel_for<RoiAlignBackwardKernel>(gy.device())(gy.dtype(), bwd, gy.raw_data(), r.raw_data(),
+      kernel_for<RoiAlignBackwardKernel>(gy.device())(gy.dtype(), algorithms, gy.raw_data(), r.raw_data(),
                                                       hr.defined() ? hr.raw_data() : nullptr, g, gx.raw_data());
     return {gx, Tensor()};  // rois get no gradient
   });

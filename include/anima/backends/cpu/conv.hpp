@@ -4,11 +4,9 @@
 //   Conv2dForwardKernel         y  = conv(x, w) + b
 //   Conv2dBackwardDataKernel    dx = convᵀ(dy, w)           (also conv_transpose2d's forward)
 //   Conv2dBackwardFilterKernel  dw, db from x and dy        (db optional)
-// Each takes the ConvAlgorithm the caller asked for; a backend resolves Auto itself and rejects the
-// algorithms it does not implement. CPU: Reference (conv_reference.hpp), Im2colGemm (conv_im2col.hpp,
-// packed GEMM on the default thread pool, workspace allocated here), Depthwise (conv_depthwise.hpp);
-// Auto = Depthwise when groups == C > 1 and O is a multiple of C, else Im2colGemm. CUDA: Cudnn and
-// ImplicitGemm (anima/backends/cuda/conv.cuh); Auto = Cudnn.
+// Each takes the caller's ConvAlgorithms (anima/backends/conv_algorithms.hpp) and runs its own backend's
+// field: here ConvAlgorithms::cpu, with the packed GEMM on the default thread pool and its workspace
+// allocated here. CUDA entries: anima/backends/cuda/conv.cuh.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +17,7 @@
 #include <anima/core/error.hpp>
 #include <anima/core/thread_pool.hpp>
 #include <anima/core/workspace.hpp>
+#include <anima/backends/conv_algorithms.hpp>
 #include <anima/kernels/conv_math.hpp>
 #include <anima/kernels/cpu/conv_depthwise.hpp>
 #include <anima/kernels/cpu/conv_im2col.hpp>
@@ -26,59 +25,37 @@
 
 namespace anima {
 
-enum class ConvAlgorithm { Auto, Reference, Im2colGemm, Depthwise, Cudnn, ImplicitGemm };
-
-inline const char* conv_algorithm_name(ConvAlgorithm a) {
-  switch (a) {
-    case ConvAlgorithm::Auto: return "Auto";
-    case ConvAlgorithm::Reference: return "Reference";
-    case ConvAlgorithm::Im2colGemm: return "Im2colGemm";
-    case ConvAlgorithm::Depthwise: return "Depthwise";
-    case ConvAlgorithm::Cudnn: return "Cudnn";
-    case ConvAlgorithm::ImplicitGemm: return "ImplicitGemm";
-  }
-  return "?";
-}
-
 namespace detail {
 
-// The CPU algorithm that runs for `requested` (Auto resolved); throws for the CUDA-only ones.
-inline ConvAlgorithm cpu_conv_algorithm(ConvAlgorithm requested, const kernels::Conv2dGeometry& p, const char* op) {
-  switch (requested) {
-    case ConvAlgorithm::Auto: return p.is_depthwise() ? ConvAlgorithm::Depthwise : ConvAlgorithm::Im2colGemm;
-    case ConvAlgorithm::Reference:
-    case ConvAlgorithm::Im2colGemm: return requested;
-    case ConvAlgorithm::Depthwise:
-      ANIMA_CHECK(p.is_depthwise(), op,
-                  "ConvAlgorithm::Depthwise needs groups == C and O a multiple of C, got C = ", p.C, ", O = ", p.O,
-                  ", groups = ", p.groups);
-      return requested;
-    case ConvAlgorithm::Cudnn:
-    case ConvAlgorithm::ImplicitGemm: break;
-  }
-  fail(op, "ConvAlgorithm::", conv_algorithm_name(requested),
-       " runs on CUDA tensors only (the tensors are on the CPU)");
+// The CPU algorithm that runs (Auto resolved); throws when it does not support the geometry.
+inline CpuConvAlgorithm cpu_conv_algorithm(CpuConvAlgorithm requested, const kernels::Conv2dGeometry& p,
+                                           const char* op) {
+  if (requested == CpuConvAlgorithm::Auto)
+    return p.is_depthwise() ? CpuConvAlgorithm::Depthwise : CpuConvAlgorithm::Im2colGemm;
+  ANIMA_CHECK(conv_supports(requested, p), op, "CpuConvAlgorithm::", conv_algorithm_name(requested),
+              " needs groups == C > 1 and O a multiple of C, got C = ", p.C, ", O = ", p.O, ", groups = ", p.groups);
+  return requested;
 }
 
 }  // namespace detail
 
 struct Conv2dForwardKernel {
   // y [N, O, Ho, Wo] = conv(x [N, C, H, W], w [O, C/groups, kh, kw]) + b [O] (b may be nullptr); contiguous.
-  using Fn = void(DType dtype, ConvAlgorithm algorithm, const kernels::Conv2dGeometry& p, const void* x, const void* w,
-                  const void* b, void* y);
+  using Fn = void(DType dtype, const ConvAlgorithms& algorithms, const kernels::Conv2dGeometry& p, const void* x,
+                  const void* w, const void* b, void* y);
   static constexpr const char* name = "conv2d_forward";
-  static void cpu(DType dtype, ConvAlgorithm algorithm, const kernels::Conv2dGeometry& p, const void* x, const void* w,
-                  const void* b, void* y) {
-    const ConvAlgorithm a = detail::cpu_conv_algorithm(algorithm, p, name);
+  static void cpu(DType dtype, const ConvAlgorithms& algorithms, const kernels::Conv2dGeometry& p, const void* x,
+                  const void* w, const void* b, void* y) {
+    const CpuConvAlgorithm a = detail::cpu_conv_algorithm(algorithms.cpu, p, name);
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       const auto* xs = static_cast<const scalar_t*>(x);
       const auto* ws = static_cast<const scalar_t*>(w);
       const auto* bs = static_cast<const scalar_t*>(b);
       auto* ys = static_cast<scalar_t*>(y);
       ThreadPool& pool = default_thread_pool();
-      if (a == ConvAlgorithm::Reference) {
+      if (a == CpuConvAlgorithm::Reference) {
         kernels::cpu::conv2d_fwd_reference(p, xs, ws, bs, ys);
-      } else if (a == ConvAlgorithm::Depthwise) {
+      } else if (a == CpuConvAlgorithm::Depthwise) {
         kernels::cpu::conv2d_fwd_depthwise(p, xs, ws, bs, ys, &pool);
       } else {
         const ScopedWorkspace work =
@@ -91,20 +68,20 @@ struct Conv2dForwardKernel {
 
 struct Conv2dBackwardDataKernel {
   // dx [N, C, H, W] (overwritten) from dy [N, O, Ho, Wo] and w [O, C/groups, kh, kw]; contiguous.
-  using Fn = void(DType dtype, ConvAlgorithm algorithm, const kernels::Conv2dGeometry& p, const void* dy, const void* w,
-                  void* dx);
+  using Fn = void(DType dtype, const ConvAlgorithms& algorithms, const kernels::Conv2dGeometry& p, const void* dy,
+                  const void* w, void* dx);
   static constexpr const char* name = "conv2d_backward_data";
-  static void cpu(DType dtype, ConvAlgorithm algorithm, const kernels::Conv2dGeometry& p, const void* dy, const void* w,
-                  void* dx) {
-    const ConvAlgorithm a = detail::cpu_conv_algorithm(algorithm, p, name);
+  static void cpu(DType dtype, const ConvAlgorithms& algorithms, const kernels::Conv2dGeometry& p, const void* dy,
+                  const void* w, void* dx) {
+    const CpuConvAlgorithm a = detail::cpu_conv_algorithm(algorithms.cpu, p, name);
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       const auto* dys = static_cast<const scalar_t*>(dy);
       const auto* ws = static_cast<const scalar_t*>(w);
       auto* dxs = static_cast<scalar_t*>(dx);
       ThreadPool& pool = default_thread_pool();
-      if (a == ConvAlgorithm::Reference) {
+      if (a == CpuConvAlgorithm::Reference) {
         kernels::cpu::conv2d_bwd_data_reference(p, dys, ws, dxs);
-      } else if (a == ConvAlgorithm::Depthwise) {
+      } else if (a == CpuConvAlgorithm::Depthwise) {
         kernels::cpu::conv2d_bwd_data_depthwise(p, dys, ws, dxs, &pool);
       } else {
         const ScopedWorkspace work =
@@ -117,21 +94,21 @@ struct Conv2dBackwardDataKernel {
 
 struct Conv2dBackwardFilterKernel {
   // dw [O, C/groups, kh, kw] and db [O] (nullptr: not wanted), overwritten, from x [N, C, H, W] and dy [N, O, Ho, Wo].
-  using Fn = void(DType dtype, ConvAlgorithm algorithm, const kernels::Conv2dGeometry& p, const void* x, const void* dy,
-                  void* dw, void* db);
+  using Fn = void(DType dtype, const ConvAlgorithms& algorithms, const kernels::Conv2dGeometry& p, const void* x,
+                  const void* dy, void* dw, void* db);
   static constexpr const char* name = "conv2d_backward_filter";
-  static void cpu(DType dtype, ConvAlgorithm algorithm, const kernels::Conv2dGeometry& p, const void* x, const void* dy,
-                  void* dw, void* db) {
-    const ConvAlgorithm a = detail::cpu_conv_algorithm(algorithm, p, name);
+  static void cpu(DType dtype, const ConvAlgorithms& algorithms, const kernels::Conv2dGeometry& p, const void* x,
+                  const void* dy, void* dw, void* db) {
+    const CpuConvAlgorithm a = detail::cpu_conv_algorithm(algorithms.cpu, p, name);
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       const auto* xs = static_cast<const scalar_t*>(x);
       const auto* dys = static_cast<const scalar_t*>(dy);
       auto* dws = static_cast<scalar_t*>(dw);
       auto* dbs = static_cast<scalar_t*>(db);
       ThreadPool& pool = default_thread_pool();
-      if (a == ConvAlgorithm::Reference) {
+      if (a == CpuConvAlgorithm::Reference) {
         kernels::cpu::conv2d_bwd_filter_reference(p, xs, dys, dws, dbs);
-      } else if (a == ConvAlgorithm::Depthwise) {
+      } else if (a == CpuConvAlgorithm::Depthwise) {
         kernels::cpu::conv2d_bwd_filter_depthwise(p, xs, dys, dws, dbs, &pool);
       } else {
         const ScopedWorkspace work =

@@ -1,10 +1,9 @@
 // anima/backends/cuda/conv.cuh — CUDA entries of the conv tags (anima/backends/cpu/conv.hpp), run on
 // anima::cuda::current_stream() of the current device.
 //
-//   ConvAlgorithm   forward                               backward data / backward filter
-//   Auto, Cudnn     cuDNN (kernels/cuda/conv_cudnn.cuh)   cuDNN
-//   ImplicitGemm    conv2d_fwd_implicit_gemm_v1 (ours)    cuDNN (no own backward kernel yet)
-//   Reference, Im2colGemm, Depthwise: CPU-only -> Error.
+//   ConvAlgorithms::cuda  forward                               backward data / backward filter
+//   Auto, Cudnn           cuDNN (kernels/cuda/conv_cudnn.cuh)   cuDNN
+//   ImplicitGemm          conv2d_fwd_implicit_gemm_v1 (ours)    cuDNN (there is no implicit-GEMM backward)
 // cuDNN workspace comes from the device's caching allocator and is returned right after the call is
 // enqueued (the caching allocator hands memory out in stream order on the one stream we use, so the
 // next user of that block runs after this kernel).
@@ -25,25 +24,9 @@
 
 namespace anima::cuda {
 
-namespace conv_detail {
-
-// Resolves Auto; rejects the CPU-only algorithms. Returns true for our implicit GEMM.
-inline bool use_implicit_gemm(ConvAlgorithm a, const char* op) {
-  switch (a) {
-    case ConvAlgorithm::Auto:
-    case ConvAlgorithm::Cudnn: return false;
-    case ConvAlgorithm::ImplicitGemm: return true;
-    default: break;
-  }
-  fail(op, "ConvAlgorithm::", conv_algorithm_name(a),
-       " runs on CPU tensors only (CUDA offers Auto, Cudnn and ImplicitGemm)");
-}
-
-}  // namespace conv_detail
-
-inline void conv2d_forward(DType dtype, ConvAlgorithm algorithm, const kernels::Conv2dGeometry& p, const void* x,
-                           const void* w, const void* b, void* y) {
-  const bool ours = conv_detail::use_implicit_gemm(algorithm, Conv2dForwardKernel::name);
+inline void conv2d_forward(DType dtype, const ConvAlgorithms& algorithms, const kernels::Conv2dGeometry& p,
+                           const void* x, const void* w, const void* b, void* y) {
+  const bool ours = algorithms.cuda == CudaConvAlgorithm::ImplicitGemm;
   ANIMA_DISPATCH_FLOATING(dtype, Conv2dForwardKernel::name, [&] {
     const auto* xs = static_cast<const scalar_t*>(x);
     const auto* ws = static_cast<const scalar_t*>(w);
@@ -60,9 +43,8 @@ inline void conv2d_forward(DType dtype, ConvAlgorithm algorithm, const kernels::
   });
 }
 
-inline void conv2d_backward_data(DType dtype, ConvAlgorithm algorithm, const kernels::Conv2dGeometry& p, const void* dy,
-                                 const void* w, void* dx) {
-  (void)conv_detail::use_implicit_gemm(algorithm, Conv2dBackwardDataKernel::name);  // both run on cuDNN
+inline void conv2d_backward_data(DType dtype, const ConvAlgorithms& /*every CUDA choice: cuDNN*/,
+                                 const kernels::Conv2dGeometry& p, const void* dy, const void* w, void* dx) {
   ANIMA_DISPATCH_FLOATING(dtype, Conv2dBackwardDataKernel::name, [&] {
     const cudaStream_t stream = current_stream();
     const auto plan = kernels::cuda::cudnn_conv_plan<scalar_t>(kernels::cuda::CudnnConvPass::BackwardData, p, stream);
@@ -72,9 +54,9 @@ inline void conv2d_backward_data(DType dtype, ConvAlgorithm algorithm, const ker
   });
 }
 
-inline void conv2d_backward_filter(DType dtype, ConvAlgorithm algorithm, const kernels::Conv2dGeometry& p,
-                                   const void* x, const void* dy, void* dw, void* db) {
-  (void)conv_detail::use_implicit_gemm(algorithm, Conv2dBackwardFilterKernel::name);  // both run on cuDNN
+inline void conv2d_backward_filter(DType dtype, const ConvAlgorithms& /*every CUDA choice: cuDNN*/,
+                                   const kernels::Conv2dGeometry& p, const void* x, const void* dy, void* dw,
+                                   void* db) {
   ANIMA_DISPATCH_FLOATING(dtype, Conv2dBackwardFilterKernel::name, [&] {
     const cudaStream_t stream = current_stream();
     const auto plan = kernels::cuda::cudnn_conv_plan<scalar_t>(kernels::cuda::CudnnConvPass::BackwardFilter, p, stream);

@@ -1,19 +1,18 @@
 // anima/backends/cuda/roi_align.cuh — CUDA entries of the RoIAlign kernel tags
 // (anima/backends/cpu/roi_align.hpp), run on anima::cuda::current_stream().
 //
-//   RoiAlignForwardAlgorithm    Auto, CudaV2 -> roi_align_fwd_v2;  CudaV1 -> roi_align_fwd_v1
-//   RoiAlignBackwardAlgorithm   Auto, CudaDeterministic -> roi_align_bwd_gather (builds its plan on the
+//   RoiAlignAlgorithms::cuda.forward    Auto, V2 -> roi_align_fwd_v2;  V1 -> roi_align_fwd_v1
+//   RoiAlignAlgorithms::cuda.backward   Auto, Deterministic -> roi_align_bwd_gather (builds its plan on the
 //                               host from host_rois when the op has them, else copies the rois to the
 //                               host: one stream synchronisation per backward);
-//                               CudaDeterministicDevicePlan -> roi_align_bwd_gather_device_plan (the
+//                               DeterministicDevicePlan -> roi_align_bwd_gather_device_plan (the
 //                               same gather and bits, its plan built on the device: nothing read back,
 //                               nothing built on the host; with an adaptive sampling ratio or a plan
-//                               over kRoiGatherDevicePlanMaxBytes, the host plan as CudaDeterministic);
-//                               CudaFixedPoint -> roi_align_bwd_fixed_point; CudaAtomic ->
+//                               over kRoiGatherDevicePlanMaxBytes, the host plan as Deterministic);
+//                               FixedPoint -> roi_align_bwd_fixed_point; Atomic ->
 //                               roi_align_bwd_atomic_v1. Workspaces come from the device's caching
 //                               allocator, returned once the kernels are enqueued: the allocator hands
 //                               memory out in stream order on the one stream we use.
-//   Cpu* algorithms: CPU-only -> Error.
 // Kernels, numerics and determinism: anima/kernels/cuda/roi_align.cuh.
 #pragma once
 
@@ -31,12 +30,9 @@
 
 namespace anima::cuda {
 
-inline void roi_align_forward(DType dtype, RoiAlignForwardAlgorithm algorithm, const void* x, const void* rois,
+inline void roi_align_forward(DType dtype, const RoiAlignAlgorithms& algorithms, const void* x, const void* rois,
                               const kernels::RoiAlignGeometry& g, void* y) {
-  const bool v1 = algorithm == RoiAlignForwardAlgorithm::CudaV1;
-  ANIMA_CHECK(v1 || algorithm == RoiAlignForwardAlgorithm::Auto || algorithm == RoiAlignForwardAlgorithm::CudaV2,
-              RoiAlignForwardKernel::name, "RoiAlignForwardAlgorithm::", roi_align_algorithm_name(algorithm),
-              " runs on CPU tensors only (CUDA offers Auto, CudaV1 and CudaV2)");
+  const bool v1 = algorithms.cuda.forward == CudaRoiAlignForwardAlgorithm::V1;
   ANIMA_DISPATCH_FLOATING(dtype, RoiAlignForwardKernel::name, [&] {
     const auto* xs = static_cast<const scalar_t*>(x);
     const auto* rs = static_cast<const scalar_t*>(rois);
@@ -48,16 +44,12 @@ inline void roi_align_forward(DType dtype, RoiAlignForwardAlgorithm algorithm, c
   });
 }
 
-inline void roi_align_backward(DType dtype, RoiAlignBackwardAlgorithm algorithm, const void* gy, const void* rois,
+inline void roi_align_backward(DType dtype, const RoiAlignAlgorithms& algorithms, const void* gy, const void* rois,
                                const void* host_rois, const kernels::RoiAlignGeometry& g, void* gx) {
-  const bool atomic = algorithm == RoiAlignBackwardAlgorithm::CudaAtomic;
-  const bool fixed_point = algorithm == RoiAlignBackwardAlgorithm::CudaFixedPoint;
-  const bool device_plan = algorithm == RoiAlignBackwardAlgorithm::CudaDeterministicDevicePlan;
-  ANIMA_CHECK(atomic || fixed_point || device_plan || algorithm == RoiAlignBackwardAlgorithm::Auto ||
-                  algorithm == RoiAlignBackwardAlgorithm::CudaDeterministic,
-              RoiAlignBackwardKernel::name, "RoiAlignBackwardAlgorithm::", roi_align_algorithm_name(algorithm),
-              " runs on CPU tensors only (CUDA offers Auto, CudaAtomic, CudaDeterministic, "
-              "CudaDeterministicDevicePlan and CudaFixedPoint)");
+  const CudaRoiAlignBackwardAlgorithm algorithm = algorithms.cuda.backward;
+  const bool atomic = algorithm == CudaRoiAlignBackwardAlgorithm::Atomic;
+  const bool fixed_point = algorithm == CudaRoiAlignBackwardAlgorithm::FixedPoint;
+  const bool device_plan = algorithm == CudaRoiAlignBackwardAlgorithm::DeterministicDevicePlan;
   ANIMA_DISPATCH_FLOATING(dtype, RoiAlignBackwardKernel::name, [&] {
     const auto* gys = static_cast<const scalar_t*>(gy);
     const auto* rs = static_cast<const scalar_t*>(rois);
