@@ -61,12 +61,13 @@ void run_packed(benchmark::State& state, int64_t n, int threads, cpu::GemmIsa is
     return;
   }
   anima::ThreadPool pool(threads);
+  const anima::kernels::ParallelFor parallel = pool.parallel();
   const std::vector<T> a = random_matrix<T>(n, 1), b = random_matrix<T>(n, 2);
   std::vector<T> c(static_cast<size_t>(n * n));
   AlignedBuffer ws = make_aligned(std::max<size_t>(64, cpu::gemm_packed_workspace_bytes<T>(n, n, n, threads)));
   state.SetLabel(cpu::gemm_packed_config<T>().name);
   for (auto _ : state) {
-    cpu::gemm_packed<T>(false, false, n, n, n, T(1), a.data(), n, b.data(), n, T(0), c.data(), n, ws.get(), &pool);
+    cpu::gemm_packed<T>(false, false, n, n, n, T(1), a.data(), n, b.data(), n, T(0), c.data(), n, ws.get(), parallel);
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <anima/core/copy.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/detection/paste_masks.hpp>
 #include <anima/kernels/cpu/paste_masks.hpp>
 #include <anima/ops/factory.hpp>
@@ -47,7 +48,7 @@ void BM_paste_masks(benchmark::State& state, Version v) {
     if (v == Version::Reference)
       kc::paste_masks_reference(p.masks.data(), ib.data(), g, out.data());
     else
-      kc::paste_masks_rows(p.masks.data(), ib.data(), g, out.data());
+      kc::paste_masks_rows(p.masks.data(), ib.data(), g, out.data(), anima::default_parallel());
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/batch_norm.hpp>
 #include <anima/kernels/cpu/pool.hpp>
 
@@ -70,7 +71,7 @@ void BM_max_pool2d_fwd(benchmark::State& state, Version v) {
   run_version(
       state, v, y.data(), nin * 4 + nout * 4 + nout * 8,
       [&] { kc::max_pool2d_forward_reference(x.data(), g, y.data(), idx.data()); },
-      [&] { kc::max_pool2d_forward_planes(x.data(), g, y.data(), idx.data()); });
+      [&] { kc::max_pool2d_forward_planes(x.data(), g, y.data(), idx.data(), anima::default_parallel()); });
 }
 
 void BM_max_pool2d_bwd(benchmark::State& state, Version v) {
@@ -79,11 +80,11 @@ void BM_max_pool2d_bwd(benchmark::State& state, Version v) {
   const auto x = random_vector(nin, 1), gy = random_vector(nout, 2);
   std::vector<float> y(nout), gx(nin);
   std::vector<std::int64_t> idx(nout);
-  kc::max_pool2d_forward_planes(x.data(), g, y.data(), idx.data());
+  kc::max_pool2d_forward_planes(x.data(), g, y.data(), idx.data(), anima::default_parallel());
   run_version(
       state, v, gx.data(), nout * 4 + nout * 8 + nin * 4,
       [&] { kc::max_pool2d_backward_reference(gy.data(), idx.data(), g, gx.data()); },
-      [&] { kc::max_pool2d_backward_planes(gy.data(), idx.data(), g, gx.data()); });
+      [&] { kc::max_pool2d_backward_planes(gy.data(), idx.data(), g, gx.data(), anima::default_parallel()); });
 }
 
 // A row whose kernel reads one float input of in_n elements (uniform in [-1, 1), seed `seed`) and
@@ -103,7 +104,7 @@ void BM_avg_pool2d_fwd(benchmark::State& state, Version v) {
   run_in_out(
       state, v, pool_input_elements(g), 1, pool_output_elements(g),
       [&](const float* x, float* y) { kc::avg_pool2d_forward_reference(x, g, true, y); },
-      [&](const float* x, float* y) { kc::avg_pool2d_forward_planes(x, g, true, y); });
+      [&](const float* x, float* y) { kc::avg_pool2d_forward_planes(x, g, true, y, anima::default_parallel()); });
 }
 
 void BM_avg_pool2d_bwd(benchmark::State& state, Version v) {
@@ -111,7 +112,7 @@ void BM_avg_pool2d_bwd(benchmark::State& state, Version v) {
   run_in_out(
       state, v, pool_output_elements(g), 2, pool_input_elements(g),
       [&](const float* gy, float* gx) { kc::avg_pool2d_backward_reference(gy, g, true, gx); },
-      [&](const float* gy, float* gx) { kc::avg_pool2d_backward_planes(gy, g, true, gx); });
+      [&](const float* gy, float* gx) { kc::avg_pool2d_backward_planes(gy, g, true, gx, anima::default_parallel()); });
 }
 
 void BM_global_avg_pool_fwd(benchmark::State& state, Version v) {
@@ -119,7 +120,7 @@ void BM_global_avg_pool_fwd(benchmark::State& state, Version v) {
   run_in_out(
       state, v, pool_input_elements(g), 1, pool_output_elements(g),
       [&](const float* x, float* y) { kc::adaptive_avg_pool2d_forward_reference(x, g, y); },
-      [&](const float* x, float* y) { kc::adaptive_avg_pool2d_forward_planes(x, g, y); });
+      [&](const float* x, float* y) { kc::adaptive_avg_pool2d_forward_planes(x, g, y, anima::default_parallel()); });
 }
 
 void BM_batch_norm_fwd(benchmark::State& state, Version v) {
@@ -136,9 +137,9 @@ void BM_batch_norm_fwd(benchmark::State& state, Version v) {
                                            y.data());
       },
       [&] {
-        kc::batch_norm_stats_channels(x.data(), N, s.C, s.HW, mean.data(), var.data());
+        kc::batch_norm_stats_channels(x.data(), N, s.C, s.HW, mean.data(), var.data(), anima::default_parallel());
         kc::batch_norm_transform_channels(x.data(), N, s.C, s.HW, mean.data(), var.data(), w.data(), b.data(), 1e-5,
-                                          y.data());
+                                          y.data(), anima::default_parallel());
       });
 }
 
@@ -148,7 +149,7 @@ void BM_batch_norm_bwd(benchmark::State& state, Version v) {
   const std::int64_t n = N * s.C * s.HW;
   const auto x = random_vector(n, 1), gy = random_vector(n, 2), w = random_vector(s.C, 3);
   std::vector<float> gx(n), mean(s.C), var(s.C), gw(s.C), gb(s.C);
-  kc::batch_norm_stats_channels(x.data(), N, s.C, s.HW, mean.data(), var.data());
+  kc::batch_norm_stats_channels(x.data(), N, s.C, s.HW, mean.data(), var.data(), anima::default_parallel());
   run_version(
       state, v, gx.data(), 3 * n * 4,
       [&] {
@@ -157,7 +158,7 @@ void BM_batch_norm_bwd(benchmark::State& state, Version v) {
       },
       [&] {
         kc::batch_norm_backward_channels(x.data(), gy.data(), N, s.C, s.HW, mean.data(), var.data(), w.data(), 1e-5,
-                                         true, gx.data(), gw.data(), gb.data());
+                                         true, gx.data(), gw.data(), gb.data(), anima::default_parallel());
       });
 }
 

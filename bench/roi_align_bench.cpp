@@ -30,6 +30,7 @@
 #include <anima/autograd/engine.hpp>
 #include <anima/autograd/grad_mode.hpp>
 #include <anima/core/generator.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/detection/multiscale_roi_align.hpp>
 #include <anima/ops/factory.hpp>
 #include <anima/ops/roi_align.hpp>
@@ -112,7 +113,7 @@ void BM_roi_align_gather_plan(benchmark::State& state, bench::RoiAlignCase c, in
   for (const auto& l : levels) rois += l.g.num_rois;
   for (auto _ : state)
     for (const auto& l : levels) {
-      const auto plan = kernels::roi_gather_build_plan(l.rois.data(), l.g);
+      const auto plan = kernels::roi_gather_build_plan(l.rois.data(), l.g, default_parallel());
       benchmark::DoNotOptimize(plan.bytes.data());
     }
   state.counters["rois"] = static_cast<double>(rois);

@@ -32,8 +32,8 @@
 #include <cstring>
 #include <vector>
 
-#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/host_device.hpp>
+#include <anima/kernels/parallel.hpp>
 #include <anima/kernels/roi_align_math.hpp>
 
 namespace anima::kernels {
@@ -240,7 +240,7 @@ inline std::size_t align16(std::size_t v) { return (v + 15) / 16 * 16; }
 }  // namespace roi_gather_detail
 
 // Builds the plan from host rois [K, 5] (the same RoiAlignGeometry as the kernels).
-// Parallel on anima::default_thread_pool() (inline when called from inside a parallel region) over
+// Parallel on `parallel` (inline when called from inside a parallel region) over
 // fixed blocks of kRoiGatherPlanBlock RoIs (the blocks do not depend on the thread count): each block
 // builds its RoIs' axis lists one after another into its own arrays, with block-local indices; a scan
 // over the blocks gives each block its place in the one-RoI-after-another layout, and the blocks are
@@ -250,7 +250,7 @@ constexpr std::int64_t kRoiGatherPlanBlock = 32;
 constexpr std::int64_t kRoiGatherPlanGrain = 4;  // blocks per chunk at least: under 256 RoIs, one thread
 
 template <class T>
-RoiGatherPlan<T> roi_gather_build_plan(const T* rois, const RoiAlignGeometry& g) {
+RoiGatherPlan<T> roi_gather_build_plan(const T* rois, const RoiAlignGeometry& g, const ParallelFor& parallel) {
   using namespace roi_gather_detail;
   const std::int64_t K = g.num_rois > 0 ? g.num_rois : 0;
   const auto Ks = static_cast<std::size_t>(K);
@@ -263,7 +263,7 @@ RoiGatherPlan<T> roi_gather_build_plan(const T* rois, const RoiAlignGeometry& g)
     std::size_t ptr_base = 0, entry_base = 0;  // the block's place in the plan (after the scan)
   };
   std::vector<Block> blocks(static_cast<std::size_t>(nblocks));
-  parallel_for(0, nblocks, kRoiGatherPlanGrain, [&](std::int64_t b0, std::int64_t b1) {
+  parallel(0, nblocks, kRoiGatherPlanGrain, [&](std::int64_t b0, std::int64_t b1) {
     AxisScratch<T> scratch;
     for (std::int64_t bl = b0; bl < b1; ++bl) {
       Block& blk = blocks[static_cast<std::size_t>(bl)];
@@ -316,7 +316,7 @@ RoiGatherPlan<T> roi_gather_build_plan(const T* rois, const RoiAlignGeometry& g)
   unsigned char* base = plan.bytes.data();
   auto* ptr_out = reinterpret_cast<std::int64_t*>(base + plan.off_ptr);
   auto* entries_out = reinterpret_cast<RoiGatherEntry<T>*>(base + plan.off_entries);
-  parallel_for(0, nblocks, kRoiGatherPlanGrain, [&](std::int64_t b0, std::int64_t b1) {
+  parallel(0, nblocks, kRoiGatherPlanGrain, [&](std::int64_t b0, std::int64_t b1) {
     for (std::int64_t bl = b0; bl < b1; ++bl) {
       const Block& blk = blocks[static_cast<std::size_t>(bl)];
       const auto pb = static_cast<std::int64_t>(blk.ptr_base), eb = static_cast<std::int64_t>(blk.entry_base);

@@ -11,17 +11,17 @@
 
 #include <cstdint>
 
-#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/elementwise.hpp>
 #include <anima/kernels/elementwise_math.hpp>
 #include <anima/kernels/layout.hpp>
+#include <anima/kernels/parallel.hpp>
 
 namespace anima::kernels::cpu {
 
 template <class T>
 void activation_backward(UnaryOp grad_op, T p0, const T* s, const Layout& ls, const T* g, const Layout& lg, T* dx,
-                         std::int64_t n) {
-  parallel_for(0, n, kElementwiseGrain, [&](std::int64_t begin, std::int64_t end) {
+                         std::int64_t n, const ParallelFor& parallel) {
+  parallel(0, n, kElementwiseGrain, [&](std::int64_t begin, std::int64_t end) {
     if (ls.contiguous && lg.contiguous) {
       for (std::int64_t i = begin; i < end; ++i) dx[i] = g[i] * apply_unary(grad_op, s[i], p0, T(0));
     } else {

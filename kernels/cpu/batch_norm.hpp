@@ -8,7 +8,7 @@
 //                 eval:     gx = dy·w·invstd          (mean/var are constants)
 //               gw = sum_dy_xhat, gb = sum_dy (each written only when its pointer is non-null)
 // mean/var/w/b/gw/gb are [C]. Two versions: *_reference (plain loops, one accumulator per sum) and
-// *_channels (channels in parallel on the thread pool, each sum over a plane split into interleaved
+// *_channels (channels in parallel on the caller's ParallelFor, each sum over a plane split into interleaved
 // accumulators, see plane_sum). Both sum in a fixed order: deterministic for any thread count; they
 // differ from each other by double rounding only.
 #pragma once
@@ -16,7 +16,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include <anima/core/thread_pool.hpp>
+#include <anima/kernels/parallel.hpp>
 
 namespace anima::kernels::cpu {
 
@@ -150,9 +150,9 @@ void backward_channel(const T* x, const T* gy, std::int64_t N, std::int64_t C, s
 }
 
 template <class F>
-void for_each_channel(std::int64_t C, std::int64_t per_channel, const F& fn) {
+void for_each_channel(std::int64_t C, std::int64_t per_channel, const ParallelFor& parallel, const F& fn) {
   const std::int64_t grain = per_channel > 0 ? (32768 + per_channel - 1) / per_channel : 1;
-  parallel_for(0, C, grain, [&](std::int64_t begin, std::int64_t end) {
+  parallel(0, C, grain, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t c = begin; c < end; ++c) fn(c);
   });
 }
@@ -164,8 +164,9 @@ void batch_norm_stats_reference(const T* x, std::int64_t N, std::int64_t C, std:
   for (std::int64_t c = 0; c < C; ++c) bn_detail::stats_channel<false>(x, N, C, HW, c, mean, var);
 }
 template <class T>
-void batch_norm_stats_channels(const T* x, std::int64_t N, std::int64_t C, std::int64_t HW, T* mean, T* var) {
-  bn_detail::for_each_channel(C, N * HW,
+void batch_norm_stats_channels(const T* x, std::int64_t N, std::int64_t C, std::int64_t HW, T* mean, T* var,
+                               const ParallelFor& parallel) {
+  bn_detail::for_each_channel(C, N * HW, parallel,
                               [&](std::int64_t c) { bn_detail::stats_channel<true>(x, N, C, HW, c, mean, var); });
 }
 
@@ -176,9 +177,11 @@ void batch_norm_transform_reference(const T* x, std::int64_t N, std::int64_t C, 
 }
 template <class T>
 void batch_norm_transform_channels(const T* x, std::int64_t N, std::int64_t C, std::int64_t HW, const T* mean,
-                                   const T* var, const T* w, const T* b, double eps, T* y) {
-  bn_detail::for_each_channel(
-      C, N * HW, [&](std::int64_t c) { bn_detail::transform_channel(x, N, C, HW, c, mean, var, w, b, eps, y); });
+                                   const T* var, const T* w, const T* b, double eps, T* y,
+                                   const ParallelFor& parallel) {
+  bn_detail::for_each_channel(C, N * HW, parallel, [&](std::int64_t c) {
+    bn_detail::transform_channel(x, N, C, HW, c, mean, var, w, b, eps, y);
+  });
 }
 
 template <class T>
@@ -191,8 +194,8 @@ void batch_norm_backward_reference(const T* x, const T* gy, std::int64_t N, std:
 template <class T>
 void batch_norm_backward_channels(const T* x, const T* gy, std::int64_t N, std::int64_t C, std::int64_t HW,
                                   const T* mean, const T* var, const T* w, double eps, bool training, T* gx, T* gw,
-                                  T* gb) {
-  bn_detail::for_each_channel(C, 2 * N * HW, [&](std::int64_t c) {
+                                  T* gb, const ParallelFor& parallel) {
+  bn_detail::for_each_channel(C, 2 * N * HW, parallel, [&](std::int64_t c) {
     bn_detail::backward_channel<true>(x, gy, N, C, HW, c, mean, var, w, eps, training, gx, gw, gb);
   });
 }

@@ -13,27 +13,28 @@
 // SIMD: the per-plane loops are written once (always-inline templates) and compiled twice, plainly
 // and inside __attribute__((target("avx2,fma"))) wrappers picked at run time (cpu_features.hpp), so
 // the unit-stride rows auto-vectorise 8 floats wide without -march flags.
-// Threading: forward over (n, o) planes, backward data over (n, c) planes (a plane gathers from its
-// m output planes, so no two threads write the same dx), backward filter over o. Each sum runs in a
+// Threading, on the caller's ParallelFor: forward over (n, o) planes, backward data over (n, c)
+// planes (a plane gathers from its m output planes, so no two threads write the same dx), backward
+// filter over o. Each sum runs in a
 // fixed order: run-to-run deterministic for any thread count. No allocation.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 
-#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/conv_math.hpp>
 #include <anima/kernels/cpu/cpu_features.hpp>
+#include <anima/kernels/parallel.hpp>
 
 namespace anima::kernels::cpu {
 
 namespace conv_depthwise_detail {
 
-// Runs fn(begin, end) over [0, n) on the pool (inline when pool is nullptr).
+// Runs fn(begin, end) over [0, n) on `parallel` (inline when it has one thread).
 template <class Fn>
-void run(std::int64_t n, ThreadPool* pool, const Fn& fn) {
-  if (pool && pool->size() > 1)
-    pool->parallel_for(0, n, 1, [&](std::int64_t a, std::int64_t b) { fn(a, b); });
+void run(std::int64_t n, const ParallelFor& parallel, const Fn& fn) {
+  if (parallel.size() > 1)
+    parallel(0, n, 1, [&](std::int64_t a, std::int64_t b) { fn(a, b); });
   else
     fn(0, n);
 }
@@ -184,10 +185,11 @@ BwdDataPlaneFn<T> bwd_data_plane_fn() {
 
 // y [N, O, Ho, Wo] from x [N, C, H, W], w [O, 1, kh, kw], b [O] or nullptr. Requires p.is_depthwise().
 template <class T>
-void conv2d_fwd_depthwise(const Conv2dGeometry& p, const T* x, const T* w, const T* b, T* y, ThreadPool* pool) {
+void conv2d_fwd_depthwise(const Conv2dGeometry& p, const T* x, const T* w, const T* b, T* y,
+                          const ParallelFor& parallel) {
   const std::int64_t m = p.O / p.C;
   const auto plane = conv_depthwise_detail::fwd_plane_fn<T>();
-  conv_depthwise_detail::run(p.N * p.O, pool, [&](std::int64_t e0, std::int64_t e1) {
+  conv_depthwise_detail::run(p.N * p.O, parallel, [&](std::int64_t e0, std::int64_t e1) {
     for (std::int64_t e = e0; e < e1; ++e) {
       const std::int64_t n = e / p.O, o = e % p.O;
       plane(p, x + (n * p.C + o / m) * p.H * p.W, w + o * p.kh * p.kw, b ? b[o] : T(0), y + e * p.Ho * p.Wo);
@@ -197,10 +199,10 @@ void conv2d_fwd_depthwise(const Conv2dGeometry& p, const T* x, const T* w, const
 
 // dx [N, C, H, W] (overwritten) from dy [N, O, Ho, Wo] and w [O, 1, kh, kw].
 template <class T>
-void conv2d_bwd_data_depthwise(const Conv2dGeometry& p, const T* dy, const T* w, T* dx, ThreadPool* pool) {
+void conv2d_bwd_data_depthwise(const Conv2dGeometry& p, const T* dy, const T* w, T* dx, const ParallelFor& parallel) {
   const std::int64_t m = p.O / p.C;
   const auto plane = conv_depthwise_detail::bwd_data_plane_fn<T>();
-  conv_depthwise_detail::run(p.N * p.C, pool, [&](std::int64_t e0, std::int64_t e1) {
+  conv_depthwise_detail::run(p.N * p.C, parallel, [&](std::int64_t e0, std::int64_t e1) {
     for (std::int64_t e = e0; e < e1; ++e) {
       const std::int64_t n = e / p.C, c = e % p.C;
       T* dxp = dx + e * p.H * p.W;
@@ -213,9 +215,10 @@ void conv2d_bwd_data_depthwise(const Conv2dGeometry& p, const T* dy, const T* w,
 
 // dw [O, 1, kh, kw] and db [O] (nullptr: skipped), overwritten, from x and dy.
 template <class T>
-void conv2d_bwd_filter_depthwise(const Conv2dGeometry& p, const T* x, const T* dy, T* dw, T* db, ThreadPool* pool) {
+void conv2d_bwd_filter_depthwise(const Conv2dGeometry& p, const T* x, const T* dy, T* dw, T* db,
+                                 const ParallelFor& parallel) {
   const std::int64_t m = p.O / p.C;
-  conv_depthwise_detail::run(p.O, pool, [&](std::int64_t o0, std::int64_t o1) {
+  conv_depthwise_detail::run(p.O, parallel, [&](std::int64_t o0, std::int64_t o1) {
     for (std::int64_t o = o0; o < o1; ++o) {
       T* dwp = dw + o * p.kh * p.kw;
       for (std::int64_t i = 0; i < p.kh; ++i) {

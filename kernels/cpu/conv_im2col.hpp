@@ -11,13 +11,13 @@
 // col2im is the adjoint of im2col (it adds each column entry back into the pixel it was read from).
 // A pointwise convolution (1x1, stride 1, no padding) skips im2col: cols is x[n] itself.
 //
-// Threading: with N >= threads, images are split over the pool and every thread runs single-threaded
-// GEMMs on its own workspace slot; otherwise images run one after another and the GEMM is
-// threaded. Backward filter always threads inside the GEMM (every image adds into the same dw).
+// Threading, on the caller's ParallelFor: with N >= threads, images are split over the threads and
+// every thread runs single-threaded GEMMs on its own workspace slot; otherwise images run one after
+// another and the GEMM is threaded. Backward filter always threads inside the GEMM (every image adds into the same dw).
 // Determinism: run-to-run deterministic for a fixed thread count (see gemm_packed.hpp); the split
 // never changes which thread owns an output element or the order of a sum.
 //
-// Workspace: conv2d_im2col_workspace_bytes<T>(p, threads) bytes (threads >= pool->size()),
+// Workspace: conv2d_im2col_workspace_bytes<T>(p, threads) bytes (threads >= parallel.size()),
 // 64-byte aligned. No allocation here.
 #pragma once
 
@@ -26,9 +26,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/conv_math.hpp>
 #include <anima/kernels/cpu/gemm.hpp>
+#include <anima/kernels/parallel.hpp>
 
 namespace anima::kernels::cpu {
 
@@ -96,36 +96,38 @@ std::size_t gemm_bytes(const Conv2dGeometry& p, int threads) {
   return round64(b);
 }
 
-// Whether images are split over the pool (each thread: own cols + single-threaded GEMM).
-inline bool split_images(const Conv2dGeometry& p, const ThreadPool* pool) {
-  return pool && pool->size() > 1 && p.N >= pool->size();
+// Whether images are split over the threads (each thread: own cols + single-threaded GEMM).
+inline bool split_images(const Conv2dGeometry& p, const ParallelFor& parallel) {
+  return parallel.size() > 1 && p.N >= parallel.size();
 }
 
-// Runs body(n, cols, gemm_ws, gemm_pool) for every image, split over the pool or sequential.
+// Runs body(n, cols, gemm_ws, image_parallel) for every image, split over the threads (image_parallel
+// serial) or one after another (image_parallel = parallel).
 template <class T, class Body>
-void for_each_image(const Conv2dGeometry& p, void* workspace, ThreadPool* pool, const Body& body) {
+void for_each_image(const Conv2dGeometry& p, void* workspace, const ParallelFor& parallel, const Body& body) {
   auto* base = static_cast<unsigned char*>(workspace);
   const std::size_t cb = cols_bytes<T>(p);
-  if (split_images(p, pool)) {
-    const int threads = pool->size();
+  if (split_images(p, parallel)) {
+    const int threads = parallel.size();
     const std::size_t slot = cb + gemm_bytes<T>(p, 1);
-    pool->parallel_for(0, threads, 1, [&](std::int64_t t0, std::int64_t t1) {
+    const ParallelFor serial;
+    parallel(0, threads, 1, [&](std::int64_t t0, std::int64_t t1) {
       for (std::int64_t t = t0; t < t1; ++t) {
         unsigned char* s = base + static_cast<std::size_t>(t) * slot;
         for (std::int64_t n = t * p.N / threads; n < (t + 1) * p.N / threads; ++n)
-          body(n, reinterpret_cast<T*>(s), s + cb, static_cast<ThreadPool*>(nullptr));
+          body(n, reinterpret_cast<T*>(s), s + cb, serial);
       }
     });
   } else {
-    for (std::int64_t n = 0; n < p.N; ++n) body(n, reinterpret_cast<T*>(base), base + cb, pool);
+    for (std::int64_t n = 0; n < p.N; ++n) body(n, reinterpret_cast<T*>(base), base + cb, parallel);
   }
 }
 
-// Runs rows [0, rows) of an im2col/col2im pass, over the pool when the GEMM is threaded.
+// Runs rows [0, rows) of an im2col/col2im pass, over the threads when the GEMM is threaded.
 template <class Fn>
-void for_rows(std::int64_t rows, std::int64_t grain, ThreadPool* pool, const Fn& fn) {
-  if (pool && pool->size() > 1)
-    pool->parallel_for(0, rows, grain, [&](std::int64_t r0, std::int64_t r1) { fn(r0, r1); });
+void for_rows(std::int64_t rows, std::int64_t grain, const ParallelFor& parallel, const Fn& fn) {
+  if (parallel.size() > 1)
+    parallel(0, rows, grain, [&](std::int64_t r0, std::int64_t r1) { fn(r0, r1); });
   else
     fn(0, rows);
 }
@@ -144,54 +146,57 @@ std::size_t conv2d_im2col_workspace_bytes(const Conv2dGeometry& p, int threads) 
 // y [N, O, Ho, Wo] = conv(x [N, C, H, W], w [O, C/groups, kh, kw]) + b [O] (b may be nullptr).
 template <class T>
 void conv2d_fwd_im2col(const Conv2dGeometry& p, const T* x, const T* w, const T* b, T* y, void* workspace,
-                       ThreadPool* pool) {
+                       const ParallelFor& parallel) {
   using namespace conv_im2col_detail;
   const std::int64_t Og = p.o_per_group(), K = p.k_size(), P = p.Ho * p.Wo, G = p.groups;
-  conv_im2col_detail::for_each_image<T>(p, workspace, pool, [&](std::int64_t n, T* cols, void* gws, ThreadPool* gp) {
-    const T* xn = x + n * p.C * p.H * p.W;
-    if (p.is_pointwise()) {
-      cols = const_cast<T*>(xn);  // read only below
-    } else {
-      for_rows(p.C * p.kh * p.kw, 8, gp, [&](std::int64_t r0, std::int64_t r1) { im2col(p, xn, cols, r0, r1); });
-    }
-    T* yn = y + n * p.O * P;
-    for (std::int64_t g = 0; g < G; ++g)
-      gemm_packed<T>(false, false, Og, P, K, T(1), w + g * Og * K, K, cols + g * K * P, P, T(0), yn + g * Og * P, P,
-                     gws, gp);
-    if (b)
-      for (std::int64_t o = 0; o < p.O; ++o) {
-        T* row = yn + o * P;
-        for (std::int64_t e = 0; e < P; ++e) row[e] += b[o];
-      }
-  });
+  conv_im2col_detail::for_each_image<T>(
+      p, workspace, parallel, [&](std::int64_t n, T* cols, void* gws, const ParallelFor& image_parallel) {
+        const T* xn = x + n * p.C * p.H * p.W;
+        if (p.is_pointwise()) {
+          cols = const_cast<T*>(xn);  // read only below
+        } else {
+          for_rows(p.C * p.kh * p.kw, 8, image_parallel,
+                   [&](std::int64_t r0, std::int64_t r1) { im2col(p, xn, cols, r0, r1); });
+        }
+        T* yn = y + n * p.O * P;
+        for (std::int64_t g = 0; g < G; ++g)
+          gemm_packed<T>(false, false, Og, P, K, T(1), w + g * Og * K, K, cols + g * K * P, P, T(0), yn + g * Og * P, P,
+                         gws, image_parallel);
+        if (b)
+          for (std::int64_t o = 0; o < p.O; ++o) {
+            T* row = yn + o * P;
+            for (std::int64_t e = 0; e < P; ++e) row[e] += b[o];
+          }
+      });
 }
 
 // dx [N, C, H, W] (overwritten) = conv2d's adjoint in x applied to dy [N, O, Ho, Wo].
 template <class T>
 void conv2d_bwd_data_im2col(const Conv2dGeometry& p, const T* dy, const T* w, T* dx, void* workspace,
-                            ThreadPool* pool) {
+                            const ParallelFor& parallel) {
   using namespace conv_im2col_detail;
   const std::int64_t Og = p.o_per_group(), K = p.k_size(), P = p.Ho * p.Wo, G = p.groups;
-  conv_im2col_detail::for_each_image<T>(p, workspace, pool, [&](std::int64_t n, T* cols, void* gws, ThreadPool* gp) {
-    const T* dyn = dy + n * p.O * P;
-    T* dxn = dx + n * p.C * p.H * p.W;
-    T* out = p.is_pointwise() ? dxn : cols;  // pointwise: cols is dx[n] itself
-    for (std::int64_t g = 0; g < G; ++g)
-      gemm_packed<T>(true, false, K, P, Og, T(1), w + g * Og * K, K, dyn + g * Og * P, P, T(0), out + g * K * P, P, gws,
-                     gp);
-    if (p.is_pointwise()) return;
-    const std::int64_t kk = p.kh * p.kw;
-    for_rows(p.C, 1, gp, [&](std::int64_t c0, std::int64_t c1) {
-      std::fill(dxn + c0 * p.H * p.W, dxn + c1 * p.H * p.W, T(0));
-      col2im_add(p, cols, dxn, c0 * kk, c1 * kk);
-    });
-  });
+  conv_im2col_detail::for_each_image<T>(
+      p, workspace, parallel, [&](std::int64_t n, T* cols, void* gws, const ParallelFor& image_parallel) {
+        const T* dyn = dy + n * p.O * P;
+        T* dxn = dx + n * p.C * p.H * p.W;
+        T* out = p.is_pointwise() ? dxn : cols;  // pointwise: cols is dx[n] itself
+        for (std::int64_t g = 0; g < G; ++g)
+          gemm_packed<T>(true, false, K, P, Og, T(1), w + g * Og * K, K, dyn + g * Og * P, P, T(0), out + g * K * P, P,
+                         gws, image_parallel);
+        if (p.is_pointwise()) return;
+        const std::int64_t kk = p.kh * p.kw;
+        for_rows(p.C, 1, image_parallel, [&](std::int64_t c0, std::int64_t c1) {
+          std::fill(dxn + c0 * p.H * p.W, dxn + c1 * p.H * p.W, T(0));
+          col2im_add(p, cols, dxn, c0 * kk, c1 * kk);
+        });
+      });
 }
 
 // dw [O, C/groups, kh, kw] and db [O] (nullptr: skipped), overwritten, from x and dy.
 template <class T>
 void conv2d_bwd_filter_im2col(const Conv2dGeometry& p, const T* x, const T* dy, T* dw, T* db, void* workspace,
-                              ThreadPool* pool) {
+                              const ParallelFor& parallel) {
   using namespace conv_im2col_detail;
   const std::int64_t Og = p.o_per_group(), K = p.k_size(), P = p.Ho * p.Wo, G = p.groups;
   auto* base = static_cast<unsigned char*>(workspace);
@@ -202,13 +207,13 @@ void conv2d_bwd_filter_im2col(const Conv2dGeometry& p, const T* x, const T* dy, 
     const T* xn = x + n * p.C * p.H * p.W;
     const T* src = xn;
     if (!p.is_pointwise()) {
-      for_rows(p.C * p.kh * p.kw, 8, pool, [&](std::int64_t r0, std::int64_t r1) { im2col(p, xn, cols, r0, r1); });
+      for_rows(p.C * p.kh * p.kw, 8, parallel, [&](std::int64_t r0, std::int64_t r1) { im2col(p, xn, cols, r0, r1); });
       src = cols;
     }
     const T* dyn = dy + n * p.O * P;
     for (std::int64_t g = 0; g < G; ++g)
       gemm_packed<T>(false, true, Og, K, P, T(1), dyn + g * Og * P, P, src + g * K * P, P, n == 0 ? T(0) : T(1),
-                     dw + g * Og * K, K, gws, pool);
+                     dw + g * Og * K, K, gws, parallel);
   }
   if (db)
     for (std::int64_t o = 0; o < p.O; ++o) {

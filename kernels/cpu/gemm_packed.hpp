@@ -41,13 +41,13 @@
 // kernel's fused beta*c + acc.
 //
 // Workspace: gemm_packed_workspace_bytes<T>(M, N, K, num_threads) bytes, 64-byte aligned, where
-// num_threads >= pool->size() (or 1 when pool == nullptr). The size covers every ISA, so forcing
+// num_threads >= parallel.size(). The size covers every ISA, so forcing
 // another ISA later stays safe. Kernels never allocate.
 #pragma once
 
-#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/cpu_features.hpp>
 #include <anima/kernels/cpu/gemm_microkernels.hpp>
+#include <anima/kernels/parallel.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -302,14 +302,14 @@ size_t gemm_packed_workspace_bytes(int64_t M, int64_t N, int64_t K, int num_thre
 }
 
 // C = alpha * op(A) * op(B) + beta * C (see the top of this file). `workspace` must hold
-// gemm_packed_workspace_bytes<T>(M, N, K, t) bytes, 64-byte aligned, with t >= pool->size()
-// (t >= 1 when pool == nullptr, which runs on the calling thread).
+// gemm_packed_workspace_bytes<T>(M, N, K, t) bytes, 64-byte aligned, with t >= parallel.size()
+// (t >= 1 for the serial ParallelFor{}, which runs on the calling thread).
 template <class T>
 void gemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
                  int64_t lda,                // [M,K] or, if trans_a, [K,M]
                  const T* B, int64_t ldb,    // [K,N] or, if trans_b, [N,K]
                  T beta, T* C, int64_t ldc,  // [M,N]
-                 void* workspace, ThreadPool* pool) {
+                 void* workspace, const ParallelFor& parallel) {
   namespace d = gemm_packed_detail;
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == T(0)) {
@@ -322,7 +322,7 @@ void gemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T 
 
   // Threads: none for small problems, never more than there are micro-tiles.
   constexpr double kMinFlopsForThreads = 2.0e6;
-  int threads = pool ? pool->size() : 1;
+  int threads = parallel.size();
   if (2.0 * double(M) * double(N) * double(K) < kMinFlopsForThreads) threads = 1;
   threads = static_cast<int>(std::min<int64_t>(threads, tiles_m * tiles_n));
 
@@ -359,7 +359,7 @@ void gemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T 
   if (threads == 1) {
     run_block(0);
   } else {
-    pool->parallel_for(0, threads, 1, [&](int64_t t0, int64_t t1) {
+    parallel(0, threads, 1, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) run_block(t);
     });
   }

@@ -15,7 +15,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include <anima/core/thread_pool.hpp>
+#include <anima/kernels/parallel.hpp>
 
 namespace anima::kernels::cpu {
 
@@ -26,8 +26,8 @@ inline std::int64_t index_rows_grain(std::int64_t row_elems) {
 
 template <class T>
 void index_select_rows(const T* x /*[K, R]*/, const std::int64_t* idx /*[M]*/, std::int64_t m, std::int64_t row_elems,
-                       T* y /*[M, R]*/) {
-  parallel_for(0, m, index_rows_grain(row_elems), [&](std::int64_t j0, std::int64_t j1) {
+                       T* y /*[M, R]*/, const ParallelFor& parallel) {
+  parallel(0, m, index_rows_grain(row_elems), [&](std::int64_t j0, std::int64_t j1) {
     for (std::int64_t j = j0; j < j1; ++j)
       std::copy(x + idx[j] * row_elems, x + (idx[j] + 1) * row_elems, y + j * row_elems);
   });
@@ -35,8 +35,8 @@ void index_select_rows(const T* x /*[K, R]*/, const std::int64_t* idx /*[M]*/, s
 
 template <class T>
 void index_copy_rows(const T* x /*[M, R]*/, const std::int64_t* idx /*[M]*/, std::int64_t m, std::int64_t row_elems,
-                     T* y /*[K, R]*/) {
-  parallel_for(0, m, index_rows_grain(row_elems), [&](std::int64_t j0, std::int64_t j1) {
+                     T* y /*[K, R]*/, const ParallelFor& parallel) {
+  parallel(0, m, index_rows_grain(row_elems), [&](std::int64_t j0, std::int64_t j1) {
     for (std::int64_t j = j0; j < j1; ++j)
       std::copy(x + j * row_elems, x + (j + 1) * row_elems, y + idx[j] * row_elems);
   });
@@ -44,8 +44,8 @@ void index_copy_rows(const T* x /*[M, R]*/, const std::int64_t* idx /*[M]*/, std
 
 template <class T>
 void index_add_rows(const T* gy /*[M, R]*/, const std::int64_t* ptr /*[K+1]*/, const std::int64_t* src /*[M]*/,
-                    std::int64_t k, std::int64_t row_elems, T* gx /*[K, R]*/) {
-  parallel_for(0, k, index_rows_grain(row_elems), [&](std::int64_t r0, std::int64_t r1) {
+                    std::int64_t k, std::int64_t row_elems, T* gx /*[K, R]*/, const ParallelFor& parallel) {
+  parallel(0, k, index_rows_grain(row_elems), [&](std::int64_t r0, std::int64_t r1) {
     for (std::int64_t r = r0; r < r1; ++r) {
       T* out = gx + r * row_elems;
       std::fill(out, out + row_elems, T(0));

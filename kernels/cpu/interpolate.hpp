@@ -4,14 +4,14 @@
 // weights: anima/kernels/interpolate_math.hpp.
 //   nearest:   y[oh, ow] = x[sh(oh), sw(ow)]                     gx[sh, sw] += gy[oh, ow]
 //   bilinear:  y = Σ_{a,b ∈ {0,1}} λh_a·λw_b·x[ih_a, iw_b]        gx[ih_a, iw_b] += λh_a·λw_b·gy
-// Two versions: *_reference (plain loops) and *_planes (planes in parallel on the thread pool). The
+// Two versions: *_reference (plain loops) and *_planes (planes in parallel on the caller's ParallelFor). The
 // backward scatters within a plane sequentially in output order: deterministic, both versions equal.
 #pragma once
 
 #include <cstdint>
 
-#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/interpolate_math.hpp>
+#include <anima/kernels/parallel.hpp>
 
 namespace anima::kernels::cpu {
 
@@ -74,10 +74,11 @@ void interpolate2d_forward_reference(InterpMode mode, const T* x, const Interp2d
 }
 
 template <class T>
-void interpolate2d_forward_planes(InterpMode mode, const T* x, const Interp2dGeometry& g, T* y) {
+void interpolate2d_forward_planes(InterpMode mode, const T* x, const Interp2dGeometry& g, T* y,
+                                  const ParallelFor& parallel) {
   const std::int64_t work = g.out_h * g.out_w * 4;
   const std::int64_t grain = work > 0 ? (32768 + work - 1) / work : 1;
-  parallel_for(0, g.planes, grain, [&](std::int64_t begin, std::int64_t end) {
+  parallel(0, g.planes, grain, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t p = begin; p < end; ++p)
       interp_detail::forward_plane(mode, x + p * g.in_h * g.in_w, g, y + p * g.out_h * g.out_w);
   });
@@ -90,10 +91,11 @@ void interpolate2d_backward_reference(InterpMode mode, const T* gy, const Interp
 }
 
 template <class T>
-void interpolate2d_backward_planes(InterpMode mode, const T* gy, const Interp2dGeometry& g, T* gx) {
+void interpolate2d_backward_planes(InterpMode mode, const T* gy, const Interp2dGeometry& g, T* gx,
+                                   const ParallelFor& parallel) {
   const std::int64_t work = g.out_h * g.out_w * 4 + g.in_h * g.in_w;
   const std::int64_t grain = work > 0 ? (32768 + work - 1) / work : 1;
-  parallel_for(0, g.planes, grain, [&](std::int64_t begin, std::int64_t end) {
+  parallel(0, g.planes, grain, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t p = begin; p < end; ++p)
       interp_detail::backward_plane(mode, gy + p * g.out_h * g.out_w, g, gx + p * g.in_h * g.in_w);
   });

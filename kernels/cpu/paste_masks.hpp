@@ -4,14 +4,14 @@
 // out: contiguous [R, H, W]. Per-pixel math: anima/kernels/paste_masks_math.hpp.
 // Two versions:
 //   paste_masks_reference  every output pixel through paste_pixel (plain loops, reads like the math)
-//   paste_masks_rows       per mask (masks in parallel on the thread pool): zero the plane, then visit only
+//   paste_masks_rows       per mask (masks in parallel on the caller's ParallelFor): zero the plane, then visit only
 //                          the pixels the box covers, the row tap computed once per row (no workspace)
 // Both give the same bits (the same expressions in the same order). Determinism: bitwise reproducible.
 #pragma once
 
 #include <cstdint>
 
-#include <anima/core/thread_pool.hpp>
+#include <anima/kernels/parallel.hpp>
 #include <anima/kernels/paste_masks_math.hpp>
 
 namespace anima::kernels::cpu {
@@ -26,10 +26,11 @@ void paste_masks_reference(const T* masks, const std::int64_t* boxes, const Past
 }
 
 template <class T>
-void paste_masks_rows(const T* masks, const std::int64_t* boxes, const PasteMasksGeometry& g, T* out) {
+void paste_masks_rows(const T* masks, const std::int64_t* boxes, const PasteMasksGeometry& g, T* out,
+                      const ParallelFor& parallel) {
   const std::int64_t mm = g.mask_size * g.mask_size, hw = g.image_h * g.image_w;
   const std::int64_t grain = hw > 0 ? (65536 + hw - 1) / hw : 1;
-  parallel_for(0, g.masks, grain, [&](std::int64_t begin, std::int64_t end) {
+  parallel(0, g.masks, grain, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t r = begin; r < end; ++r) {
       T* plane = out + r * hw;
       for (std::int64_t i = 0; i < hw; ++i) plane[i] = T(0);

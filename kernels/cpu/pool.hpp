@@ -10,7 +10,7 @@
 //   avg:       y = Σ_window x / divisor (divisor per pool_math.hpp); gx[window] += gy / divisor.
 //   adaptive:  y = Σ_window x / |window|; gx[window] += gy / |window|.
 // Two versions of each: *_reference (plain loops over everything, the math as written) and *_planes
-// (the same per-plane loops run in parallel over planes on the thread pool). Backward kernels write
+// (the same per-plane loops run in parallel over planes on the caller's ParallelFor). Backward kernels write
 // every element of gx (zero first); within a plane the scatter is sequential, so both versions are
 // deterministic and give identical results.
 #pragma once
@@ -19,7 +19,7 @@
 #include <cstdint>
 #include <limits>
 
-#include <anima/core/thread_pool.hpp>
+#include <anima/kernels/parallel.hpp>
 #include <anima/kernels/pool_math.hpp>
 
 namespace anima::kernels::cpu {
@@ -123,9 +123,9 @@ void adaptive_backward_plane(const T* gy, std::int64_t in_h, std::int64_t in_w, 
 
 // Runs fn(plane) for every plane, in parallel; grain keeps ~32K elements of work per chunk.
 template <class F>
-void for_each_plane(std::int64_t planes, std::int64_t work_per_plane, const F& fn) {
+void for_each_plane(std::int64_t planes, std::int64_t work_per_plane, const ParallelFor& parallel, const F& fn) {
   const std::int64_t grain = work_per_plane > 0 ? (32768 + work_per_plane - 1) / work_per_plane : 1;
-  parallel_for(0, planes, grain, [&](std::int64_t begin, std::int64_t end) {
+  parallel(0, planes, grain, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t p = begin; p < end; ++p) fn(p);
   });
 }
@@ -142,9 +142,10 @@ void max_pool2d_forward_reference(const T* x, const Pool2dGeometry& g, T* y, std
 }
 
 template <class T>
-void max_pool2d_forward_planes(const T* x, const Pool2dGeometry& g, T* y, std::int64_t* idx) {
+void max_pool2d_forward_planes(const T* x, const Pool2dGeometry& g, T* y, std::int64_t* idx,
+                               const ParallelFor& parallel) {
   const std::int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
-  pool_detail::for_each_plane(g.planes, out_plane * g.kernel_h * g.kernel_w, [&](std::int64_t p) {
+  pool_detail::for_each_plane(g.planes, out_plane * g.kernel_h * g.kernel_w, parallel, [&](std::int64_t p) {
     pool_detail::max_plane(x + p * in_plane, g, y + p * out_plane, idx + p * out_plane);
   });
 }
@@ -157,9 +158,10 @@ void max_pool2d_backward_reference(const T* gy, const std::int64_t* idx, const P
 }
 
 template <class T>
-void max_pool2d_backward_planes(const T* gy, const std::int64_t* idx, const Pool2dGeometry& g, T* gx) {
+void max_pool2d_backward_planes(const T* gy, const std::int64_t* idx, const Pool2dGeometry& g, T* gx,
+                                const ParallelFor& parallel) {
   const std::int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
-  pool_detail::for_each_plane(g.planes, in_plane + out_plane, [&](std::int64_t p) {
+  pool_detail::for_each_plane(g.planes, in_plane + out_plane, parallel, [&](std::int64_t p) {
     pool_detail::max_backward_plane(gy + p * out_plane, idx + p * out_plane, g, gx + p * in_plane);
   });
 }
@@ -174,9 +176,10 @@ void avg_pool2d_forward_reference(const T* x, const Pool2dGeometry& g, bool coun
 }
 
 template <class T>
-void avg_pool2d_forward_planes(const T* x, const Pool2dGeometry& g, bool count_include_pad, T* y) {
+void avg_pool2d_forward_planes(const T* x, const Pool2dGeometry& g, bool count_include_pad, T* y,
+                               const ParallelFor& parallel) {
   const std::int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
-  pool_detail::for_each_plane(g.planes, out_plane * g.kernel_h * g.kernel_w, [&](std::int64_t p) {
+  pool_detail::for_each_plane(g.planes, out_plane * g.kernel_h * g.kernel_w, parallel, [&](std::int64_t p) {
     pool_detail::avg_plane(x + p * in_plane, g, count_include_pad, y + p * out_plane);
   });
 }
@@ -189,9 +192,10 @@ void avg_pool2d_backward_reference(const T* gy, const Pool2dGeometry& g, bool co
 }
 
 template <class T>
-void avg_pool2d_backward_planes(const T* gy, const Pool2dGeometry& g, bool count_include_pad, T* gx) {
+void avg_pool2d_backward_planes(const T* gy, const Pool2dGeometry& g, bool count_include_pad, T* gx,
+                                const ParallelFor& parallel) {
   const std::int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
-  pool_detail::for_each_plane(g.planes, in_plane + out_plane * g.kernel_h * g.kernel_w, [&](std::int64_t p) {
+  pool_detail::for_each_plane(g.planes, in_plane + out_plane * g.kernel_h * g.kernel_w, parallel, [&](std::int64_t p) {
     pool_detail::avg_backward_plane(gy + p * out_plane, g, count_include_pad, gx + p * in_plane);
   });
 }
@@ -206,9 +210,9 @@ void adaptive_avg_pool2d_forward_reference(const T* x, const Pool2dGeometry& g, 
 }
 
 template <class T>
-void adaptive_avg_pool2d_forward_planes(const T* x, const Pool2dGeometry& g, T* y) {
+void adaptive_avg_pool2d_forward_planes(const T* x, const Pool2dGeometry& g, T* y, const ParallelFor& parallel) {
   const std::int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
-  pool_detail::for_each_plane(g.planes, in_plane + out_plane, [&](std::int64_t p) {
+  pool_detail::for_each_plane(g.planes, in_plane + out_plane, parallel, [&](std::int64_t p) {
     pool_detail::adaptive_plane(x + p * in_plane, g.in_h, g.in_w, g.out_h, g.out_w, y + p * out_plane);
   });
 }
@@ -221,9 +225,9 @@ void adaptive_avg_pool2d_backward_reference(const T* gy, const Pool2dGeometry& g
 }
 
 template <class T>
-void adaptive_avg_pool2d_backward_planes(const T* gy, const Pool2dGeometry& g, T* gx) {
+void adaptive_avg_pool2d_backward_planes(const T* gy, const Pool2dGeometry& g, T* gx, const ParallelFor& parallel) {
   const std::int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
-  pool_detail::for_each_plane(g.planes, in_plane + out_plane, [&](std::int64_t p) {
+  pool_detail::for_each_plane(g.planes, in_plane + out_plane, parallel, [&](std::int64_t p) {
     pool_detail::adaptive_backward_plane(gy + p * out_plane, g.in_h, g.in_w, g.out_h, g.out_w, gx + p * in_plane);
   });
 }

@@ -5,14 +5,15 @@
 
 #include <cstdint>
 
-#include <anima/core/thread_pool.hpp>
+#include <anima/kernels/parallel.hpp>
 #include <anima/kernels/philox.hpp>
 
 namespace anima::kernels::cpu {
 
 template <class T>
-void random_uniform(T* y, std::int64_t n, std::uint64_t seed, std::uint64_t offset, T lo, T hi) {
-  parallel_for(0, n, 16384, [&](std::int64_t b, std::int64_t e) {
+void random_uniform(T* y, std::int64_t n, std::uint64_t seed, std::uint64_t offset, T lo, T hi,
+                    const ParallelFor& parallel) {
+  parallel(0, n, 16384, [&](std::int64_t b, std::int64_t e) {
     const T span = hi - lo;
     for (std::int64_t i = b; i < e; ++i)
       y[i] =
@@ -21,8 +22,9 @@ void random_uniform(T* y, std::int64_t n, std::uint64_t seed, std::uint64_t offs
 }
 
 template <class T>
-void random_normal(T* y, std::int64_t n, std::uint64_t seed, std::uint64_t offset, T mean, T stddev) {
-  parallel_for(0, n, 16384, [&](std::int64_t b, std::int64_t e) {
+void random_normal(T* y, std::int64_t n, std::uint64_t seed, std::uint64_t offset, T mean, T stddev,
+                   const ParallelFor& parallel) {
+  parallel(0, n, 16384, [&](std::int64_t b, std::int64_t e) {
     for (std::int64_t i = b; i < e; ++i)
       y[i] = mean + stddev * philox_normal<T>(seed, offset, static_cast<std::uint64_t>(i));
   });

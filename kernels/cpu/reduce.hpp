@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-#include <anima/core/thread_pool.hpp>
+#include <anima/kernels/parallel.hpp>
 #include <anima/kernels/reduce_op.hpp>
 
 namespace anima::kernels::cpu {
@@ -22,9 +22,10 @@ struct sum_accumulator {
 };
 
 template <class T>
-void reduce_rows(ReduceOp op, const T* x, std::int64_t rows, std::int64_t cols, T* y, std::int64_t* idx) {
+void reduce_rows(ReduceOp op, const T* x, std::int64_t rows, std::int64_t cols, T* y, std::int64_t* idx,
+                 const ParallelFor& parallel) {
   const std::int64_t grain = cols > 0 ? (16384 + cols - 1) / cols : 1;
-  parallel_for(0, rows, grain, [&](std::int64_t begin, std::int64_t end) {
+  parallel(0, rows, grain, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t r = begin; r < end; ++r) {
       const T* row = x + r * cols;
       if (op == ReduceOp::Sum) {

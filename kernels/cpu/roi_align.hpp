@@ -33,8 +33,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/cpu_features.hpp>
+#include <anima/kernels/parallel.hpp>
 #include <anima/kernels/roi_align_gather_math.hpp>
 #include <anima/kernels/roi_align_math.hpp>
 
@@ -145,10 +145,11 @@ inline void axpy(T* dst, const T* src, T w, std::int64_t n) {
 
 // [N, C, H·W] -> [N, H·W, C] (or back with `to_nchw`), in parallel over (n, pixel blocks).
 template <class T>
-void transpose_nchw_nhwc(const T* src, std::int64_t N, std::int64_t C, std::int64_t HW, T* dst, bool to_nchw) {
+void transpose_nchw_nhwc(const T* src, std::int64_t N, std::int64_t C, std::int64_t HW, T* dst, bool to_nchw,
+                         const ParallelFor& parallel) {
   constexpr std::int64_t kBlock = 32;
   const std::int64_t blocks_hw = (HW + kBlock - 1) / kBlock, blocks_c = (C + kBlock - 1) / kBlock;
-  parallel_for(0, N * blocks_hw, 4, [&](std::int64_t begin, std::int64_t end) {
+  parallel(0, N * blocks_hw, 4, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t t = begin; t < end; ++t) {
       const std::int64_t n = t / blocks_hw, p0 = (t % blocks_hw) * kBlock, p1 = std::min(p0 + kBlock, HW);
       const T* s = src + n * C * HW;
@@ -203,7 +204,8 @@ inline BilinearTap<T> tap_x(const RoiBox<T>& box, const RoiAlignGeometry& g, boo
 
 }  // namespace roi_align_detail
 
-// Workspace of roi_align_forward_nhwc / roi_align_backward_nhwc, in bytes, for `threads` threads.
+// Workspace of roi_align_forward_nhwc / roi_align_backward_nhwc, in bytes, for `threads` threads
+// (the parallel.size() of the ParallelFor the kernel then runs on).
 template <class T>
 std::size_t roi_align_forward_nhwc_workspace_bytes(const RoiAlignGeometry& g, int threads) {
   const std::int64_t nhwc = g.batch * g.channels * g.height * g.width;
@@ -218,17 +220,18 @@ std::size_t roi_align_backward_nhwc_workspace_bytes(const RoiAlignGeometry& g, i
   return static_cast<std::size_t>(nhwc + buf) * sizeof(T);
 }
 
-// `threads` must be the size of the default thread pool the kernel runs on (it sizes the workspace).
+// `workspace` holds roi_align_forward_nhwc_workspace_bytes<T>(g, parallel.size()) bytes.
 template <class T>
-void roi_align_forward_nhwc(const T* x, const T* rois, const RoiAlignGeometry& g, T* y, void* workspace, int threads) {
+void roi_align_forward_nhwc(const T* x, const T* rois, const RoiAlignGeometry& g, T* y, void* workspace,
+                            const ParallelFor& parallel) {
   const std::int64_t C = g.channels, HW = g.height * g.width, PP = g.pooled_h * g.pooled_w;
   if (g.num_rois == 0 || C == 0) return;
   T* xt = static_cast<T*>(workspace);  // [N, H, W, C]
   T* acc_all = xt + g.batch * C * HW;  // [threads][PH·PW, C]
-  roi_align_detail::transpose_nchw_nhwc(x, g.batch, C, HW, xt, false);
+  roi_align_detail::transpose_nchw_nhwc(x, g.batch, C, HW, xt, false, parallel);
   std::atomic<std::int64_t> next{0};
-  const int slots = std::max(threads, 1);
-  parallel_for(0, slots, 1, [&](std::int64_t s0, std::int64_t s1) {
+  const int slots = parallel.size();
+  parallel(0, slots, 1, [&](std::int64_t s0, std::int64_t s1) {
     for (std::int64_t slot = s0; slot < s1; ++slot) {
       T* acc = acc_all + slot * PP * C;
       for (std::int64_t k = next.fetch_add(1); k < g.num_rois; k = next.fetch_add(1)) {
@@ -267,10 +270,10 @@ void roi_align_forward_nhwc(const T* x, const T* rois, const RoiAlignGeometry& g
   });
 }
 
-// Overwrites gx.
+// Overwrites gx. `workspace` holds roi_align_backward_nhwc_workspace_bytes<T>(g, parallel.size()) bytes.
 template <class T>
 void roi_align_backward_nhwc(const T* gy, const T* rois, const RoiAlignGeometry& g, T* gx, void* workspace,
-                             int threads) {
+                             const ParallelFor& parallel) {
   const std::int64_t C = g.channels, HW = g.height * g.width, PP = g.pooled_h * g.pooled_w;
   const std::int64_t total = g.batch * C * HW;
   if (total == 0) return;
@@ -280,12 +283,12 @@ void roi_align_backward_nhwc(const T* gy, const T* rois, const RoiAlignGeometry&
   }
   T* gt = static_cast<T*>(workspace);  // [N, H, W, C]
   T* buf_all = gt + total;             // [threads][PH·PW, CB]
-  const std::int64_t CB = roi_align_detail::backward_channel_block(C, threads);
+  const std::int64_t CB = roi_align_detail::backward_channel_block(C, parallel.size());
   const std::int64_t blocks = (C + CB - 1) / CB;
-  parallel_for(0, total, 1 << 16, [&](std::int64_t b, std::int64_t e) { std::fill(gt + b, gt + e, T(0)); });
+  parallel(0, total, 1 << 16, [&](std::int64_t b, std::int64_t e) { std::fill(gt + b, gt + e, T(0)); });
   std::atomic<std::int64_t> next{0};
-  const int slots = std::max(threads, 1);
-  parallel_for(0, slots, 1, [&](std::int64_t s0, std::int64_t s1) {
+  const int slots = parallel.size();
+  parallel(0, slots, 1, [&](std::int64_t s0, std::int64_t s1) {
     for (std::int64_t slot = s0; slot < s1; ++slot) {
       T* buf = buf_all + slot * PP * CB;
       BilinearTap<T> ty_cache[roi_align_detail::kMaxCachedTaps], tx_cache[roi_align_detail::kMaxCachedTaps];
@@ -321,7 +324,7 @@ void roi_align_backward_nhwc(const T* gy, const T* rois, const RoiAlignGeometry&
       }
     }
   });
-  roi_align_detail::transpose_nchw_nhwc(gt, g.batch, C, HW, gx, true);
+  roi_align_detail::transpose_nchw_nhwc(gt, g.batch, C, HW, gx, true, parallel);
 }
 
 // ---- gather (the CUDA deterministic backward's algorithm, on the CPU) --------------------------------
@@ -331,9 +334,10 @@ void roi_align_backward_nhwc(const T* gy, const T* rois, const RoiAlignGeometry&
 // test that algorithm without a GPU and as the bitwise reference of the CUDA kernel (same tables, same
 // order, explicit fma). Overwrites gx.
 template <class T>
-void roi_align_backward_gather(const T* gy, const T* rois, const RoiAlignGeometry& g, T* gx) {
+void roi_align_backward_gather(const T* gy, const T* rois, const RoiAlignGeometry& g, T* gx,
+                               const ParallelFor& parallel) {
   constexpr int CT = kRoiGatherChannels;
-  const RoiGatherPlan<T> plan = roi_gather_build_plan(rois, g);
+  const RoiGatherPlan<T> plan = roi_gather_build_plan(rois, g, parallel);
   const RoiGatherView<T> v = plan.view(plan.bytes.data());
   const std::int64_t H = g.height, W = g.width, C = g.channels;
   T out[CT];

@@ -13,15 +13,16 @@
 #include <algorithm>
 #include <cstdint>
 
-#include <anima/core/thread_pool.hpp>
+#include <anima/kernels/parallel.hpp>
 #include <anima/kernels/roi_align_math.hpp>
 
 namespace anima::kernels::cpu {
 
 template <class T>
-void roi_pool_forward(const T* x, const T* rois, const RoiAlignGeometry& g, T* y, std::int64_t* argmax) {
+void roi_pool_forward(const T* x, const T* rois, const RoiAlignGeometry& g, T* y, std::int64_t* argmax,
+                      const ParallelFor& parallel) {
   const std::int64_t C = g.channels, HW = g.height * g.width, PP = g.pooled_h * g.pooled_w;
-  parallel_for(0, g.num_rois * C, 16, [&](std::int64_t begin, std::int64_t end) {
+  parallel(0, g.num_rois * C, 16, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t kc = begin; kc < end; ++kc) {
       const std::int64_t k = kc / C, c = kc % C;
       const T* roi = rois + k * 5;
@@ -47,10 +48,11 @@ void roi_pool_forward(const T* x, const T* rois, const RoiAlignGeometry& g, T* y
 
 // Overwrites gx.
 template <class T>
-void roi_pool_backward(const T* gy, const std::int64_t* argmax, const T* rois, const RoiAlignGeometry& g, T* gx) {
+void roi_pool_backward(const T* gy, const std::int64_t* argmax, const T* rois, const RoiAlignGeometry& g, T* gx,
+                       const ParallelFor& parallel) {
   const std::int64_t C = g.channels, HW = g.height * g.width, PP = g.pooled_h * g.pooled_w;
   std::fill(gx, gx + g.batch * C * HW, T(0));
-  parallel_for(0, C, 1, [&](std::int64_t c0, std::int64_t c1) {
+  parallel(0, C, 1, [&](std::int64_t c0, std::int64_t c1) {
     for (std::int64_t k = 0; k < g.num_rois; ++k) {
       const std::int64_t n = roi_batch_index(rois[k * 5], g.batch);
       if (n < 0) continue;

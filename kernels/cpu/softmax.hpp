@@ -12,7 +12,7 @@
 //   softmax_*_reference  one (o, j) slice at a time, loops that read like the math
 //   softmax_*_columns    up to kSoftmaxColumns neighbouring j at a time, so for inner > 1 each pass
 //                        reads whole runs of contiguous memory (for inner == 1 it is the row loop);
-//                        (o, column block) tasks are spread over the thread pool.
+//                        (o, column block) tasks are spread over the caller's ParallelFor.
 // Both compute every element with the same operations in the same order: results are identical.
 // Determinism: each slice is reduced sequentially by one thread: bitwise reproducible.
 #pragma once
@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <limits>
 
-#include <anima/core/thread_pool.hpp>
+#include <anima/kernels/parallel.hpp>
 
 namespace anima::kernels::cpu {
 
@@ -130,16 +130,17 @@ void softmax_backward_block(bool log, const T* y, const T* dy, T* dx, std::int64
   }
 }
 
-// Runs block(o, j0, width) over every (outer index, column block), spread over the thread pool.
+// Runs block(o, j0, width) over every (outer index, column block), spread over the caller's ParallelFor.
 template <class Block>
-void softmax_for_each_block(std::int64_t outer, std::int64_t dim, std::int64_t inner, const Block& block) {
+void softmax_for_each_block(std::int64_t outer, std::int64_t dim, std::int64_t inner, const ParallelFor& parallel,
+                            const Block& block) {
   const std::int64_t width = inner < kSoftmaxColumns ? inner : kSoftmaxColumns;
   if (outer <= 0 || inner <= 0 || width <= 0) return;
   const std::int64_t blocks_per_outer = (inner + width - 1) / width;
   const std::int64_t tasks = outer * blocks_per_outer;
   const std::int64_t work = dim * width > 0 ? dim * width : 1;
   const std::int64_t grain = (16384 + work - 1) / work;
-  parallel_for(0, tasks, grain, [&](std::int64_t begin, std::int64_t end) {
+  parallel(0, tasks, grain, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t t = begin; t < end; ++t) {
       const std::int64_t o = t / blocks_per_outer;
       const std::int64_t j0 = (t % blocks_per_outer) * width;
@@ -149,16 +150,17 @@ void softmax_for_each_block(std::int64_t outer, std::int64_t dim, std::int64_t i
 }
 
 template <class T>
-void softmax_forward_columns(bool log, const T* x, T* y, std::int64_t outer, std::int64_t dim, std::int64_t inner) {
-  softmax_for_each_block(outer, dim, inner, [&](std::int64_t o, std::int64_t j0, std::int64_t w) {
+void softmax_forward_columns(bool log, const T* x, T* y, std::int64_t outer, std::int64_t dim, std::int64_t inner,
+                             const ParallelFor& parallel) {
+  softmax_for_each_block(outer, dim, inner, parallel, [&](std::int64_t o, std::int64_t j0, std::int64_t w) {
     softmax_forward_block(log, x + o * dim * inner, y + o * dim * inner, dim, inner, j0, w);
   });
 }
 
 template <class T>
 void softmax_backward_columns(bool log, const T* y, const T* dy, T* dx, std::int64_t outer, std::int64_t dim,
-                              std::int64_t inner) {
-  softmax_for_each_block(outer, dim, inner, [&](std::int64_t o, std::int64_t j0, std::int64_t w) {
+                              std::int64_t inner, const ParallelFor& parallel) {
+  softmax_for_each_block(outer, dim, inner, parallel, [&](std::int64_t o, std::int64_t j0, std::int64_t w) {
     const std::int64_t off = o * dim * inner;
     softmax_backward_block(log, y + off, dy + off, dx + off, dim, inner, j0, w);
   });

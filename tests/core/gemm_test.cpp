@@ -1,4 +1,4 @@
-// Tests for anima/kernels/cpu/gemm*.hpp and anima/core/thread_pool.hpp.
+// Tests for anima/kernels/cpu/gemm*.hpp, anima/core/thread_pool.hpp and anima/kernels/parallel.hpp.
 //
 // GEMM: gemm_packed (every ISA this CPU supports x 1 and 4 threads) against gemm_reference run in
 // a wider type (float -> double, double -> long double), so the oracle's own rounding is
@@ -12,9 +12,11 @@
 // reference on |A|, |B|, |C|.
 #include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/gemm.hpp>
+#include <anima/kernels/parallel.hpp>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -23,6 +25,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <random>
 #include <stdexcept>
@@ -35,6 +38,7 @@ namespace {
 
 namespace cpu = anima::kernels::cpu;
 using anima::ThreadPool;
+using anima::kernels::ParallelFor;
 
 // ---------------------------------------------------------------------------------------------
 // GEMM helpers
@@ -89,7 +93,7 @@ struct IsaGuard {
   ~IsaGuard() { cpu::gemm_packed_force_isa(cpu::GemmIsa::automatic); }
 };
 
-// Runs one case on every ISA x {no pool, pool of 1, pool of 4}; checks the tolerance above, that
+// Runs one case on every ISA x {serial, pool of 1, pool of 4}; checks the tolerance above, that
 // the padding of C (columns N..ldc) is never touched, and that the result does not depend on the
 // thread count when beta is 0 or 1 (see "Determinism" in gemm_packed.hpp).
 template <class T>
@@ -135,13 +139,15 @@ void check_case(const GemmCase& c) {
     ASSERT_TRUE(cpu::gemm_packed_force_isa(isa));
     SCOPED_TRACE(std::string("isa=") + cpu::gemm_packed_config<T>().name);
     std::vector<T> first;
-    for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &pool1, &pool4}) {
-      const int threads = pool ? pool->size() : 1;
-      SCOPED_TRACE("threads=" + std::to_string(threads) + (pool ? "" : " (no pool)"));
+    const std::pair<const char*, ParallelFor> runs[] = {
+        {"serial", ParallelFor()}, {"pool of 1", pool1.parallel()}, {"pool of 4", pool4.parallel()}};
+    for (const auto& [how, parallel] : runs) {
+      const int threads = parallel.size();
+      SCOPED_TRACE("threads=" + std::to_string(threads) + " (" + how + ")");
       auto ws = make_workspace(cpu::gemm_packed_workspace_bytes<T>(c.M, c.N, c.K, threads));
       std::vector<T> C = C0;
       cpu::gemm_packed<T>(c.ta, c.tb, c.M, c.N, c.K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc, ws.get(),
-                          pool);
+                          parallel);
       int64_t bad = 0;
       for (int64_t i = 0; i < c.M; ++i) {
         for (int64_t j = 0; j < ldc; ++j) {
@@ -232,8 +238,8 @@ TEST(GemmPacked, AlphaZeroScalesCByBeta) {
 
 TEST(GemmPacked, EmptyMOrNIsANoOp) {
   float c = 7.0f, a = 1.0f, b = 1.0f;
-  cpu::gemm_packed<float>(false, false, 0, 1, 1, 1.0f, &a, 1, &b, 1, 0.0f, &c, 1, nullptr, nullptr);
-  cpu::gemm_packed<float>(false, false, 1, 0, 1, 1.0f, &a, 1, &b, 1, 0.0f, &c, 1, nullptr, nullptr);
+  cpu::gemm_packed<float>(false, false, 0, 1, 1, 1.0f, &a, 1, &b, 1, 0.0f, &c, 1, nullptr, ParallelFor());
+  cpu::gemm_packed<float>(false, false, 1, 0, 1, 1.0f, &a, 1, &b, 1, 0.0f, &c, 1, nullptr, ParallelFor());
   EXPECT_EQ(c, 7.0f);
 }
 
@@ -434,6 +440,58 @@ TEST(ThreadPool, DefaultPoolIsSharedAndWorks) {
   EXPECT_GE(anima::default_thread_pool().size(), 1);
   std::atomic<int64_t> sum{0};
   anima::parallel_for(0, 100, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) sum += i;
+  });
+  EXPECT_EQ(sum.load(), 4950);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ParallelFor
+
+TEST(ParallelFor, SerialRunsTheWholeRangeInlineOnce) {
+  const ParallelFor serial;
+  EXPECT_EQ(serial.size(), 1);
+  std::vector<std::pair<int64_t, int64_t>> chunks;
+  const std::thread::id caller = std::this_thread::get_id();
+  serial(-3, 1000, 1, [&](int64_t lo, int64_t hi) {
+    EXPECT_EQ(std::this_thread::get_id(), caller);
+    chunks.emplace_back(lo, hi);
+  });
+  ASSERT_EQ(chunks.size(), 1u);
+  EXPECT_EQ(chunks[0], std::make_pair(int64_t{-3}, int64_t{1000}));
+  serial(5, 5, 1, [&](int64_t, int64_t) { ADD_FAILURE() << "empty range ran"; });
+  serial(5, 2, 1, [&](int64_t, int64_t) { ADD_FAILURE() << "reversed range ran"; });
+}
+
+TEST(ParallelFor, OfAPoolCutsTheSameChunksAsThePool) {
+  for (int threads : {1, 3, 4}) {
+    ThreadPool pool(threads);
+    const ParallelFor parallel = pool.parallel();
+    EXPECT_EQ(parallel.size(), threads);
+    for (int64_t grain : {0, 1, 7, 5000}) {
+      std::mutex mutex;
+      std::vector<std::pair<int64_t, int64_t>> from_pool, from_parallel;
+      pool.parallel_for(2, 103, grain, [&](int64_t lo, int64_t hi) {
+        std::lock_guard<std::mutex> lock(mutex);
+        from_pool.emplace_back(lo, hi);
+      });
+      parallel(2, 103, grain, [&](int64_t lo, int64_t hi) {
+        std::lock_guard<std::mutex> lock(mutex);
+        from_parallel.emplace_back(lo, hi);
+      });
+      std::sort(from_pool.begin(), from_pool.end());
+      std::sort(from_parallel.begin(), from_parallel.end());
+      EXPECT_EQ(from_parallel, from_pool) << "threads " << threads << ", grain " << grain;
+    }
+    EXPECT_THROW(parallel(0, 8, 1, [](int64_t, int64_t) { throw std::invalid_argument("bad"); }),
+                 std::invalid_argument);
+  }
+}
+
+TEST(ParallelFor, DefaultParallelRunsOnTheDefaultPool) {
+  EXPECT_EQ(anima::default_parallel().size(), anima::default_thread_pool().size());
+  std::atomic<int64_t> sum{0};
+  anima::default_parallel()(0, 100, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) sum += i;
   });
   EXPECT_EQ(sum.load(), 4950);

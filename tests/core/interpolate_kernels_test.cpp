@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/interpolate.hpp>
 #include <anima/ops/interpolate.hpp>
 
@@ -33,11 +34,11 @@ TEST(InterpolateKernels, PlanesMatchReference) {
     const auto mode = o.mode == testing::kNearest ? kernels::InterpMode::Nearest : kernels::InterpMode::Bilinear;
     std::vector<double> y_ref(y.numel()), y_fast(y.numel()), gx_ref(x.numel()), gx_fast(x.numel());
     kc::interpolate2d_forward_reference(mode, x.data<double>(), g, y_ref.data());
-    kc::interpolate2d_forward_planes(mode, x.data<double>(), g, y_fast.data());
+    kc::interpolate2d_forward_planes(mode, x.data<double>(), g, y_fast.data(), default_parallel());
     EXPECT_EQ(y_ref, y_fast);
     EXPECT_EQ(y_ref, to_vector<double>(y));
     kc::interpolate2d_backward_reference(mode, y_ref.data(), g, gx_ref.data());
-    kc::interpolate2d_backward_planes(mode, y_ref.data(), g, gx_fast.data());
+    kc::interpolate2d_backward_planes(mode, y_ref.data(), g, gx_fast.data(), default_parallel());
     EXPECT_EQ(gx_ref, gx_fast);
   }
 }

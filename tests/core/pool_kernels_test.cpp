@@ -8,6 +8,7 @@
 #include <array>
 #include <vector>
 
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/pool.hpp>
 #include <anima/ops/pool.hpp>
 
@@ -48,20 +49,20 @@ TEST(PoolKernels, PlanesKernelsMatchReference) {
       std::vector<std::int64_t> i_ref(nout), i_fast(nout);
       const double* xp = x.data<double>();
       kc::max_pool2d_forward_reference(xp, g, y_ref.data(), i_ref.data());
-      kc::max_pool2d_forward_planes(xp, g, y_fast.data(), i_fast.data());
+      kc::max_pool2d_forward_planes(xp, g, y_fast.data(), i_fast.data(), default_parallel());
       EXPECT_EQ(y_ref, y_fast);
       EXPECT_EQ(i_ref, i_fast);
       const Tensor gy = uniform64(y.shape(), 12, -1, 1, false);
       const double* gyp = gy.data<double>();
       kc::max_pool2d_backward_reference(gyp, i_ref.data(), g, gx_ref.data());
-      kc::max_pool2d_backward_planes(gyp, i_ref.data(), g, gx_fast.data());
+      kc::max_pool2d_backward_planes(gyp, i_ref.data(), g, gx_fast.data(), default_parallel());
       EXPECT_EQ(gx_ref, gx_fast);
 
       kc::avg_pool2d_forward_reference(xp, g, include_pad, y_ref.data());
-      kc::avg_pool2d_forward_planes(xp, g, include_pad, y_fast.data());
+      kc::avg_pool2d_forward_planes(xp, g, include_pad, y_fast.data(), default_parallel());
       EXPECT_EQ(y_ref, y_fast);
       kc::avg_pool2d_backward_reference(gyp, g, include_pad, gx_ref.data());
-      kc::avg_pool2d_backward_planes(gyp, g, include_pad, gx_fast.data());
+      kc::avg_pool2d_backward_planes(gyp, g, include_pad, gx_fast.data(), default_parallel());
       EXPECT_EQ(gx_ref, gx_fast);
     }
   }
@@ -77,10 +78,10 @@ TEST(PoolKernels, PlanesKernelsMatchReference) {
     const std::int64_t nout = g.planes * out[0] * out[1];
     std::vector<double> y_ref(nout), y_fast(nout), gx_ref(x.numel()), gx_fast(x.numel());
     kc::adaptive_avg_pool2d_forward_reference(x.data<double>(), g, y_ref.data());
-    kc::adaptive_avg_pool2d_forward_planes(x.data<double>(), g, y_fast.data());
+    kc::adaptive_avg_pool2d_forward_planes(x.data<double>(), g, y_fast.data(), default_parallel());
     EXPECT_EQ(y_ref, y_fast);
     kc::adaptive_avg_pool2d_backward_reference(y_ref.data(), g, gx_ref.data());
-    kc::adaptive_avg_pool2d_backward_planes(y_ref.data(), g, gx_fast.data());
+    kc::adaptive_avg_pool2d_backward_planes(y_ref.data(), g, gx_fast.data(), default_parallel());
     EXPECT_EQ(gx_ref, gx_fast);
   }
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <anima/core/copy.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/softmax.hpp>
 #include <anima/ops/factory.hpp>
 
@@ -31,11 +32,12 @@ void check_kernels_match_reference() {
     for (bool log : {false, true}) {
       std::vector<T> y_ref(n), y(n), dx_ref(n), dx(n);
       kernels::cpu::softmax_forward_reference(log, x.data(), y_ref.data(), geo.outer, geo.dim, geo.inner);
-      kernels::cpu::softmax_forward_columns(log, x.data(), y.data(), geo.outer, geo.dim, geo.inner);
+      kernels::cpu::softmax_forward_columns(log, x.data(), y.data(), geo.outer, geo.dim, geo.inner, default_parallel());
       EXPECT_EQ(y, y_ref) << "forward log " << log << " geo " << geo.outer << "x" << geo.dim << "x" << geo.inner;
       kernels::cpu::softmax_backward_reference(log, y_ref.data(), dy.data(), dx_ref.data(), geo.outer, geo.dim,
                                                geo.inner);
-      kernels::cpu::softmax_backward_columns(log, y_ref.data(), dy.data(), dx.data(), geo.outer, geo.dim, geo.inner);
+      kernels::cpu::softmax_backward_columns(log, y_ref.data(), dy.data(), dx.data(), geo.outer, geo.dim, geo.inner,
+                                             default_parallel());
       EXPECT_EQ(dx, dx_ref) << "backward log " << log << " geo " << geo.outer << "x" << geo.dim << "x" << geo.inner;
     }
   }

@@ -14,6 +14,7 @@
 
 #include <anima/core/copy.hpp>
 #include <anima/core/generator.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/detection/paste_masks.hpp>
 #include <anima/kernels/cpu/paste_masks.hpp>
 #include <anima/ops/factory.hpp>
@@ -83,7 +84,7 @@ void expect_versions_agree(const Problem& p, std::int64_t padding) {
   const std::vector<std::int64_t> boxes = detail::paste_integer_boxes(p.boxes, g);
   std::vector<T> ref(static_cast<std::size_t>(g.masks * p.h * p.w), T(-1)), rows(ref.size(), T(-1));
   kernels::cpu::paste_masks_reference(p.masks.data<T>(), boxes.data(), g, ref.data());
-  kernels::cpu::paste_masks_rows(p.masks.data<T>(), boxes.data(), g, rows.data());
+  kernels::cpu::paste_masks_rows(p.masks.data<T>(), boxes.data(), g, rows.data(), default_parallel());
   for (std::size_t i = 0; i < ref.size(); ++i) ASSERT_EQ(ref[i], rows[i]) << "element " << i;
   const std::vector<T> op = to_vector<T>(paste_masks_in_image(p.masks, p.boxes, p.h, p.w, padding));
   for (std::size_t i = 0; i < ref.size(); ++i) ASSERT_EQ(ref[i], op[i]) << "element " << i;

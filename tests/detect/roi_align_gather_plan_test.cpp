@@ -69,10 +69,11 @@ void same_plan_any_threads() {
         g.sampling_ratio = sampling;
         g.aligned = aligned;
         const std::vector<T> rois = rois_for<T>(count, 7 + static_cast<std::uint64_t>(count));
-        const auto top = kernels::roi_gather_build_plan(rois.data(), g);
+        const auto top = kernels::roi_gather_build_plan(rois.data(), g, default_parallel());
         kernels::RoiGatherPlan<T> nested;
         parallel_for(0, 2, 1, [&](std::int64_t b, std::int64_t) {
-          if (b == 0) nested = kernels::roi_gather_build_plan(rois.data(), g);  // inline: one thread
+          if (b == 0)
+            nested = kernels::roi_gather_build_plan(rois.data(), g, default_parallel());  // inline: one thread
         });
         ASSERT_EQ(top.bytes.size(), nested.bytes.size());
         EXPECT_TRUE(top.bytes == nested.bytes);
@@ -131,7 +132,7 @@ void device_plan_equals_host_plan() {
         g.aligned = aligned;
         const auto L = kernels::roi_gather_device_layout<T>(g);
         ASSERT_TRUE(L.supported);
-        const auto host = kernels::roi_gather_build_plan(rois.data(), g);
+        const auto host = kernels::roi_gather_build_plan(rois.data(), g, default_parallel());
         const std::vector<unsigned char> dev = kernels::roi_gather_build_device_plan_on_host(rois.data(), g, L);
         const auto vh = host.view(host.bytes.data());
         const auto vd = L.view(dev.data());

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include <anima/core/generator.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/roi_align.hpp>
 #include <anima/kernels/roi_align_gather_math.hpp>
 
@@ -124,8 +125,8 @@ double check(Problem p, double tol, const char* what) {
     if (bound[i] > 0)
       reference_worst = std::max(reference_worst, std::fabs(static_cast<double>(ref_t[i]) - ref64[i]) / bound[i]);
   std::vector<T> gx(ref.size(), T(-7)), again(ref.size(), T(5));  // garbage: the gather overwrites
-  kernels::cpu::roi_align_backward_gather(gy.data(), rois.data(), p.g, gx.data());
-  kernels::cpu::roi_align_backward_gather(gy.data(), rois.data(), p.g, again.data());
+  kernels::cpu::roi_align_backward_gather(gy.data(), rois.data(), p.g, gx.data(), default_parallel());
+  kernels::cpu::roi_align_backward_gather(gy.data(), rois.data(), p.g, again.data(), default_parallel());
   EXPECT_EQ(0, std::memcmp(gx.data(), again.data(), gx.size() * sizeof(T))) << what << ": not reproducible";
   double worst = 0;
   int bad = 0;
@@ -184,7 +185,7 @@ TEST(RoiAlignGather, AdaptiveGridBeyondTapCaches) {
 TEST(RoiAlignGather, NoRoisGivesZeros) {
   Problem p = make(3, 5, 6, 2, 2, 1.0, 2, false, {}, 1);
   std::vector<float> gx(static_cast<std::size_t>(2 * 3 * 5 * 6), 1.0f);
-  kernels::cpu::roi_align_backward_gather<float>(nullptr, nullptr, p.g, gx.data());
+  kernels::cpu::roi_align_backward_gather<float>(nullptr, nullptr, p.g, gx.data(), default_parallel());
   for (float v : gx) EXPECT_EQ(v, 0.0f);
 }
 
@@ -192,7 +193,7 @@ TEST(RoiAlignGather, PlanSizes) {
   // Each tap adds at most one (bin, pixel) pair, so a RoI's axis holds <= 2·P·grid entries; the tile
   // lists hold each valid RoI once per tile its window meets, in increasing RoI order.
   const Problem p = make(1, 37, 41, 7, 7, 0.5, 2, false, random_rois(100, 80.0, 5), 1);
-  const auto plan = kernels::roi_gather_build_plan(p.rois.data(), p.g);
+  const auto plan = kernels::roi_gather_build_plan(p.rois.data(), p.g, default_parallel());
   const auto v = plan.view(plan.bytes.data());
   for (std::int64_t k = 0; k < p.g.num_rois; ++k) {
     const auto& r = v.rois[k];

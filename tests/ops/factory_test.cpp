@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ops/backend_harness.hpp"
@@ -440,6 +441,20 @@ TEST_P(Devices, MixingDevicesIsAnError) {
 
 // ---------------------------------------------------------------------------------------------
 // Printing (CPU only: the host formatting)
+
+TEST(RandomPermutation, IsAPhiloxFisherYatesShuffle) {
+  for (std::int64_t n : {0, 1, 2, 17, 100}) {
+    const std::vector<std::int64_t> order = random_permutation(n, 0x5eed, 3ull << 32);
+    std::vector<std::int64_t> expected(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) expected[static_cast<std::size_t>(i)] = i;
+    for (std::int64_t i = n - 1; i > 0; --i) {
+      const double u = kernels::philox_uniform<double>(0x5eed, 3ull << 32, static_cast<std::uint64_t>(i));
+      std::swap(expected[static_cast<std::size_t>(i)], expected[static_cast<std::size_t>(u * double(i + 1))]);
+    }
+    EXPECT_EQ(order, expected) << "n " << n;
+  }
+  EXPECT_NE(random_permutation(100, 1, 0), random_permutation(100, 2, 0));
+}
 
 TEST(Print, ShowsValuesShapeDtype) {
   Tensor t = from_vector<double>({1.5, -2.25, 3.0, 4.0}, {2, 2});

@@ -29,7 +29,6 @@
 #include <anima/core/copy.hpp>
 #include <anima/core/generator.hpp>
 #include <anima/core/thread_pool.hpp>
-#include <anima/kernels/philox.hpp>
 #include <anima/ops/conv.hpp>
 #include <anima/ops/elementwise.hpp>
 #include <anima/ops/factory.hpp>
@@ -126,13 +125,7 @@ inline double accuracy(const Tensor& logits, const Tensor& labels) {
 
 // A Philox permutation of 0..n-1 (Fisher-Yates), for epoch `epoch`.
 inline std::vector<std::int64_t> shuffled(std::int64_t n, std::uint64_t seed, std::uint64_t epoch) {
-  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) order[i] = i;
-  for (std::int64_t i = n - 1; i > 0; --i) {
-    const double u = kernels::philox_uniform<double>(seed, epoch << 32, static_cast<std::uint64_t>(i));
-    std::swap(order[i], order[static_cast<std::int64_t>(u * static_cast<double>(i + 1))]);
-  }
-  return order;
+  return random_permutation(n, seed, epoch << 32);
 }
 
 inline int run_demo(const DemoOptions& o) {

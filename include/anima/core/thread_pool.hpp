@@ -1,6 +1,7 @@
 // anima/core/thread_pool.hpp — a fixed set of persistent worker threads and a blocking parallel_for.
 //
-// Leaf header: depends only on the standard library.
+// Depends only on the standard library and anima/kernels/parallel.hpp: parallel() and
+// default_parallel() hand a pool to the CPU kernels as a kernels::ParallelFor.
 //
 // Model: one job at a time per pool. parallel_for(begin, end, grain, fn) splits [begin, end) into
 // `nchunks = min(size(), max(1, (end - begin) / grain))` contiguous chunks of near-equal length
@@ -32,6 +33,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include <anima/kernels/parallel.hpp>
 
 namespace anima {
 
@@ -101,6 +104,16 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return num_threads_; }
+
+  // This pool as the ParallelFor a CPU kernel takes (the pool must outlive it).
+  kernels::ParallelFor parallel() {
+    return kernels::ParallelFor(
+        this,
+        [](void* pool, int64_t begin, int64_t end, int64_t grain, const ChunkFn& fn) {
+          static_cast<ThreadPool*>(pool)->parallel_for(begin, end, grain, fn);
+        },
+        num_threads_);
+  }
 
   void parallel_for(int64_t begin, int64_t end, int64_t grain, const ChunkFn& fn) {
     if (end <= begin) return;
@@ -205,6 +218,9 @@ inline ThreadPool& default_thread_pool() {
   static ThreadPool pool(default_num_threads());
   return pool;
 }
+
+// default_thread_pool() as the ParallelFor a CPU kernel takes.
+inline kernels::ParallelFor default_parallel() { return default_thread_pool().parallel(); }
 
 // parallel_for on default_thread_pool().
 inline void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {

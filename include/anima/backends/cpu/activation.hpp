@@ -10,6 +10,7 @@
 
 #include <anima/core/dispatch.hpp>
 #include <anima/core/dtype.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/activation.hpp>
 #include <anima/kernels/elementwise_math.hpp>
 #include <anima/kernels/layout.hpp>
@@ -25,7 +26,7 @@ struct ActivationBackwardKernel {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::activation_backward<scalar_t>(grad_op, static_cast<scalar_t>(p0), static_cast<const scalar_t*>(s),
                                                   ls, static_cast<const scalar_t*>(g), lg, static_cast<scalar_t*>(dx),
-                                                  n);
+                                                  n, default_parallel());
     });
   }
 };

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include <anima/core/dtype.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/batch_norm.hpp>
 
 namespace anima {
@@ -22,7 +23,8 @@ struct BatchNormStatsKernel {
   static void cpu(DType dtype, const void* x, std::int64_t N, std::int64_t C, std::int64_t HW, void* mean, void* var) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::batch_norm_stats_channels<scalar_t>(static_cast<const scalar_t*>(x), N, C, HW,
-                                                        static_cast<scalar_t*>(mean), static_cast<scalar_t*>(var));
+                                                        static_cast<scalar_t*>(mean), static_cast<scalar_t*>(var),
+                                                        default_parallel());
     });
   }
 };
@@ -36,9 +38,9 @@ struct BatchNormTransformKernel {
                   const void* var, const void* w, const void* b, double eps, void* y) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       using T = scalar_t;
-      kernels::cpu::batch_norm_transform_channels<T>(static_cast<const T*>(x), N, C, HW, static_cast<const T*>(mean),
-                                                     static_cast<const T*>(var), static_cast<const T*>(w),
-                                                     static_cast<const T*>(b), eps, static_cast<T*>(y));
+      kernels::cpu::batch_norm_transform_channels<T>(
+          static_cast<const T*>(x), N, C, HW, static_cast<const T*>(mean), static_cast<const T*>(var),
+          static_cast<const T*>(w), static_cast<const T*>(b), eps, static_cast<T*>(y), default_parallel());
     });
   }
 };
@@ -57,7 +59,7 @@ struct BatchNormBackwardKernel {
       kernels::cpu::batch_norm_backward_channels<T>(static_cast<const T*>(x), static_cast<const T*>(gy), N, C, HW,
                                                     static_cast<const T*>(mean), static_cast<const T*>(var),
                                                     static_cast<const T*>(w), eps, training, static_cast<T*>(gx),
-                                                    static_cast<T*>(gw), static_cast<T*>(gb));
+                                                    static_cast<T*>(gw), static_cast<T*>(gb), default_parallel());
     });
   }
 };

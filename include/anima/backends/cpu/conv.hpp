@@ -52,15 +52,15 @@ struct Conv2dForwardKernel {
       const auto* ws = static_cast<const scalar_t*>(w);
       const auto* bs = static_cast<const scalar_t*>(b);
       auto* ys = static_cast<scalar_t*>(y);
-      ThreadPool& pool = default_thread_pool();
+      const kernels::ParallelFor parallel = default_parallel();
       if (a == CpuConvAlgorithm::Reference) {
         kernels::cpu::conv2d_fwd_reference(p, xs, ws, bs, ys);
       } else if (a == CpuConvAlgorithm::Depthwise) {
-        kernels::cpu::conv2d_fwd_depthwise(p, xs, ws, bs, ys, &pool);
+        kernels::cpu::conv2d_fwd_depthwise(p, xs, ws, bs, ys, parallel);
       } else {
         const ScopedWorkspace work =
-            cpu_workspace(kernels::cpu::conv2d_im2col_workspace_bytes<scalar_t>(p, pool.size()));
-        kernels::cpu::conv2d_fwd_im2col(p, xs, ws, bs, ys, work.get(), &pool);
+            cpu_workspace(kernels::cpu::conv2d_im2col_workspace_bytes<scalar_t>(p, parallel.size()));
+        kernels::cpu::conv2d_fwd_im2col(p, xs, ws, bs, ys, work.get(), parallel);
       }
     });
   }
@@ -78,15 +78,15 @@ struct Conv2dBackwardDataKernel {
       const auto* dys = static_cast<const scalar_t*>(dy);
       const auto* ws = static_cast<const scalar_t*>(w);
       auto* dxs = static_cast<scalar_t*>(dx);
-      ThreadPool& pool = default_thread_pool();
+      const kernels::ParallelFor parallel = default_parallel();
       if (a == CpuConvAlgorithm::Reference) {
         kernels::cpu::conv2d_bwd_data_reference(p, dys, ws, dxs);
       } else if (a == CpuConvAlgorithm::Depthwise) {
-        kernels::cpu::conv2d_bwd_data_depthwise(p, dys, ws, dxs, &pool);
+        kernels::cpu::conv2d_bwd_data_depthwise(p, dys, ws, dxs, parallel);
       } else {
         const ScopedWorkspace work =
-            cpu_workspace(kernels::cpu::conv2d_im2col_workspace_bytes<scalar_t>(p, pool.size()));
-        kernels::cpu::conv2d_bwd_data_im2col(p, dys, ws, dxs, work.get(), &pool);
+            cpu_workspace(kernels::cpu::conv2d_im2col_workspace_bytes<scalar_t>(p, parallel.size()));
+        kernels::cpu::conv2d_bwd_data_im2col(p, dys, ws, dxs, work.get(), parallel);
       }
     });
   }
@@ -105,15 +105,15 @@ struct Conv2dBackwardFilterKernel {
       const auto* dys = static_cast<const scalar_t*>(dy);
       auto* dws = static_cast<scalar_t*>(dw);
       auto* dbs = static_cast<scalar_t*>(db);
-      ThreadPool& pool = default_thread_pool();
+      const kernels::ParallelFor parallel = default_parallel();
       if (a == CpuConvAlgorithm::Reference) {
         kernels::cpu::conv2d_bwd_filter_reference(p, xs, dys, dws, dbs);
       } else if (a == CpuConvAlgorithm::Depthwise) {
-        kernels::cpu::conv2d_bwd_filter_depthwise(p, xs, dys, dws, dbs, &pool);
+        kernels::cpu::conv2d_bwd_filter_depthwise(p, xs, dys, dws, dbs, parallel);
       } else {
         const ScopedWorkspace work =
-            cpu_workspace(kernels::cpu::conv2d_im2col_workspace_bytes<scalar_t>(p, pool.size()));
-        kernels::cpu::conv2d_bwd_filter_im2col(p, xs, dys, dws, dbs, work.get(), &pool);
+            cpu_workspace(kernels::cpu::conv2d_im2col_workspace_bytes<scalar_t>(p, parallel.size()));
+        kernels::cpu::conv2d_bwd_filter_im2col(p, xs, dys, dws, dbs, work.get(), parallel);
       }
     });
   }

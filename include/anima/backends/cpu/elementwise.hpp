@@ -11,6 +11,7 @@
 
 #include <anima/core/dispatch.hpp>
 #include <anima/core/dtype.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/elementwise.hpp>
 #include <anima/kernels/elementwise_math.hpp>
 #include <anima/kernels/layout.hpp>
@@ -26,7 +27,8 @@ struct UnaryKernel {
                   void* y, std::int64_t n) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::unary<scalar_t>(op, static_cast<scalar_t>(p0), static_cast<scalar_t>(p1),
-                                    static_cast<const scalar_t*>(x), lx, static_cast<scalar_t*>(y), n);
+                                    static_cast<const scalar_t*>(x), lx, static_cast<scalar_t*>(y), n,
+                                    default_parallel());
     });
   }
 };
@@ -39,7 +41,7 @@ struct BinaryKernel {
                   const kernels::Layout& lb, void* y, std::int64_t n) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::binary<scalar_t>(op, static_cast<const scalar_t*>(a), la, static_cast<const scalar_t*>(b), lb,
-                                     static_cast<scalar_t*>(y), n);
+                                     static_cast<scalar_t*>(y), n, default_parallel());
     });
   }
 };
@@ -52,7 +54,7 @@ struct CompareKernel {
                   const kernels::Layout& lb, void* y_bool, std::int64_t n) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::compare<scalar_t>(op, static_cast<const scalar_t*>(a), la, static_cast<const scalar_t*>(b), lb,
-                                      static_cast<bool*>(y_bool), n);
+                                      static_cast<bool*>(y_bool), n, default_parallel());
     });
   }
 };
@@ -65,7 +67,8 @@ struct WhereKernel {
                   const kernels::Layout& la, const void* b, const kernels::Layout& lb, void* y, std::int64_t n) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::where<scalar_t>(static_cast<const bool*>(cond_bool), lc, static_cast<const scalar_t*>(a), la,
-                                    static_cast<const scalar_t*>(b), lb, static_cast<scalar_t*>(y), n);
+                                    static_cast<const scalar_t*>(b), lb, static_cast<scalar_t*>(y), n,
+                                    default_parallel());
     });
   }
 };

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include <anima/core/dtype.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/elementwise.hpp>
 #include <anima/kernels/cpu/random.hpp>
 #include <anima/kernels/philox.hpp>
@@ -36,10 +37,11 @@ struct RandomKernel {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       auto* out = static_cast<scalar_t*>(y);
       if (dist == kernels::Distribution::Uniform)
-        kernels::cpu::random_uniform<scalar_t>(out, n, seed, offset, static_cast<scalar_t>(a),
-                                               static_cast<scalar_t>(b));
+        kernels::cpu::random_uniform<scalar_t>(out, n, seed, offset, static_cast<scalar_t>(a), static_cast<scalar_t>(b),
+                                               default_parallel());
       else
-        kernels::cpu::random_normal<scalar_t>(out, n, seed, offset, static_cast<scalar_t>(a), static_cast<scalar_t>(b));
+        kernels::cpu::random_normal<scalar_t>(out, n, seed, offset, static_cast<scalar_t>(a), static_cast<scalar_t>(b),
+                                              default_parallel());
     });
   }
 };

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include <anima/core/dtype.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/index_rows.hpp>
 
 namespace anima {
@@ -22,7 +23,7 @@ struct IndexSelectRowsKernel {
                   void* y) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::index_select_rows<scalar_t>(static_cast<const scalar_t*>(x), idx, m, row_elems,
-                                                static_cast<scalar_t*>(y));
+                                                static_cast<scalar_t*>(y), default_parallel());
     });
   }
 };
@@ -34,7 +35,7 @@ struct IndexCopyRowsKernel {
                   void* y) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::index_copy_rows<scalar_t>(static_cast<const scalar_t*>(x), idx, m, row_elems,
-                                              static_cast<scalar_t*>(y));
+                                              static_cast<scalar_t*>(y), default_parallel());
     });
   }
 };
@@ -47,7 +48,7 @@ struct IndexAddRowsKernel {
                   std::int64_t row_elems, void* gx) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::index_add_rows<scalar_t>(static_cast<const scalar_t*>(gy), ptr, src, k, row_elems,
-                                             static_cast<scalar_t*>(gx));
+                                             static_cast<scalar_t*>(gx), default_parallel());
     });
   }
 };

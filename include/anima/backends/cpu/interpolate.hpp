@@ -8,6 +8,7 @@
 #pragma once
 
 #include <anima/core/dtype.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/interpolate.hpp>
 #include <anima/kernels/interpolate_math.hpp>
 
@@ -19,7 +20,7 @@ struct Interpolate2dForwardKernel {
   static void cpu(DType dtype, kernels::InterpMode mode, const void* x, const kernels::Interp2dGeometry& g, void* y) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::interpolate2d_forward_planes<scalar_t>(mode, static_cast<const scalar_t*>(x), g,
-                                                           static_cast<scalar_t*>(y));
+                                                           static_cast<scalar_t*>(y), default_parallel());
     });
   }
 };
@@ -30,7 +31,7 @@ struct Interpolate2dBackwardKernel {
   static void cpu(DType dtype, kernels::InterpMode mode, const void* gy, const kernels::Interp2dGeometry& g, void* gx) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::interpolate2d_backward_planes<scalar_t>(mode, static_cast<const scalar_t*>(gy), g,
-                                                            static_cast<scalar_t*>(gx));
+                                                            static_cast<scalar_t*>(gx), default_parallel());
     });
   }
 };

@@ -28,8 +28,8 @@ struct GemmKernel {
                   std::int64_t ldb, std::int64_t stride_b, double beta, void* C, std::int64_t ldc,
                   std::int64_t stride_c) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
-      ThreadPool& pool = default_thread_pool();
-      const std::size_t ws_bytes = kernels::cpu::gemm_packed_workspace_bytes<scalar_t>(M, N, K, pool.size());
+      const kernels::ParallelFor parallel = default_parallel();
+      const std::size_t ws_bytes = kernels::cpu::gemm_packed_workspace_bytes<scalar_t>(M, N, K, parallel.size());
       const ScopedWorkspace ws = cpu_workspace(ws_bytes);  // the packed panels
       const auto* a = static_cast<const scalar_t*>(A);
       const auto* b = static_cast<const scalar_t*>(B);
@@ -37,7 +37,7 @@ struct GemmKernel {
       for (std::int64_t i = 0; i < batch; ++i)
         kernels::cpu::gemm_packed<scalar_t>(trans_a, trans_b, M, N, K, static_cast<scalar_t>(alpha), a + i * stride_a,
                                             lda, b + i * stride_b, ldb, static_cast<scalar_t>(beta), c + i * stride_c,
-                                            ldc, ws.get(), &pool);
+                                            ldc, ws.get(), parallel);
     });
   }
 };

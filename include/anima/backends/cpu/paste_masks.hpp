@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include <anima/core/dtype.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/paste_masks.hpp>
 #include <anima/kernels/paste_masks_math.hpp>
 
@@ -21,7 +22,7 @@ struct PasteMasksKernel {
                   void* out) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::paste_masks_rows<scalar_t>(static_cast<const scalar_t*>(masks), boxes, g,
-                                               static_cast<scalar_t*>(out));
+                                               static_cast<scalar_t*>(out), default_parallel());
     });
   }
 };

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include <anima/core/dtype.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/pool.hpp>
 #include <anima/kernels/pool_math.hpp>
 
@@ -20,7 +21,7 @@ struct MaxPool2dForwardKernel {
   static void cpu(DType dtype, const void* x, const kernels::Pool2dGeometry& g, void* y, std::int64_t* idx) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::max_pool2d_forward_planes<scalar_t>(static_cast<const scalar_t*>(x), g, static_cast<scalar_t*>(y),
-                                                        idx);
+                                                        idx, default_parallel());
     });
   }
 };
@@ -31,7 +32,7 @@ struct MaxPool2dBackwardKernel {
   static void cpu(DType dtype, const void* gy, const std::int64_t* idx, const kernels::Pool2dGeometry& g, void* gx) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::max_pool2d_backward_planes<scalar_t>(static_cast<const scalar_t*>(gy), idx, g,
-                                                         static_cast<scalar_t*>(gx));
+                                                         static_cast<scalar_t*>(gx), default_parallel());
     });
   }
 };
@@ -42,7 +43,7 @@ struct AvgPool2dForwardKernel {
   static void cpu(DType dtype, const void* x, const kernels::Pool2dGeometry& g, bool count_include_pad, void* y) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::avg_pool2d_forward_planes<scalar_t>(static_cast<const scalar_t*>(x), g, count_include_pad,
-                                                        static_cast<scalar_t*>(y));
+                                                        static_cast<scalar_t*>(y), default_parallel());
     });
   }
 };
@@ -53,7 +54,7 @@ struct AvgPool2dBackwardKernel {
   static void cpu(DType dtype, const void* gy, const kernels::Pool2dGeometry& g, bool count_include_pad, void* gx) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::avg_pool2d_backward_planes<scalar_t>(static_cast<const scalar_t*>(gy), g, count_include_pad,
-                                                         static_cast<scalar_t*>(gx));
+                                                         static_cast<scalar_t*>(gx), default_parallel());
     });
   }
 };
@@ -65,7 +66,7 @@ struct AdaptiveAvgPool2dForwardKernel {
   static void cpu(DType dtype, const void* x, const kernels::Pool2dGeometry& g, void* y) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::adaptive_avg_pool2d_forward_planes<scalar_t>(static_cast<const scalar_t*>(x), g,
-                                                                 static_cast<scalar_t*>(y));
+                                                                 static_cast<scalar_t*>(y), default_parallel());
     });
   }
 };
@@ -76,7 +77,7 @@ struct AdaptiveAvgPool2dBackwardKernel {
   static void cpu(DType dtype, const void* gy, const kernels::Pool2dGeometry& g, void* gx) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::adaptive_avg_pool2d_backward_planes<scalar_t>(static_cast<const scalar_t*>(gy), g,
-                                                                  static_cast<scalar_t*>(gx));
+                                                                  static_cast<scalar_t*>(gx), default_parallel());
     });
   }
 };

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include <anima/core/dtype.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/reduce.hpp>
 #include <anima/kernels/reduce_op.hpp>
 
@@ -18,7 +19,7 @@ struct ReduceKernel {
                   std::int64_t* idx) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::reduce_rows<scalar_t>(op, static_cast<const scalar_t*>(x), rows, cols, static_cast<scalar_t*>(y),
-                                          idx);
+                                          idx, default_parallel());
     });
   }
 };

@@ -36,10 +36,10 @@ struct RoiAlignForwardKernel {
         case CpuRoiAlignForwardAlgorithm::Reference: kernels::cpu::roi_align_forward_reference(xs, rs, g, ys); return;
         case CpuRoiAlignForwardAlgorithm::Auto:
         case CpuRoiAlignForwardAlgorithm::Nhwc: {
-          const int threads = default_thread_pool().size();
+          const kernels::ParallelFor parallel = default_parallel();
           const ScopedWorkspace work =
-              cpu_workspace(kernels::cpu::roi_align_forward_nhwc_workspace_bytes<scalar_t>(g, threads));
-          kernels::cpu::roi_align_forward_nhwc(xs, rs, g, ys, work.get(), threads);
+              cpu_workspace(kernels::cpu::roi_align_forward_nhwc_workspace_bytes<scalar_t>(g, parallel.size()));
+          kernels::cpu::roi_align_forward_nhwc(xs, rs, g, ys, work.get(), parallel);
           return;
         }
       }
@@ -67,10 +67,10 @@ struct RoiAlignBackwardKernel {
           return;
         case CpuRoiAlignBackwardAlgorithm::Auto:
         case CpuRoiAlignBackwardAlgorithm::Nhwc: {
-          const int threads = default_thread_pool().size();
+          const kernels::ParallelFor parallel = default_parallel();
           const ScopedWorkspace work =
-              cpu_workspace(kernels::cpu::roi_align_backward_nhwc_workspace_bytes<scalar_t>(g, threads));
-          kernels::cpu::roi_align_backward_nhwc(gys, rs, g, gxs, work.get(), threads);
+              cpu_workspace(kernels::cpu::roi_align_backward_nhwc_workspace_bytes<scalar_t>(g, parallel.size()));
+          kernels::cpu::roi_align_backward_nhwc(gys, rs, g, gxs, work.get(), parallel);
           return;
         }
       }

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include <anima/core/dtype.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/roi_pool.hpp>
 #include <anima/kernels/roi_align_math.hpp>
 
@@ -22,7 +23,7 @@ struct RoiPoolForwardKernel {
                   std::int64_t* argmax) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::roi_pool_forward(static_cast<const scalar_t*>(x), static_cast<const scalar_t*>(rois), g,
-                                     static_cast<scalar_t*>(y), argmax);
+                                     static_cast<scalar_t*>(y), argmax, default_parallel());
     });
   }
 };
@@ -35,7 +36,7 @@ struct RoiPoolBackwardKernel {
                   const kernels::RoiAlignGeometry& g, void* gx) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::roi_pool_backward(static_cast<const scalar_t*>(gy), argmax, static_cast<const scalar_t*>(rois), g,
-                                      static_cast<scalar_t*>(gx));
+                                      static_cast<scalar_t*>(gx), default_parallel());
     });
   }
 };

@@ -11,6 +11,7 @@
 
 #include <anima/core/dispatch.hpp>
 #include <anima/core/dtype.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/softmax.hpp>
 
 namespace anima {
@@ -23,7 +24,7 @@ struct SoftmaxForwardKernel {
                   std::int64_t inner) {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::softmax_forward_columns<scalar_t>(log, static_cast<const scalar_t*>(x), static_cast<scalar_t*>(y),
-                                                      outer, dim, inner);
+                                                      outer, dim, inner, default_parallel());
     });
   }
 };
@@ -37,7 +38,7 @@ struct SoftmaxBackwardKernel {
     ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
       kernels::cpu::softmax_backward_columns<scalar_t>(log, static_cast<const scalar_t*>(y),
                                                        static_cast<const scalar_t*>(dy), static_cast<scalar_t*>(dx),
-                                                       outer, dim, inner);
+                                                       outer, dim, inner, default_parallel());
     });
   }
 };
