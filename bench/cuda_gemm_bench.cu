@@ -13,6 +13,7 @@
 
 #include <cuda_runtime.h>
 
+#include <anima/backends/cuda/library_handles.cuh>
 #include <anima/kernels/cuda/check.cuh>
 #include <anima/kernels/cuda/gemm_cublas.cuh>
 #include <anima/kernels/cuda/gemm_tiled.cuh>
@@ -41,7 +42,8 @@ void run_sgemm(benchmark::State& state, Impl impl) {
     auto launch = [&] {
       switch (impl) {
         case Impl::Cublas:
-          kc::gemm_cublas<float>(false, false, 1, n, n, n, 1.f, A, n, n * n, B, n, n * n, 0.f, C, n, n * n, nullptr);
+          kc::gemm_cublas<float>(false, false, 1, n, n, n, 1.f, A, n, n * n, B, n, n * n, 0.f, C, n, n * n,
+                                 anima::cuda::cublas_handle(nullptr), nullptr);
           break;
         case Impl::V1: kc::sgemm_tiled(1, false, false, n, n, n, 1.f, A, n, B, n, 0.f, C, n, nullptr); break;
         case Impl::V2: kc::sgemm_tiled(2, false, false, n, n, n, 1.f, A, n, B, n, 0.f, C, n, nullptr); break;

@@ -36,6 +36,7 @@
 
 #include <anima/autograd/engine.hpp>
 #include <anima/core/generator.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/backends/cuda/backend.cuh>
 #include <anima/detection/multiscale_roi_align.hpp>
 #include <anima/kernels/cuda/roi_align.cuh>
@@ -77,7 +78,7 @@ void BM_kernel(benchmark::State& state, bench::RoiAlignCase c, std::string kerne
   Tensor gx = Tensor::empty(x.shape(), TensorOptions(DType::Float32).with_device(Device::cuda(0)));
   const std::size_t ws_bytes =
       std::max({kc::roi_align_bwd_fixed_point_workspace_bytes(g),
-                kc::roi_align_bwd_gather_plan(p.rois.data<float>(), g, nullptr).workspace_bytes(),
+                kc::roi_align_bwd_gather_plan(p.rois.data<float>(), g, nullptr, default_parallel()).workspace_bytes(),
                 kc::roi_align_bwd_gather_device_layout<float>(g).bytes});
   Tensor ws = Tensor::empty({static_cast<std::int64_t>((ws_bytes + 7) / 8)},
                             TensorOptions(DType::Int64).with_device(Device::cuda(0)));
@@ -93,7 +94,8 @@ void BM_kernel(benchmark::State& state, bench::RoiAlignCase c, std::string kerne
   if (kernel == "bwd_fixed_point") launch = [&] { kc::roi_align_bwd_fixed_point<float>(ys, rs, g, gxs, w, nullptr); };
   if (kernel == "bwd_gather")
     launch = [&] {
-      kc::roi_align_bwd_gather<float>(ys, kc::roi_align_bwd_gather_plan(rs, g, nullptr), g, gxs, w, nullptr);
+      kc::roi_align_bwd_gather<float>(ys, kc::roi_align_bwd_gather_plan(rs, g, nullptr, default_parallel()), g, gxs, w,
+                                      nullptr);
     };
   if (kernel == "bwd_gather_device")
     launch = [&] { kc::roi_align_bwd_gather_device_plan<float>(ys, rs, g, gxs, w, nullptr); };

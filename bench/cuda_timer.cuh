@@ -14,7 +14,8 @@
 // fit the L2 (50 MB on an H100) would be timed at L2 bandwidth. The host work of the call (argument
 // checks, launches, an op's host-side planning) is inside the timed region: the GPU is idle when the
 // first event is recorded. All timed work must run on `stream` (anima's kernels run on
-// anima::cuda::current_stream(), the legacy default stream, which is the default here).
+// anima::cuda::current_stream(), the legacy default stream unless a StreamGuard sets another; the
+// default here is the legacy default stream).
 #pragma once
 
 #include <benchmark/benchmark.h>

@@ -2,7 +2,7 @@
 // forward, backward data, backward filter, bias (geometry: anima/kernels/conv_math.hpp; NCHW / OIHW,
 // contiguous, float or double, device pointers on the current device).
 //
-// Contract (CUTLASS-like): cudnn_conv_plan<T>(pass, p) picks the algorithm and says how much
+// Contract (CUTLASS-like): cudnn_conv_plan<T>(handle, pass, p) picks the algorithm and says how much
 // workspace it needs; the caller allocates that much (anima's caching allocator) and passes it to
 // cudnn_conv_forward / _backward_data / _backward_filter, which never allocate.
 //
@@ -13,8 +13,8 @@
 // Math: CUDNN_FMA_MATH — no TF32 or reduced-precision tensor-core paths for float32, so results match
 // a float32 reference to float32 accuracy (PyTorch's default allows TF32 in cuDNN; bench/compare_conv.py
 // turns that off so both sides do the same arithmetic).
-// Handles: one cudnnHandle_t per device, created on first use and never destroyed (as for cuBLAS:
-// destroying after the context is gone can crash at exit). Each call binds it to the caller's stream.
+// Handle: every function takes the caller's cudnnHandle_t of the current device, bound to the stream
+// the work goes on (cudnnSetStream; the CUDA backend's come from anima/backends/cuda/library_handles.cuh).
 // Descriptors are created per call (a few microseconds; the plan, the costly part, is cached).
 // Determinism: the heuristic may pick a backward-data or backward-filter algorithm that accumulates
 // with atomics (cuDNN reports it as CUDNN_NON_DETERMINISTIC); then the last bits vary run to run.
@@ -47,24 +47,6 @@ struct CudnnConvPlan {
 };
 
 constexpr std::size_t kCudnnMaxWorkspaceBytes = std::size_t(1) << 30;  // 1 GiB
-
-// The cuDNN handle of the current device, bound to `stream`.
-inline cudnnHandle_t cudnn_handle(cudaStream_t stream) {
-  static std::mutex* mutex = new std::mutex();                                    // never destroyed
-  static std::vector<cudnnHandle_t>* handles = new std::vector<cudnnHandle_t>();  // never destroyed
-  int device = 0;
-  ANIMA_CUDA_CHECK(cudaGetDevice(&device));
-  cudnnHandle_t handle = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(*mutex);
-    if (handles->size() <= static_cast<std::size_t>(device))
-      handles->resize(static_cast<std::size_t>(device) + 1, nullptr);
-    if (!(*handles)[device]) ANIMA_CUDNN_CHECK(cudnnCreate(&(*handles)[device]));
-    handle = (*handles)[device];
-  }
-  ANIMA_CUDNN_CHECK(cudnnSetStream(handle, stream));
-  return handle;
-}
 
 namespace cudnn_conv_detail {
 
@@ -176,7 +158,7 @@ bool pick(const Perf* perf, int count, const WorkspaceQuery& workspace, CudnnCon
 
 // The algorithm and workspace for one pass of the convolution `p` in type T (cached).
 template <class T>
-CudnnConvPlan cudnn_conv_plan(CudnnConvPass pass, const Conv2dGeometry& p, cudaStream_t stream) {
+CudnnConvPlan cudnn_conv_plan(cudnnHandle_t h, CudnnConvPass pass, const Conv2dGeometry& p) {
   using namespace cudnn_conv_detail;
   static std::mutex* mutex = new std::mutex();
   static auto* cache = new std::map<PlanKey, CudnnConvPlan>();
@@ -189,7 +171,6 @@ CudnnConvPlan cudnn_conv_plan(CudnnConvPass pass, const Conv2dGeometry& p, cudaS
     auto it = cache->find(key);
     if (it != cache->end()) return it->second;
   }
-  cudnnHandle_t h = cudnn_handle(stream);
   Descriptors d(p, dt, CUDNN_FMA_MATH);
   CudnnConvPlan plan;
   bool found = false;
@@ -237,10 +218,9 @@ CudnnConvPlan cudnn_conv_plan(CudnnConvPass pass, const Conv2dGeometry& p, cudaS
 
 // y [N, O, Ho, Wo] = conv(x, w) (+ b [O] when b != nullptr). workspace: plan.workspace_bytes.
 template <class T>
-void cudnn_conv_forward(const Conv2dGeometry& p, const CudnnConvPlan& plan, const T* x, const T* w, const T* b, T* y,
-                        void* workspace, cudaStream_t stream) {
+void cudnn_conv_forward(cudnnHandle_t h, const Conv2dGeometry& p, const CudnnConvPlan& plan, const T* x, const T* w,
+                        const T* b, T* y, void* workspace) {
   using namespace cudnn_conv_detail;
-  cudnnHandle_t h = cudnn_handle(stream);
   Descriptors d(p, data_type<T>(), plan.math_type);
   const Scale<T> one = 1, zero = 0;
   ANIMA_CUDNN_CHECK(cudnnConvolutionForward(h, &one, d.x, x, d.w, w, d.conv,
@@ -251,10 +231,9 @@ void cudnn_conv_forward(const Conv2dGeometry& p, const CudnnConvPlan& plan, cons
 
 // dx [N, C, H, W] (overwritten) from dy [N, O, Ho, Wo] and w.
 template <class T>
-void cudnn_conv_backward_data(const Conv2dGeometry& p, const CudnnConvPlan& plan, const T* dy, const T* w, T* dx,
-                              void* workspace, cudaStream_t stream) {
+void cudnn_conv_backward_data(cudnnHandle_t h, const Conv2dGeometry& p, const CudnnConvPlan& plan, const T* dy,
+                              const T* w, T* dx, void* workspace) {
   using namespace cudnn_conv_detail;
-  cudnnHandle_t h = cudnn_handle(stream);
   Descriptors d(p, data_type<T>(), plan.math_type);
   const Scale<T> one = 1, zero = 0;
   ANIMA_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, d.w, w, d.y, dy, d.conv,
@@ -264,10 +243,9 @@ void cudnn_conv_backward_data(const Conv2dGeometry& p, const CudnnConvPlan& plan
 
 // dw [O, C/groups, kh, kw] and db [O] (nullptr: skipped), overwritten, from x and dy.
 template <class T>
-void cudnn_conv_backward_filter(const Conv2dGeometry& p, const CudnnConvPlan& plan, const T* x, const T* dy, T* dw,
-                                T* db, void* workspace, cudaStream_t stream) {
+void cudnn_conv_backward_filter(cudnnHandle_t h, const Conv2dGeometry& p, const CudnnConvPlan& plan, const T* x,
+                                const T* dy, T* dw, T* db, void* workspace) {
   using namespace cudnn_conv_detail;
-  cudnnHandle_t h = cudnn_handle(stream);
   Descriptors d(p, data_type<T>(), plan.math_type);
   const Scale<T> one = 1, zero = 0;
   ANIMA_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, d.x, x, d.y, dy, d.conv,

@@ -11,18 +11,16 @@
 // column-major product C^T = op(B)^T op(A)^T: cuBLAS gets (B, A) in that order, m = N, n = M, k = K,
 // transa = trans_b, transb = trans_a, and every leading dimension unchanged.
 //
-// Handles: one cublasHandle_t per device, created on first use under a mutex and never destroyed
-// (destroying it from a static destructor after the CUDA context is gone can crash; leaking at exit
-// is harmless). Each call binds the handle to the caller's stream. Math mode is cuBLAS's default
-// (CUBLAS_DEFAULT_MATH: no TF32 for float32), so results match an FP32 reference to FP32 accuracy.
+// Handle: the caller's, bound to `stream` (cublasSetStream; the CUDA backend's come from
+// anima/backends/cuda/library_handles.cuh); the K == 0 kernel is launched on `stream`.
+// Math mode is cuBLAS's default (CUBLAS_DEFAULT_MATH: no TF32 for float32), so results match an FP32
+// reference to FP32 accuracy.
 // Determinism: cuBLAS GEMM is run-to-run deterministic on one GPU and stream for fixed sizes (no
 // split-K atomics in the default configuration); results may differ across GPU models/versions.
 #pragma once
 
 #include <cstdint>
 #include <limits>
-#include <mutex>
-#include <vector>
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -32,24 +30,6 @@
 #include <anima/kernels/cuda/elementwise.cuh>  // grid_1d, kBlock, grid-stride helpers
 
 namespace anima::kernels::cuda {
-
-// The cuBLAS handle of the current device, bound to `stream`.
-inline cublasHandle_t cublas_handle(cudaStream_t stream) {
-  static std::mutex* mutex = new std::mutex();                                      // never destroyed
-  static std::vector<cublasHandle_t>* handles = new std::vector<cublasHandle_t>();  // never destroyed
-  int device = 0;
-  ANIMA_CUDA_CHECK(cudaGetDevice(&device));
-  cublasHandle_t handle = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(*mutex);
-    if (handles->size() <= static_cast<std::size_t>(device))
-      handles->resize(static_cast<std::size_t>(device) + 1, nullptr);
-    if (!(*handles)[device]) ANIMA_CUBLAS_CHECK(cublasCreate(&(*handles)[device]));
-    handle = (*handles)[device];
-  }
-  ANIMA_CUBLAS_CHECK(cublasSetStream(handle, stream));
-  return handle;
-}
 
 // C[r, c] = beta * C[r, c] (or 0 when beta == 0, without reading C) for each batch: the K == 0 case,
 // where the product is empty (cuBLAS would reject the leading dimensions of empty operands).
@@ -83,7 +63,8 @@ inline void cublas_gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, 
 template <class T>
 void gemm_cublas(bool trans_a, bool trans_b, std::int64_t batch, std::int64_t M, std::int64_t N, std::int64_t K,
                  T alpha, const T* A, std::int64_t lda, std::int64_t stride_a, const T* B, std::int64_t ldb,
-                 std::int64_t stride_b, T beta, T* C, std::int64_t ldc, std::int64_t stride_c, cudaStream_t stream) {
+                 std::int64_t stride_b, T beta, T* C, std::int64_t ldc, std::int64_t stride_c, cublasHandle_t handle,
+                 cudaStream_t stream) {
   ANIMA_CHECK(batch >= 0 && M >= 0 && N >= 0 && K >= 0, "gemm", "negative size: batch ", batch, ", M ", M, ", N ", N,
               ", K ", K);
   if (batch == 0 || M == 0 || N == 0) return;
@@ -101,9 +82,8 @@ void gemm_cublas(bool trans_a, bool trans_b, std::int64_t batch, std::int64_t M,
                   batch <= kIntMax,
               "gemm", "sizes exceed cuBLAS's 32-bit int arguments (M ", M, ", N ", N, ", K ", K, ", batch ", batch,
               ")");
-  cublasHandle_t h = cublas_handle(stream);
   // C^T[N,M] = op(B)^T[N,K] * op(A)^T[K,M] in column-major terms.
-  cublas_gemm_strided_batched(h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+  cublas_gemm_strided_batched(handle, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
                               static_cast<int>(N), static_cast<int>(M), static_cast<int>(K), &alpha, B,
                               static_cast<int>(ldb), static_cast<long long>(stride_b), A, static_cast<int>(lda),
                               static_cast<long long>(stride_a), &beta, C, static_cast<int>(ldc),

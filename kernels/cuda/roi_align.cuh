@@ -78,6 +78,7 @@
 
 #include <anima/kernels/cuda/check.cuh>
 #include <anima/kernels/cuda/elementwise.cuh>
+#include <anima/kernels/parallel.hpp>
 #include <anima/kernels/roi_align_gather_device_plan.hpp>
 #include <anima/kernels/roi_align_gather_math.hpp>
 #include <anima/kernels/roi_align_math.hpp>
@@ -520,13 +521,14 @@ void roi_align_gather_launch(const T* gy, const RoiGatherView<T>& view, const Ro
 // Gather backward, step 1 (host): copies the rois to the host (a synchronisation of `stream`) and
 // builds the plan; plan.workspace_bytes() is the device workspace roi_align_bwd_gather needs.
 template <class T>
-RoiGatherPlan<T> roi_align_bwd_gather_plan(const T* rois, const RoiAlignGeometry& g, cudaStream_t stream) {
+RoiGatherPlan<T> roi_align_bwd_gather_plan(const T* rois, const RoiAlignGeometry& g, cudaStream_t stream,
+                                           const ParallelFor& parallel) {
   std::vector<T> host(static_cast<std::size_t>(g.num_rois > 0 ? g.num_rois * 5 : 0));
   if (!host.empty()) {
     ANIMA_CUDA_CHECK(cudaMemcpyAsync(host.data(), rois, host.size() * sizeof(T), cudaMemcpyDeviceToHost, stream));
     ANIMA_CUDA_CHECK(cudaStreamSynchronize(stream));
   }
-  return roi_gather_build_plan(host.data(), g);
+  return roi_gather_build_plan(host.data(), g, parallel);
 }
 
 // Gather backward, step 2: uploads the plan into `workspace` (>= plan.workspace_bytes()) and writes gx.

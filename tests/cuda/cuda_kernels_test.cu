@@ -19,13 +19,15 @@
 #include <vector>
 
 #include <anima/backends/cuda/backend.cuh>
+#include <anima/backends/cuda/caching_allocator.cuh>
+#include <anima/backends/cuda/library_handles.cuh>
 #include <anima/core/copy.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/kernels/cpu/copy.hpp>
 #include <anima/kernels/cpu/elementwise.hpp>
 #include <anima/kernels/cpu/gemm_reference.hpp>
 #include <anima/kernels/cpu/random.hpp>
 #include <anima/kernels/cpu/reduce.hpp>
-#include <anima/kernels/cuda/caching_allocator.cuh>
 #include <anima/kernels/cuda/check.cuh>
 #include <anima/kernels/cuda/copy.cuh>
 #include <anima/kernels/cuda/elementwise.cuh>
@@ -160,7 +162,7 @@ TEST(CudaCheck, MacrosNameTheCallAndTheStatus) {
 }
 
 TEST(CudaCachingAllocator, RoundsSmallTo512AndLargeTo2MiB) {
-  using A = kc::CudaCachingAllocator;
+  using A = anima::cuda::CudaCachingAllocator;
   EXPECT_EQ(A::rounded_size(1), 512u);
   EXPECT_EQ(A::rounded_size(512), 512u);
   EXPECT_EQ(A::rounded_size(513), 1024u);
@@ -268,7 +270,7 @@ void check_cublas_gemm() {
           DeviceBuffer<T> dA(A), dB(B), dC(C0);
           const double alpha = 0.5;
           kc::gemm_cublas<T>(ta, tb, batch, c.M, c.N, c.K, T(alpha), dA.get(), lda, sa, dB.get(), ldb, sb, T(beta),
-                             dC.get(), ldc, sc, nullptr);
+                             dC.get(), ldc, sc, anima::cuda::cublas_handle(nullptr), nullptr);
           const std::vector<T> got = dC.download();
           for (std::int64_t b = 0; b < batch; ++b) {
             const std::vector<double> Ab(A.begin() + b * sa, A.begin() + (b + 1) * sa);
@@ -302,7 +304,7 @@ TEST(CudaGemmCublas, MatchesReferenceForAllTransposesAndBatchesDouble) {
 
 TEST(CudaCachingAllocator, ReusesFreedBlocksAndTracksStats) {
   ANIMA_SKIP_WITHOUT_GPU();
-  kc::CudaCachingAllocator alloc(0);  // a private instance: its stats see only this test
+  anima::cuda::CudaCachingAllocator alloc(0);  // a private instance: its stats see only this test
   void* p = alloc.allocate(1000);
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % 256, 0u);
@@ -339,7 +341,7 @@ TEST(CudaCachingAllocator, ReusesFreedBlocksAndTracksStats) {
 
 TEST(CudaCachingAllocator, OutOfMemoryThrowsWithSizesAndLeavesNoError) {
   ANIMA_SKIP_WITHOUT_GPU();
-  kc::CudaCachingAllocator alloc(0);
+  anima::cuda::CudaCachingAllocator alloc(0);
   void* cached = alloc.allocate(4096);
   alloc.deallocate(cached, 4096);
   try {
@@ -397,7 +399,7 @@ void check_reduce(std::int64_t rows, std::int64_t cols) {
   for (const auto op : {anima::kernels::ReduceOp::Sum, anima::kernels::ReduceOp::Max, anima::kernels::ReduceOp::Min}) {
     std::vector<T> want(rows);
     std::vector<std::int64_t> want_idx(rows, -7);
-    kcpu::reduce_rows<T>(op, x.data(), rows, cols, want.data(), want_idx.data());
+    kcpu::reduce_rows<T>(op, x.data(), rows, cols, want.data(), want_idx.data(), anima::default_parallel());
     kc::reduce_rows<T>(op, dx.get(), rows, cols, dy.get(), op == anima::kernels::ReduceOp::Sum ? nullptr : didx.get(),
                        nullptr);
     const std::vector<T> got = dy.download();
@@ -450,11 +452,11 @@ void check_random(double normal_tol) {
   DeviceBuffer<T> dy(n);
   std::vector<T> want(n);
   kc::random_uniform<T>(dy.get(), n, seed, offset, T(-3), T(5), nullptr);
-  kcpu::random_uniform<T>(want.data(), n, seed, offset, T(-3), T(5));
+  kcpu::random_uniform<T>(want.data(), n, seed, offset, T(-3), T(5), anima::default_parallel());
   std::vector<T> got = dy.download();
   EXPECT_EQ(std::memcmp(got.data(), want.data(), n * sizeof(T)), 0) << "uniform draws are not bit-identical";
   kc::random_normal<T>(dy.get(), n, seed, offset, T(1), T(2), nullptr);
-  kcpu::random_normal<T>(want.data(), n, seed, offset, T(1), T(2));
+  kcpu::random_normal<T>(want.data(), n, seed, offset, T(1), T(2), anima::default_parallel());
   got = dy.download();
   int bad = 0;
   for (std::int64_t i = 0; i < n && bad < 5; ++i)
@@ -499,7 +501,7 @@ TEST(CudaElementwise, StridedBroadcastMatchesCpu) {
   for (const auto op : {anima::kernels::BinaryOp::Add, anima::kernels::BinaryOp::Div, anima::kernels::BinaryOp::Maximum,
                         anima::kernels::BinaryOp::Minimum}) {
     kc::binary<double>(op, da.get(), la, db.get(), lb, dy.get(), n, nullptr);
-    kcpu::binary<double>(op, a.data(), la, b.data(), lb, want.data(), n);
+    kcpu::binary<double>(op, a.data(), la, b.data(), lb, want.data(), n, anima::default_parallel());
     const auto got = dy.download();
     for (std::int64_t i = 0; i < n; ++i)
       if (std::isnan(want[i]))
@@ -509,7 +511,7 @@ TEST(CudaElementwise, StridedBroadcastMatchesCpu) {
   }
   for (const auto op : {anima::kernels::UnaryOp::Relu, anima::kernels::UnaryOp::Exp, anima::kernels::UnaryOp::Clamp}) {
     kc::unary<double>(op, -0.25, 0.5, da.get(), la, dy.get(), n, nullptr);
-    kcpu::unary<double>(op, -0.25, 0.5, a.data(), la, want.data(), n);
+    kcpu::unary<double>(op, -0.25, 0.5, a.data(), la, want.data(), n, anima::default_parallel());
     const auto got = dy.download();
     for (std::int64_t i = 0; i < n; ++i)
       if (std::isnan(want[i]))
@@ -519,11 +521,12 @@ TEST(CudaElementwise, StridedBroadcastMatchesCpu) {
   }
   kc::compare<double>(anima::kernels::CompareOp::Lt, da.get(), la, db.get(), lb, dyb, n, nullptr);
   std::unique_ptr<bool[]> want_b(new bool[n]);
-  kcpu::compare<double>(anima::kernels::CompareOp::Lt, a.data(), la, b.data(), lb, want_b.get(), n);
+  kcpu::compare<double>(anima::kernels::CompareOp::Lt, a.data(), la, b.data(), lb, want_b.get(), n,
+                        anima::default_parallel());
   const auto got_b = dyb_bytes.download();
   for (std::int64_t i = 0; i < n; ++i) EXPECT_EQ(got_b[i] != 0, want_b[i]) << i;
   kc::where<double>(dyb, lo, da.get(), la, db.get(), lb, dy.get(), n, nullptr);
-  kcpu::where<double>(want_b.get(), lo, a.data(), la, b.data(), lb, want.data(), n);
+  kcpu::where<double>(want_b.get(), lo, a.data(), la, b.data(), lb, want.data(), n, anima::default_parallel());
   const auto got_w = dy.download();
   for (std::int64_t i = 0; i < n; ++i)
     if (std::isnan(want[i]))

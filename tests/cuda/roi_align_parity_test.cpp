@@ -33,6 +33,7 @@
 #include <anima/autograd/engine.hpp>
 #include <anima/core/copy.hpp>
 #include <anima/core/generator.hpp>
+#include <anima/core/thread_pool.hpp>
 #include <anima/detection/multiscale_roi_align.hpp>
 #include <anima/kernels/cpu/roi_align.hpp>
 #include <anima/ops/factory.hpp>
@@ -259,7 +260,7 @@ void gather_same_as_cpu_gather(DType dtype, std::int64_t C, std::int64_t H, std:
       g.aligned = aligned;
       const std::vector<T> gy_h = to_vector<T>(gy), rois_h = to_vector<T>(rois);
       std::vector<T> expected(static_cast<std::size_t>(2 * C * H * W));
-      kernels::cpu::roi_align_backward_gather(gy_h.data(), rois_h.data(), g, expected.data());
+      kernels::cpu::roi_align_backward_gather(gy_h.data(), rois_h.data(), g, expected.data(), default_parallel());
       std::size_t nonzero = 0;
       for (T v : expected) nonzero += v != T(0);
       ASSERT_GT(nonzero, expected.size() / 50) << "the RoIs should cover a good part of the map";

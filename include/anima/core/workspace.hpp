@@ -2,8 +2,9 @@
 // back when it goes out of scope.
 //
 // Backend adapters use it to hand kernels the workspace they ask for (kernels never allocate). On
-// CUDA the memory comes from the device's caching allocator, which hands blocks out in stream order,
-// so a workspace may be given back as soon as the kernels that use it are enqueued.
+// CUDA the memory comes from the device's caching allocator, which reuses a block only on the stream
+// it was allocated on (the current stream, where the kernels that use the workspace run), so a
+// workspace may be given back as soon as those kernels are enqueued.
 #pragma once
 
 #include <cstddef>

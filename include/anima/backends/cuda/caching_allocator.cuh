@@ -1,4 +1,4 @@
-// anima/kernels/cuda/caching_allocator.cuh — a caching device-memory allocator, one per CUDA device.
+// anima/backends/cuda/caching_allocator.cuh — a caching device-memory allocator, one per CUDA device.
 //
 // cudaMalloc/cudaFree are slow (cudaFree synchronises the device), so freed blocks are kept and
 // handed out again:
@@ -6,9 +6,9 @@
 //                  served from the small pool; larger ones are rounded up to a multiple of 2 MiB and
 //                  served from the large pool. Rounding bounds the number of distinct sizes, so
 //                  reuse is frequent, and keeps every block 512-byte aligned.
-//   reuse          each pool is a size-ordered free list; a request takes the smallest free block
-//                  that fits (best fit) provided it is at most twice the rounded size (blocks are not
-//                  split, so this bounds the waste); otherwise cudaMalloc.
+//   reuse          each pool is a free list ordered by (stream, size); a request takes the smallest
+//                  free block of its stream that fits (best fit) provided it is at most twice the
+//                  rounded size (blocks are not split, so this bounds the waste); otherwise cudaMalloc.
 //   out of memory  when cudaMalloc reports cudaErrorMemoryAllocation, every cached free block is
 //                  released (cudaFree) and the allocation is retried once; if that fails too an
 //                  anima::Error reports the bytes requested, in use and reserved.
@@ -16,11 +16,17 @@
 // Stats: current_bytes = bytes requested by live allocations (as the CPU allocator counts them),
 // peak_bytes = its high-water mark, reserved_bytes = bytes obtained with cudaMalloc (live + cached).
 //
-// Streams: all of anima's CUDA work runs on the legacy default stream for now
-// (anima::cuda::current_stream()), which orders every kernel and copy on the device. A block freed
-// by a tensor may therefore be handed to the next allocation at once: any kernel still reading the
-// old tensor is ordered before any kernel that writes the new one. Using other streams will need
-// per-stream pools or events recorded at free time.
+// Streams: a block belongs to the stream it was allocated on (allocate(): the calling thread's
+// anima::cuda::current_stream(device), anima/backends/cuda/stream.cuh), and once freed it is handed out
+// again only to an allocation on that same stream. Work on one stream runs in order, so every kernel
+// that used the old tensor runs before any kernel that writes the new one: a block may be reused as
+// soon as it is freed, with no event and no synchronisation (and so also during stream capture, when
+// the cache already holds a fitting block). Releasing blocks to the driver (empty_cache, the
+// out-of-memory retry) is safe for blocks of any stream because cudaFree synchronises the device.
+// The rule's one obligation on the user: a tensor used on a stream other than the one it was
+// allocated on must not be freed before that use is finished (make the allocating stream wait on an
+// event recorded after the use, or synchronise), as with PyTorch's allocator without record_stream.
+// Free blocks of a stream that has been destroyed stay cached until empty_cache().
 //
 // Thread safety: one mutex per allocator guards its lists and counters.
 // Lifetime: allocators are created with `new` and never destroyed, and nothing is freed at static
@@ -30,6 +36,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -38,28 +45,10 @@
 
 #include <anima/core/allocator.hpp>
 #include <anima/core/error.hpp>
+#include <anima/backends/cuda/stream.cuh>
 #include <anima/kernels/cuda/check.cuh>
 
-namespace anima::kernels::cuda {
-
-// Makes `device` current for the guard's lifetime, then restores the previous device.
-class DeviceGuard {
- public:
-  explicit DeviceGuard(int device) {
-    ANIMA_CUDA_CHECK(cudaGetDevice(&previous_));
-    if (previous_ != device) ANIMA_CUDA_CHECK(cudaSetDevice(device));
-    changed_ = previous_ != device;
-  }
-  ~DeviceGuard() {
-    if (changed_) (void)cudaSetDevice(previous_);  // never throws from a destructor
-  }
-  DeviceGuard(const DeviceGuard&) = delete;
-  DeviceGuard& operator=(const DeviceGuard&) = delete;
-
- private:
-  int previous_ = 0;
-  bool changed_ = false;
-};
+namespace anima::cuda {
 
 class CudaCachingAllocator final : public Allocator {
  public:
@@ -77,23 +66,27 @@ class CudaCachingAllocator final : public Allocator {
     return (bytes + unit - 1) / unit * unit;
   }
 
-  void* allocate(std::size_t bytes) override {
+  // A block for work on the calling thread's current stream of this device.
+  void* allocate(std::size_t bytes) override { return allocate(bytes, current_stream(device_)); }
+
+  // A block for work on `stream` (a stream of this device): it is reused only on that stream.
+  void* allocate(std::size_t bytes, cudaStream_t stream) {
     if (bytes == 0) return nullptr;
     const std::size_t size = rounded_size(bytes);
     std::lock_guard<std::mutex> lock(mutex_);
     FreeList& pool = pool_for(size);
-    auto it = pool.lower_bound(size);
+    auto it = pool.lower_bound(BlockKey{stream, size});
     void* ptr = nullptr;
     std::size_t block = 0;
-    if (it != pool.end() && it->first <= 2 * size) {
-      block = it->first;
+    if (it != pool.end() && it->first.stream == stream && it->first.size <= 2 * size) {
+      block = it->first.size;
       ptr = it->second;
       pool.erase(it);
     } else {
       block = size;
       ptr = cuda_malloc_locked(bytes, size);
     }
-    live_.emplace(ptr, LiveBlock{block, bytes});
+    live_.emplace(ptr, LiveBlock{block, bytes, stream});
     usage_.add(bytes);
     return ptr;
   }
@@ -107,7 +100,7 @@ class CudaCachingAllocator final : public Allocator {
     const LiveBlock b = it->second;
     live_.erase(it);
     usage_.sub(b.requested);
-    pool_for(b.size).emplace(b.size, ptr);
+    pool_for(b.size).emplace(BlockKey{b.stream, b.size}, ptr);
   }
 
   MemoryStats stats() const override {
@@ -127,15 +120,23 @@ class CudaCachingAllocator final : public Allocator {
     std::lock_guard<std::mutex> lock(mutex_);
     std::size_t total = 0;
     for (const FreeList* pool : {&small_, &large_})
-      for (const auto& kv : *pool) total += kv.first;
+      for (const auto& kv : *pool) total += kv.first.size;
     return total;
   }
 
  private:
-  using FreeList = std::multimap<std::size_t, void*>;  // block size -> pointer, ordered by size
+  struct BlockKey {
+    cudaStream_t stream;  // the stream the block was allocated on
+    std::size_t size;     // rounded block size (what cudaMalloc gave)
+    bool operator<(const BlockKey& o) const {
+      return std::less<cudaStream_t>()(stream, o.stream) || (stream == o.stream && size < o.size);
+    }
+  };
+  using FreeList = std::multimap<BlockKey, void*>;  // free blocks, grouped by stream, ordered by size
   struct LiveBlock {
     std::size_t size;       // rounded block size (what cudaMalloc gave)
     std::size_t requested;  // what the caller asked for
+    cudaStream_t stream;    // the stream it was allocated on
   };
 
   FreeList& pool_for(std::size_t rounded) { return rounded <= kSmallLimit ? small_ : large_; }
@@ -165,7 +166,7 @@ class CudaCachingAllocator final : public Allocator {
     for (FreeList* pool : {&small_, &large_}) {
       while (!pool->empty()) {  // erase before freeing, so a failing cudaFree leaves the lists consistent
         const auto it = pool->begin();
-        const std::size_t size = it->first;
+        const std::size_t size = it->first.size;
         void* ptr = it->second;
         pool->erase(it);
         reserved_ -= size;
@@ -182,4 +183,4 @@ class CudaCachingAllocator final : public Allocator {
   std::size_t reserved_ = 0;
 };
 
-}  // namespace anima::kernels::cuda
+}  // namespace anima::cuda

@@ -4,9 +4,10 @@
 //   ConvAlgorithms::cuda  forward                               backward data / backward filter
 //   Auto, Cudnn           cuDNN (kernels/cuda/conv_cudnn.cuh)   cuDNN
 //   ImplicitGemm          conv2d_fwd_implicit_gemm_v1 (ours)    cuDNN (there is no implicit-GEMM backward)
-// cuDNN workspace comes from the device's caching allocator and is returned right after the call is
-// enqueued (the caching allocator hands memory out in stream order on the one stream we use, so the
-// next user of that block runs after this kernel).
+// cuDNN runs with this thread's handle bound to the current stream (anima/backends/cuda/library_handles.cuh).
+// Its workspace comes from the device's caching allocator and is returned right after the call is
+// enqueued (the allocator reuses a block only on the stream it was allocated on, so the next user of
+// that block runs after this kernel).
 #pragma once
 
 #include <cstddef>
@@ -16,6 +17,7 @@
 #include <anima/core/dispatch.hpp>
 #include <anima/core/dtype.hpp>
 #include <anima/core/error.hpp>
+#include <anima/backends/cuda/library_handles.cuh>
 #include <anima/backends/cuda/runtime.cuh>
 #include <anima/kernels/conv_math.hpp>
 #include <anima/kernels/cuda/conv_cudnn.cuh>
@@ -37,9 +39,10 @@ inline void conv2d_forward(DType dtype, const ConvAlgorithms& algorithms, const 
       kernels::cuda::conv2d_fwd_implicit_gemm(p, xs, ws, bs, ys, stream);
       return;
     }
-    const auto plan = kernels::cuda::cudnn_conv_plan<scalar_t>(kernels::cuda::CudnnConvPass::Forward, p, stream);
+    const cudnnHandle_t handle = cudnn_handle(stream);
+    const auto plan = kernels::cuda::cudnn_conv_plan<scalar_t>(handle, kernels::cuda::CudnnConvPass::Forward, p);
     const ScopedWorkspace work = device_workspace(plan.workspace_bytes);
-    kernels::cuda::cudnn_conv_forward(p, plan, xs, ws, bs, ys, work.get(), stream);
+    kernels::cuda::cudnn_conv_forward(handle, p, plan, xs, ws, bs, ys, work.get());
   });
 }
 
@@ -47,10 +50,11 @@ inline void conv2d_backward_data(DType dtype, const ConvAlgorithms& /*every CUDA
                                  const kernels::Conv2dGeometry& p, const void* dy, const void* w, void* dx) {
   ANIMA_DISPATCH_FLOATING(dtype, Conv2dBackwardDataKernel::name, [&] {
     const cudaStream_t stream = current_stream();
-    const auto plan = kernels::cuda::cudnn_conv_plan<scalar_t>(kernels::cuda::CudnnConvPass::BackwardData, p, stream);
+    const cudnnHandle_t handle = cudnn_handle(stream);
+    const auto plan = kernels::cuda::cudnn_conv_plan<scalar_t>(handle, kernels::cuda::CudnnConvPass::BackwardData, p);
     const ScopedWorkspace work = device_workspace(plan.workspace_bytes);
-    kernels::cuda::cudnn_conv_backward_data(p, plan, static_cast<const scalar_t*>(dy), static_cast<const scalar_t*>(w),
-                                            static_cast<scalar_t*>(dx), work.get(), stream);
+    kernels::cuda::cudnn_conv_backward_data(handle, p, plan, static_cast<const scalar_t*>(dy),
+                                            static_cast<const scalar_t*>(w), static_cast<scalar_t*>(dx), work.get());
   });
 }
 
@@ -59,11 +63,13 @@ inline void conv2d_backward_filter(DType dtype, const ConvAlgorithms& /*every CU
                                    void* db) {
   ANIMA_DISPATCH_FLOATING(dtype, Conv2dBackwardFilterKernel::name, [&] {
     const cudaStream_t stream = current_stream();
-    const auto plan = kernels::cuda::cudnn_conv_plan<scalar_t>(kernels::cuda::CudnnConvPass::BackwardFilter, p, stream);
+    const cudnnHandle_t handle = cudnn_handle(stream);
+    const auto plan =
+        kernels::cuda::cudnn_conv_plan<scalar_t>(handle, kernels::cuda::CudnnConvPass::BackwardFilter, p);
     const ScopedWorkspace work = device_workspace(plan.workspace_bytes);
-    kernels::cuda::cudnn_conv_backward_filter(p, plan, static_cast<const scalar_t*>(x),
+    kernels::cuda::cudnn_conv_backward_filter(handle, p, plan, static_cast<const scalar_t*>(x),
                                               static_cast<const scalar_t*>(dy), static_cast<scalar_t*>(dw),
-                                              static_cast<scalar_t*>(db), work.get(), stream);
+                                              static_cast<scalar_t*>(db), work.get());
   });
 }
 

@@ -72,8 +72,10 @@ inline void roi_align_backward(DType dtype, const RoiAlignAlgorithms& algorithms
       }
     }
     // Rois already on the host (bit-identical copy given by the op): no read-back, no synchronisation.
-    const auto plan = host_rois != nullptr ? kernels::roi_gather_build_plan(static_cast<const scalar_t*>(host_rois), g)
-                                           : kernels::cuda::roi_align_bwd_gather_plan(rs, g, current_stream());
+    const auto plan =
+        host_rois != nullptr
+            ? kernels::roi_gather_build_plan(static_cast<const scalar_t*>(host_rois), g, default_parallel())
+            : kernels::cuda::roi_align_bwd_gather_plan(rs, g, current_stream(), default_parallel());
     const ScopedWorkspace work = device_workspace(plan.workspace_bytes());
     kernels::cuda::roi_align_bwd_gather(gys, plan, g, gxs, work.get(), current_stream());
   });
