@@ -15,12 +15,14 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include <anima/nn/activation.hpp>
 #include <anima/nn/batch_norm.hpp>
 #include <anima/nn/conv.hpp>
+#include <anima/nn/frozen_batch_norm.hpp>
 #include <anima/nn/init.hpp>
 #include <anima/nn/linear.hpp>
 #include <anima/nn/pool.hpp>
@@ -31,23 +33,33 @@
 
 namespace anima::nets {
 
+// The normalisation layer of a ResNet (torchvision's norm_layer): BatchNorm2d for classification,
+// FrozenBatchNorm2d for detection backbones. Made with the channel count.
+using NormLayer = std::function<nn::ModulePtr(std::int64_t channels)>;
+
+inline nn::ModulePtr batch_norm_layer(std::int64_t channels) { return std::make_shared<nn::BatchNorm2d>(channels); }
+inline nn::ModulePtr frozen_batch_norm_layer(std::int64_t channels) {
+  return std::make_shared<nn::FrozenBatchNorm2d>(channels);
+}
+
 class Bottleneck : public nn::Module {
  public:
   static constexpr std::int64_t expansion = 4;
 
-  Bottleneck(std::int64_t inplanes, std::int64_t planes, std::int64_t stride) : nn::Module("Bottleneck") {
+  Bottleneck(std::int64_t inplanes, std::int64_t planes, std::int64_t stride, const NormLayer& norm = batch_norm_layer)
+      : nn::Module("Bottleneck") {
     const std::int64_t width = planes;  // base_width 64, groups 1
     conv1 = register_module("conv1", std::make_shared<nn::Conv2d>(inplanes, width, 1, 1, 0, 1, 1, false));
-    bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(width));
+    bn1 = register_module("bn1", norm(width));
     conv2 = register_module("conv2", std::make_shared<nn::Conv2d>(width, width, 3, stride, 1, 1, 1, false));
-    bn2 = register_module("bn2", std::make_shared<nn::BatchNorm2d>(width));
+    bn2 = register_module("bn2", norm(width));
     conv3 = register_module("conv3", std::make_shared<nn::Conv2d>(width, planes * expansion, 1, 1, 0, 1, 1, false));
-    bn3 = register_module("bn3", std::make_shared<nn::BatchNorm2d>(planes * expansion));
+    bn3 = register_module("bn3", norm(planes * expansion));
     relu = register_module("relu", std::make_shared<nn::ReLU>());
     if (stride != 1 || inplanes != planes * expansion) {
       downsample = register_module("downsample", std::make_shared<nn::Sequential>());
       downsample->push_back(std::make_shared<nn::Conv2d>(inplanes, planes * expansion, 1, stride, 0, 1, 1, false));
-      downsample->push_back(std::make_shared<nn::BatchNorm2d>(planes * expansion));
+      downsample->push_back(norm(planes * expansion));
     }
   }
 
@@ -60,7 +72,7 @@ class Bottleneck : public nn::Module {
   }
 
   std::shared_ptr<nn::Conv2d> conv1, conv2, conv3;
-  std::shared_ptr<nn::BatchNorm2d> bn1, bn2, bn3;
+  nn::ModulePtr bn1, bn2, bn3;  // BatchNorm2d or FrozenBatchNorm2d (the NormLayer)
   std::shared_ptr<nn::ReLU> relu;
   std::shared_ptr<nn::Sequential> downsample;  // null when the block keeps shape
 };
