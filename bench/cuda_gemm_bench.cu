@@ -1,5 +1,5 @@
 // bench/cuda_gemm_bench.cu — square SGEMM C[n,n] = A[n,n] B[n,n] (row-major, NN, alpha 1, beta 0) on
-// the GPU: cuBLAS (kernels/cuda/gemm_cublas.cuh) versus our kernels (kernels/cuda/gemm_tiled.cuh):
+// the GPU: cuBLAS (backends/cuda/gemm_cublas.cuh) versus our kernels (kernels/cuda/gemm_tiled.cuh):
 //   BM_SgemmCublas/n       cublasSgemmStridedBatched via the row-major wrapper (FP32, no TF32)
 //   BM_SgemmV1Naive/n      one thread per output (n <= 2048: it is slow)
 //   BM_SgemmV2SmemTiled/n  128x128x8 shared-memory tiles, 8x8 register blocking
@@ -14,8 +14,8 @@
 #include <cuda_runtime.h>
 
 #include <anima/backends/cuda/library_handles.cuh>
-#include <anima/kernels/cuda/check.cuh>
-#include <anima/kernels/cuda/gemm_cublas.cuh>
+#include <anima/backends/cuda/check.cuh>
+#include <anima/backends/cuda/gemm_cublas.cuh>
 #include <anima/kernels/cuda/gemm_tiled.cuh>
 #include <anima/kernels/cuda/random.cuh>
 
@@ -37,16 +37,20 @@ void run_sgemm(benchmark::State& state, Impl impl) {
     ANIMA_CUDA_CHECK(cudaMalloc(&A, elems * sizeof(float)));
     ANIMA_CUDA_CHECK(cudaMalloc(&B, elems * sizeof(float)));
     ANIMA_CUDA_CHECK(cudaMalloc(&C, elems * sizeof(float)));
-    kc::random_uniform<float>(A, static_cast<std::int64_t>(elems), 1, 0, -1.f, 1.f, nullptr);
-    kc::random_uniform<float>(B, static_cast<std::int64_t>(elems), 2, 0, -1.f, 1.f, nullptr);
+    ANIMA_CUDA_CHECK(kc::random_uniform<float>(A, static_cast<std::int64_t>(elems), 1, 0, -1.f, 1.f, nullptr));
+    ANIMA_CUDA_CHECK(kc::random_uniform<float>(B, static_cast<std::int64_t>(elems), 2, 0, -1.f, 1.f, nullptr));
     auto launch = [&] {
       switch (impl) {
         case Impl::Cublas:
-          kc::gemm_cublas<float>(false, false, 1, n, n, n, 1.f, A, n, n * n, B, n, n * n, 0.f, C, n, n * n,
-                                 anima::cuda::cublas_handle(nullptr), nullptr);
+          anima::cuda::gemm_cublas<float>(false, false, 1, n, n, n, 1.f, A, n, n * n, B, n, n * n, 0.f, C, n, n * n,
+                                          anima::cuda::cublas_handle(nullptr), nullptr);
           break;
-        case Impl::V1: kc::sgemm_tiled(1, false, false, n, n, n, 1.f, A, n, B, n, 0.f, C, n, nullptr); break;
-        case Impl::V2: kc::sgemm_tiled(2, false, false, n, n, n, 1.f, A, n, B, n, 0.f, C, n, nullptr); break;
+        case Impl::V1:
+          ANIMA_CUDA_CHECK(kc::sgemm_tiled(1, false, false, n, n, n, 1.f, A, n, B, n, 0.f, C, n, nullptr));
+          break;
+        case Impl::V2:
+          ANIMA_CUDA_CHECK(kc::sgemm_tiled(2, false, false, n, n, n, 1.f, A, n, B, n, 0.f, C, n, nullptr));
+          break;
       }
     };
     // The warm-up launch also creates the cuBLAS handle.

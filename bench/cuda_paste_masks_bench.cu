@@ -14,7 +14,7 @@
 #include <cuda_runtime.h>
 
 #include <anima/detection/paste_masks.hpp>
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/backends/cuda/check.cuh>
 #include <anima/kernels/cuda/paste_masks.cuh>
 #include <anima/ops/factory.hpp>
 
@@ -42,7 +42,7 @@ void BM_CudaPasteMasks(benchmark::State& state) {
   ANIMA_CUDA_CHECK(cudaMemcpy(d_masks, p.masks.data(), p.masks.size() * sizeof(float), cudaMemcpyHostToDevice));
   ANIMA_CUDA_CHECK(cudaMemcpy(d_boxes, ib.data(), ib.size() * sizeof(std::int64_t), cudaMemcpyHostToDevice));
   anima::bench::time_cuda_iterations(
-      state, [&] { anima::kernels::cuda::paste_masks<float>(d_masks, d_boxes, g, d_out, nullptr); });
+      state, [&] { ANIMA_CUDA_CHECK(anima::kernels::cuda::paste_masks<float>(d_masks, d_boxes, g, d_out, nullptr)); });
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * anima::bench::paste_masks_bytes());
   cudaFree(d_masks);
   cudaFree(d_boxes);

@@ -17,7 +17,7 @@
 #include <cuda_runtime.h>
 
 #include <anima/kernels/cuda/batch_norm.cuh>
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/backends/cuda/check.cuh>
 #include <anima/kernels/cuda/pool.cuh>
 #include <anima/kernels/cuda/random.cuh>
 
@@ -36,7 +36,7 @@ struct DeviceBuffer {
   T* ptr = nullptr;
   explicit DeviceBuffer(std::int64_t n, std::uint64_t seed = 0) {
     ANIMA_CUDA_CHECK(cudaMalloc(&ptr, static_cast<std::size_t>(n > 0 ? n : 1) * sizeof(T)));
-    if constexpr (sizeof(T) == 4) kc::random_uniform<float>(ptr, n, seed, 0, -1.f, 1.f, nullptr);
+    if constexpr (sizeof(T) == 4) ANIMA_CUDA_CHECK(kc::random_uniform<float>(ptr, n, seed, 0, -1.f, 1.f, nullptr));
   }
   ~DeviceBuffer() { cudaFree(ptr); }
   DeviceBuffer(const DeviceBuffer&) = delete;
@@ -60,22 +60,27 @@ void BM_CudaPool(benchmark::State& state, PoolCase c) {
     const std::int64_t nin = anima::bench::pool_input_elements(g), nout = anima::bench::pool_output_elements(g);
     DeviceBuffer<float> x(nin, 1), y(nout, 2), gx(nin, 3);
     DeviceBuffer<std::int64_t> idx(nout);
-    kc::max_pool2d_forward(x.ptr, g, y.ptr, idx.ptr, nullptr);
+    ANIMA_CUDA_CHECK(kc::max_pool2d_forward(x.ptr, g, y.ptr, idx.ptr, nullptr));
     switch (c) {
       case PoolCase::MaxFwd:
-        time_launches(state, nin * 4 + nout * 12, [&] { kc::max_pool2d_forward(x.ptr, g, y.ptr, idx.ptr, nullptr); });
+        time_launches(state, nin * 4 + nout * 12,
+                      [&] { ANIMA_CUDA_CHECK(kc::max_pool2d_forward(x.ptr, g, y.ptr, idx.ptr, nullptr)); });
         break;
       case PoolCase::MaxBwd:
-        time_launches(state, nout * 12 + nin * 4, [&] { kc::max_pool2d_backward(y.ptr, idx.ptr, g, gx.ptr, nullptr); });
+        time_launches(state, nout * 12 + nin * 4,
+                      [&] { ANIMA_CUDA_CHECK(kc::max_pool2d_backward(y.ptr, idx.ptr, g, gx.ptr, nullptr)); });
         break;
       case PoolCase::AvgFwd:
-        time_launches(state, (nin + nout) * 4, [&] { kc::avg_pool2d_forward(x.ptr, g, true, y.ptr, nullptr); });
+        time_launches(state, (nin + nout) * 4,
+                      [&] { ANIMA_CUDA_CHECK(kc::avg_pool2d_forward(x.ptr, g, true, y.ptr, nullptr)); });
         break;
       case PoolCase::AvgBwd:
-        time_launches(state, (nin + nout) * 4, [&] { kc::avg_pool2d_backward(y.ptr, g, true, gx.ptr, nullptr); });
+        time_launches(state, (nin + nout) * 4,
+                      [&] { ANIMA_CUDA_CHECK(kc::avg_pool2d_backward(y.ptr, g, true, gx.ptr, nullptr)); });
         break;
       case PoolCase::GlobalFwd:
-        time_launches(state, (nin + nout) * 4, [&] { kc::adaptive_avg_pool2d_forward(x.ptr, g, y.ptr, nullptr); });
+        time_launches(state, (nin + nout) * 4,
+                      [&] { ANIMA_CUDA_CHECK(kc::adaptive_avg_pool2d_forward(x.ptr, g, y.ptr, nullptr)); });
         break;
     }
   } catch (const anima::Error& e) {
@@ -91,16 +96,17 @@ void BM_CudaBatchNorm(benchmark::State& state, bool backward) {
     const std::int64_t C = s.C, HW = s.HW;
     const std::int64_t n = N * C * HW;
     DeviceBuffer<float> x(n, 1), y(n, 2), gx(n, 3), w(C, 4), b(C, 5), mean(C, 6), var(C, 7), gw(C, 8), gb(C, 9);
-    kc::batch_norm_stats(x.ptr, N, C, HW, mean.ptr, var.ptr, nullptr);
+    ANIMA_CUDA_CHECK(kc::batch_norm_stats(x.ptr, N, C, HW, mean.ptr, var.ptr, nullptr));
     if (!backward)
       time_launches(state, 2 * n * 4, [&] {
-        kc::batch_norm_stats(x.ptr, N, C, HW, mean.ptr, var.ptr, nullptr);
-        kc::batch_norm_transform(x.ptr, N, C, HW, mean.ptr, var.ptr, w.ptr, b.ptr, 1e-5, y.ptr, nullptr);
+        ANIMA_CUDA_CHECK(kc::batch_norm_stats(x.ptr, N, C, HW, mean.ptr, var.ptr, nullptr));
+        ANIMA_CUDA_CHECK(
+            kc::batch_norm_transform(x.ptr, N, C, HW, mean.ptr, var.ptr, w.ptr, b.ptr, 1e-5, y.ptr, nullptr));
       });
     else
       time_launches(state, 3 * n * 4, [&] {
-        kc::batch_norm_backward(x.ptr, y.ptr, N, C, HW, mean.ptr, var.ptr, w.ptr, 1e-5, true, gx.ptr, gw.ptr, gb.ptr,
-                                nullptr);
+        ANIMA_CUDA_CHECK(kc::batch_norm_backward(x.ptr, y.ptr, N, C, HW, mean.ptr, var.ptr, w.ptr, 1e-5, true, gx.ptr,
+                                                 gw.ptr, gb.ptr, nullptr));
       });
   } catch (const anima::Error& e) {
     state.SkipWithError(e.what());

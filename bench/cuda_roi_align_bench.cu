@@ -76,9 +76,13 @@ void BM_kernel(benchmark::State& state, bench::RoiAlignCase c, std::string kerne
   Tensor y =
       Tensor::empty({p.num_rois, c.channels, c.out, c.out}, TensorOptions(DType::Float32).with_device(Device::cuda(0)));
   Tensor gx = Tensor::empty(x.shape(), TensorOptions(DType::Float32).with_device(Device::cuda(0)));
+  const auto gather_plan = [&g](const float* rois) {
+    kernels::RoiGatherPlan<float> plan;
+    ANIMA_CUDA_CHECK(kc::roi_align_bwd_gather_plan(rois, g, nullptr, default_parallel(), &plan));
+    return plan;
+  };
   const std::size_t ws_bytes =
-      std::max({kc::roi_align_bwd_fixed_point_workspace_bytes(g),
-                kc::roi_align_bwd_gather_plan(p.rois.data<float>(), g, nullptr, default_parallel()).workspace_bytes(),
+      std::max({kc::roi_align_bwd_fixed_point_workspace_bytes(g), gather_plan(p.rois.data<float>()).workspace_bytes(),
                 kc::roi_align_bwd_gather_device_layout<float>(g).bytes});
   Tensor ws = Tensor::empty({static_cast<std::int64_t>((ws_bytes + 7) / 8)},
                             TensorOptions(DType::Int64).with_device(Device::cuda(0)));
@@ -88,26 +92,31 @@ void BM_kernel(benchmark::State& state, bench::RoiAlignCase c, std::string kerne
   float* gxs = gx.data<float>();
   void* w = ws.raw_data();
   std::function<void()> launch;
-  if (kernel == "fwd_v1") launch = [&] { kc::roi_align_fwd_v1(xs, rs, g, ys, nullptr); };
-  if (kernel == "fwd_v2") launch = [&] { kc::roi_align_fwd_v2(xs, rs, g, ys, nullptr); };
-  if (kernel == "bwd_atomic_v1") launch = [&] { kc::roi_align_bwd_atomic_v1<float>(ys, rs, g, gxs, nullptr); };
-  if (kernel == "bwd_fixed_point") launch = [&] { kc::roi_align_bwd_fixed_point<float>(ys, rs, g, gxs, w, nullptr); };
+  if (kernel == "fwd_v1") launch = [&] { ANIMA_CUDA_CHECK(kc::roi_align_fwd_v1(xs, rs, g, ys, nullptr)); };
+  if (kernel == "fwd_v2") launch = [&] { ANIMA_CUDA_CHECK(kc::roi_align_fwd_v2(xs, rs, g, ys, nullptr)); };
+  if (kernel == "bwd_atomic_v1")
+    launch = [&] { ANIMA_CUDA_CHECK(kc::roi_align_bwd_atomic_v1<float>(ys, rs, g, gxs, nullptr)); };
+  if (kernel == "bwd_fixed_point")
+    launch = [&] { ANIMA_CUDA_CHECK(kc::roi_align_bwd_fixed_point<float>(ys, rs, g, gxs, w, nullptr)); };
   if (kernel == "bwd_gather")
-    launch = [&] {
-      kc::roi_align_bwd_gather<float>(ys, kc::roi_align_bwd_gather_plan(rs, g, nullptr, default_parallel()), g, gxs, w,
-                                      nullptr);
-    };
+    launch = [&] { ANIMA_CUDA_CHECK(kc::roi_align_bwd_gather<float>(ys, gather_plan(rs), g, gxs, w, nullptr)); };
   if (kernel == "bwd_gather_device")
-    launch = [&] { kc::roi_align_bwd_gather_device_plan<float>(ys, rs, g, gxs, w, nullptr); };
+    launch = [&] { ANIMA_CUDA_CHECK(kc::roi_align_bwd_gather_device_plan<float>(ys, rs, g, gxs, w, nullptr)); };
   if (kernel == "bwd_gather_device_c1")
-    launch = [&] { kc::roi_align_bwd_gather_device_plan<float>(ys, rs, g, gxs, w, nullptr, {1, true}); };
+    launch = [&] {
+      ANIMA_CUDA_CHECK(kc::roi_align_bwd_gather_device_plan<float>(ys, rs, g, gxs, w, nullptr, {1, true}));
+    };
   if (kernel == "bwd_gather_device_c4")
     launch = [&] {
-      kc::roi_align_bwd_gather_device_plan<float>(ys, rs, g, gxs, w, nullptr, {kernels::kRoiGatherChannels, true});
+      ANIMA_CUDA_CHECK(
+          kc::roi_align_bwd_gather_device_plan<float>(ys, rs, g, gxs, w, nullptr, {kernels::kRoiGatherChannels, true}));
     };
   if (kernel == "bwd_gather_device_flat")
-    launch = [&] { kc::roi_align_bwd_gather_device_plan<float>(ys, rs, g, gxs, w, nullptr, {0, false}); };
-  kc::roi_align_fwd_v2(xs, rs, g, ys, nullptr);  // y doubles as the upstream gradient of the bwd kernels
+    launch = [&] {
+      ANIMA_CUDA_CHECK(kc::roi_align_bwd_gather_device_plan<float>(ys, rs, g, gxs, w, nullptr, {0, false}));
+    };
+  ANIMA_CUDA_CHECK(
+      kc::roi_align_fwd_v2(xs, rs, g, ys, nullptr));  // y doubles as the upstream gradient of the bwd kernels
   time_launches(state, bench::roi_align_samples(c), launch);
 }
 

@@ -21,7 +21,8 @@
 //
 // Steps (kernels/cuda/roi_align.cuh runs them; roi_gather_build_device_plan_on_host runs the same
 // functions in plain loops, for tests):
-//   1. per RoI k (roi_gather_device_roi): box, and per axis (roi_gather_device_axis) the window
+//   1. per RoI k (roi_gather_device_roi): box, and per axis (roi_gather_device_axis, the host plan's
+//      own per-axis builder, anima/kernels/roi_align_gather_math.hpp) the window
 //      [lo_min, hi_max] of its inside taps; the per-pixel distinct-bin counts (scratch); their
 //      exclusive scan into ptr; then the taps again in (bin, sample, lo before hi) order, each added
 //      to its pixel's last entry when that entry has its bin, else appended. That is the host plan's
@@ -102,67 +103,6 @@ RoiGatherDeviceLayout<T> roi_gather_device_layout(const RoiAlignGeometry& g) {
   L.off_tile_rois = a16(L.off_tile_ptr + static_cast<std::size_t>(L.ntiles + 1) * sizeof(std::int64_t));
   L.bytes = a16(L.off_tile_rois + Ks * static_cast<std::size_t>(L.tiles_y * L.tiles_x) * sizeof(std::int32_t));
   return L;
-}
-
-// The inside taps of one axis in tap order (bin p, sample i, lo tap then hi tap unless clamped onto
-// it), as roi_gather_detail::build_axis takes them. f(bin, pixel, weight).
-template <class T, class F>
-ANIMA_HD void roi_gather_for_taps(const RoiAxis<T>& a, std::int64_t pooled, std::int64_t size, F&& f) {
-  for (std::int64_t p = 0; p < pooled; ++p)
-    for (std::int64_t i = 0; i < a.grid; ++i) {
-      const BilinearTap<T> t = bilinear_tap(roi_sample_coord(a, p, i), size);
-      if (!t.inside) continue;
-      f(static_cast<std::int32_t>(p), t.lo, t.w_lo);
-      if (t.hi != t.lo) f(static_cast<std::int32_t>(p), t.hi, t.w_hi);
-    }
-}
-
-// One axis of one RoI (step 1). ptr: the axis's size + 1 slots; scratch: its size slots; entries: its
-// slots (absolute index ebase of entries[0]). Writes the window to p0 / n (0 / 0: no inside tap).
-template <class T>
-ANIMA_HD void roi_gather_device_axis(const RoiAxis<T>& a, std::int64_t pooled, std::int64_t size, std::int64_t* ptr,
-                                     std::int64_t* scratch, RoiGatherEntry<T>* entries, std::int64_t ebase,
-                                     std::int64_t& p0, std::int64_t& n) {
-  p0 = 0;
-  n = 0;
-  if (a.grid <= 0) return;
-  std::int64_t lo_min = size, hi_max = -1;
-  roi_gather_for_taps(a, pooled, size, [&](std::int32_t, std::int64_t pixel, T) {
-    lo_min = pixel < lo_min ? pixel : lo_min;
-    hi_max = pixel > hi_max ? pixel : hi_max;
-  });
-  if (hi_max < lo_min) return;
-  const std::int64_t first = lo_min, len = hi_max - lo_min + 1;
-  constexpr std::int64_t kBinMask = 0xffffffff;
-  for (std::int64_t j = 0; j < len; ++j) scratch[j] = 0;
-  // Count the distinct bins of every pixel (a new entry whenever a tap's bin differs from the last bin
-  // seen on its pixel).
-  roi_gather_for_taps(a, pooled, size, [&](std::int32_t bin, std::int64_t pixel, T) {
-    std::int64_t& s = scratch[pixel - first];
-    if ((s & kBinMask) != bin + 1) s = (((s >> 32) + 1) << 32) | (bin + 1);
-  });
-  std::int64_t e = ebase;
-  for (std::int64_t j = 0; j < len; ++j) {
-    ptr[j] = e;
-    e += scratch[j] >> 32;
-    scratch[j] = 0;
-  }
-  ptr[len] = e;
-  // Fill: the same taps in the same order; a tap on its pixel's last bin adds its weight there.
-  roi_gather_for_taps(a, pooled, size, [&](std::int32_t bin, std::int64_t pixel, T w) {
-    std::int64_t& s = scratch[pixel - first];
-    const std::int64_t filled = s >> 32;
-    RoiGatherEntry<T>* pe = entries + (ptr[pixel - first] - ebase);
-    if (filled > 0 && (s & kBinMask) == bin + 1) {
-      pe[filled - 1].w += w;
-    } else {
-      pe[filled].bin = bin;
-      pe[filled].w = w;
-      s = ((filled + 1) << 32) | (bin + 1);
-    }
-  });
-  p0 = first;
-  n = len;
 }
 
 // Step 1 for RoI k: writes its RoiGatherRoi, batch (-1 when it routes no gradient), ptr and entries;

@@ -147,92 +147,97 @@ struct RoiGatherPlan {
   RoiGatherView<T> view(const void* base) const { return roi_gather_view_at<T>(base, *this); }
 };
 
+// The inside taps of one axis in tap order (bin p, sample i, lo tap then hi tap unless clamped onto
+// it; a sample outside the map contributes 0 and has no tap). f(bin, pixel, weight).
+template <class T, class F>
+ANIMA_HD void roi_gather_for_taps(const RoiAxis<T>& a, std::int64_t pooled, std::int64_t size, F&& f) {
+  for (std::int64_t p = 0; p < pooled; ++p)
+    for (std::int64_t i = 0; i < a.grid; ++i) {
+      const BilinearTap<T> t = bilinear_tap(roi_sample_coord(a, p, i), size);
+      if (!t.inside) continue;
+      f(static_cast<std::int32_t>(p), t.lo, t.w_lo);
+      if (t.hi != t.lo) f(static_cast<std::int32_t>(p), t.hi, t.w_hi);
+    }
+}
+
+// One axis of one RoI, for the host plan and the device plan alike: the window [p0, p0 + n) of pixels
+// that some inside tap reaches (0 / 0: none) and, per window pixel j, its (bin, weight) list
+// entries[ptr[j] - ebase .. ptr[j + 1] - ebase). Taps are visited in tap order three times (window,
+// count per pixel, fill), so each pixel's list is in bin order and consecutive taps of one bin on a
+// pixel are summed into one entry in tap order: every weight has a fixed order of additions.
+// ptr: size + 1 slots; scratch: size slots; entries: at most min(2·pooled·grid, size·pooled) are used
+// (one per tap, and one per (pixel, bin)); ebase: the absolute index of entries[0].
+template <class T>
+ANIMA_HD void roi_gather_device_axis(const RoiAxis<T>& a, std::int64_t pooled, std::int64_t size, std::int64_t* ptr,
+                                     std::int64_t* scratch, RoiGatherEntry<T>* entries, std::int64_t ebase,
+                                     std::int64_t& p0, std::int64_t& n) {
+  p0 = 0;
+  n = 0;
+  if (a.grid <= 0) return;
+  std::int64_t lo_min = size, hi_max = -1;
+  roi_gather_for_taps(a, pooled, size, [&](std::int32_t, std::int64_t pixel, T) {
+    lo_min = pixel < lo_min ? pixel : lo_min;
+    hi_max = pixel > hi_max ? pixel : hi_max;
+  });
+  if (hi_max < lo_min) return;
+  const std::int64_t first = lo_min, len = hi_max - lo_min + 1;
+  constexpr std::int64_t kBinMask = 0xffffffff;
+  for (std::int64_t j = 0; j < len; ++j) scratch[j] = 0;
+  // Count the distinct bins of every pixel (a new entry whenever a tap's bin differs from the last bin
+  // seen on its pixel).
+  roi_gather_for_taps(a, pooled, size, [&](std::int32_t bin, std::int64_t pixel, T) {
+    std::int64_t& s = scratch[pixel - first];
+    if ((s & kBinMask) != bin + 1) s = (((s >> 32) + 1) << 32) | (bin + 1);
+  });
+  std::int64_t e = ebase;
+  for (std::int64_t j = 0; j < len; ++j) {
+    ptr[j] = e;
+    e += scratch[j] >> 32;
+    scratch[j] = 0;
+  }
+  ptr[len] = e;
+  // Fill: the same taps in the same order; a tap on its pixel's last bin adds its weight there.
+  roi_gather_for_taps(a, pooled, size, [&](std::int32_t bin, std::int64_t pixel, T w) {
+    std::int64_t& s = scratch[pixel - first];
+    const std::int64_t filled = s >> 32;
+    RoiGatherEntry<T>* pe = entries + (ptr[pixel - first] - ebase);
+    if (filled > 0 && (s & kBinMask) == bin + 1) {
+      pe[filled - 1].w += w;
+    } else {
+      pe[filled].bin = bin;
+      pe[filled].w = w;
+      s = ((filled + 1) << 32) | (bin + 1);
+    }
+  });
+  p0 = first;
+  n = len;
+}
+
 namespace roi_gather_detail {
 
-// Reused between RoIs (no allocation per pixel). Taps are kept as separate arrays and written field by
-// field: building small structs on the stack and copying them whole stalled on store forwarding.
+// Appends one axis of one RoI to a block's arrays through roi_gather_device_axis (the device plan's
+// builder, so both plans hold the same bits): the window [p0, p0 + n) and n + 1 ptr slots at pbase
+// (none when n == 0), indexing the block's entries. scratch is reused between RoIs.
 template <class T>
-struct AxisScratch {
-  std::vector<std::int64_t> pixel;   // per tap: its pixel
-  std::vector<std::int32_t> bin;     // its bin
-  std::vector<T> weights;            // its weight
-  std::vector<std::int64_t> first;   // counting sort by pixel: start of each pixel's taps
-  std::vector<std::int64_t> cursor;  // next free slot of each pixel while placing
-  std::vector<std::int64_t> order;   // tap indices grouped by pixel, tap order kept within a pixel
-};
-
-// Appends one axis of one RoI: its window [p0, p0 + n) and, per window pixel, the (bin, weight) list
-// (ptr[pbase + j] .. ptr[pbase + j + 1] index `entries`). Taps are taken in (bin, sample) order, lo tap
-// before hi tap; a counting sort by pixel keeps that order within a pixel, and consecutive taps of the
-// same bin on a pixel are summed in it, so every weight has a fixed order of additions.
-template <class T>
-inline void build_axis(const RoiAxis<T>& a, std::int64_t pooled, std::int64_t size, AxisScratch<T>& sc,
+inline void build_axis(const RoiAxis<T>& a, std::int64_t pooled, std::int64_t size, std::vector<std::int64_t>& scratch,
                        std::vector<std::int64_t>& ptr, std::vector<RoiGatherEntry<T>>& entries, std::int64_t& p0,
                        std::int64_t& n, std::int64_t& pbase) {
   p0 = 0;
   n = 0;
   pbase = static_cast<std::int64_t>(ptr.size());
-  if (a.grid <= 0) return;
-  const auto cap = static_cast<std::size_t>(2 * pooled * a.grid);  // each sample adds at most 2 taps
-  if (sc.pixel.size() < cap) {
-    sc.pixel.resize(cap);
-    sc.bin.resize(cap);
-    sc.weights.resize(cap);
-    sc.order.resize(cap);
-  }
-  std::size_t m = 0;  // taps
-  std::int64_t lo_min = size, hi_max = -1;
-  for (std::int64_t p = 0; p < pooled; ++p)
-    for (std::int64_t i = 0; i < a.grid; ++i) {
-      const BilinearTap<T> t = bilinear_tap(roi_sample_coord(a, p, i), size);
-      if (!t.inside) continue;  // the whole sample contributes 0 (per-axis factor of the indicator)
-      sc.pixel[m] = t.lo;
-      sc.bin[m] = static_cast<std::int32_t>(p);
-      sc.weights[m] = t.w_lo;
-      ++m;
-      if (t.hi != t.lo) {  // hi == lo only when clamped, where w_hi = 0
-        sc.pixel[m] = t.hi;
-        sc.bin[m] = static_cast<std::int32_t>(p);
-        sc.weights[m] = t.w_hi;
-        ++m;
-      }
-      lo_min = std::min(lo_min, t.lo);
-      hi_max = std::max(hi_max, t.hi);
-    }
-  if (hi_max < lo_min) return;  // no inside tap
-  p0 = lo_min;
-  n = hi_max - lo_min + 1;
-  const auto ns = static_cast<std::size_t>(n);
-  const std::int64_t first_pixel = lo_min;  // a local: p0 may alias the vectors' data
-  sc.first.assign(ns + 1, 0);
-  for (std::size_t q = 0; q < m; ++q) ++sc.first[static_cast<std::size_t>(sc.pixel[q] - first_pixel + 1)];
-  for (std::size_t j = 0; j < ns; ++j) sc.first[j + 1] += sc.first[j];
-  sc.cursor.assign(sc.first.begin(), sc.first.end() - 1);
-  for (std::size_t q = 0; q < m; ++q)
-    sc.order[static_cast<std::size_t>(sc.cursor[static_cast<std::size_t>(sc.pixel[q] - first_pixel)]++)] =
-        static_cast<std::int64_t>(q);
-  ptr.resize(ptr.size() + ns + 1);
-  std::int64_t* pp = ptr.data() + pbase;
-  const std::size_t ebase = entries.size();
-  entries.resize(ebase + m);  // at most one entry per tap; trimmed below
-  RoiGatherEntry<T>* e = entries.data();
-  std::size_t ne = ebase;
-  for (std::size_t j = 0; j < ns; ++j) {
-    pp[j] = static_cast<std::int64_t>(ne);
-    const std::size_t e0 = ne;
-    for (std::int64_t q = sc.first[j]; q < sc.first[j + 1]; ++q) {
-      const auto t = static_cast<std::size_t>(sc.order[static_cast<std::size_t>(q)]);
-      if (ne > e0 && e[ne - 1].bin == sc.bin[t]) {
-        e[ne - 1].w += sc.weights[t];
-      } else {
-        e[ne].bin = sc.bin[t];
-        e[ne].w = sc.weights[t];
-        ++ne;
-      }
-    }
-  }
-  pp[ns] = static_cast<std::int64_t>(ne);
-  entries.resize(ne);
+  if (a.grid <= 0 || size <= 0) return;
+  const std::size_t ptr_base = ptr.size(), entry_base = entries.size();
+  const std::int64_t cap = std::min(2 * pooled * a.grid, size * pooled);
+  if (scratch.size() < static_cast<std::size_t>(size)) scratch.resize(static_cast<std::size_t>(size));
+  ptr.resize(ptr_base + static_cast<std::size_t>(size) + 1);
+  entries.resize(entry_base + static_cast<std::size_t>(cap));
+  std::int64_t first = 0, len = 0;  // locals: p0 and n may alias the vectors' data
+  roi_gather_device_axis(a, pooled, size, ptr.data() + ptr_base, scratch.data(), entries.data() + entry_base,
+                         static_cast<std::int64_t>(entry_base), first, len);
+  ptr.resize(len > 0 ? ptr_base + static_cast<std::size_t>(len) + 1 : ptr_base);
+  entries.resize(len > 0 ? static_cast<std::size_t>(ptr[ptr_base + static_cast<std::size_t>(len)]) : entry_base);
+  p0 = first;
+  n = len;
 }
 
 inline std::size_t align16(std::size_t v) { return (v + 15) / 16 * 16; }
@@ -264,7 +269,7 @@ RoiGatherPlan<T> roi_gather_build_plan(const T* rois, const RoiAlignGeometry& g,
   };
   std::vector<Block> blocks(static_cast<std::size_t>(nblocks));
   parallel(0, nblocks, kRoiGatherPlanGrain, [&](std::int64_t b0, std::int64_t b1) {
-    AxisScratch<T> scratch;
+    std::vector<std::int64_t> scratch;
     for (std::int64_t bl = b0; bl < b1; ++bl) {
       Block& blk = blocks[static_cast<std::size_t>(bl)];
       const std::int64_t k1 = std::min(K, (bl + 1) * kRoiGatherPlanBlock);

@@ -9,7 +9,7 @@
 
 #include <cuda_runtime.h>
 
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/kernels/cuda/status.cuh>
 #include <anima/kernels/cuda/elementwise.cuh>
 #include <anima/kernels/elementwise_math.hpp>
 #include <anima/kernels/layout.hpp>
@@ -24,14 +24,15 @@ __global__ void activation_backward_kernel(UnaryOp grad_op, T p0, const T* __res
 }
 
 template <class T>
-void activation_backward(UnaryOp grad_op, T p0, const T* s, const Layout& ls, const T* g, const Layout& lg, T* dx,
-                         std::int64_t n, cudaStream_t stream) {
-  if (n <= 0) return;
+[[nodiscard]] cudaError_t activation_backward(UnaryOp grad_op, T p0, const T* s, const Layout& ls, const T* g,
+                                              const Layout& lg, T* dx, std::int64_t n, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
   if (ls.contiguous && lg.contiguous)
     activation_backward_kernel<T, true><<<grid_1d(n), kBlock, 0, stream>>>(grad_op, p0, s, ls, g, lg, dx, n);
   else
     activation_backward_kernel<T, false><<<grid_1d(n), kBlock, 0, stream>>>(grad_op, p0, s, ls, g, lg, dx, n);
-  ANIMA_CUDA_CHECK_LAUNCH("activation_backward_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 }  // namespace anima::kernels::cuda

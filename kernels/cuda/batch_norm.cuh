@@ -24,7 +24,7 @@
 
 #include <cuda_runtime.h>
 
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/kernels/cuda/status.cuh>
 
 namespace anima::kernels::cuda {
 
@@ -152,41 +152,45 @@ inline unsigned bn_channel_grid(std::int64_t C) {
 }
 
 template <class T>
-void batch_norm_stats(const T* x, std::int64_t N, std::int64_t C, std::int64_t HW, T* mean, T* var,
-                      cudaStream_t stream) {
-  if (C <= 0 || N * HW <= 0) return;
+[[nodiscard]] cudaError_t batch_norm_stats(const T* x, std::int64_t N, std::int64_t C, std::int64_t HW, T* mean, T* var,
+                                           cudaStream_t stream) {
+  if (C <= 0 || N * HW <= 0) return cudaSuccess;
   if (N * HW >= kBnLargeChannel)
     batch_norm_stats_kernel<kBnBlockLarge, T><<<bn_channel_grid(C), kBnBlockLarge, 0, stream>>>(x, N, C, HW, mean, var);
   else
     batch_norm_stats_kernel<kBnBlock, T><<<bn_channel_grid(C), kBnBlock, 0, stream>>>(x, N, C, HW, mean, var);
-  ANIMA_CUDA_CHECK_LAUNCH("batch_norm_stats_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void batch_norm_transform(const T* x, std::int64_t N, std::int64_t C, std::int64_t HW, const T* mean, const T* var,
-                          const T* w, const T* b, double eps, T* y, cudaStream_t stream) {
+[[nodiscard]] cudaError_t batch_norm_transform(const T* x, std::int64_t N, std::int64_t C, std::int64_t HW,
+                                               const T* mean, const T* var, const T* w, const T* b, double eps, T* y,
+                                               cudaStream_t stream) {
   const std::int64_t planes = N * C;
-  if (planes <= 0 || HW <= 0) return;
+  if (planes <= 0 || HW <= 0) return cudaSuccess;
   std::int64_t gx = (HW + kBnBlock - 1) / kBnBlock;
   if (gx > 64) gx = 64;  // each thread then loops over several elements of its plane
   const std::int64_t gy = planes < kBnMaxGrid ? planes : kBnMaxGrid;
   batch_norm_transform_kernel<T><<<dim3(static_cast<unsigned>(gx), static_cast<unsigned>(gy)), kBnBlock, 0, stream>>>(
       x, N, C, HW, mean, var, w, b, eps, y);
-  ANIMA_CUDA_CHECK_LAUNCH("batch_norm_transform_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void batch_norm_backward(const T* x, const T* gy, std::int64_t N, std::int64_t C, std::int64_t HW, const T* mean,
-                         const T* var, const T* w, double eps, bool training, T* gx, T* gw, T* gb,
-                         cudaStream_t stream) {
-  if (C <= 0 || N * HW <= 0) return;  // the op layer fills gw, gb with 0 for an empty batch
+[[nodiscard]] cudaError_t batch_norm_backward(const T* x, const T* gy, std::int64_t N, std::int64_t C, std::int64_t HW,
+                                              const T* mean, const T* var, const T* w, double eps, bool training, T* gx,
+                                              T* gw, T* gb, cudaStream_t stream) {
+  if (C <= 0 || N * HW <= 0) return cudaSuccess;  // the op layer fills gw, gb with 0 for an empty batch
   if (N * HW >= kBnLargeChannel)
     batch_norm_backward_kernel<kBnBlockLarge, T>
         <<<bn_channel_grid(C), kBnBlockLarge, 0, stream>>>(x, gy, N, C, HW, mean, var, w, eps, training, gx, gw, gb);
   else
     batch_norm_backward_kernel<kBnBlock, T>
         <<<bn_channel_grid(C), kBnBlock, 0, stream>>>(x, gy, N, C, HW, mean, var, w, eps, training, gx, gw, gb);
-  ANIMA_CUDA_CHECK_LAUNCH("batch_norm_backward_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 }  // namespace anima::kernels::cuda

@@ -11,7 +11,7 @@
 #include <cuda_runtime.h>
 
 #include <anima/kernels/box_math.hpp>
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/kernels/cuda/status.cuh>
 #include <anima/kernels/cuda/elementwise.cuh>
 
 namespace anima::kernels::cuda {
@@ -51,29 +51,35 @@ __global__ void box_clip_kernel(const T* __restrict__ boxes, std::int64_t n, T w
 }
 
 template <class T>
-void box_iou_matrix(const T* a, std::int64_t n, const T* b, std::int64_t m, T* iou, cudaStream_t stream) {
+[[nodiscard]] cudaError_t box_iou_matrix(const T* a, std::int64_t n, const T* b, std::int64_t m, T* iou,
+                                         cudaStream_t stream) {
   box_iou_matrix_kernel<T><<<grid_1d(n * m), kBlock, 0, stream>>>(a, n, b, m, iou);
-  ANIMA_CUDA_CHECK_LAUNCH("box_iou_matrix_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void box_decode_rows(const T* anchors, const T* deltas, std::int64_t n, std::int64_t k, const BoxCoderWeights& w,
-                     T clip, T* out, cudaStream_t stream) {
+[[nodiscard]] cudaError_t box_decode_rows(const T* anchors, const T* deltas, std::int64_t n, std::int64_t k,
+                                          const BoxCoderWeights& w, T clip, T* out, cudaStream_t stream) {
   box_decode_kernel<T><<<grid_1d(n * k), kBlock, 0, stream>>>(anchors, deltas, n, k, w, clip, out);
-  ANIMA_CUDA_CHECK_LAUNCH("box_decode_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void box_encode_rows(const T* reference, const T* proposals, std::int64_t n, const BoxCoderWeights& w, T* out,
-                     cudaStream_t stream) {
+[[nodiscard]] cudaError_t box_encode_rows(const T* reference, const T* proposals, std::int64_t n,
+                                          const BoxCoderWeights& w, T* out, cudaStream_t stream) {
   box_encode_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(reference, proposals, n, w, out);
-  ANIMA_CUDA_CHECK_LAUNCH("box_encode_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void box_clip_rows(const T* boxes, std::int64_t n, T width, T height, T* out, cudaStream_t stream) {
+[[nodiscard]] cudaError_t box_clip_rows(const T* boxes, std::int64_t n, T width, T height, T* out,
+                                        cudaStream_t stream) {
   box_clip_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(boxes, n, width, height, out);
-  ANIMA_CUDA_CHECK_LAUNCH("box_clip_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 }  // namespace anima::kernels::cuda

@@ -24,9 +24,8 @@
 
 #include <cuda_runtime.h>
 
-#include <anima/core/error.hpp>
 #include <anima/kernels/conv_math.hpp>
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/kernels/cuda/status.cuh>
 
 namespace anima::kernels::cuda {
 
@@ -114,18 +113,28 @@ __global__ void __launch_bounds__(256)
   }
 }
 
-// y [N, O, Ho, Wo] = conv(x, w) (+ b when not nullptr) on `stream`. No workspace.
-template <class T>
-void conv2d_fwd_implicit_gemm(const Conv2dGeometry& p, const T* x, const T* w, const T* b, T* y, cudaStream_t stream) {
+// Whether one launch covers the problem: grid (ceil(N·Ho·Wo / tile), ceil((O/groups) / tile), groups)
+// within CUDA's grid limits (2^31 - 1, 65535, 65535).
+inline bool conv2d_implicit_gemm_fits(const Conv2dGeometry& p) {
   using namespace conv_implicit_gemm_detail;
   const std::int64_t Og = p.O / p.groups, NP = p.N * p.Ho * p.Wo;
-  if (NP == 0 || Og == 0) return;
+  return (NP + kTileN - 1) / kTileN <= 0x7fffffff && (Og + kTileM - 1) / kTileM <= 65535 && p.groups <= 65535;
+}
+
+// y [N, O, Ho, Wo] = conv(x, w) (+ b when not nullptr) on `stream`. No workspace. Returns
+// cudaErrorInvalidValue, launching nothing, unless conv2d_implicit_gemm_fits(p).
+template <class T>
+[[nodiscard]] cudaError_t conv2d_fwd_implicit_gemm(const Conv2dGeometry& p, const T* x, const T* w, const T* b, T* y,
+                                                   cudaStream_t stream) {
+  using namespace conv_implicit_gemm_detail;
+  const std::int64_t Og = p.O / p.groups, NP = p.N * p.Ho * p.Wo;
+  if (NP == 0 || Og == 0) return cudaSuccess;
   const std::int64_t gx = (NP + kTileN - 1) / kTileN, gy = (Og + kTileM - 1) / kTileM;
-  ANIMA_CHECK(gx <= 0x7fffffff && gy <= 65535 && p.groups <= 65535, "conv2d_fwd_implicit_gemm",
-              "problem too large for one launch: N·Ho·Wo = ", NP, ", O/groups = ", Og, ", groups = ", p.groups);
+  if (!conv2d_implicit_gemm_fits(p)) return cudaErrorInvalidValue;
   const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy), static_cast<unsigned>(p.groups));
   conv2d_fwd_implicit_gemm_v1<T><<<grid, kThreads, 0, stream>>>(p, x, w, b, y);
-  ANIMA_CUDA_CHECK_LAUNCH("conv2d_fwd_implicit_gemm_v1");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 }  // namespace anima::kernels::cuda

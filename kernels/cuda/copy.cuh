@@ -15,8 +15,7 @@
 
 #include <cuda_runtime.h>
 
-#include <anima/core/error.hpp>
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/kernels/cuda/status.cuh>
 #include <anima/kernels/cuda/elementwise.cuh>  // grid_1d, kBlock, grid-stride helpers
 #include <anima/kernels/layout.hpp>
 
@@ -39,18 +38,20 @@ __global__ void cast_kernel(const From* __restrict__ x, Layout layout, To* __res
 }
 
 template <class T>
-void strided_copy_typed(const T* x, const Layout& layout, T* y, std::int64_t n, cudaStream_t stream) {
-  if (n <= 0) return;
+[[nodiscard]] cudaError_t strided_copy_typed(const T* x, const Layout& layout, T* y, std::int64_t n,
+                                             cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
   if (layout.contiguous) {
-    ANIMA_CUDA_CHECK(cudaMemcpyAsync(y, x, static_cast<std::size_t>(n) * sizeof(T), cudaMemcpyDeviceToDevice, stream));
-    return;
+    ANIMA_KERNEL_TRY(cudaMemcpyAsync(y, x, static_cast<std::size_t>(n) * sizeof(T), cudaMemcpyDeviceToDevice, stream));
+    return cudaSuccess;
   }
   strided_copy_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(x, layout, y, n);
-  ANIMA_CUDA_CHECK_LAUNCH("strided_copy_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
-inline void strided_copy(std::size_t element_bytes, const void* x, const Layout& layout, void* y, std::int64_t n,
-                         cudaStream_t stream) {
+[[nodiscard]] inline cudaError_t strided_copy(std::size_t element_bytes, const void* x, const Layout& layout, void* y,
+                                              std::int64_t n, cudaStream_t stream) {
   switch (element_bytes) {
     case 1:
       return strided_copy_typed(static_cast<const std::uint8_t*>(x), layout, static_cast<std::uint8_t*>(y), n, stream);
@@ -63,19 +64,21 @@ inline void strided_copy(std::size_t element_bytes, const void* x, const Layout&
     case 8:
       return strided_copy_typed(static_cast<const std::uint64_t*>(x), layout, static_cast<std::uint64_t*>(y), n,
                                 stream);
-    default: fail("strided_copy", "unsupported element width ", element_bytes, " bytes (expected 1, 2, 4 or 8)");
+    default: return cudaErrorInvalidValue;  // element widths are 1, 2, 4 or 8 bytes
   }
 }
 
 template <class T>
-void copy_into_typed(const T* x, const Layout& lx, T* y, const Layout& ly, std::int64_t n, cudaStream_t stream) {
-  if (n <= 0) return;
+[[nodiscard]] cudaError_t copy_into_typed(const T* x, const Layout& lx, T* y, const Layout& ly, std::int64_t n,
+                                          cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
   copy_into_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(x, lx, y, ly, n);
-  ANIMA_CUDA_CHECK_LAUNCH("copy_into_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
-inline void copy_into(std::size_t element_bytes, const void* x, const Layout& lx, void* y, const Layout& ly,
-                      std::int64_t n, cudaStream_t stream) {
+[[nodiscard]] inline cudaError_t copy_into(std::size_t element_bytes, const void* x, const Layout& lx, void* y,
+                                           const Layout& ly, std::int64_t n, cudaStream_t stream) {
   switch (element_bytes) {
     case 1:
       return copy_into_typed(static_cast<const std::uint8_t*>(x), lx, static_cast<std::uint8_t*>(y), ly, n, stream);
@@ -85,18 +88,19 @@ inline void copy_into(std::size_t element_bytes, const void* x, const Layout& lx
       return copy_into_typed(static_cast<const std::uint32_t*>(x), lx, static_cast<std::uint32_t*>(y), ly, n, stream);
     case 8:
       return copy_into_typed(static_cast<const std::uint64_t*>(x), lx, static_cast<std::uint64_t*>(y), ly, n, stream);
-    default: fail("copy_into", "unsupported element width ", element_bytes, " bytes (expected 1, 2, 4 or 8)");
+    default: return cudaErrorInvalidValue;  // element widths are 1, 2, 4 or 8 bytes
   }
 }
 
 template <class From, class To>
-void cast(const From* x, const Layout& layout, To* y, std::int64_t n, cudaStream_t stream) {
-  if (n <= 0) return;
+[[nodiscard]] cudaError_t cast(const From* x, const Layout& layout, To* y, std::int64_t n, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
   if (layout.contiguous)
     cast_kernel<From, To, true><<<grid_1d(n), kBlock, 0, stream>>>(x, layout, y, n);
   else
     cast_kernel<From, To, false><<<grid_1d(n), kBlock, 0, stream>>>(x, layout, y, n);
-  ANIMA_CUDA_CHECK_LAUNCH("cast_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 }  // namespace anima::kernels::cuda

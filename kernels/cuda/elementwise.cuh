@@ -17,7 +17,7 @@
 
 #include <cuda_runtime.h>
 
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/kernels/cuda/status.cuh>
 #include <anima/kernels/elementwise_math.hpp>
 #include <anima/kernels/layout.hpp>
 
@@ -82,54 +82,60 @@ __global__ void fill_kernel(T* __restrict__ y, std::int64_t n, T value) {
 // Launchers (host). n == 0 launches nothing.
 
 template <class T>
-void unary(UnaryOp op, T p0, T p1, const T* x, const Layout& lx, T* y, std::int64_t n, cudaStream_t stream) {
-  if (n <= 0) return;
+[[nodiscard]] cudaError_t unary(UnaryOp op, T p0, T p1, const T* x, const Layout& lx, T* y, std::int64_t n,
+                                cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
   if (lx.contiguous)
     unary_kernel<T, true><<<grid_1d(n), kBlock, 0, stream>>>(op, p0, p1, x, lx, y, n);
   else
     unary_kernel<T, false><<<grid_1d(n), kBlock, 0, stream>>>(op, p0, p1, x, lx, y, n);
-  ANIMA_CUDA_CHECK_LAUNCH("unary_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void binary(BinaryOp op, const T* a, const Layout& la, const T* b, const Layout& lb, T* y, std::int64_t n,
-            cudaStream_t stream) {
-  if (n <= 0) return;
+[[nodiscard]] cudaError_t binary(BinaryOp op, const T* a, const Layout& la, const T* b, const Layout& lb, T* y,
+                                 std::int64_t n, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
   if (la.contiguous && lb.contiguous)
     binary_kernel<T, true><<<grid_1d(n), kBlock, 0, stream>>>(op, a, la, b, lb, y, n);
   else
     binary_kernel<T, false><<<grid_1d(n), kBlock, 0, stream>>>(op, a, la, b, lb, y, n);
-  ANIMA_CUDA_CHECK_LAUNCH("binary_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void compare(CompareOp op, const T* a, const Layout& la, const T* b, const Layout& lb, bool* y, std::int64_t n,
-             cudaStream_t stream) {
-  if (n <= 0) return;
+[[nodiscard]] cudaError_t compare(CompareOp op, const T* a, const Layout& la, const T* b, const Layout& lb, bool* y,
+                                  std::int64_t n, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
   if (la.contiguous && lb.contiguous)
     compare_kernel<T, true><<<grid_1d(n), kBlock, 0, stream>>>(op, a, la, b, lb, y, n);
   else
     compare_kernel<T, false><<<grid_1d(n), kBlock, 0, stream>>>(op, a, la, b, lb, y, n);
-  ANIMA_CUDA_CHECK_LAUNCH("compare_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void where(const bool* c, const Layout& lc, const T* a, const Layout& la, const T* b, const Layout& lb, T* y,
-           std::int64_t n, cudaStream_t stream) {
-  if (n <= 0) return;
+[[nodiscard]] cudaError_t where(const bool* c, const Layout& lc, const T* a, const Layout& la, const T* b,
+                                const Layout& lb, T* y, std::int64_t n, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
   if (lc.contiguous && la.contiguous && lb.contiguous)
     where_kernel<T, true><<<grid_1d(n), kBlock, 0, stream>>>(c, lc, a, la, b, lb, y, n);
   else
     where_kernel<T, false><<<grid_1d(n), kBlock, 0, stream>>>(c, lc, a, la, b, lb, y, n);
-  ANIMA_CUDA_CHECK_LAUNCH("where_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 // T: float, double, std::int64_t or bool.
 template <class T>
-void fill(T* y, std::int64_t n, T value, cudaStream_t stream) {
-  if (n <= 0) return;
+[[nodiscard]] cudaError_t fill(T* y, std::int64_t n, T value, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
   fill_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(y, n, value);
-  ANIMA_CUDA_CHECK_LAUNCH("fill_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 }  // namespace anima::kernels::cuda

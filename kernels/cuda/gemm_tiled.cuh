@@ -23,8 +23,7 @@
 
 #include <cuda_runtime.h>
 
-#include <anima/core/error.hpp>
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/kernels/cuda/status.cuh>
 
 namespace anima::kernels::cuda {
 
@@ -135,36 +134,42 @@ __global__ void __launch_bounds__(kSgemmV2Threads)
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Runs version 1 or 2 on `stream`. Device pointers; sizes as in the header comment. Version 2 needs
-// trans_a == trans_b == false.
-inline void sgemm_tiled(int version, bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
-                        float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta,
-                        float* C, std::int64_t ldc, cudaStream_t stream) {
-  ANIMA_CHECK(M >= 0 && N >= 0 && K >= 0, "sgemm_tiled", "negative size: M ", M, ", N ", N, ", K ", K);
-  ANIMA_CHECK(M <= (1 << 30) && N <= (1 << 30) && K <= (1 << 30), "sgemm_tiled", "sizes must be below 2^30 (M ", M,
-              ", N ", N, ", K ", K, ")");
-  if (M == 0 || N == 0) return;
+// Whether sgemm_tiled runs this problem: version 1 or 2, sizes in [0, 2^30], M within the grid's
+// y limit, and version 2 only untransposed.
+inline bool sgemm_tiled_supports(int version, bool trans_a, bool trans_b, std::int64_t M, std::int64_t N,
+                                 std::int64_t K) {
+  if (M < 0 || N < 0 || K < 0 || M > (1 << 30) || N > (1 << 30) || K > (1 << 30)) return false;
+  if (version == 1) return (M + kSgemmV1Block - 1) / kSgemmV1Block <= 65535;
+  if (version == 2) return !trans_a && !trans_b && (M + kSgemmV2BM - 1) / kSgemmV2BM <= 65535;
+  return false;
+}
+
+// Runs version 1 or 2 on `stream`. Device pointers; sizes as in the header comment. Returns
+// cudaErrorInvalidValue, launching nothing, unless sgemm_tiled_supports(...).
+[[nodiscard]] inline cudaError_t sgemm_tiled(int version, bool trans_a, bool trans_b, std::int64_t M, std::int64_t N,
+                                             std::int64_t K, float alpha, const float* A, std::int64_t lda,
+                                             const float* B, std::int64_t ldb, float beta, float* C, std::int64_t ldc,
+                                             cudaStream_t stream) {
+  if (!sgemm_tiled_supports(version, trans_a, trans_b, M, N, K)) return cudaErrorInvalidValue;
+  if (M == 0 || N == 0) return cudaSuccess;
   const int m = static_cast<int>(M), n = static_cast<int>(N), k = static_cast<int>(K);
   switch (version) {
     case 1: {
       const dim3 block(kSgemmV1Block, kSgemmV1Block);
       const dim3 grid(static_cast<unsigned>((N + kSgemmV1Block - 1) / kSgemmV1Block),
                       static_cast<unsigned>((M + kSgemmV1Block - 1) / kSgemmV1Block));
-      ANIMA_CHECK(grid.y <= 65535u, "sgemm_tiled", "M ", M, " is too large for v1's grid");
       sgemm_v1_naive<<<grid, block, 0, stream>>>(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-      ANIMA_CUDA_CHECK_LAUNCH("sgemm_v1_naive");
-      return;
+      ANIMA_KERNEL_TRY_LAUNCH();
+      return cudaSuccess;
     }
     case 2: {
-      ANIMA_CHECK(!trans_a && !trans_b, "sgemm_tiled", "version 2 supports only trans_a = trans_b = false");
       const dim3 grid(static_cast<unsigned>((N + kSgemmV2BN - 1) / kSgemmV2BN),
                       static_cast<unsigned>((M + kSgemmV2BM - 1) / kSgemmV2BM));
-      ANIMA_CHECK(grid.y <= 65535u, "sgemm_tiled", "M ", M, " is too large for v2's grid");
       sgemm_v2_smem_tiled<<<grid, kSgemmV2Threads, 0, stream>>>(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-      ANIMA_CUDA_CHECK_LAUNCH("sgemm_v2_smem_tiled");
-      return;
+      ANIMA_KERNEL_TRY_LAUNCH();
+      return cudaSuccess;
     }
-    default: fail("sgemm_tiled", "unknown version ", version, " (expected 1 or 2)");
+    default: return cudaErrorInvalidValue;
   }
 }
 

@@ -14,7 +14,7 @@
 
 #include <cuda_runtime.h>
 
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/kernels/cuda/status.cuh>
 #include <anima/kernels/cuda/elementwise.cuh>
 
 namespace anima::kernels::cuda {
@@ -50,30 +50,33 @@ __global__ void index_add_rows_gather_kernel(const T* __restrict__ gy, const std
 }
 
 template <class T>
-void index_select_rows(const T* x, const std::int64_t* idx, std::int64_t m, std::int64_t row_elems, T* y,
-                       cudaStream_t stream) {
+[[nodiscard]] cudaError_t index_select_rows(const T* x, const std::int64_t* idx, std::int64_t m, std::int64_t row_elems,
+                                            T* y, cudaStream_t stream) {
   const std::int64_t n = m * row_elems;
-  if (n <= 0) return;
+  if (n <= 0) return cudaSuccess;
   index_select_rows_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(x, idx, row_elems, y, n);
-  ANIMA_CUDA_CHECK_LAUNCH("index_select_rows_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void index_copy_rows(const T* x, const std::int64_t* idx, std::int64_t m, std::int64_t row_elems, T* y,
-                     cudaStream_t stream) {
+[[nodiscard]] cudaError_t index_copy_rows(const T* x, const std::int64_t* idx, std::int64_t m, std::int64_t row_elems,
+                                          T* y, cudaStream_t stream) {
   const std::int64_t n = m * row_elems;
-  if (n <= 0) return;
+  if (n <= 0) return cudaSuccess;
   index_copy_rows_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(x, idx, row_elems, y, n);
-  ANIMA_CUDA_CHECK_LAUNCH("index_copy_rows_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void index_add_rows(const T* gy, const std::int64_t* ptr, const std::int64_t* src, std::int64_t k,
-                    std::int64_t row_elems, T* gx, cudaStream_t stream) {
+[[nodiscard]] cudaError_t index_add_rows(const T* gy, const std::int64_t* ptr, const std::int64_t* src, std::int64_t k,
+                                         std::int64_t row_elems, T* gx, cudaStream_t stream) {
   const std::int64_t n = k * row_elems;
-  if (n <= 0) return;
+  if (n <= 0) return cudaSuccess;
   index_add_rows_gather_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(gy, ptr, src, row_elems, gx, n);
-  ANIMA_CUDA_CHECK_LAUNCH("index_add_rows_gather_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 }  // namespace anima::kernels::cuda

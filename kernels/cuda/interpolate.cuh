@@ -14,7 +14,7 @@
 
 #include <cuda_runtime.h>
 
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/kernels/cuda/status.cuh>
 #include <anima/kernels/cuda/elementwise.cuh>
 #include <anima/kernels/interpolate_math.hpp>
 
@@ -68,21 +68,25 @@ __global__ void interpolate2d_backward_atomic_kernel(InterpMode mode, const T* _
 
 // Launchers (host); device pointers, run on `stream`.
 template <class T>
-void interpolate2d_forward(InterpMode mode, const T* x, const Interp2dGeometry& g, T* y, cudaStream_t stream) {
+[[nodiscard]] cudaError_t interpolate2d_forward(InterpMode mode, const T* x, const Interp2dGeometry& g, T* y,
+                                                cudaStream_t stream) {
   const std::int64_t n = g.planes * g.out_h * g.out_w;
-  if (n <= 0) return;
+  if (n <= 0) return cudaSuccess;
   interpolate2d_forward_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(mode, x, g, y, n);
-  ANIMA_CUDA_CHECK_LAUNCH("interpolate2d_forward_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void interpolate2d_backward(InterpMode mode, const T* gy, const Interp2dGeometry& g, T* gx, cudaStream_t stream) {
+[[nodiscard]] cudaError_t interpolate2d_backward(InterpMode mode, const T* gy, const Interp2dGeometry& g, T* gx,
+                                                 cudaStream_t stream) {
   const std::int64_t n_in = g.planes * g.in_h * g.in_w, n = g.planes * g.out_h * g.out_w;
-  if (n_in <= 0) return;
-  ANIMA_CUDA_CHECK(cudaMemsetAsync(gx, 0, static_cast<std::size_t>(n_in) * sizeof(T), stream));
-  if (n <= 0) return;
+  if (n_in <= 0) return cudaSuccess;
+  ANIMA_KERNEL_TRY(cudaMemsetAsync(gx, 0, static_cast<std::size_t>(n_in) * sizeof(T), stream));
+  if (n <= 0) return cudaSuccess;
   interpolate2d_backward_atomic_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(mode, gy, g, gx, n);
-  ANIMA_CUDA_CHECK_LAUNCH("interpolate2d_backward_atomic_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 }  // namespace anima::kernels::cuda

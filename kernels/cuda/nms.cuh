@@ -38,11 +38,14 @@
 #include <cuda_runtime.h>
 
 #include <anima/kernels/box_math.hpp>
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/kernels/cuda/status.cuh>
 #include <anima/kernels/cuda/elementwise.cuh>
 #include <anima/kernels/nms_math.hpp>
 
 namespace anima::kernels::cuda {
+
+// The most boxes one pass takes: the mask kernel's grid is nms_blocks(n) x nms_blocks(n), at most 65535 each.
+inline constexpr std::int64_t kNmsMaxBoxes = std::int64_t(65535) * kNmsBlock;
 
 // The radix key type of a score dtype (nms_score_key's result).
 template <class T>
@@ -51,12 +54,17 @@ using NmsKey = std::conditional_t<std::is_same_v<T, float>, std::uint32_t, std::
 // Byte offsets of the pieces of the workspace, each aligned to 256 bytes:
 //   keys_in, keys_out [n] NmsKey<T>; index_in, order [n] int64; sorted [n, 4] T; mask [n, blocks] words;
 //   removed [blocks] words; keep [n] int64; count [1] int64; sort_temp (CUB's temporary storage).
+// status: cudaErrorInvalidValue when n > kNmsMaxBoxes (nothing laid out), else CUB's size query's.
 template <class T>
 struct NmsWorkspaceLayout {
   std::size_t keys_in = 0, keys_out = 0, index_in = 0, order = 0, sorted = 0, mask = 0, removed = 0, keep = 0,
               count = 0, sort_temp = 0, sort_temp_bytes = 0, bytes = 0;
+  cudaError_t status = cudaSuccess;
   explicit NmsWorkspaceLayout(std::int64_t n) {
-    ANIMA_CHECK(nms_blocks(n) <= 65535, "nms", "at most ", 65535 * kNmsBlock, " boxes on CUDA, got ", n);
+    if (n > kNmsMaxBoxes) {
+      status = cudaErrorInvalidValue;
+      return;
+    }
     const auto un = static_cast<std::size_t>(n);
     const auto blocks = static_cast<std::size_t>(nms_blocks(n));
     std::size_t at = 0;
@@ -75,9 +83,9 @@ struct NmsWorkspaceLayout {
     keep = take(un * sizeof(std::int64_t));
     count = take(sizeof(std::int64_t));
     // CUB's size query reads nothing and launches nothing.
-    ANIMA_CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(
+    status = cub::DeviceRadixSort::SortPairsDescending(
         nullptr, sort_temp_bytes, static_cast<const NmsKey<T>*>(nullptr), static_cast<NmsKey<T>*>(nullptr),
-        static_cast<const std::int64_t*>(nullptr), static_cast<std::int64_t*>(nullptr), static_cast<int>(n)));
+        static_cast<const std::int64_t*>(nullptr), static_cast<std::int64_t*>(nullptr), static_cast<int>(n));
     sort_temp = take(sort_temp_bytes);
     bytes = at;
   }
@@ -157,80 +165,91 @@ __global__ void __launch_bounds__(1024)
 
 // scores: [n] -> keys_in, index_in: [n]; then the stable descending sort into order: [n].
 template <class T>
-void nms_sort(const T* scores, std::int64_t n, const NmsWorkspaceLayout<T>& layout, char* work, cudaStream_t stream) {
+[[nodiscard]] cudaError_t nms_sort(const T* scores, std::int64_t n, const NmsWorkspaceLayout<T>& layout, char* work,
+                                   cudaStream_t stream) {
   auto* keys_in = reinterpret_cast<NmsKey<T>*>(work + layout.keys_in);
   auto* keys_out = reinterpret_cast<NmsKey<T>*>(work + layout.keys_out);
   auto* index_in = reinterpret_cast<std::int64_t*>(work + layout.index_in);
   auto* order = reinterpret_cast<std::int64_t*>(work + layout.order);
   nms_score_keys_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(scores, n, keys_in, index_in);
-  ANIMA_CUDA_CHECK_LAUNCH("nms_score_keys_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
   std::size_t temp_bytes = layout.sort_temp_bytes;
-  ANIMA_CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(work + layout.sort_temp, temp_bytes, keys_in, keys_out,
+  ANIMA_KERNEL_TRY(cub::DeviceRadixSort::SortPairsDescending(work + layout.sort_temp, temp_bytes, keys_in, keys_out,
                                                              index_in, order, static_cast<int>(n), 0,
                                                              static_cast<int>(8 * sizeof(NmsKey<T>)), stream));
+  return cudaSuccess;
 }
 
 // boxes: [n, 4], order: [n] (device) -> sorted: [n, 4] (device)
 template <class T>
-void nms_gather_sorted(const T* boxes, const std::int64_t* order, std::int64_t n, T* sorted, cudaStream_t stream) {
+[[nodiscard]] cudaError_t nms_gather_sorted(const T* boxes, const std::int64_t* order, std::int64_t n, T* sorted,
+                                            cudaStream_t stream) {
   nms_gather_sorted_kernel<T><<<grid_1d(4 * n), kBlock, 0, stream>>>(boxes, order, n, sorted);
-  ANIMA_CUDA_CHECK_LAUNCH("nms_gather_sorted_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 // sorted: [n, 4] -> mask: [n, nms_blocks(n)] (words of column blocks before the row's block untouched)
 template <class T>
-void nms_mask_v1(const T* sorted, std::int64_t n, double iou_threshold, std::uint64_t* mask, cudaStream_t stream) {
+[[nodiscard]] cudaError_t nms_mask_v1(const T* sorted, std::int64_t n, double iou_threshold, std::uint64_t* mask,
+                                      cudaStream_t stream) {
   const std::int64_t blocks = nms_blocks(n);
-  ANIMA_CHECK(blocks <= 65535, "nms", "at most ", 65535 * kNmsBlock, " boxes on CUDA, got ", n);
+  if (n > kNmsMaxBoxes) return cudaErrorInvalidValue;
   const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(blocks));
   nms_mask_v1_kernel<T><<<grid, kNmsBlock, 0, stream>>>(sorted, n, iou_threshold, mask);
-  ANIMA_CUDA_CHECK_LAUNCH("nms_mask_v1_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 // mask: [n, blocks], order: [n], removed: [blocks] workspace -> keep: [n], count: [1] (device).
 // threads (0: automatic): a multiple of 32 near the number of words, at most 512, so that each thread
 // owns about one word of every row. `removed` lives in shared memory when it fits (40 KiB: n up to
 // 327680) unless allow_shared is false (the tests run both).
-inline void nms_reduce_mask_device(const std::uint64_t* mask, std::int64_t n, const std::int64_t* order,
-                                   std::uint64_t* removed, std::int64_t* keep, std::int64_t* count, cudaStream_t stream,
-                                   int threads = 0, bool allow_shared = true) {
+[[nodiscard]] inline cudaError_t nms_reduce_mask_device(const std::uint64_t* mask, std::int64_t n,
+                                                        const std::int64_t* order, std::uint64_t* removed,
+                                                        std::int64_t* keep, std::int64_t* count, cudaStream_t stream,
+                                                        int threads = 0, bool allow_shared = true) {
   const std::int64_t blocks = nms_blocks(n);
   if (threads <= 0) {
     const std::int64_t warps = (blocks + 31) / 32;
     threads = static_cast<int>(32 * (warps < 1 ? 1 : (warps > 16 ? 16 : warps)));
   }
-  ANIMA_CHECK(threads <= 1024, "nms", "at most 1024 threads for the mask reduction, got ", threads);
+  if (threads > 1024) return cudaErrorInvalidValue;
   const std::size_t removed_bytes = static_cast<std::size_t>(blocks) * sizeof(std::uint64_t);
   const bool use_shared = allow_shared && removed_bytes <= 40 * 1024;  // + diag: within the 48 KiB default
   const std::size_t shared_bytes = use_shared ? removed_bytes : 0;
   nms_reduce_mask_kernel<std::uint64_t>
       <<<1, threads, shared_bytes, stream>>>(mask, n, order, removed, use_shared, keep, count);
-  ANIMA_CUDA_CHECK_LAUNCH("nms_reduce_mask_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 // The whole device pass up to the mask: boxes [n, 4], scores [n] (device) -> order [n] and mask in
 // `work` (layout: NmsWorkspaceLayout<T>(n)).
 template <class T>
-void nms_sort_and_mask(const T* boxes, const T* scores, std::int64_t n, double iou_threshold,
-                       const NmsWorkspaceLayout<T>& layout, char* work, cudaStream_t stream) {
-  nms_sort<T>(scores, n, layout, work, stream);
+[[nodiscard]] cudaError_t nms_sort_and_mask(const T* boxes, const T* scores, std::int64_t n, double iou_threshold,
+                                            const NmsWorkspaceLayout<T>& layout, char* work, cudaStream_t stream) {
+  ANIMA_KERNEL_TRY(nms_sort<T>(scores, n, layout, work, stream));
   const auto* order = reinterpret_cast<const std::int64_t*>(work + layout.order);
   auto* sorted = reinterpret_cast<T*>(work + layout.sorted);
-  nms_gather_sorted<T>(boxes, order, n, sorted, stream);
-  nms_mask_v1<T>(sorted, n, iou_threshold, reinterpret_cast<std::uint64_t*>(work + layout.mask), stream);
+  ANIMA_KERNEL_TRY(nms_gather_sorted<T>(boxes, order, n, sorted, stream));
+  ANIMA_KERNEL_TRY(
+      nms_mask_v1<T>(sorted, n, iou_threshold, reinterpret_cast<std::uint64_t*>(work + layout.mask), stream));
+  return cudaSuccess;
 }
 
 // Everything on the device: boxes [n, 4], scores [n] -> keep [n] at work + layout.keep, the count at
 // work + layout.count.
 template <class T>
-void nms_device(const T* boxes, const T* scores, std::int64_t n, double iou_threshold,
-                const NmsWorkspaceLayout<T>& layout, char* work, cudaStream_t stream) {
-  nms_sort_and_mask<T>(boxes, scores, n, iou_threshold, layout, work, stream);
-  nms_reduce_mask_device(reinterpret_cast<const std::uint64_t*>(work + layout.mask), n,
-                         reinterpret_cast<const std::int64_t*>(work + layout.order),
-                         reinterpret_cast<std::uint64_t*>(work + layout.removed),
-                         reinterpret_cast<std::int64_t*>(work + layout.keep),
-                         reinterpret_cast<std::int64_t*>(work + layout.count), stream);
+[[nodiscard]] cudaError_t nms_device(const T* boxes, const T* scores, std::int64_t n, double iou_threshold,
+                                     const NmsWorkspaceLayout<T>& layout, char* work, cudaStream_t stream) {
+  ANIMA_KERNEL_TRY(nms_sort_and_mask<T>(boxes, scores, n, iou_threshold, layout, work, stream));
+  ANIMA_KERNEL_TRY(nms_reduce_mask_device(reinterpret_cast<const std::uint64_t*>(work + layout.mask), n,
+                                          reinterpret_cast<const std::int64_t*>(work + layout.order),
+                                          reinterpret_cast<std::uint64_t*>(work + layout.removed),
+                                          reinterpret_cast<std::int64_t*>(work + layout.keep),
+                                          reinterpret_cast<std::int64_t*>(work + layout.count), stream));
+  return cudaSuccess;
 }
 
 }  // namespace anima::kernels::cuda

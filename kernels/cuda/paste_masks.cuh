@@ -12,7 +12,7 @@
 
 #include <cuda_runtime.h>
 
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/kernels/cuda/status.cuh>
 #include <anima/kernels/cuda/elementwise.cuh>
 #include <anima/kernels/paste_masks_math.hpp>
 
@@ -30,11 +30,13 @@ __global__ void paste_masks_pixel_kernel(const T* __restrict__ masks, const std:
 
 // Launcher (host); device pointers, run on `stream`.
 template <class T>
-void paste_masks(const T* masks, const std::int64_t* boxes, const PasteMasksGeometry& g, T* out, cudaStream_t stream) {
+[[nodiscard]] cudaError_t paste_masks(const T* masks, const std::int64_t* boxes, const PasteMasksGeometry& g, T* out,
+                                      cudaStream_t stream) {
   const std::int64_t n = g.masks * g.image_h * g.image_w;
-  if (n <= 0) return;
+  if (n <= 0) return cudaSuccess;
   paste_masks_pixel_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(masks, boxes, g, out, n);
-  ANIMA_CUDA_CHECK_LAUNCH("paste_masks_pixel_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 }  // namespace anima::kernels::cuda

@@ -14,7 +14,7 @@
 
 #include <cuda_runtime.h>
 
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/kernels/cuda/status.cuh>
 #include <anima/kernels/cuda/elementwise.cuh>
 #include <anima/kernels/pool_math.hpp>
 
@@ -144,51 +144,62 @@ __global__ void adaptive_avg_pool2d_backward_gather_kernel(const T* __restrict__
 // Launchers (host); device pointers, run on `stream`. Empty problems launch nothing.
 
 template <class T>
-void max_pool2d_forward(const T* x, const Pool2dGeometry& g, T* y, std::int64_t* idx, cudaStream_t stream) {
+[[nodiscard]] cudaError_t max_pool2d_forward(const T* x, const Pool2dGeometry& g, T* y, std::int64_t* idx,
+                                             cudaStream_t stream) {
   const std::int64_t n = g.planes * g.out_h * g.out_w;
-  if (n <= 0) return;
+  if (n <= 0) return cudaSuccess;
   max_pool2d_forward_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(x, g, y, idx, n);
-  ANIMA_CUDA_CHECK_LAUNCH("max_pool2d_forward_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void max_pool2d_backward(const T* gy, const std::int64_t* idx, const Pool2dGeometry& g, T* gx, cudaStream_t stream) {
+[[nodiscard]] cudaError_t max_pool2d_backward(const T* gy, const std::int64_t* idx, const Pool2dGeometry& g, T* gx,
+                                              cudaStream_t stream) {
   const std::int64_t n = g.planes * g.in_h * g.in_w;
-  if (n <= 0) return;
+  if (n <= 0) return cudaSuccess;
   max_pool2d_backward_gather_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(gy, idx, g, gx, n);
-  ANIMA_CUDA_CHECK_LAUNCH("max_pool2d_backward_gather_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void avg_pool2d_forward(const T* x, const Pool2dGeometry& g, bool count_include_pad, T* y, cudaStream_t stream) {
+[[nodiscard]] cudaError_t avg_pool2d_forward(const T* x, const Pool2dGeometry& g, bool count_include_pad, T* y,
+                                             cudaStream_t stream) {
   const std::int64_t n = g.planes * g.out_h * g.out_w;
-  if (n <= 0) return;
+  if (n <= 0) return cudaSuccess;
   avg_pool2d_forward_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(x, g, count_include_pad, y, n);
-  ANIMA_CUDA_CHECK_LAUNCH("avg_pool2d_forward_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void avg_pool2d_backward(const T* gy, const Pool2dGeometry& g, bool count_include_pad, T* gx, cudaStream_t stream) {
+[[nodiscard]] cudaError_t avg_pool2d_backward(const T* gy, const Pool2dGeometry& g, bool count_include_pad, T* gx,
+                                              cudaStream_t stream) {
   const std::int64_t n = g.planes * g.in_h * g.in_w;
-  if (n <= 0) return;
+  if (n <= 0) return cudaSuccess;
   avg_pool2d_backward_gather_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(gy, g, count_include_pad, gx, n);
-  ANIMA_CUDA_CHECK_LAUNCH("avg_pool2d_backward_gather_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void adaptive_avg_pool2d_forward(const T* x, const Pool2dGeometry& g, T* y, cudaStream_t stream) {
+[[nodiscard]] cudaError_t adaptive_avg_pool2d_forward(const T* x, const Pool2dGeometry& g, T* y, cudaStream_t stream) {
   const std::int64_t n = g.planes * g.out_h * g.out_w;
-  if (n <= 0) return;
+  if (n <= 0) return cudaSuccess;
   adaptive_avg_pool2d_forward_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(x, g, y, n);
-  ANIMA_CUDA_CHECK_LAUNCH("adaptive_avg_pool2d_forward_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void adaptive_avg_pool2d_backward(const T* gy, const Pool2dGeometry& g, T* gx, cudaStream_t stream) {
+[[nodiscard]] cudaError_t adaptive_avg_pool2d_backward(const T* gy, const Pool2dGeometry& g, T* gx,
+                                                       cudaStream_t stream) {
   const std::int64_t n = g.planes * g.in_h * g.in_w;
-  if (n <= 0) return;
+  if (n <= 0) return cudaSuccess;
   adaptive_avg_pool2d_backward_gather_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(gy, g, gx, n);
-  ANIMA_CUDA_CHECK_LAUNCH("adaptive_avg_pool2d_backward_gather_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 }  // namespace anima::kernels::cuda

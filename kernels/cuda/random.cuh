@@ -14,7 +14,7 @@
 
 #include <cuda_runtime.h>
 
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/kernels/cuda/status.cuh>
 #include <anima/kernels/cuda/elementwise.cuh>  // grid_1d, kBlock, grid-stride helpers
 #include <anima/kernels/philox.hpp>
 
@@ -41,18 +41,21 @@ __global__ void random_normal_kernel(T* __restrict__ y, std::int64_t n, std::uin
 }
 
 template <class T>
-void random_uniform(T* y, std::int64_t n, std::uint64_t seed, std::uint64_t offset, T lo, T hi, cudaStream_t stream) {
-  if (n <= 0) return;
+[[nodiscard]] cudaError_t random_uniform(T* y, std::int64_t n, std::uint64_t seed, std::uint64_t offset, T lo, T hi,
+                                         cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
   random_uniform_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(y, n, seed, offset, lo, hi);
-  ANIMA_CUDA_CHECK_LAUNCH("random_uniform_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void random_normal(T* y, std::int64_t n, std::uint64_t seed, std::uint64_t offset, T mean, T stddev,
-                   cudaStream_t stream) {
-  if (n <= 0) return;
+[[nodiscard]] cudaError_t random_normal(T* y, std::int64_t n, std::uint64_t seed, std::uint64_t offset, T mean,
+                                        T stddev, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
   random_normal_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(y, n, seed, offset, mean, stddev);
-  ANIMA_CUDA_CHECK_LAUNCH("random_normal_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 }  // namespace anima::kernels::cuda

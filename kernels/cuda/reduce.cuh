@@ -33,8 +33,7 @@
 
 #include <cuda_runtime.h>
 
-#include <anima/core/error.hpp>
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/kernels/cuda/status.cuh>
 #include <anima/kernels/reduce_op.hpp>
 
 namespace anima::kernels::cuda {
@@ -171,20 +170,21 @@ __global__ void __launch_bounds__(kReduceBlock)
 
 // y [rows], idx [rows] or null; x [rows, cols] contiguous, on the device.
 template <class T>
-void reduce_rows(ReduceOp op, const T* x, std::int64_t rows, std::int64_t cols, T* y, std::int64_t* idx,
-                 cudaStream_t stream) {
-  if (rows <= 0) return;
-  ANIMA_CHECK(op == ReduceOp::Sum || cols > 0, "reduce", "max/min over an empty row (cols == 0) has no value");
+[[nodiscard]] cudaError_t reduce_rows(ReduceOp op, const T* x, std::int64_t rows, std::int64_t cols, T* y,
+                                      std::int64_t* idx, cudaStream_t stream) {
+  if (rows <= 0) return cudaSuccess;
+  if (op != ReduceOp::Sum && cols <= 0) return cudaErrorInvalidValue;  // max/min of an empty row has no value
   if (cols <= kWarpRowMaxCols) {
     std::int64_t grid = (rows + kWarpRowsPerBlock - 1) / kWarpRowsPerBlock;
     if (grid > kReduceMaxGrid) grid = kReduceMaxGrid;
     reduce_rows_warp<T><<<static_cast<unsigned>(grid), kWarpRowsPerBlock * 32, 0, stream>>>(op, x, rows, cols, y, idx);
-    ANIMA_CUDA_CHECK_LAUNCH("reduce_rows_warp");
+    ANIMA_KERNEL_TRY_LAUNCH();
   } else {
     const std::int64_t grid = rows < kReduceMaxGrid ? rows : kReduceMaxGrid;
     reduce_rows_block<T><<<static_cast<unsigned>(grid), kReduceBlock, 0, stream>>>(op, x, rows, cols, y, idx);
-    ANIMA_CUDA_CHECK_LAUNCH("reduce_rows_block");
+    ANIMA_KERNEL_TRY_LAUNCH();
   }
+  return cudaSuccess;
 }
 
 }  // namespace anima::kernels::cuda

@@ -76,7 +76,7 @@
 #include <cub/block/block_scan.cuh>
 #include <cuda_runtime.h>
 
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/kernels/cuda/status.cuh>
 #include <anima/kernels/cuda/elementwise.cuh>
 #include <anima/kernels/parallel.hpp>
 #include <anima/kernels/roi_align_gather_device_plan.hpp>
@@ -428,30 +428,36 @@ inline std::int64_t roi_output_elems(const RoiAlignGeometry& g) {
 inline std::int64_t roi_input_elems(const RoiAlignGeometry& g) { return g.batch * g.channels * g.height * g.width; }
 
 template <class T>
-void roi_align_fwd_v1(const T* x, const T* rois, const RoiAlignGeometry& g, T* y, cudaStream_t stream) {
+[[nodiscard]] cudaError_t roi_align_fwd_v1(const T* x, const T* rois, const RoiAlignGeometry& g, T* y,
+                                           cudaStream_t stream) {
   const std::int64_t n = roi_output_elems(g);
-  if (n <= 0) return;
+  if (n <= 0) return cudaSuccess;
   roi_align_fwd_v1_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(x, rois, g, y, n);
-  ANIMA_CUDA_CHECK_LAUNCH("roi_align_fwd_v1_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void roi_align_fwd_v2(const T* x, const T* rois, const RoiAlignGeometry& g, T* y, cudaStream_t stream) {
-  if (roi_output_elems(g) <= 0) return;
+[[nodiscard]] cudaError_t roi_align_fwd_v2(const T* x, const T* rois, const RoiAlignGeometry& g, T* y,
+                                           cudaStream_t stream) {
+  if (roi_output_elems(g) <= 0) return cudaSuccess;
   const dim3 grid(static_cast<unsigned>(g.num_rois),
                   static_cast<unsigned>((g.channels + kRoiChannelTile - 1) / kRoiChannelTile));
   roi_align_fwd_v2_kernel<T><<<grid, kRoiBlock, 0, stream>>>(x, rois, g, y);
-  ANIMA_CUDA_CHECK_LAUNCH("roi_align_fwd_v2_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void roi_align_bwd_atomic_v1(const T* gy, const T* rois, const RoiAlignGeometry& g, T* gx, cudaStream_t stream) {
+[[nodiscard]] cudaError_t roi_align_bwd_atomic_v1(const T* gy, const T* rois, const RoiAlignGeometry& g, T* gx,
+                                                  cudaStream_t stream) {
   const std::int64_t nx = roi_input_elems(g), n = roi_output_elems(g);
-  if (nx <= 0) return;
-  ANIMA_CUDA_CHECK(cudaMemsetAsync(gx, 0, static_cast<std::size_t>(nx) * sizeof(T), stream));
-  if (n <= 0) return;
+  if (nx <= 0) return cudaSuccess;
+  ANIMA_KERNEL_TRY(cudaMemsetAsync(gx, 0, static_cast<std::size_t>(nx) * sizeof(T), stream));
+  if (n <= 0) return cudaSuccess;
   roi_align_bwd_atomic_v1_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(gy, rois, g, gx, n);
-  ANIMA_CUDA_CHECK_LAUNCH("roi_align_bwd_atomic_v1_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 inline std::size_t roi_align_bwd_fixed_point_workspace_bytes(const RoiAlignGeometry& g) {
@@ -459,26 +465,27 @@ inline std::size_t roi_align_bwd_fixed_point_workspace_bytes(const RoiAlignGeome
 }
 
 template <class T>
-void roi_align_bwd_fixed_point(const T* gy, const T* rois, const RoiAlignGeometry& g, T* gx, void* workspace,
-                               cudaStream_t stream) {
+[[nodiscard]] cudaError_t roi_align_bwd_fixed_point(const T* gy, const T* rois, const RoiAlignGeometry& g, T* gx,
+                                                    void* workspace, cudaStream_t stream) {
   const std::int64_t nx = roi_input_elems(g), n = roi_output_elems(g);
-  if (nx <= 0) return;
+  if (nx <= 0) return cudaSuccess;
   if (n <= 0) {
-    ANIMA_CUDA_CHECK(cudaMemsetAsync(gx, 0, static_cast<std::size_t>(nx) * sizeof(T), stream));
-    return;
+    ANIMA_KERNEL_TRY(cudaMemsetAsync(gx, 0, static_cast<std::size_t>(nx) * sizeof(T), stream));
+    return cudaSuccess;
   }
   auto* max_bits = static_cast<unsigned long long*>(workspace);
   unsigned long long* acc = max_bits + 1;
-  ANIMA_CUDA_CHECK(cudaMemsetAsync(workspace, 0, roi_align_bwd_fixed_point_workspace_bytes(g), stream));
+  ANIMA_KERNEL_TRY(cudaMemsetAsync(workspace, 0, roi_align_bwd_fixed_point_workspace_bytes(g), stream));
   roi_align_abs_max_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(gy, n, max_bits);
-  ANIMA_CUDA_CHECK_LAUNCH("roi_align_abs_max_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
   const dim3 grid(static_cast<unsigned>(g.num_rois),
                   static_cast<unsigned>((g.channels + kRoiChannelTile - 1) / kRoiChannelTile));
   roi_align_bwd_fixed_point_kernel<T><<<grid, kRoiBlock, 0, stream>>>(gy, rois, g, max_bits, acc);
-  ANIMA_CUDA_CHECK_LAUNCH("roi_align_bwd_fixed_point_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
   roi_align_fixed_point_convert_kernel<T>
       <<<grid_1d(nx), kBlock, 0, stream>>>(acc, max_bits, g.num_rois * g.pooled_h * g.pooled_w, gx, nx);
-  ANIMA_CUDA_CHECK_LAUNCH("roi_align_fixed_point_convert_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 // How the gather kernel is launched. channels_per_thread: 0 picks (one channel per thread when the map
@@ -492,8 +499,9 @@ struct RoiGatherLaunch {
 constexpr std::int64_t kRoiGatherFewThreads = std::int64_t(1) << 18;
 
 template <class T, int CT>
-void roi_align_gather_launch_ct(const T* gy, const RoiGatherView<T>& view, const RoiAlignGeometry& g, T* gx, bool tiled,
-                                cudaStream_t stream) {
+[[nodiscard]] cudaError_t roi_align_gather_launch_ct(const T* gy, const RoiGatherView<T>& view,
+                                                     const RoiAlignGeometry& g, T* gx, bool tiled,
+                                                     cudaStream_t stream) {
   const std::int64_t cb = (g.channels + CT - 1) / CT;
   if (tiled) {
     const std::int64_t blocks = g.batch * cb * view.tiles_y * view.tiles_x;
@@ -504,47 +512,50 @@ void roi_align_gather_launch_ct(const T* gy, const RoiGatherView<T>& view, const
     const std::int64_t n = g.batch * cb * g.height * g.width;
     roi_align_bwd_gather_kernel<T, CT><<<grid_1d(n), kBlock, 0, stream>>>(gy, view, g, gx, n);
   }
-  ANIMA_CUDA_CHECK_LAUNCH("roi_align_bwd_gather_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void roi_align_gather_launch(const T* gy, const RoiGatherView<T>& view, const RoiAlignGeometry& g, T* gx,
-                             cudaStream_t stream, RoiGatherLaunch how = {}) {
+[[nodiscard]] cudaError_t roi_align_gather_launch(const T* gy, const RoiGatherView<T>& view, const RoiAlignGeometry& g,
+                                                  T* gx, cudaStream_t stream, RoiGatherLaunch how = {}) {
   constexpr int CT = kRoiGatherChannels;
   const std::int64_t n = g.batch * g.height * g.width * ((g.channels + CT - 1) / CT);
   if (how.channels_per_thread == 1 || (how.channels_per_thread == 0 && n < kRoiGatherFewThreads))
-    roi_align_gather_launch_ct<T, 1>(gy, view, g, gx, how.tiled, stream);
+    return roi_align_gather_launch_ct<T, 1>(gy, view, g, gx, how.tiled, stream);
   else
-    roi_align_gather_launch_ct<T, CT>(gy, view, g, gx, how.tiled, stream);
+    return roi_align_gather_launch_ct<T, CT>(gy, view, g, gx, how.tiled, stream);
 }
 
 // Gather backward, step 1 (host): copies the rois to the host (a synchronisation of `stream`) and
-// builds the plan; plan.workspace_bytes() is the device workspace roi_align_bwd_gather needs.
+// builds *plan; plan->workspace_bytes() is the device workspace roi_align_bwd_gather needs.
 template <class T>
-RoiGatherPlan<T> roi_align_bwd_gather_plan(const T* rois, const RoiAlignGeometry& g, cudaStream_t stream,
-                                           const ParallelFor& parallel) {
+[[nodiscard]] cudaError_t roi_align_bwd_gather_plan(const T* rois, const RoiAlignGeometry& g, cudaStream_t stream,
+                                                    const ParallelFor& parallel, RoiGatherPlan<T>* plan) {
   std::vector<T> host(static_cast<std::size_t>(g.num_rois > 0 ? g.num_rois * 5 : 0));
   if (!host.empty()) {
-    ANIMA_CUDA_CHECK(cudaMemcpyAsync(host.data(), rois, host.size() * sizeof(T), cudaMemcpyDeviceToHost, stream));
-    ANIMA_CUDA_CHECK(cudaStreamSynchronize(stream));
+    ANIMA_KERNEL_TRY(cudaMemcpyAsync(host.data(), rois, host.size() * sizeof(T), cudaMemcpyDeviceToHost, stream));
+    ANIMA_KERNEL_TRY(cudaStreamSynchronize(stream));
   }
-  return roi_gather_build_plan(host.data(), g, parallel);
+  *plan = roi_gather_build_plan(host.data(), g, parallel);
+  return cudaSuccess;
 }
 
 // Gather backward, step 2: uploads the plan into `workspace` (>= plan.workspace_bytes()) and writes gx.
 // The upload is from pageable memory, so it has left `plan` when this returns (the plan may be freed).
 template <class T>
-void roi_align_bwd_gather(const T* gy, const RoiGatherPlan<T>& plan, const RoiAlignGeometry& g, T* gx, void* workspace,
-                          cudaStream_t stream) {
+[[nodiscard]] cudaError_t roi_align_bwd_gather(const T* gy, const RoiGatherPlan<T>& plan, const RoiAlignGeometry& g,
+                                               T* gx, void* workspace, cudaStream_t stream) {
   const std::int64_t nx = roi_input_elems(g);
-  if (nx <= 0) return;
+  if (nx <= 0) return cudaSuccess;
   if (roi_output_elems(g) <= 0) {
-    ANIMA_CUDA_CHECK(cudaMemsetAsync(gx, 0, static_cast<std::size_t>(nx) * sizeof(T), stream));
-    return;
+    ANIMA_KERNEL_TRY(cudaMemsetAsync(gx, 0, static_cast<std::size_t>(nx) * sizeof(T), stream));
+    return cudaSuccess;
   }
-  ANIMA_CUDA_CHECK(
+  ANIMA_KERNEL_TRY(
       cudaMemcpyAsync(workspace, plan.bytes.data(), plan.workspace_bytes(), cudaMemcpyHostToDevice, stream));
-  roi_align_gather_launch(gy, plan.view(workspace), g, gx, stream);
+  ANIMA_KERNEL_TRY(roi_align_gather_launch(gy, plan.view(workspace), g, gx, stream));
+  return cudaSuccess;
 }
 
 // The gather backward with its plan built on the device: no host work, no copy either way, 4 kernels
@@ -557,48 +568,50 @@ RoiGatherDeviceLayout<T> roi_align_bwd_gather_device_layout(const RoiAlignGeomet
 
 // how: the gather kernel's launch (default: tile-aligned, channels per thread picked).
 template <class T>
-void roi_align_bwd_gather_device_plan(const T* gy, const T* rois, const RoiAlignGeometry& g, T* gx, void* workspace,
-                                      cudaStream_t stream, RoiGatherLaunch how = {0, true}) {
+[[nodiscard]] cudaError_t roi_align_bwd_gather_device_plan(const T* gy, const T* rois, const RoiAlignGeometry& g, T* gx,
+                                                           void* workspace, cudaStream_t stream,
+                                                           RoiGatherLaunch how = {0, true}) {
   const std::int64_t nx = roi_input_elems(g);
-  if (nx <= 0) return;
+  if (nx <= 0) return cudaSuccess;
   if (roi_output_elems(g) <= 0) {
-    ANIMA_CUDA_CHECK(cudaMemsetAsync(gx, 0, static_cast<std::size_t>(nx) * sizeof(T), stream));
-    return;
+    ANIMA_KERNEL_TRY(cudaMemsetAsync(gx, 0, static_cast<std::size_t>(nx) * sizeof(T), stream));
+    return cudaSuccess;
   }
   const RoiGatherDeviceLayout<T> L = roi_gather_device_layout<T>(g);
-  if (!L.supported)
-    fail("roi_align_bwd_gather_device_plan", "no device plan for this geometry (adaptive sampling or too large)");
+  if (!L.supported) return cudaErrorInvalidValue;  // adaptive sampling or too large: the caller checks first
   auto* base = static_cast<unsigned char*>(workspace);
-  ANIMA_CUDA_CHECK(
+  ANIMA_KERNEL_TRY(
       cudaMemsetAsync(base + L.off_tile_ptr, 0, static_cast<std::size_t>(L.ntiles + 1) * sizeof(std::int64_t), stream));
   roi_gather_plan_rois_kernel<T><<<grid_1d(L.num_rois), kBlock, 0, stream>>>(rois, g, L, base);
-  ANIMA_CUDA_CHECK_LAUNCH("roi_gather_plan_rois_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
   roi_gather_plan_scan_kernel<kRoiPlanScanThreads>
       <<<1, kRoiPlanScanThreads, 0, stream>>>(reinterpret_cast<std::int64_t*>(base + L.off_tile_ptr), L.ntiles);
-  ANIMA_CUDA_CHECK_LAUNCH("roi_gather_plan_scan_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
   roi_gather_plan_tiles_kernel<T><<<static_cast<unsigned>(L.ntiles), kRoiPlanTileThreads, 0, stream>>>(L, base);
-  ANIMA_CUDA_CHECK_LAUNCH("roi_gather_plan_tiles_kernel");
-  roi_align_gather_launch(gy, L.view(workspace), g, gx, stream, how);
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return roi_align_gather_launch(gy, L.view(workspace), g, gx, stream, how);
 }
 
 template <class T>
-void roi_pool_fwd(const T* x, const T* rois, const RoiAlignGeometry& g, T* y, std::int64_t* argmax,
-                  cudaStream_t stream) {
+[[nodiscard]] cudaError_t roi_pool_fwd(const T* x, const T* rois, const RoiAlignGeometry& g, T* y, std::int64_t* argmax,
+                                       cudaStream_t stream) {
   const std::int64_t n = roi_output_elems(g);
-  if (n <= 0) return;
+  if (n <= 0) return cudaSuccess;
   roi_pool_fwd_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(x, rois, g, y, argmax, n);
-  ANIMA_CUDA_CHECK_LAUNCH("roi_pool_fwd_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 template <class T>
-void roi_pool_bwd_atomic(const T* gy, const std::int64_t* argmax, const T* rois, const RoiAlignGeometry& g, T* gx,
-                         cudaStream_t stream) {
+[[nodiscard]] cudaError_t roi_pool_bwd_atomic(const T* gy, const std::int64_t* argmax, const T* rois,
+                                              const RoiAlignGeometry& g, T* gx, cudaStream_t stream) {
   const std::int64_t nx = roi_input_elems(g), n = roi_output_elems(g);
-  if (nx <= 0) return;
-  ANIMA_CUDA_CHECK(cudaMemsetAsync(gx, 0, static_cast<std::size_t>(nx) * sizeof(T), stream));
-  if (n <= 0) return;
+  if (nx <= 0) return cudaSuccess;
+  ANIMA_KERNEL_TRY(cudaMemsetAsync(gx, 0, static_cast<std::size_t>(nx) * sizeof(T), stream));
+  if (n <= 0) return cudaSuccess;
   roi_pool_bwd_atomic_kernel<T><<<grid_1d(n), kBlock, 0, stream>>>(gy, argmax, rois, g, gx, n);
-  ANIMA_CUDA_CHECK_LAUNCH("roi_pool_bwd_atomic_kernel");
+  ANIMA_KERNEL_TRY_LAUNCH();
+  return cudaSuccess;
 }
 
 }  // namespace anima::kernels::cuda

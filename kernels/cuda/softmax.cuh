@@ -20,7 +20,7 @@
 
 #include <cuda_runtime.h>
 
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/kernels/cuda/status.cuh>
 
 namespace anima::kernels::cuda {
 
@@ -158,36 +158,38 @@ inline unsigned softmax_grid(std::int64_t work, std::int64_t per_block) {
 
 // y [outer, dim, inner] from x [outer, dim, inner], all contiguous on the device.
 template <class T>
-void softmax_forward(bool log_out, const T* x, T* y, std::int64_t outer, std::int64_t dim, std::int64_t inner,
-                     cudaStream_t stream) {
-  if (outer <= 0 || dim <= 0 || inner <= 0) return;
+[[nodiscard]] cudaError_t softmax_forward(bool log_out, const T* x, T* y, std::int64_t outer, std::int64_t dim,
+                                          std::int64_t inner, cudaStream_t stream) {
+  if (outer <= 0 || dim <= 0 || inner <= 0) return cudaSuccess;
   if (inner == 1) {
     softmax_forward_warp_rows<T>
         <<<softmax_grid(outer, kSoftmaxWarpRowsPerBlock), kSoftmaxWarpRowsPerBlock * 32, 0, stream>>>(log_out, x, y,
                                                                                                       outer, dim);
-    ANIMA_CUDA_CHECK_LAUNCH("softmax_forward_warp_rows");
+    ANIMA_KERNEL_TRY_LAUNCH();
   } else {
     softmax_forward_columns<T><<<softmax_grid(outer * inner, kSoftmaxColumnBlock), kSoftmaxColumnBlock, 0, stream>>>(
         log_out, x, y, outer, dim, inner);
-    ANIMA_CUDA_CHECK_LAUNCH("softmax_forward_columns");
+    ANIMA_KERNEL_TRY_LAUNCH();
   }
+  return cudaSuccess;
 }
 
 // dx from the forward's output y and the upstream gradient dy (all [outer, dim, inner], contiguous).
 template <class T>
-void softmax_backward(bool log_out, const T* y, const T* dy, T* dx, std::int64_t outer, std::int64_t dim,
-                      std::int64_t inner, cudaStream_t stream) {
-  if (outer <= 0 || dim <= 0 || inner <= 0) return;
+[[nodiscard]] cudaError_t softmax_backward(bool log_out, const T* y, const T* dy, T* dx, std::int64_t outer,
+                                           std::int64_t dim, std::int64_t inner, cudaStream_t stream) {
+  if (outer <= 0 || dim <= 0 || inner <= 0) return cudaSuccess;
   if (inner == 1) {
     softmax_backward_warp_rows<T>
         <<<softmax_grid(outer, kSoftmaxWarpRowsPerBlock), kSoftmaxWarpRowsPerBlock * 32, 0, stream>>>(log_out, y, dy,
                                                                                                       dx, outer, dim);
-    ANIMA_CUDA_CHECK_LAUNCH("softmax_backward_warp_rows");
+    ANIMA_KERNEL_TRY_LAUNCH();
   } else {
     softmax_backward_columns<T><<<softmax_grid(outer * inner, kSoftmaxColumnBlock), kSoftmaxColumnBlock, 0, stream>>>(
         log_out, y, dy, dx, outer, dim, inner);
-    ANIMA_CUDA_CHECK_LAUNCH("softmax_backward_columns");
+    ANIMA_KERNEL_TRY_LAUNCH();
   }
+  return cudaSuccess;
 }
 
 }  // namespace anima::kernels::cuda

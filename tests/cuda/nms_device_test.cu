@@ -64,7 +64,7 @@ DeviceRun run_variants(const Tensor& boxes_cuda, const Tensor& scores_cuda, doub
   const cudaStream_t stream = cuda::current_stream();
   const auto* boxes = static_cast<const float*>(boxes_cuda.raw_data());
   const auto* scores = static_cast<const float*>(scores_cuda.raw_data());
-  kernels::cuda::nms_sort_and_mask<float>(boxes, scores, n, thr, layout, w, stream);
+  ANIMA_CUDA_CHECK(kernels::cuda::nms_sort_and_mask<float>(boxes, scores, n, thr, layout, w, stream));
   DeviceRun run;
   run.order.resize(static_cast<std::size_t>(n));
   ANIMA_CUDA_CHECK(cudaMemcpyAsync(run.order.data(), w + layout.order, run.order.size() * sizeof(std::int64_t),
@@ -75,11 +75,11 @@ DeviceRun run_variants(const Tensor& boxes_cuda, const Tensor& scores_cuda, doub
   };
   for (const Variant v : {Variant{0, true}, Variant{32, false}, Variant{64, true}, Variant{96, false},
                           Variant{1024, true}, Variant{1024, false}}) {
-    kernels::cuda::nms_reduce_mask_device(
+    ANIMA_CUDA_CHECK(kernels::cuda::nms_reduce_mask_device(
         reinterpret_cast<const std::uint64_t*>(w + layout.mask), n,
         reinterpret_cast<const std::int64_t*>(w + layout.order), reinterpret_cast<std::uint64_t*>(w + layout.removed),
         reinterpret_cast<std::int64_t*>(w + layout.keep), reinterpret_cast<std::int64_t*>(w + layout.count), stream,
-        v.threads, v.allow_shared);
+        v.threads, v.allow_shared));
     std::int64_t count = -1;
     ANIMA_CUDA_CHECK(cudaMemcpyAsync(&count, w + layout.count, sizeof count, cudaMemcpyDeviceToHost, stream));
     ANIMA_CUDA_CHECK(cudaStreamSynchronize(stream));

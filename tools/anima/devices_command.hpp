@@ -12,12 +12,12 @@
 #include <anima/core/dispatch.hpp>
 #include <anima/core/error.hpp>
 #include <anima/core/thread_pool.hpp>
-#include <anima/kernels/cpu/gemm_packed.hpp>
+#include <anima/backends/cpu/matmul.hpp>
 
 namespace anima::cli {
 
 inline int run_devices() {
-  std::printf("cpu: %d threads, GEMM micro-kernel %s\n", default_thread_pool().size(), kernels::cpu::gemm_packed_isa());
+  std::printf("cpu: %d threads, GEMM micro-kernel %s\n", default_thread_pool().size(), cpu_gemm_isa());
   try {
     DeviceRuntime* runtime = ensure_cuda_backend();
     if (runtime == nullptr) {

@@ -11,7 +11,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include <anima/kernels/philox.hpp>
+#include <anima/core/generator.hpp>
 
 namespace anima::synth {
 
@@ -39,7 +39,7 @@ class Rng {
       : key_(splitmix64(splitmix64(splitmix64(seed) ^ item) ^ ((static_cast<std::uint64_t>(purpose) << 32) + sub))) {}
 
   // Uniform in [0, 1).
-  double uniform() { return kernels::philox_uniform<double>(key_, 0, counter_++); }
+  double uniform() { return philox_uniform(key_, 0, counter_++); }
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
   // Integer in [lo, hi] (both inclusive).
   int integer(int lo, int hi) {

@@ -6,7 +6,7 @@
 //         Reference   plain loops (kernels/cpu/conv_reference.hpp)
 //         Im2colGemm  im2col + packed GEMM on the thread pool (kernels/cpu/conv_im2col.hpp)
 //         Depthwise   direct depthwise loops (kernels/cpu/conv_depthwise.hpp); depthwise geometry only
-//   CUDA  Auto, Cudnn cuDNN for every pass (kernels/cuda/conv_cudnn.cuh)
+//   CUDA  Auto, Cudnn cuDNN for every pass (backends/cuda/conv_cudnn.cuh)
 //         ImplicitGemm our implicit-GEMM forward kernel (kernels/cuda/conv_implicit_gemm.cuh); it has no
 //                     backward kernels, so the backward passes run on cuDNN
 #pragma once

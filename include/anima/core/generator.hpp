@@ -50,6 +50,12 @@ inline Generator& default_generator() {
 // Re-seeds the default generator (torch.manual_seed).
 inline void manual_seed(std::uint64_t seed) { default_generator().manual_seed(seed); }
 
+// The float64 uniform in [0, 1) at counter `counter` after `offset` under key `seed`: Philox's draw,
+// stateless, the same on every machine (what Generator and random_permutation draw from).
+inline double philox_uniform(std::uint64_t seed, std::uint64_t offset, std::uint64_t counter) {
+  return kernels::philox_uniform<double>(seed, offset, counter);
+}
+
 // A permutation of 0..n-1 drawn on the host by Fisher-Yates: for i = n-1 down to 1, element i is
 // swapped with element floor(u_i·(i+1)), u_i the float64 Philox uniform of counter i after `offset`
 // under key `seed`. The same (n, seed, offset) give the same permutation on every machine.
@@ -57,7 +63,7 @@ inline std::vector<std::int64_t> random_permutation(std::int64_t n, std::uint64_
   std::vector<std::int64_t> order(static_cast<std::size_t>(n > 0 ? n : 0));
   for (std::int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
   for (std::int64_t i = n - 1; i > 0; --i) {
-    const double u = kernels::philox_uniform<double>(seed, offset, static_cast<std::uint64_t>(i));
+    const double u = philox_uniform(seed, offset, static_cast<std::uint64_t>(i));
     std::swap(order[static_cast<std::size_t>(i)],
               order[static_cast<std::size_t>(static_cast<std::int64_t>(u * static_cast<double>(i + 1)))]);
   }

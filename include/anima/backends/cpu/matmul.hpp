@@ -17,6 +17,9 @@
 
 namespace anima {
 
+// The micro-kernel the CPU GEMM runs on this machine: "avx512f", "avx2+fma" or "portable".
+inline const char* cpu_gemm_isa() { return kernels::cpu::gemm_packed_isa(); }
+
 struct GemmKernel {
   using Fn = void(DType dtype, bool trans_a, bool trans_b, std::int64_t batch, std::int64_t M, std::int64_t N,
                   std::int64_t K, double alpha, const void* A, std::int64_t lda, std::int64_t stride_a, const void* B,

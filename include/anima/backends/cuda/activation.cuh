@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include <anima/backends/cuda/check.cuh>
 #include <anima/core/dispatch.hpp>
 #include <anima/core/dtype.hpp>
 #include <anima/backends/cuda/runtime.cuh>
@@ -16,9 +17,9 @@ inline void activation_backward(DType dtype, kernels::UnaryOp grad_op, double p0
                                 const kernels::Layout& ls, const void* g, const kernels::Layout& lg, void* dx,
                                 std::int64_t n) {
   ANIMA_DISPATCH_FLOATING(dtype, ActivationBackwardKernel::name, [&] {
-    kernels::cuda::activation_backward<scalar_t>(grad_op, static_cast<scalar_t>(p0), static_cast<const scalar_t*>(s),
-                                                 ls, static_cast<const scalar_t*>(g), lg, static_cast<scalar_t*>(dx), n,
-                                                 current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::activation_backward<scalar_t>(
+        grad_op, static_cast<scalar_t>(p0), static_cast<const scalar_t*>(s), ls, static_cast<const scalar_t*>(g), lg,
+        static_cast<scalar_t*>(dx), n, current_stream()));
   });
 }
 

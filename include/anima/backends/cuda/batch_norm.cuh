@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include <anima/backends/cuda/check.cuh>
 #include <anima/core/dispatch.hpp>
 #include <anima/core/dtype.hpp>
 #include <anima/backends/cuda/runtime.cuh>
@@ -17,8 +18,8 @@ inline void batch_norm_stats(DType dtype, const void* x, std::int64_t N, std::in
                              void* var) {
   ANIMA_DISPATCH_FLOATING(dtype, BatchNormStatsKernel::name, [&] {
     using T = scalar_t;
-    kernels::cuda::batch_norm_stats<T>(static_cast<const T*>(x), N, C, HW, static_cast<T*>(mean), static_cast<T*>(var),
-                                       current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::batch_norm_stats<T>(static_cast<const T*>(x), N, C, HW, static_cast<T*>(mean),
+                                                        static_cast<T*>(var), current_stream()));
   });
 }
 
@@ -26,9 +27,9 @@ inline void batch_norm_transform(DType dtype, const void* x, std::int64_t N, std
                                  const void* mean, const void* var, const void* w, const void* b, double eps, void* y) {
   ANIMA_DISPATCH_FLOATING(dtype, BatchNormTransformKernel::name, [&] {
     using T = scalar_t;
-    kernels::cuda::batch_norm_transform<T>(static_cast<const T*>(x), N, C, HW, static_cast<const T*>(mean),
-                                           static_cast<const T*>(var), static_cast<const T*>(w),
-                                           static_cast<const T*>(b), eps, static_cast<T*>(y), current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::batch_norm_transform<T>(
+        static_cast<const T*>(x), N, C, HW, static_cast<const T*>(mean), static_cast<const T*>(var),
+        static_cast<const T*>(w), static_cast<const T*>(b), eps, static_cast<T*>(y), current_stream()));
   });
 }
 
@@ -37,10 +38,10 @@ inline void batch_norm_backward(DType dtype, const void* x, const void* gy, std:
                                 bool training, void* gx, void* gw, void* gb) {
   ANIMA_DISPATCH_FLOATING(dtype, BatchNormBackwardKernel::name, [&] {
     using T = scalar_t;
-    kernels::cuda::batch_norm_backward<T>(static_cast<const T*>(x), static_cast<const T*>(gy), N, C, HW,
-                                          static_cast<const T*>(mean), static_cast<const T*>(var),
-                                          static_cast<const T*>(w), eps, training, static_cast<T*>(gx),
-                                          static_cast<T*>(gw), static_cast<T*>(gb), current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::batch_norm_backward<T>(static_cast<const T*>(x), static_cast<const T*>(gy), N, C,
+                                                           HW, static_cast<const T*>(mean), static_cast<const T*>(var),
+                                                           static_cast<const T*>(w), eps, training, static_cast<T*>(gx),
+                                                           static_cast<T*>(gw), static_cast<T*>(gb), current_stream()));
   });
 }
 

@@ -46,7 +46,7 @@
 #include <anima/core/allocator.hpp>
 #include <anima/core/error.hpp>
 #include <anima/backends/cuda/stream.cuh>
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/backends/cuda/check.cuh>
 
 namespace anima::cuda {
 

@@ -2,7 +2,7 @@
 // anima::cuda::current_stream() of the current device.
 //
 //   ConvAlgorithms::cuda  forward                               backward data / backward filter
-//   Auto, Cudnn           cuDNN (kernels/cuda/conv_cudnn.cuh)   cuDNN
+//   Auto, Cudnn           cuDNN (backends/cuda/conv_cudnn.cuh)   cuDNN
 //   ImplicitGemm          conv2d_fwd_implicit_gemm_v1 (ours)    cuDNN (there is no implicit-GEMM backward)
 // cuDNN runs with this thread's handle bound to the current stream (anima/backends/cuda/library_handles.cuh).
 // Its workspace comes from the device's caching allocator and is returned right after the call is
@@ -17,10 +17,11 @@
 #include <anima/core/dispatch.hpp>
 #include <anima/core/dtype.hpp>
 #include <anima/core/error.hpp>
+#include <anima/backends/cuda/check.cuh>
 #include <anima/backends/cuda/library_handles.cuh>
 #include <anima/backends/cuda/runtime.cuh>
 #include <anima/kernels/conv_math.hpp>
-#include <anima/kernels/cuda/conv_cudnn.cuh>
+#include <anima/backends/cuda/conv_cudnn.cuh>
 #include <anima/kernels/cuda/conv_implicit_gemm.cuh>
 #include <anima/backends/cpu/conv.hpp>
 
@@ -36,13 +37,16 @@ inline void conv2d_forward(DType dtype, const ConvAlgorithms& algorithms, const 
     auto* ys = static_cast<scalar_t*>(y);
     const cudaStream_t stream = current_stream();
     if (ours) {
-      kernels::cuda::conv2d_fwd_implicit_gemm(p, xs, ws, bs, ys, stream);
+      ANIMA_CHECK(kernels::cuda::conv2d_implicit_gemm_fits(p), "conv2d",
+                  "the implicit-GEMM kernel takes at most one launch's grid: N·Ho·Wo = ", p.N * p.Ho * p.Wo,
+                  ", O/groups = ", p.O / p.groups, ", groups = ", p.groups, " is too large; use cuDNN");
+      ANIMA_CUDA_CHECK(kernels::cuda::conv2d_fwd_implicit_gemm(p, xs, ws, bs, ys, stream));
       return;
     }
     const cudnnHandle_t handle = cudnn_handle(stream);
-    const auto plan = kernels::cuda::cudnn_conv_plan<scalar_t>(handle, kernels::cuda::CudnnConvPass::Forward, p);
+    const auto plan = cudnn_conv_plan<scalar_t>(handle, CudnnConvPass::Forward, p);
     const ScopedWorkspace work = device_workspace(plan.workspace_bytes);
-    kernels::cuda::cudnn_conv_forward(handle, p, plan, xs, ws, bs, ys, work.get());
+    cudnn_conv_forward(handle, p, plan, xs, ws, bs, ys, work.get());
   });
 }
 
@@ -51,10 +55,10 @@ inline void conv2d_backward_data(DType dtype, const ConvAlgorithms& /*every CUDA
   ANIMA_DISPATCH_FLOATING(dtype, Conv2dBackwardDataKernel::name, [&] {
     const cudaStream_t stream = current_stream();
     const cudnnHandle_t handle = cudnn_handle(stream);
-    const auto plan = kernels::cuda::cudnn_conv_plan<scalar_t>(handle, kernels::cuda::CudnnConvPass::BackwardData, p);
+    const auto plan = cudnn_conv_plan<scalar_t>(handle, CudnnConvPass::BackwardData, p);
     const ScopedWorkspace work = device_workspace(plan.workspace_bytes);
-    kernels::cuda::cudnn_conv_backward_data(handle, p, plan, static_cast<const scalar_t*>(dy),
-                                            static_cast<const scalar_t*>(w), static_cast<scalar_t*>(dx), work.get());
+    cudnn_conv_backward_data(handle, p, plan, static_cast<const scalar_t*>(dy), static_cast<const scalar_t*>(w),
+                             static_cast<scalar_t*>(dx), work.get());
   });
 }
 
@@ -64,12 +68,10 @@ inline void conv2d_backward_filter(DType dtype, const ConvAlgorithms& /*every CU
   ANIMA_DISPATCH_FLOATING(dtype, Conv2dBackwardFilterKernel::name, [&] {
     const cudaStream_t stream = current_stream();
     const cudnnHandle_t handle = cudnn_handle(stream);
-    const auto plan =
-        kernels::cuda::cudnn_conv_plan<scalar_t>(handle, kernels::cuda::CudnnConvPass::BackwardFilter, p);
+    const auto plan = cudnn_conv_plan<scalar_t>(handle, CudnnConvPass::BackwardFilter, p);
     const ScopedWorkspace work = device_workspace(plan.workspace_bytes);
-    kernels::cuda::cudnn_conv_backward_filter(handle, p, plan, static_cast<const scalar_t*>(x),
-                                              static_cast<const scalar_t*>(dy), static_cast<scalar_t*>(dw),
-                                              static_cast<scalar_t*>(db), work.get());
+    cudnn_conv_backward_filter(handle, p, plan, static_cast<const scalar_t*>(x), static_cast<const scalar_t*>(dy),
+                               static_cast<scalar_t*>(dw), static_cast<scalar_t*>(db), work.get());
   });
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include <anima/backends/cuda/check.cuh>
 #include <anima/backends/cpu/copy.hpp>
 #include <anima/core/dispatch.hpp>
 #include <anima/core/dtype.hpp>
@@ -16,12 +17,12 @@ namespace anima::cuda {
 
 inline void strided_copy(std::size_t element_bytes, const void* x, const kernels::Layout& layout, void* y,
                          std::int64_t n) {
-  kernels::cuda::strided_copy(element_bytes, x, layout, y, n, current_stream());
+  ANIMA_CUDA_CHECK(kernels::cuda::strided_copy(element_bytes, x, layout, y, n, current_stream()));
 }
 
 inline void copy_into(std::size_t element_bytes, const void* x, const kernels::Layout& lx, void* y,
                       const kernels::Layout& ly, std::int64_t n) {
-  kernels::cuda::copy_into(element_bytes, x, lx, y, ly, n, current_stream());
+  ANIMA_CUDA_CHECK(kernels::cuda::copy_into(element_bytes, x, lx, y, ly, n, current_stream()));
 }
 
 inline void cast(DType from, const void* x, const kernels::Layout& layout, DType to, void* y, std::int64_t n) {
@@ -29,11 +30,19 @@ inline void cast(DType from, const void* x, const kernels::Layout& layout, DType
     using From = std::remove_const_t<std::remove_pointer_t<decltype(typed_x)>>;
     const cudaStream_t s = current_stream();
     switch (to) {
-      case DType::Float32: return kernels::cuda::cast<From, float>(typed_x, layout, static_cast<float*>(y), n, s);
-      case DType::Float64: return kernels::cuda::cast<From, double>(typed_x, layout, static_cast<double*>(y), n, s);
+      case DType::Float32:
+        ANIMA_CUDA_CHECK((kernels::cuda::cast<From, float>(typed_x, layout, static_cast<float*>(y), n, s)));
+        return;
+      case DType::Float64:
+        ANIMA_CUDA_CHECK((kernels::cuda::cast<From, double>(typed_x, layout, static_cast<double*>(y), n, s)));
+        return;
       case DType::Int64:
-        return kernels::cuda::cast<From, std::int64_t>(typed_x, layout, static_cast<std::int64_t*>(y), n, s);
-      case DType::Bool: return kernels::cuda::cast<From, bool>(typed_x, layout, static_cast<bool*>(y), n, s);
+        ANIMA_CUDA_CHECK(
+            (kernels::cuda::cast<From, std::int64_t>(typed_x, layout, static_cast<std::int64_t*>(y), n, s)));
+        return;
+      case DType::Bool:
+        ANIMA_CUDA_CHECK((kernels::cuda::cast<From, bool>(typed_x, layout, static_cast<bool*>(y), n, s)));
+        return;
       default: fail(CastKernel::name, "unsupported target dtype ", dtype_name(to));
     }
   };

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include <anima/backends/cuda/check.cuh>
 #include <anima/core/dispatch.hpp>
 #include <anima/core/dtype.hpp>
 #include <anima/backends/cuda/runtime.cuh>
@@ -17,11 +18,14 @@ namespace anima::cuda {
 inline void fill(DType dtype, void* y, std::int64_t n, double value) {
   const cudaStream_t s = current_stream();
   switch (dtype) {
-    case DType::Float32: return kernels::cuda::fill(static_cast<float*>(y), n, static_cast<float>(value), s);
-    case DType::Float64: return kernels::cuda::fill(static_cast<double*>(y), n, value, s);
+    case DType::Float32:
+      ANIMA_CUDA_CHECK(kernels::cuda::fill(static_cast<float*>(y), n, static_cast<float>(value), s));
+      return;
+    case DType::Float64: ANIMA_CUDA_CHECK(kernels::cuda::fill(static_cast<double*>(y), n, value, s)); return;
     case DType::Int64:
-      return kernels::cuda::fill(static_cast<std::int64_t*>(y), n, static_cast<std::int64_t>(value), s);
-    case DType::Bool: return kernels::cuda::fill(static_cast<bool*>(y), n, value != 0.0, s);
+      ANIMA_CUDA_CHECK(kernels::cuda::fill(static_cast<std::int64_t*>(y), n, static_cast<std::int64_t>(value), s));
+      return;
+    case DType::Bool: ANIMA_CUDA_CHECK(kernels::cuda::fill(static_cast<bool*>(y), n, value != 0.0, s)); return;
     default: fail(FillKernel::name, "unsupported dtype ", dtype_name(dtype));
   }
 }
@@ -31,11 +35,11 @@ inline void random(DType dtype, kernels::Distribution dist, void* y, std::int64_
   ANIMA_DISPATCH_FLOATING(dtype, RandomKernel::name, [&] {
     auto* out = static_cast<scalar_t*>(y);
     if (dist == kernels::Distribution::Uniform)
-      kernels::cuda::random_uniform<scalar_t>(out, n, seed, offset, static_cast<scalar_t>(a), static_cast<scalar_t>(b),
-                                              current_stream());
+      ANIMA_CUDA_CHECK(kernels::cuda::random_uniform<scalar_t>(out, n, seed, offset, static_cast<scalar_t>(a),
+                                                               static_cast<scalar_t>(b), current_stream()));
     else
-      kernels::cuda::random_normal<scalar_t>(out, n, seed, offset, static_cast<scalar_t>(a), static_cast<scalar_t>(b),
-                                             current_stream());
+      ANIMA_CUDA_CHECK(kernels::cuda::random_normal<scalar_t>(out, n, seed, offset, static_cast<scalar_t>(a),
+                                                              static_cast<scalar_t>(b), current_stream()));
   });
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include <anima/backends/cuda/check.cuh>
 #include <anima/core/dispatch.hpp>
 #include <anima/core/dtype.hpp>
 #include <anima/backends/cuda/runtime.cuh>
@@ -16,24 +17,24 @@ namespace anima::cuda {
 inline void index_select_rows(DType dtype, const void* x, const std::int64_t* idx, std::int64_t m,
                               std::int64_t row_elems, void* y) {
   ANIMA_DISPATCH_FLOATING(dtype, IndexSelectRowsKernel::name, [&] {
-    kernels::cuda::index_select_rows<scalar_t>(static_cast<const scalar_t*>(x), idx, m, row_elems,
-                                               static_cast<scalar_t*>(y), current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::index_select_rows<scalar_t>(static_cast<const scalar_t*>(x), idx, m, row_elems,
+                                                                static_cast<scalar_t*>(y), current_stream()));
   });
 }
 
 inline void index_copy_rows(DType dtype, const void* x, const std::int64_t* idx, std::int64_t m, std::int64_t row_elems,
                             void* y) {
   ANIMA_DISPATCH_FLOATING(dtype, IndexCopyRowsKernel::name, [&] {
-    kernels::cuda::index_copy_rows<scalar_t>(static_cast<const scalar_t*>(x), idx, m, row_elems,
-                                             static_cast<scalar_t*>(y), current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::index_copy_rows<scalar_t>(static_cast<const scalar_t*>(x), idx, m, row_elems,
+                                                              static_cast<scalar_t*>(y), current_stream()));
   });
 }
 
 inline void index_add_rows(DType dtype, const void* gy, const std::int64_t* ptr, const std::int64_t* src,
                            std::int64_t k, std::int64_t row_elems, void* gx) {
   ANIMA_DISPATCH_FLOATING(dtype, IndexAddRowsKernel::name, [&] {
-    kernels::cuda::index_add_rows<scalar_t>(static_cast<const scalar_t*>(gy), ptr, src, k, row_elems,
-                                            static_cast<scalar_t*>(gx), current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::index_add_rows<scalar_t>(static_cast<const scalar_t*>(gy), ptr, src, k, row_elems,
+                                                             static_cast<scalar_t*>(gx), current_stream()));
   });
 }
 

@@ -3,6 +3,7 @@
 // determinism (the backward uses atomics): anima/kernels/cuda/interpolate.cuh.
 #pragma once
 
+#include <anima/backends/cuda/check.cuh>
 #include <anima/core/dispatch.hpp>
 #include <anima/core/dtype.hpp>
 #include <anima/backends/cuda/runtime.cuh>
@@ -14,16 +15,16 @@ namespace anima::cuda {
 inline void interpolate2d_forward(DType dtype, kernels::InterpMode mode, const void* x,
                                   const kernels::Interp2dGeometry& g, void* y) {
   ANIMA_DISPATCH_FLOATING(dtype, Interpolate2dForwardKernel::name, [&] {
-    kernels::cuda::interpolate2d_forward<scalar_t>(mode, static_cast<const scalar_t*>(x), g, static_cast<scalar_t*>(y),
-                                                   current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::interpolate2d_forward<scalar_t>(mode, static_cast<const scalar_t*>(x), g,
+                                                                    static_cast<scalar_t*>(y), current_stream()));
   });
 }
 
 inline void interpolate2d_backward(DType dtype, kernels::InterpMode mode, const void* gy,
                                    const kernels::Interp2dGeometry& g, void* gx) {
   ANIMA_DISPATCH_FLOATING(dtype, Interpolate2dBackwardKernel::name, [&] {
-    kernels::cuda::interpolate2d_backward<scalar_t>(mode, static_cast<const scalar_t*>(gy), g,
-                                                    static_cast<scalar_t*>(gx), current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::interpolate2d_backward<scalar_t>(mode, static_cast<const scalar_t*>(gy), g,
+                                                                     static_cast<scalar_t*>(gx), current_stream()));
   });
 }
 

@@ -1,5 +1,5 @@
 // anima/backends/cuda/library_handles.cuh — the cuBLAS and cuDNN handles the CUDA adapters pass to the
-// kernels (anima/kernels/cuda/gemm_cublas.cuh, conv_cudnn.cuh), bound to a stream.
+// kernels (anima/backends/cuda/gemm_cublas.cuh, conv_cudnn.cuh), bound to a stream.
 //
 //   cublasHandle_t h = anima::cuda::cublas_handle(stream);   // of the current device, bound to stream
 //   cudnnHandle_t h = anima::cuda::cudnn_handle(stream);
@@ -23,7 +23,7 @@
 #include <cudnn.h>
 
 #include <anima/backends/cuda/stream.cuh>
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/backends/cuda/check.cuh>
 
 namespace anima::cuda {
 

@@ -1,5 +1,5 @@
 // anima/backends/cuda/matmul.cuh — CUDA entry of GemmKernel (anima/backends/cpu/matmul.hpp): row-major batched GEMM
-// through cuBLAS (anima/kernels/cuda/gemm_cublas.cuh), run on anima::cuda::current_stream() with this thread's
+// through cuBLAS (anima/backends/cuda/gemm_cublas.cuh), run on anima::cuda::current_stream() with this thread's
 // cuBLAS handle bound to it (anima/backends/cuda/library_handles.cuh).
 #pragma once
 
@@ -9,7 +9,7 @@
 #include <anima/core/dtype.hpp>
 #include <anima/backends/cuda/library_handles.cuh>
 #include <anima/backends/cuda/runtime.cuh>
-#include <anima/kernels/cuda/gemm_cublas.cuh>
+#include <anima/backends/cuda/gemm_cublas.cuh>
 #include <anima/backends/cpu/matmul.hpp>
 
 namespace anima::cuda {
@@ -20,10 +20,10 @@ inline void gemm(DType dtype, bool trans_a, bool trans_b, std::int64_t batch, st
                  std::int64_t stride_c) {
   ANIMA_DISPATCH_FLOATING(dtype, GemmKernel::name, [&] {
     const cudaStream_t stream = current_stream();
-    kernels::cuda::gemm_cublas<scalar_t>(trans_a, trans_b, batch, M, N, K, static_cast<scalar_t>(alpha),
-                                         static_cast<const scalar_t*>(A), lda, stride_a,
-                                         static_cast<const scalar_t*>(B), ldb, stride_b, static_cast<scalar_t>(beta),
-                                         static_cast<scalar_t*>(C), ldc, stride_c, cublas_handle(stream), stream);
+    gemm_cublas<scalar_t>(trans_a, trans_b, batch, M, N, K, static_cast<scalar_t>(alpha),
+                          static_cast<const scalar_t*>(A), lda, stride_a, static_cast<const scalar_t*>(B), ldb,
+                          stride_b, static_cast<scalar_t>(beta), static_cast<scalar_t*>(C), ldc, stride_c,
+                          cublas_handle(stream), stream);
   });
 }
 

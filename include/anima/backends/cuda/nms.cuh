@@ -20,23 +20,34 @@
 #include <anima/core/dtype.hpp>
 #include <anima/backends/cuda/runtime.cuh>
 #include <anima/kernels/cpu/nms.hpp>
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/backends/cuda/check.cuh>
 #include <anima/kernels/cuda/nms.cuh>
 #include <anima/backends/cpu/nms.hpp>
 
 namespace anima::cuda {
+
+// The workspace layout of an n-box pass, with the box limit stated and CUB's size query checked.
+template <class T>
+kernels::cuda::NmsWorkspaceLayout<T> nms_workspace_layout(std::int64_t n) {
+  ANIMA_CHECK(n <= kernels::cuda::kNmsMaxBoxes, NmsKernel::name, "at most ", kernels::cuda::kNmsMaxBoxes,
+              " boxes on CUDA, got ", n);
+  kernels::cuda::NmsWorkspaceLayout<T> layout(n);
+  ANIMA_CUDA_CHECK(layout.status);
+  return layout;
+}
 
 // boxes: [n, 4], scores: [n] (device, contiguous) -> keep: [n] (host), returns the count.
 inline std::int64_t nms(Device device, DType dtype, const void* boxes, const void* scores, std::int64_t n,
                         double iou_threshold, std::int64_t* keep) {
   return ANIMA_DISPATCH_FLOATING(dtype, NmsKernel::name, [&]() -> std::int64_t {
     if (n == 0) return 0;
-    const kernels::cuda::NmsWorkspaceLayout<scalar_t> layout(n);
+    const auto layout = nms_workspace_layout<scalar_t>(n);
     const ScopedWorkspace work(*cuda::allocator(device.index), layout.bytes);
     char* w = static_cast<char*>(work.get());
     const cudaStream_t stream = current_stream();
-    kernels::cuda::nms_device<scalar_t>(static_cast<const scalar_t*>(boxes), static_cast<const scalar_t*>(scores), n,
-                                        iou_threshold, layout, w, stream);
+    ANIMA_CUDA_CHECK(kernels::cuda::nms_device<scalar_t>(static_cast<const scalar_t*>(boxes),
+                                                         static_cast<const scalar_t*>(scores), n, iou_threshold, layout,
+                                                         w, stream));
     std::int64_t count = 0;
     ANIMA_CUDA_CHECK(cudaMemcpyAsync(&count, w + layout.count, sizeof count, cudaMemcpyDeviceToHost, stream));
     ANIMA_CUDA_CHECK(cudaStreamSynchronize(stream));
@@ -56,12 +67,13 @@ inline std::int64_t nms_host_reduce(Device device, DType dtype, const void* boxe
                                     double iou_threshold, std::int64_t* keep) {
   return ANIMA_DISPATCH_FLOATING(dtype, NmsKernel::name, [&]() -> std::int64_t {
     if (n == 0) return 0;
-    const kernels::cuda::NmsWorkspaceLayout<scalar_t> layout(n);
+    const auto layout = nms_workspace_layout<scalar_t>(n);
     const ScopedWorkspace work(*cuda::allocator(device.index), layout.bytes);
     char* w = static_cast<char*>(work.get());
     const cudaStream_t stream = current_stream();
-    kernels::cuda::nms_sort_and_mask<scalar_t>(
-        static_cast<const scalar_t*>(boxes), static_cast<const scalar_t*>(scores), n, iou_threshold, layout, w, stream);
+    ANIMA_CUDA_CHECK(kernels::cuda::nms_sort_and_mask<scalar_t>(static_cast<const scalar_t*>(boxes),
+                                                                static_cast<const scalar_t*>(scores), n, iou_threshold,
+                                                                layout, w, stream));
     const std::int64_t blocks = kernels::nms_blocks(n);
     const std::size_t mask_words = static_cast<std::size_t>(n) * static_cast<std::size_t>(blocks);
     std::vector<std::uint64_t> host_mask(mask_words), removed(static_cast<std::size_t>(blocks));

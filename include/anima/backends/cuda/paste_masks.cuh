@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include <anima/backends/cuda/check.cuh>
 #include <anima/core/dispatch.hpp>
 #include <anima/core/dtype.hpp>
 #include <anima/backends/cuda/runtime.cuh>
@@ -16,8 +17,8 @@ namespace anima::cuda {
 inline void paste_masks(DType dtype, const void* masks, const std::int64_t* boxes, const kernels::PasteMasksGeometry& g,
                         void* out) {
   ANIMA_DISPATCH_FLOATING(dtype, PasteMasksKernel::name, [&] {
-    kernels::cuda::paste_masks<scalar_t>(static_cast<const scalar_t*>(masks), boxes, g, static_cast<scalar_t*>(out),
-                                         current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::paste_masks<scalar_t>(static_cast<const scalar_t*>(masks), boxes, g,
+                                                          static_cast<scalar_t*>(out), current_stream()));
   });
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include <anima/backends/cuda/check.cuh>
 #include <anima/core/dispatch.hpp>
 #include <anima/core/dtype.hpp>
 #include <anima/backends/cuda/runtime.cuh>
@@ -16,46 +17,46 @@ namespace anima::cuda {
 inline void max_pool2d_forward(DType dtype, const void* x, const kernels::Pool2dGeometry& g, void* y,
                                std::int64_t* idx) {
   ANIMA_DISPATCH_FLOATING(dtype, MaxPool2dForwardKernel::name, [&] {
-    kernels::cuda::max_pool2d_forward<scalar_t>(static_cast<const scalar_t*>(x), g, static_cast<scalar_t*>(y), idx,
-                                                current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::max_pool2d_forward<scalar_t>(static_cast<const scalar_t*>(x), g,
+                                                                 static_cast<scalar_t*>(y), idx, current_stream()));
   });
 }
 
 inline void max_pool2d_backward(DType dtype, const void* gy, const std::int64_t* idx, const kernels::Pool2dGeometry& g,
                                 void* gx) {
   ANIMA_DISPATCH_FLOATING(dtype, MaxPool2dBackwardKernel::name, [&] {
-    kernels::cuda::max_pool2d_backward<scalar_t>(static_cast<const scalar_t*>(gy), idx, g, static_cast<scalar_t*>(gx),
-                                                 current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::max_pool2d_backward<scalar_t>(static_cast<const scalar_t*>(gy), idx, g,
+                                                                  static_cast<scalar_t*>(gx), current_stream()));
   });
 }
 
 inline void avg_pool2d_forward(DType dtype, const void* x, const kernels::Pool2dGeometry& g, bool count_include_pad,
                                void* y) {
   ANIMA_DISPATCH_FLOATING(dtype, AvgPool2dForwardKernel::name, [&] {
-    kernels::cuda::avg_pool2d_forward<scalar_t>(static_cast<const scalar_t*>(x), g, count_include_pad,
-                                                static_cast<scalar_t*>(y), current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::avg_pool2d_forward<scalar_t>(static_cast<const scalar_t*>(x), g, count_include_pad,
+                                                                 static_cast<scalar_t*>(y), current_stream()));
   });
 }
 
 inline void avg_pool2d_backward(DType dtype, const void* gy, const kernels::Pool2dGeometry& g, bool count_include_pad,
                                 void* gx) {
   ANIMA_DISPATCH_FLOATING(dtype, AvgPool2dBackwardKernel::name, [&] {
-    kernels::cuda::avg_pool2d_backward<scalar_t>(static_cast<const scalar_t*>(gy), g, count_include_pad,
-                                                 static_cast<scalar_t*>(gx), current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::avg_pool2d_backward<scalar_t>(
+        static_cast<const scalar_t*>(gy), g, count_include_pad, static_cast<scalar_t*>(gx), current_stream()));
   });
 }
 
 inline void adaptive_avg_pool2d_forward(DType dtype, const void* x, const kernels::Pool2dGeometry& g, void* y) {
   ANIMA_DISPATCH_FLOATING(dtype, AdaptiveAvgPool2dForwardKernel::name, [&] {
-    kernels::cuda::adaptive_avg_pool2d_forward<scalar_t>(static_cast<const scalar_t*>(x), g, static_cast<scalar_t*>(y),
-                                                         current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::adaptive_avg_pool2d_forward<scalar_t>(static_cast<const scalar_t*>(x), g,
+                                                                          static_cast<scalar_t*>(y), current_stream()));
   });
 }
 
 inline void adaptive_avg_pool2d_backward(DType dtype, const void* gy, const kernels::Pool2dGeometry& g, void* gx) {
   ANIMA_DISPATCH_FLOATING(dtype, AdaptiveAvgPool2dBackwardKernel::name, [&] {
-    kernels::cuda::adaptive_avg_pool2d_backward<scalar_t>(static_cast<const scalar_t*>(gy), g,
-                                                          static_cast<scalar_t*>(gx), current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::adaptive_avg_pool2d_backward<scalar_t>(
+        static_cast<const scalar_t*>(gy), g, static_cast<scalar_t*>(gx), current_stream()));
   });
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include <anima/backends/cuda/check.cuh>
 #include <anima/core/dispatch.hpp>
 #include <anima/core/dtype.hpp>
 #include <anima/backends/cuda/runtime.cuh>
@@ -16,8 +17,8 @@ namespace anima::cuda {
 inline void reduce(DType dtype, kernels::ReduceOp op, const void* x, std::int64_t rows, std::int64_t cols, void* y,
                    std::int64_t* idx) {
   ANIMA_DISPATCH_FLOATING(dtype, ReduceKernel::name, [&] {
-    kernels::cuda::reduce_rows<scalar_t>(op, static_cast<const scalar_t*>(x), rows, cols, static_cast<scalar_t*>(y),
-                                         idx, current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::reduce_rows<scalar_t>(op, static_cast<const scalar_t*>(x), rows, cols,
+                                                          static_cast<scalar_t*>(y), idx, current_stream()));
   });
 }
 

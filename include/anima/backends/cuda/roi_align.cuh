@@ -21,6 +21,7 @@
 
 #include <cuda_runtime.h>
 
+#include <anima/backends/cuda/check.cuh>
 #include <anima/core/dispatch.hpp>
 #include <anima/core/dtype.hpp>
 #include <anima/core/error.hpp>
@@ -38,9 +39,9 @@ inline void roi_align_forward(DType dtype, const RoiAlignAlgorithms& algorithms,
     const auto* rs = static_cast<const scalar_t*>(rois);
     auto* ys = static_cast<scalar_t*>(y);
     if (v1)
-      kernels::cuda::roi_align_fwd_v1(xs, rs, g, ys, current_stream());
+      ANIMA_CUDA_CHECK(kernels::cuda::roi_align_fwd_v1(xs, rs, g, ys, current_stream()));
     else
-      kernels::cuda::roi_align_fwd_v2(xs, rs, g, ys, current_stream());
+      ANIMA_CUDA_CHECK(kernels::cuda::roi_align_fwd_v2(xs, rs, g, ys, current_stream()));
   });
 }
 
@@ -55,29 +56,31 @@ inline void roi_align_backward(DType dtype, const RoiAlignAlgorithms& algorithms
     const auto* rs = static_cast<const scalar_t*>(rois);
     auto* gxs = static_cast<scalar_t*>(gx);
     if (atomic) {
-      kernels::cuda::roi_align_bwd_atomic_v1(gys, rs, g, gxs, current_stream());
+      ANIMA_CUDA_CHECK(kernels::cuda::roi_align_bwd_atomic_v1(gys, rs, g, gxs, current_stream()));
       return;
     }
     if (fixed_point) {
       const ScopedWorkspace work = device_workspace(kernels::cuda::roi_align_bwd_fixed_point_workspace_bytes(g));
-      kernels::cuda::roi_align_bwd_fixed_point(gys, rs, g, gxs, work.get(), current_stream());
+      ANIMA_CUDA_CHECK(kernels::cuda::roi_align_bwd_fixed_point(gys, rs, g, gxs, work.get(), current_stream()));
       return;
     }
     if (device_plan) {
       const auto layout = kernels::cuda::roi_align_bwd_gather_device_layout<scalar_t>(g);
       if (layout.supported) {
         const ScopedWorkspace work = device_workspace(layout.bytes);
-        kernels::cuda::roi_align_bwd_gather_device_plan(gys, rs, g, gxs, work.get(), current_stream());
+        ANIMA_CUDA_CHECK(
+            kernels::cuda::roi_align_bwd_gather_device_plan(gys, rs, g, gxs, work.get(), current_stream()));
         return;
       }
     }
     // Rois already on the host (bit-identical copy given by the op): no read-back, no synchronisation.
-    const auto plan =
-        host_rois != nullptr
-            ? kernels::roi_gather_build_plan(static_cast<const scalar_t*>(host_rois), g, default_parallel())
-            : kernels::cuda::roi_align_bwd_gather_plan(rs, g, current_stream(), default_parallel());
+    kernels::RoiGatherPlan<scalar_t> plan;
+    if (host_rois != nullptr)
+      plan = kernels::roi_gather_build_plan(static_cast<const scalar_t*>(host_rois), g, default_parallel());
+    else
+      ANIMA_CUDA_CHECK(kernels::cuda::roi_align_bwd_gather_plan(rs, g, current_stream(), default_parallel(), &plan));
     const ScopedWorkspace work = device_workspace(plan.workspace_bytes());
-    kernels::cuda::roi_align_bwd_gather(gys, plan, g, gxs, work.get(), current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::roi_align_bwd_gather(gys, plan, g, gxs, work.get(), current_stream()));
   });
 }
 

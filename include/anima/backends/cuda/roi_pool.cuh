@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include <anima/backends/cuda/check.cuh>
 #include <anima/backends/cpu/roi_pool.hpp>
 #include <anima/backends/cuda/runtime.cuh>
 #include <anima/core/dispatch.hpp>
@@ -16,16 +17,17 @@ namespace anima::cuda {
 inline void roi_pool_forward(DType dtype, const void* x, const void* rois, const kernels::RoiAlignGeometry& g, void* y,
                              std::int64_t* argmax) {
   ANIMA_DISPATCH_FLOATING(dtype, RoiPoolForwardKernel::name, [&] {
-    kernels::cuda::roi_pool_fwd(static_cast<const scalar_t*>(x), static_cast<const scalar_t*>(rois), g,
-                                static_cast<scalar_t*>(y), argmax, current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::roi_pool_fwd(static_cast<const scalar_t*>(x), static_cast<const scalar_t*>(rois), g,
+                                                 static_cast<scalar_t*>(y), argmax, current_stream()));
   });
 }
 
 inline void roi_pool_backward(DType dtype, const void* gy, const std::int64_t* argmax, const void* rois,
                               const kernels::RoiAlignGeometry& g, void* gx) {
   ANIMA_DISPATCH_FLOATING(dtype, RoiPoolBackwardKernel::name, [&] {
-    kernels::cuda::roi_pool_bwd_atomic(static_cast<const scalar_t*>(gy), argmax, static_cast<const scalar_t*>(rois), g,
-                                       static_cast<scalar_t*>(gx), current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::roi_pool_bwd_atomic(static_cast<const scalar_t*>(gy), argmax,
+                                                        static_cast<const scalar_t*>(rois), g,
+                                                        static_cast<scalar_t*>(gx), current_stream()));
   });
 }
 

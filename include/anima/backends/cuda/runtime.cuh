@@ -34,7 +34,7 @@
 #include <anima/backends/cuda/caching_allocator.cuh>
 #include <anima/backends/cuda/pinned_staging.cuh>
 #include <anima/backends/cuda/stream.cuh>
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/backends/cuda/check.cuh>
 
 namespace anima::cuda {
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include <anima/backends/cuda/check.cuh>
 #include <anima/core/dispatch.hpp>
 #include <anima/core/dtype.hpp>
 #include <anima/backends/cuda/runtime.cuh>
@@ -16,16 +17,17 @@ namespace anima::cuda {
 inline void softmax_forward(DType dtype, bool log, const void* x, void* y, std::int64_t outer, std::int64_t dim,
                             std::int64_t inner) {
   ANIMA_DISPATCH_FLOATING(dtype, SoftmaxForwardKernel::name, [&] {
-    kernels::cuda::softmax_forward<scalar_t>(log, static_cast<const scalar_t*>(x), static_cast<scalar_t*>(y), outer,
-                                             dim, inner, current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::softmax_forward<scalar_t>(
+        log, static_cast<const scalar_t*>(x), static_cast<scalar_t*>(y), outer, dim, inner, current_stream()));
   });
 }
 
 inline void softmax_backward(DType dtype, bool log, const void* y, const void* dy, void* dx, std::int64_t outer,
                              std::int64_t dim, std::int64_t inner) {
   ANIMA_DISPATCH_FLOATING(dtype, SoftmaxBackwardKernel::name, [&] {
-    kernels::cuda::softmax_backward<scalar_t>(log, static_cast<const scalar_t*>(y), static_cast<const scalar_t*>(dy),
-                                              static_cast<scalar_t*>(dx), outer, dim, inner, current_stream());
+    ANIMA_CUDA_CHECK(kernels::cuda::softmax_backward<scalar_t>(
+        log, static_cast<const scalar_t*>(y), static_cast<const scalar_t*>(dy), static_cast<scalar_t*>(dx), outer, dim,
+        inner, current_stream()));
   });
 }
 

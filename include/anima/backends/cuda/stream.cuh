@@ -27,7 +27,7 @@
 #include <cuda_runtime.h>
 
 #include <anima/core/error.hpp>
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/backends/cuda/check.cuh>
 
 namespace anima::cuda {
 

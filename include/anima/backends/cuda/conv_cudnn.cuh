@@ -1,4 +1,4 @@
-// anima/kernels/cuda/conv_cudnn.cuh — 2-D convolution through cuDNN (legacy convolution API):
+// anima/backends/cuda/conv_cudnn.cuh — 2-D convolution through cuDNN (legacy convolution API):
 // forward, backward data, backward filter, bias (geometry: anima/kernels/conv_math.hpp; NCHW / OIHW,
 // contiguous, float or double, device pointers on the current device).
 //
@@ -34,9 +34,9 @@
 
 #include <anima/core/error.hpp>
 #include <anima/kernels/conv_math.hpp>
-#include <anima/kernels/cuda/check.cuh>
+#include <anima/backends/cuda/check.cuh>
 
-namespace anima::kernels::cuda {
+namespace anima::cuda {
 
 enum class CudnnConvPass : int { Forward = 0, BackwardData = 1, BackwardFilter = 2 };
 
@@ -72,7 +72,7 @@ struct Descriptors {
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
 
-  Descriptors(const Conv2dGeometry& p, cudnnDataType_t dt, cudnnMathType_t math) {
+  Descriptors(const kernels::Conv2dGeometry& p, cudnnDataType_t dt, cudnnMathType_t math) {
     try {
       ANIMA_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
       ANIMA_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
@@ -114,7 +114,7 @@ struct Descriptors {
 
 using PlanKey = std::array<std::int64_t, 20>;
 
-inline PlanKey plan_key(CudnnConvPass pass, const Conv2dGeometry& p, cudnnDataType_t dt, int device) {
+inline PlanKey plan_key(CudnnConvPass pass, const kernels::Conv2dGeometry& p, cudnnDataType_t dt, int device) {
   return {static_cast<std::int64_t>(pass),
           p.N,
           p.C,
@@ -158,7 +158,7 @@ bool pick(const Perf* perf, int count, const WorkspaceQuery& workspace, CudnnCon
 
 // The algorithm and workspace for one pass of the convolution `p` in type T (cached).
 template <class T>
-CudnnConvPlan cudnn_conv_plan(cudnnHandle_t h, CudnnConvPass pass, const Conv2dGeometry& p) {
+CudnnConvPlan cudnn_conv_plan(cudnnHandle_t h, CudnnConvPass pass, const kernels::Conv2dGeometry& p) {
   using namespace cudnn_conv_detail;
   static std::mutex* mutex = new std::mutex();
   static auto* cache = new std::map<PlanKey, CudnnConvPlan>();
@@ -218,8 +218,8 @@ CudnnConvPlan cudnn_conv_plan(cudnnHandle_t h, CudnnConvPass pass, const Conv2dG
 
 // y [N, O, Ho, Wo] = conv(x, w) (+ b [O] when b != nullptr). workspace: plan.workspace_bytes.
 template <class T>
-void cudnn_conv_forward(cudnnHandle_t h, const Conv2dGeometry& p, const CudnnConvPlan& plan, const T* x, const T* w,
-                        const T* b, T* y, void* workspace) {
+void cudnn_conv_forward(cudnnHandle_t h, const kernels::Conv2dGeometry& p, const CudnnConvPlan& plan, const T* x,
+                        const T* w, const T* b, T* y, void* workspace) {
   using namespace cudnn_conv_detail;
   Descriptors d(p, data_type<T>(), plan.math_type);
   const Scale<T> one = 1, zero = 0;
@@ -231,7 +231,7 @@ void cudnn_conv_forward(cudnnHandle_t h, const Conv2dGeometry& p, const CudnnCon
 
 // dx [N, C, H, W] (overwritten) from dy [N, O, Ho, Wo] and w.
 template <class T>
-void cudnn_conv_backward_data(cudnnHandle_t h, const Conv2dGeometry& p, const CudnnConvPlan& plan, const T* dy,
+void cudnn_conv_backward_data(cudnnHandle_t h, const kernels::Conv2dGeometry& p, const CudnnConvPlan& plan, const T* dy,
                               const T* w, T* dx, void* workspace) {
   using namespace cudnn_conv_detail;
   Descriptors d(p, data_type<T>(), plan.math_type);
@@ -243,8 +243,8 @@ void cudnn_conv_backward_data(cudnnHandle_t h, const Conv2dGeometry& p, const Cu
 
 // dw [O, C/groups, kh, kw] and db [O] (nullptr: skipped), overwritten, from x and dy.
 template <class T>
-void cudnn_conv_backward_filter(cudnnHandle_t h, const Conv2dGeometry& p, const CudnnConvPlan& plan, const T* x,
-                                const T* dy, T* dw, T* db, void* workspace) {
+void cudnn_conv_backward_filter(cudnnHandle_t h, const kernels::Conv2dGeometry& p, const CudnnConvPlan& plan,
+                                const T* x, const T* dy, T* dw, T* db, void* workspace) {
   using namespace cudnn_conv_detail;
   Descriptors d(p, data_type<T>(), plan.math_type);
   const Scale<T> one = 1, zero = 0;
@@ -254,4 +254,4 @@ void cudnn_conv_backward_filter(cudnnHandle_t h, const Conv2dGeometry& p, const 
   if (db) ANIMA_CUDNN_CHECK(cudnnConvolutionBackwardBias(h, &one, d.y, dy, &zero, d.bias, db));
 }
 
-}  // namespace anima::kernels::cuda
+}  // namespace anima::cuda

@@ -1,4 +1,4 @@
-// anima/kernels/cuda/gemm_cublas.cuh — row-major batched GEMM through cuBLAS.
+// anima/backends/cuda/gemm_cublas.cuh — row-major batched GEMM through cuBLAS.
 //
 //   for b < batch:  C_b[M,N] = alpha * op(A_b) op(B_b) + beta * C_b,   X_b = X + b * stride_x
 // Row-major; op(X) = X^T when its trans flag is set; lda/ldb/ldc are the row strides of the stored
@@ -26,23 +26,10 @@
 #include <cuda_runtime.h>
 
 #include <anima/core/error.hpp>
-#include <anima/kernels/cuda/check.cuh>
-#include <anima/kernels/cuda/elementwise.cuh>  // grid_1d, kBlock, grid-stride helpers
+#include <anima/backends/cuda/check.cuh>
+#include <anima/kernels/cuda/gemm_scale.cuh>
 
-namespace anima::kernels::cuda {
-
-// C[r, c] = beta * C[r, c] (or 0 when beta == 0, without reading C) for each batch: the K == 0 case,
-// where the product is empty (cuBLAS would reject the leading dimensions of empty operands).
-template <class T>
-__global__ void gemm_scale_c_kernel(std::int64_t batch, std::int64_t M, std::int64_t N, T beta, T* C, std::int64_t ldc,
-                                    std::int64_t stride_c) {
-  const std::int64_t total = batch * M * N;
-  for (std::int64_t i = global_thread_index(); i < total; i += grid_stride()) {
-    const std::int64_t b = i / (M * N), r = (i / N) % M, c = i % N;
-    T& v = C[b * stride_c + r * ldc + c];
-    v = beta == T(0) ? T(0) : beta * v;
-  }
-}
+namespace anima::cuda {
 
 inline void cublas_gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
                                         int k, const float* alpha, const float* A, int lda, long long sa,
@@ -70,8 +57,7 @@ void gemm_cublas(bool trans_a, bool trans_b, std::int64_t batch, std::int64_t M,
   if (batch == 0 || M == 0 || N == 0) return;
   ANIMA_CHECK(ldc >= N, "gemm", "ldc ", ldc, " is smaller than N ", N);
   if (K == 0) {
-    gemm_scale_c_kernel<T><<<grid_1d(batch * M * N), kBlock, 0, stream>>>(batch, M, N, beta, C, ldc, stride_c);
-    ANIMA_CUDA_CHECK_LAUNCH("gemm_scale_c_kernel");
+    ANIMA_CUDA_CHECK(kernels::cuda::gemm_scale_c(batch, M, N, beta, C, ldc, stride_c, stream));
     return;
   }
   // Row-major stored shapes: the leading dimension must cover a stored row.
@@ -90,4 +76,4 @@ void gemm_cublas(bool trans_a, bool trans_b, std::int64_t batch, std::int64_t M,
                               static_cast<long long>(stride_c), static_cast<int>(batch));
 }
 
-}  // namespace anima::kernels::cuda
+}  // namespace anima::cuda
