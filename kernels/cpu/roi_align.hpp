@@ -202,6 +202,23 @@ inline BilinearTap<T> tap_x(const RoiBox<T>& box, const RoiAlignGeometry& g, boo
   return cached ? tx[pw * box.x.grid + ix] : bilinear_tap(roi_sample_coord(box.x, pw, ix), g.width);
 }
 
+// f(sample) for every sampling point of bin (ph, pw) that has a non-zero weight, in (iy, ix) order:
+// the loop the forward and backward passes share (they differ only in what they do with a sample).
+template <class T, class F>
+inline void for_each_bin_sample(const RoiBox<T>& box, const RoiAlignGeometry& g, bool cached,
+                                const BilinearTap<T>* ty_cache, const BilinearTap<T>* tx_cache, std::int64_t ph,
+                                std::int64_t pw, F&& f) {
+  for (std::int64_t iy = 0; iy < box.y.grid; ++iy) {
+    const BilinearTap<T> ty = tap_y(box, g, cached, ty_cache, ph, iy);
+    if (!ty.inside) continue;
+    for (std::int64_t ix = 0; ix < box.x.grid; ++ix) {
+      const BilinearSample<T> s = bilinear_sample(ty, tap_x(box, g, cached, tx_cache, pw, ix), g.width);
+      if (s.w1 == T(0) && s.w2 == T(0) && s.w3 == T(0) && s.w4 == T(0)) continue;
+      f(s);
+    }
+  }
+}
+
 }  // namespace roi_align_detail
 
 // Workspace of roi_align_forward_nhwc / roi_align_backward_nhwc, in bytes, for `threads` threads
@@ -244,17 +261,11 @@ void roi_align_forward_nhwc(const T* x, const T* rois, const RoiAlignGeometry& g
           for (std::int64_t ph = 0; ph < g.pooled_h; ++ph)
             for (std::int64_t pw = 0; pw < g.pooled_w; ++pw) {
               T* a = acc + (ph * g.pooled_w + pw) * C;
-              for (std::int64_t iy = 0; iy < box.y.grid; ++iy) {
-                const BilinearTap<T> ty = roi_align_detail::tap_y(box, g, cached, ty_cache, ph, iy);
-                if (!ty.inside) continue;
-                for (std::int64_t ix = 0; ix < box.x.grid; ++ix) {
-                  const BilinearSample<T> s =
-                      bilinear_sample(ty, roi_align_detail::tap_x(box, g, cached, tx_cache, pw, ix), g.width);
-                  if (s.w1 == T(0) && s.w2 == T(0) && s.w3 == T(0) && s.w4 == T(0)) continue;
-                  roi_align_detail::axpy4(a, img + s.o1 * C, img + s.o2 * C, img + s.o3 * C, img + s.o4 * C, s.w1, s.w2,
-                                          s.w3, s.w4, C);
-                }
-              }
+              roi_align_detail::for_each_bin_sample(
+                  box, g, cached, ty_cache, tx_cache, ph, pw, [&](const BilinearSample<T>& s) {
+                    roi_align_detail::axpy4(a, img + s.o1 * C, img + s.o2 * C, img + s.o3 * C, img + s.o4 * C, s.w1,
+                                            s.w2, s.w3, s.w4, C);
+                  });
             }
         }
         // [PH·PW, C] -> y[k] [C, PH·PW], in 16 x 16 tiles (both sides stay in cache lines).
@@ -306,19 +317,13 @@ void roi_align_backward_nhwc(const T* gy, const T* rois, const RoiAlignGeometry&
           for (std::int64_t ph = 0; ph < g.pooled_h; ++ph)
             for (std::int64_t pw = 0; pw < g.pooled_w; ++pw) {
               const T* gb = buf + (ph * g.pooled_w + pw) * CB;
-              for (std::int64_t iy = 0; iy < box.y.grid; ++iy) {
-                const BilinearTap<T> ty = roi_align_detail::tap_y(box, g, cached, ty_cache, ph, iy);
-                if (!ty.inside) continue;
-                for (std::int64_t ix = 0; ix < box.x.grid; ++ix) {
-                  const BilinearSample<T> s =
-                      bilinear_sample(ty, roi_align_detail::tap_x(box, g, cached, tx_cache, pw, ix), g.width);
-                  if (s.w1 == T(0) && s.w2 == T(0) && s.w3 == T(0) && s.w4 == T(0)) continue;
-                  roi_align_detail::axpy(img + s.o1 * C, gb, s.w1, nc);
-                  roi_align_detail::axpy(img + s.o2 * C, gb, s.w2, nc);
-                  roi_align_detail::axpy(img + s.o3 * C, gb, s.w3, nc);
-                  roi_align_detail::axpy(img + s.o4 * C, gb, s.w4, nc);
-                }
-              }
+              roi_align_detail::for_each_bin_sample(box, g, cached, ty_cache, tx_cache, ph, pw,
+                                                    [&](const BilinearSample<T>& s) {
+                                                      roi_align_detail::axpy(img + s.o1 * C, gb, s.w1, nc);
+                                                      roi_align_detail::axpy(img + s.o2 * C, gb, s.w2, nc);
+                                                      roi_align_detail::axpy(img + s.o3 * C, gb, s.w3, nc);
+                                                      roi_align_detail::axpy(img + s.o4 * C, gb, s.w4, nc);
+                                                    });
             }
         }
       }

@@ -57,6 +57,7 @@ using NmsKey = std::conditional_t<std::is_same_v<T, float>, std::uint32_t, std::
 // status: cudaErrorInvalidValue when n > kNmsMaxBoxes (nothing laid out), else CUB's size query's.
 template <class T>
 struct NmsWorkspaceLayout {
+  using Scalar = T;
   std::size_t keys_in = 0, keys_out = 0, index_in = 0, order = 0, sorted = 0, mask = 0, removed = 0, keep = 0,
               count = 0, sort_temp = 0, sort_temp_bytes = 0, bytes = 0;
   cudaError_t status = cudaSuccess;

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -31,19 +32,18 @@
 
 namespace anima::cuda {
 
-inline void cublas_gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
-                                        int k, const float* alpha, const float* A, int lda, long long sa,
-                                        const float* B, int ldb, long long sb, const float* beta, float* C, int ldc,
-                                        long long sc, int batch) {
-  ANIMA_CUBLAS_CHECK(
-      cublasSgemmStridedBatched(h, ta, tb, m, n, k, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch));
-}
-inline void cublas_gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
-                                        int k, const double* alpha, const double* A, int lda, long long sa,
-                                        const double* B, int ldb, long long sb, const double* beta, double* C, int ldc,
-                                        long long sc, int batch) {
-  ANIMA_CUBLAS_CHECK(
-      cublasDgemmStridedBatched(h, ta, tb, m, n, k, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch));
+// cublasSgemmStridedBatched or cublasDgemmStridedBatched, by T.
+template <class T>
+void cublas_gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                                 const T* alpha, const T* A, int lda, long long sa, const T* B, int ldb, long long sb,
+                                 const T* beta, T* C, int ldc, long long sc, int batch) {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "cuBLAS GEMM: float or double");
+  if constexpr (std::is_same_v<T, float>)
+    ANIMA_CUBLAS_CHECK(
+        cublasSgemmStridedBatched(h, ta, tb, m, n, k, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch));
+  else
+    ANIMA_CUBLAS_CHECK(
+        cublasDgemmStridedBatched(h, ta, tb, m, n, k, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch));
 }
 
 // T: float or double. Pointers are device pointers on the current device.

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include <anima/core/dispatch.hpp>
@@ -26,28 +27,29 @@
 
 namespace anima::cuda {
 
-// The workspace layout of an n-box pass, with the box limit stated and CUB's size query checked.
-template <class T>
-kernels::cuda::NmsWorkspaceLayout<T> nms_workspace_layout(std::int64_t n) {
-  ANIMA_CHECK(n <= kernels::cuda::kNmsMaxBoxes, NmsKernel::name, "at most ", kernels::cuda::kNmsMaxBoxes,
-              " boxes on CUDA, got ", n);
-  kernels::cuda::NmsWorkspaceLayout<T> layout(n);
-  ANIMA_CUDA_CHECK(layout.status);
-  return layout;
+// Runs pass(layout, workspace, stream) -> count for an n-box pass of dtype's boxes: the box limit
+// stated, CUB's size query checked, the workspace taken from the device's caching allocator.
+template <class Pass>
+std::int64_t with_nms_workspace(Device device, DType dtype, std::int64_t n, const Pass& pass) {
+  return ANIMA_DISPATCH_FLOATING(dtype, NmsKernel::name, [&]() -> std::int64_t {
+    if (n == 0) return 0;
+    ANIMA_CHECK(n <= kernels::cuda::kNmsMaxBoxes, NmsKernel::name, "at most ", kernels::cuda::kNmsMaxBoxes,
+                " boxes on CUDA, got ", n);
+    const kernels::cuda::NmsWorkspaceLayout<scalar_t> layout(n);
+    ANIMA_CUDA_CHECK(layout.status);
+    const ScopedWorkspace work(*cuda::allocator(device.index), layout.bytes);
+    return pass(layout, static_cast<char*>(work.get()), current_stream());
+  });
 }
 
 // boxes: [n, 4], scores: [n] (device, contiguous) -> keep: [n] (host), returns the count.
 inline std::int64_t nms(Device device, DType dtype, const void* boxes, const void* scores, std::int64_t n,
                         double iou_threshold, std::int64_t* keep) {
-  return ANIMA_DISPATCH_FLOATING(dtype, NmsKernel::name, [&]() -> std::int64_t {
-    if (n == 0) return 0;
-    const auto layout = nms_workspace_layout<scalar_t>(n);
-    const ScopedWorkspace work(*cuda::allocator(device.index), layout.bytes);
-    char* w = static_cast<char*>(work.get());
-    const cudaStream_t stream = current_stream();
+  return with_nms_workspace(device, dtype, n, [&](const auto& layout, char* w, cudaStream_t stream) {
+    using scalar_t = typename std::decay_t<decltype(layout)>::Scalar;
     ANIMA_CUDA_CHECK(kernels::cuda::nms_device<scalar_t>(static_cast<const scalar_t*>(boxes),
-                                                         static_cast<const scalar_t*>(scores), n, iou_threshold, layout,
-                                                         w, stream));
+                                                         static_cast<const scalar_t*>(scores), n, iou_threshold,
+                                                         layout, w, stream));
     std::int64_t count = 0;
     ANIMA_CUDA_CHECK(cudaMemcpyAsync(&count, w + layout.count, sizeof count, cudaMemcpyDeviceToHost, stream));
     ANIMA_CUDA_CHECK(cudaStreamSynchronize(stream));
@@ -65,15 +67,11 @@ inline std::int64_t nms(Device device, DType dtype, const void* boxes, const voi
 // The same contract, with the greedy pass on the host (see the header comment).
 inline std::int64_t nms_host_reduce(Device device, DType dtype, const void* boxes, const void* scores, std::int64_t n,
                                     double iou_threshold, std::int64_t* keep) {
-  return ANIMA_DISPATCH_FLOATING(dtype, NmsKernel::name, [&]() -> std::int64_t {
-    if (n == 0) return 0;
-    const auto layout = nms_workspace_layout<scalar_t>(n);
-    const ScopedWorkspace work(*cuda::allocator(device.index), layout.bytes);
-    char* w = static_cast<char*>(work.get());
-    const cudaStream_t stream = current_stream();
+  return with_nms_workspace(device, dtype, n, [&](const auto& layout, char* w, cudaStream_t stream) {
+    using scalar_t = typename std::decay_t<decltype(layout)>::Scalar;
     ANIMA_CUDA_CHECK(kernels::cuda::nms_sort_and_mask<scalar_t>(static_cast<const scalar_t*>(boxes),
-                                                                static_cast<const scalar_t*>(scores), n, iou_threshold,
-                                                                layout, w, stream));
+                                                                static_cast<const scalar_t*>(scores), n,
+                                                                iou_threshold, layout, w, stream));
     const std::int64_t blocks = kernels::nms_blocks(n);
     const std::size_t mask_words = static_cast<std::size_t>(n) * static_cast<std::size_t>(blocks);
     std::vector<std::uint64_t> host_mask(mask_words), removed(static_cast<std::size_t>(blocks));
