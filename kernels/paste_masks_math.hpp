@@ -81,8 +81,9 @@ ANIMA_HD T padded_mask_at(const T* mask, std::int64_t i, std::int64_t j, const P
 // along an axis of `out` pixels.
 // PyTorch 1.13's CPU bilinear resize (compute_indices_weights_linear) takes the ratio S / out in T but
 // forms the source coordinate ratio·(dst + 0.5) - 0.5 and its fraction λ1 = real - floor(real) in double,
-// rounding λ1 to T once (measured: its weights match these bit for bit for float32). Doing it all in T
-// (anima/kernels/interpolate_math.hpp's linear_source) moves float32 weights, and so values, by up to ~1e-6.
+// rounding λ1 to T once (measured: its weights match these bit for bit for float32; for float32 these are
+// the taps of anima/kernels/interpolate_math.hpp's linear_source too). Doing it all in T moves float32
+// weights, and so values, by up to ~1e-6.
 template <class T>
 ANIMA_HD LinearTap<T> paste_tap(std::int64_t dst, std::int64_t out, const PasteMasksGeometry& g) {
   const std::int64_t s = g.mask_size + 2 * g.padding;

@@ -4,12 +4,15 @@
 // weights: anima/kernels/interpolate_math.hpp.
 //   nearest:   y[oh, ow] = x[sh(oh), sw(ow)]                     gx[sh, sw] += gy[oh, ow]
 //   bilinear:  y = Σ_{a,b ∈ {0,1}} λh_a·λw_b·x[ih_a, iw_b]        gx[ih_a, iw_b] += λh_a·λw_b·gy
+//              (the forward sums as PyTorch's CPU kernel does, with fmas: bilinear_blend; bit-identical)
 // Two versions: *_reference (plain loops) and *_planes (planes in parallel on the caller's ParallelFor). The
 // backward scatters within a plane sequentially in output order: deterministic, both versions equal.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
+#include <anima/kernels/cpu/cpu_features.hpp>
 #include <anima/kernels/interpolate_math.hpp>
 #include <anima/kernels/parallel.hpp>
 
@@ -17,8 +20,46 @@ namespace anima::kernels::cpu {
 
 namespace interp_detail {
 
+// One output row of a bilinear resize from source rows r0 (th.i0) and r1 (th.i1).
 template <class T>
-void forward_plane(InterpMode mode, const T* x, const Interp2dGeometry& g, T* y) {
+inline void bilinear_row_portable(const T* r0, const T* r1, const LinearTap<T>& th, const LinearTap<T>* taps_w,
+                                  std::int64_t out_w, T* y) {
+  for (std::int64_t ow = 0; ow < out_w; ++ow) y[ow] = bilinear_blend(r0, r1, th, taps_w[ow]);
+}
+
+#if ANIMA_CPU_X86
+// The same loop compiled for AVX2 + FMA, called only when the CPU has both: fmaf / fma become one
+// instruction instead of a libm call. The same bits (a fused multiply-add is exactly rounded either way).
+template <class T>
+__attribute__((target("avx2,fma"), noinline)) void bilinear_row_avx2(const T* r0, const T* r1, const LinearTap<T>& th,
+                                                                     const LinearTap<T>* taps_w, std::int64_t out_w,
+                                                                     T* y) {
+  for (std::int64_t ow = 0; ow < out_w; ++ow) y[ow] = bilinear_blend(r0, r1, th, taps_w[ow]);
+}
+#endif
+
+template <class T>
+inline void bilinear_row(const T* r0, const T* r1, const LinearTap<T>& th, const LinearTap<T>* taps_w,
+                         std::int64_t out_w, T* y) {
+#if ANIMA_CPU_X86
+  static const bool fma_isa = cpu_supports_avx2_fma();
+  if (fma_isa) return bilinear_row_avx2(r0, r1, th, taps_w, out_w, y);
+#endif
+  bilinear_row_portable(r0, r1, th, taps_w, out_w, y);
+}
+
+// The column taps of a bilinear resize (the same for every row and plane): computed once per call.
+template <class T>
+std::vector<LinearTap<T>> column_taps(InterpMode mode, const Interp2dGeometry& g) {
+  if (mode != InterpMode::Bilinear) return {};
+  const T rw = interp_ratio<T>(g.in_w, g.out_w, g.scale_w, g.align_corners);
+  std::vector<LinearTap<T>> taps(static_cast<std::size_t>(g.out_w));
+  for (std::int64_t ow = 0; ow < g.out_w; ++ow) taps[ow] = linear_source(rw, ow, g.in_w, g.out_w, g.align_corners);
+  return taps;
+}
+
+template <class T>
+void forward_plane(InterpMode mode, const T* x, const Interp2dGeometry& g, const LinearTap<T>* taps_w, T* y) {
   const T rh = interp_ratio<T>(g.in_h, g.out_h, g.scale_h, mode == InterpMode::Bilinear && g.align_corners);
   const T rw = interp_ratio<T>(g.in_w, g.out_w, g.scale_w, mode == InterpMode::Bilinear && g.align_corners);
   for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
@@ -29,18 +70,12 @@ void forward_plane(InterpMode mode, const T* x, const Interp2dGeometry& g, T* y)
       continue;
     }
     const LinearTap<T> th = linear_source(rh, oh, g.in_h, g.out_h, g.align_corners);
-    for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
-      const LinearTap<T> tw = linear_source(rw, ow, g.in_w, g.out_w, g.align_corners);
-      const T* r0 = x + th.i0 * g.in_w;
-      const T* r1 = x + th.i1 * g.in_w;
-      y[oh * g.out_w + ow] =
-          th.l0 * (tw.l0 * r0[tw.i0] + tw.l1 * r0[tw.i1]) + th.l1 * (tw.l0 * r1[tw.i0] + tw.l1 * r1[tw.i1]);
-    }
+    bilinear_row(x + th.i0 * g.in_w, x + th.i1 * g.in_w, th, taps_w, g.out_w, y + oh * g.out_w);
   }
 }
 
 template <class T>
-void backward_plane(InterpMode mode, const T* gy, const Interp2dGeometry& g, T* gx) {
+void backward_plane(InterpMode mode, const T* gy, const Interp2dGeometry& g, const LinearTap<T>* taps_w, T* gx) {
   for (std::int64_t i = 0; i < g.in_h * g.in_w; ++i) gx[i] = T(0);
   const T rh = interp_ratio<T>(g.in_h, g.out_h, g.scale_h, mode == InterpMode::Bilinear && g.align_corners);
   const T rw = interp_ratio<T>(g.in_w, g.out_w, g.scale_w, mode == InterpMode::Bilinear && g.align_corners);
@@ -53,7 +88,7 @@ void backward_plane(InterpMode mode, const T* gy, const Interp2dGeometry& g, T* 
     }
     const LinearTap<T> th = linear_source(rh, oh, g.in_h, g.out_h, g.align_corners);
     for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
-      const LinearTap<T> tw = linear_source(rw, ow, g.in_w, g.out_w, g.align_corners);
+      const LinearTap<T>& tw = taps_w[ow];
       const T d = gy[oh * g.out_w + ow];
       T* r0 = gx + th.i0 * g.in_w;
       T* r1 = gx + th.i1 * g.in_w;
@@ -69,35 +104,39 @@ void backward_plane(InterpMode mode, const T* gy, const Interp2dGeometry& g, T* 
 
 template <class T>
 void interpolate2d_forward_reference(InterpMode mode, const T* x, const Interp2dGeometry& g, T* y) {
+  const std::vector<LinearTap<T>> taps_w = interp_detail::column_taps<T>(mode, g);
   for (std::int64_t p = 0; p < g.planes; ++p)
-    interp_detail::forward_plane(mode, x + p * g.in_h * g.in_w, g, y + p * g.out_h * g.out_w);
+    interp_detail::forward_plane(mode, x + p * g.in_h * g.in_w, g, taps_w.data(), y + p * g.out_h * g.out_w);
 }
 
 template <class T>
 void interpolate2d_forward_planes(InterpMode mode, const T* x, const Interp2dGeometry& g, T* y,
                                   const ParallelFor& parallel) {
+  const std::vector<LinearTap<T>> taps_w = interp_detail::column_taps<T>(mode, g);
   const std::int64_t work = g.out_h * g.out_w * 4;
   const std::int64_t grain = work > 0 ? (32768 + work - 1) / work : 1;
   parallel(0, g.planes, grain, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t p = begin; p < end; ++p)
-      interp_detail::forward_plane(mode, x + p * g.in_h * g.in_w, g, y + p * g.out_h * g.out_w);
+      interp_detail::forward_plane(mode, x + p * g.in_h * g.in_w, g, taps_w.data(), y + p * g.out_h * g.out_w);
   });
 }
 
 template <class T>
 void interpolate2d_backward_reference(InterpMode mode, const T* gy, const Interp2dGeometry& g, T* gx) {
+  const std::vector<LinearTap<T>> taps_w = interp_detail::column_taps<T>(mode, g);
   for (std::int64_t p = 0; p < g.planes; ++p)
-    interp_detail::backward_plane(mode, gy + p * g.out_h * g.out_w, g, gx + p * g.in_h * g.in_w);
+    interp_detail::backward_plane(mode, gy + p * g.out_h * g.out_w, g, taps_w.data(), gx + p * g.in_h * g.in_w);
 }
 
 template <class T>
 void interpolate2d_backward_planes(InterpMode mode, const T* gy, const Interp2dGeometry& g, T* gx,
                                    const ParallelFor& parallel) {
+  const std::vector<LinearTap<T>> taps_w = interp_detail::column_taps<T>(mode, g);
   const std::int64_t work = g.out_h * g.out_w * 4 + g.in_h * g.in_w;
   const std::int64_t grain = work > 0 ? (32768 + work - 1) / work : 1;
   parallel(0, g.planes, grain, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t p = begin; p < end; ++p)
-      interp_detail::backward_plane(mode, gy + p * g.out_h * g.out_w, g, gx + p * g.in_h * g.in_w);
+      interp_detail::backward_plane(mode, gy + p * g.out_h * g.out_w, g, taps_w.data(), gx + p * g.in_h * g.in_w);
   });
 }
 

@@ -5,9 +5,10 @@
 //   forward:   one thread per output element (grid-stride, 64-bit indices).
 //   backward:  gx is zeroed (cudaMemsetAsync), then one thread per output element scatters its
 //              gradient into its source pixel(s) with atomicAdd (float and double atomics, sm_60+).
-// Determinism: the forward is run-to-run deterministic; the backward is not in the last bits where
-// several outputs share a source pixel (the order of the atomic additions varies). It agrees with the
-// CPU's sequential scatter to float rounding.
+// Determinism: the forward is run-to-run deterministic and gives the CPU kernels' bits (the same explicit
+// double coordinate, fmas and lone products, bilinear_blend: nothing left for nvcc to contract); the
+// backward is not in the last bits where several outputs share a source pixel (the order of the atomic
+// additions varies). It agrees with the CPU's sequential scatter to float rounding.
 #pragma once
 
 #include <cstdint>
@@ -35,9 +36,7 @@ __global__ void interpolate2d_forward_kernel(InterpMode mode, const T* __restric
     }
     const LinearTap<T> th = linear_source(rh, oh, g.in_h, g.out_h, g.align_corners);
     const LinearTap<T> tw = linear_source(rw, ow, g.in_w, g.out_w, g.align_corners);
-    const T* r0 = xp + th.i0 * g.in_w;
-    const T* r1 = xp + th.i1 * g.in_w;
-    y[i] = th.l0 * (tw.l0 * r0[tw.i0] + tw.l1 * r0[tw.i1]) + th.l1 * (tw.l0 * r1[tw.i0] + tw.l1 * r1[tw.i1]);
+    y[i] = bilinear_blend(xp + th.i0 * g.in_w, xp + th.i1 * g.in_w, th, tw);
   }
 }
 

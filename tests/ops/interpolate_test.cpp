@@ -60,12 +60,14 @@ TEST_P(Interpolate, Gradcheck) {
 
 // float32 against float64 of the same values. Nearest copies values: exact, as long as the float ratio
 // picks the same source as the double one (it does for these sizes: no source coordinate lands on an
-// integer). Bilinear: the source coordinate (up to max(H, W) pixels) is computed in float, so each
-// weight is off by up to 2^-23·max(H, W) and an output (a difference of values within [-1, 1) times a
-// weight, twice) by up to 2^-21·max(H, W); plus the final rounding (1e-6 of the scale). An FMA on CUDA
-// may move a coordinate that lands exactly on an integer to the neighbouring cell with a weight of
-// ~1e-7: the same value to float rounding. The backward adds up to ~9 contributions of |λ·g| per input
-// pixel, in an atomic (varying) order on CUDA: <= n·2^-24 of their magnitudes, 1e-5 of the scale more.
+// integer). Bilinear: the ratio is rounded to float (T(in) / T(out), as PyTorch), so the source
+// coordinate (up to max(H, W) pixels; formed in double from that ratio) and each weight are off by up to
+// 2^-24·max(H, W) plus the weight's own rounding, and an output (a difference of values within [-1, 1)
+// times a weight, twice) by less than 2^-21·max(H, W); plus the final rounding (1e-6 of the scale). A
+// coordinate that lands exactly on an integer in one type may land just below it in the other: the
+// neighbouring cell with a weight of ~1e-7, the same value to float rounding. The backward adds up to
+// ~9 contributions of |λ·g| per input pixel, in an atomic (varying) order on CUDA: <= n·2^-24 of their
+// magnitudes, 1e-5 of the scale more.
 Tolerance interp_tolerance(const Shape& s) {
   const double coordinate = std::ldexp(1.0, -21) * static_cast<double>(std::max(s[2], s[3]));
   return {1e-6 + coordinate, 1e-5 + coordinate};

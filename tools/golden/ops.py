@@ -19,8 +19,8 @@ safetensors_dtypes.safetensors (a reader fixture for tests/core/safetensors_test
               "generator", "torch"  provenance
 
 Everything is deterministic: each case seeds torch.manual_seed with a hash of its name. Cases run in
-float64 so the comparison isolates our math from float32 rounding; a few heavy conv cases run in
-float32 as well (their names end in _f32). Inputs avoid the kinks of piecewise ops (relu6 at 0 and
+float64 so the comparison isolates our math from float32 rounding; a few heavy conv cases and the
+interpolate bit-parity cases run in float32 as well (their names end in _f32). Inputs avoid the kinks of piecewise ops (relu6 at 0 and
 6, hardswish at +-3, smooth_l1 at |d| = beta, max-pool ties) so the gradient is well defined.
 
 safetensors is written by hand below (the `safetensors` package is not installed): the same layout
@@ -311,8 +311,8 @@ def batch_norm_family():
 
 def interpolate_family():
     fam = Family("interpolate")
-    # (name, shape, size, scale_factor, mode, align_corners)
-    for name, shape, size, scale, mode, ac in [
+    # (name, shape, size, scale_factor, mode, align_corners[, dtype])
+    cases = [
         ("nearest_size_up_odd", (2, 3, 5, 7), (9, 11), None, "nearest", False),
         ("nearest_size_down", (1, 2, 9, 8), (4, 3), None, "nearest", False),
         ("nearest_scale2", (2, 3, 4, 5), None, (2.0, 2.0), "nearest", False),
@@ -324,7 +324,24 @@ def interpolate_family():
         ("bilinear_scale2", (2, 3, 4, 5), None, (2.0, 2.0), "bilinear", False),
         ("bilinear_scale_1.7x0.6", (1, 3, 6, 7), None, (1.7, 0.6), "bilinear", False),
         ("bilinear_to_1x1_align", (1, 2, 4, 4), (1, 1), None, "bilinear", True),
-    ]:
+    ]
+    # Bit parity (the test checks these outputs for exact equality): sizes where a source coordinate or
+    # weight rounded in float32, or a plain (unfused) sum, differs from PyTorch's CPU kernel, which forms the
+    # coordinate in double and sums with fmas (anima/kernels/interpolate_math.hpp). C = 2: a [N, 1, H, W]
+    # input is also channels-last contiguous, and PyTorch resizes it with another kernel. 480x640 -> 800x1066
+    # (a Mask R-CNN resize) is covered one axis at a time, as two thin strips, to keep the fixture small.
+    cases = [c + (torch.float64,) for c in cases] + [
+        ("bilinear_size_77x103_to_127x171_f32", (1, 2, 77, 103), (127, 171), None, "bilinear", False, torch.float32),
+        ("bilinear_size_480_to_800_f32", (1, 2, 480, 3), (800, 5), None, "bilinear", False, torch.float32),
+        ("bilinear_size_640_to_1066_f32", (1, 2, 3, 640), (4, 1066), None, "bilinear", False, torch.float32),
+        ("bilinear_size_down_align_f32", (1, 2, 41, 53), (29, 37), None, "bilinear", True, torch.float32),
+        ("bilinear_scale_1.3x2.7_f32", (1, 2, 31, 23), None, (1.3, 2.7), "bilinear", False, torch.float32),
+        ("bilinear_size_23x29_to_37x48", (1, 2, 23, 29), (37, 48), None, "bilinear", False, torch.float64),
+        # float64 nearest: PyTorch rounds ratio·dst (in double) to float before the floor: source 30, not 29,
+        # for output column 39 of 31 -> 40.
+        ("nearest_scale_1.3", (1, 2, 31, 31), None, (1.3, 1.3), "nearest", False, torch.float64),
+    ]
+    for name, shape, size, scale, mode, ac, dt in cases:
         cname = "interpolate_" + name
         seed(cname)
         args = {"mode": mode, "align_corners": ac}
@@ -332,11 +349,11 @@ def interpolate_family():
             args["size"] = list(size)
         if scale is not None:
             args["scale_factor"] = list(scale)
-        fam.case(cname, "interpolate", args, {"x": randn(*shape)},
+        fam.case(cname, "interpolate", args, {"x": randn(*shape, dtype=dt)},
                  lambda x, size=size, scale=scale, mode=mode, ac=ac:
                  F.interpolate(x, size=size, scale_factor=scale, mode=mode,
                                align_corners=ac if mode == "bilinear" else None),
-                 grad=["x"])
+                 grad=["x"], dtype=dt)
     fam.save()
 
 

@@ -8,6 +8,9 @@
 //   nearest:   y[oh, ow] = x[min(floor(oh·ratio_h), H-1), min(floor(ow·ratio_w), W-1)]
 //   bilinear:  src = (dst + 0.5)·ratio - 0.5 clamped at 0 (align_corners false) or dst·ratio (true);
 //              y = Σ λh·λw·x over the 2x2 neighbours of src, λ1 = src - floor(src), λ0 = 1 - λ1.
+// The forward is bit-identical to PyTorch 1.13's CPU kernel (float32 and float64; coordinates and weights
+// formed in double, fused multiply-adds in its order), except for C == 1 inputs, which PyTorch sends to
+// its channels-last kernel: see anima/kernels/interpolate_math.hpp.
 // Backward (g = dL/dy): the adjoint: nearest adds g[oh, ow] to its source pixel; bilinear adds
 //   λh·λw·g to each of the four neighbours. Saves nothing but the geometry.
 // Source: PyTorch aten/src/ATen/native/UpSample.h, UpSampleKernel.cpp; kernels in
