@@ -131,8 +131,13 @@ class FeaturePyramidNetwork : public nn::Module {
 
 class BackboneWithFPN : public nn::Module {
  public:
-  explicit BackboneWithFPN(int trainable_layers = 3) : nn::Module("BackboneWithFPN") {
-    body = register_module("body", std::make_shared<ResNetBody>());
+  // frozen_bn_eps: the body's FrozenBatchNorm2d eps (torchvision's default 1e-5; the COCO checkpoints of
+  // maskrcnn_resnet50_fpn were trained with 0, which torchvision restores with overwrite_eps).
+  explicit BackboneWithFPN(int trainable_layers = 3, double frozen_bn_eps = 1e-5) : nn::Module("BackboneWithFPN") {
+    body =
+        register_module("body", std::make_shared<ResNetBody>([frozen_bn_eps](std::int64_t channels) -> nn::ModulePtr {
+                          return std::make_shared<nn::FrozenBatchNorm2d>(channels, frozen_bn_eps);
+                        }));
     fpn = register_module(
         "fpn", std::make_shared<FeaturePyramidNetwork>(std::vector<std::int64_t>{256, 512, 1024, 2048}, out_channels));
     set_trainable_layers(trainable_layers);

@@ -172,8 +172,14 @@ class RegionProposalNetwork : public nn::Module {
     ANIMA_CHECK(maps.size() == anchor_generator.num_levels(), op, "got ", maps.size(), " feature maps for ",
                 anchor_generator.num_levels(), " anchor levels");
     auto [logits, deltas] = head->forward_levels(maps);
-    const std::vector<Tensor> anchors = anchor_generator(
-        num_images, {images.tensors.shape()[2], images.tensors.shape()[3]}, feature_sizes, images.tensors.device());
+    // Anchors are whole numbers of pixels (torchvision rounds them), so they are the same in every dtype:
+    // made in float32, they are cast to the features' dtype.
+    std::vector<Tensor> anchors = anchor_generator(num_images, {images.tensors.shape()[2], images.tensors.shape()[3]},
+                                                   feature_sizes, images.tensors.device());
+    if (!anchors.empty() && anchors[0].dtype() != maps[0].dtype()) {
+      const Tensor cast = cast_copy(anchors[0], maps[0].dtype());
+      for (Tensor& a : anchors) a = cast;
+    }
     std::vector<std::int64_t> num_anchors_per_level;
     std::vector<Tensor> flat_logits, flat_deltas;
     for (std::size_t l = 0; l < maps.size(); ++l) {

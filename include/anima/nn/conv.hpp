@@ -1,7 +1,10 @@
 // anima/nn/conv.hpp — Conv2d (torch.nn.Conv2d): weight [out, in/groups, kh, kw], bias [out] (optional).
 // forward: anima::conv2d (anima/ops/conv.hpp) with the layer's stride, padding, dilation and groups.
-// Initialised as PyTorch's default (nn/init.hpp: U(±1/sqrt(fan_in)) for weight and bias); nets
-// re-initialise as torchvision does (kaiming_normal_ fan_out for the convs).
+// ConvTranspose2d (torch.nn.ConvTranspose2d): weight [in, out/groups, kh, kw], bias [out] (optional);
+// forward: anima::conv_transpose2d, Hout = (H − 1)·sh − 2·ph + dh·(kh − 1) + output_padding_h + 1.
+// Both initialised as PyTorch's default (nn/init.hpp: U(±1/sqrt(fan_in)) for weight and bias, fan_in
+// from the weight's dims 1.. as torch computes it: in/groups·kh·kw for Conv2d, out/groups·kh·kw for
+// ConvTranspose2d); nets re-initialise as torchvision does (kaiming_normal_ fan_out for the convs).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +18,22 @@
 
 namespace anima::nn {
 
+namespace conv_module_detail {
+
+// The constructor checks Conv2d and ConvTranspose2d share: positive channels, groups and kernel, channels
+// divisible by groups.
+inline void check_shape(const char* op, std::int64_t in_channels, std::int64_t out_channels, std::int64_t groups,
+                        Size2 kernel_size) {
+  ANIMA_CHECK(in_channels > 0 && out_channels > 0 && groups > 0, op, "channels and groups must be positive, got in ",
+              in_channels, ", out ", out_channels, ", groups ", groups);
+  ANIMA_CHECK(in_channels % groups == 0 && out_channels % groups == 0, op, "in (", in_channels, ") and out (",
+              out_channels, ") channels must be divisible by groups (", groups, ")");
+  ANIMA_CHECK(kernel_size.h > 0 && kernel_size.w > 0, op, "kernel size must be positive, got (", kernel_size.h, ", ",
+              kernel_size.w, ")");
+}
+
+}  // namespace conv_module_detail
+
 class Conv2d : public Module {
  public:
   Conv2d(std::int64_t in_channels, std::int64_t out_channels, Size2 kernel_size, Size2 stride = 1, Size2 padding = 0,
@@ -27,13 +46,7 @@ class Conv2d : public Module {
         padding(padding),
         dilation(dilation),
         groups(groups) {
-    ANIMA_CHECK(in_channels > 0 && out_channels > 0 && groups > 0, "Conv2d",
-                "channels and groups must be positive, got in ", in_channels, ", out ", out_channels, ", groups ",
-                groups);
-    ANIMA_CHECK(in_channels % groups == 0 && out_channels % groups == 0, "Conv2d", "in (", in_channels, ") and out (",
-                out_channels, ") channels must be divisible by groups (", groups, ")");
-    ANIMA_CHECK(kernel_size.h > 0 && kernel_size.w > 0, "Conv2d", "kernel size must be positive, got (", kernel_size.h,
-                ", ", kernel_size.w, ")");
+    conv_module_detail::check_shape("Conv2d", in_channels, out_channels, groups, kernel_size);
     weight = register_parameter("weight", zeros({out_channels, in_channels / groups, kernel_size.h, kernel_size.w}));
     if (bias) this->bias = register_parameter("bias", zeros({out_channels}));
     init::default_conv_linear_init_(weight, this->bias, gen);
@@ -52,6 +65,44 @@ class Conv2d : public Module {
   Size2 kernel_size, stride, padding, dilation;
   std::int64_t groups;
   Tensor weight;  // [out, in/groups, kh, kw]
+  Tensor bias;    // [out] or undefined
+};
+
+class ConvTranspose2d : public Module {
+ public:
+  // torch.nn.ConvTranspose2d's argument order.
+  ConvTranspose2d(std::int64_t in_channels, std::int64_t out_channels, Size2 kernel_size, Size2 stride = 1,
+                  Size2 padding = 0, Size2 output_padding = 0, std::int64_t groups = 1, bool bias = true,
+                  Size2 dilation = 1, Generator& gen = default_generator())
+      : Module("ConvTranspose2d"),
+        in_channels(in_channels),
+        out_channels(out_channels),
+        kernel_size(kernel_size),
+        stride(stride),
+        padding(padding),
+        output_padding(output_padding),
+        dilation(dilation),
+        groups(groups) {
+    conv_module_detail::check_shape("ConvTranspose2d", in_channels, out_channels, groups, kernel_size);
+    weight = register_parameter("weight", zeros({in_channels, out_channels / groups, kernel_size.h, kernel_size.w}));
+    if (bias) this->bias = register_parameter("bias", zeros({out_channels}));
+    init::default_conv_linear_init_(weight, this->bias, gen);
+  }
+
+  Tensor forward(const Tensor& x /*[N, in, H, W]*/) override {
+    ConvTranspose2dOptions o;
+    o.stride = stride.arr();
+    o.padding = padding.arr();
+    o.output_padding = output_padding.arr();
+    o.dilation = dilation.arr();
+    o.groups = groups;
+    return conv_transpose2d(x, weight, bias, o);  // [N, out, Hout, Wout]
+  }
+
+  std::int64_t in_channels, out_channels;
+  Size2 kernel_size, stride, padding, output_padding, dilation;
+  std::int64_t groups;
+  Tensor weight;  // [in, out/groups, kh, kw]
   Tensor bias;    // [out] or undefined
 };
 
