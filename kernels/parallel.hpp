@@ -63,4 +63,14 @@ class ParallelFor {
   int num_threads_ = 1;
 };
 
+// fn(i) for every i in [0, n) on `parallel`, in chunks of about 32K elements of work (work_per_item
+// elements each): the loop over planes or channels the CPU kernels share.
+template <class F>
+void for_each_item(const ParallelFor& parallel, std::int64_t n, std::int64_t work_per_item, const F& fn) {
+  const std::int64_t grain = work_per_item > 0 ? (32768 + work_per_item - 1) / work_per_item : 1;
+  parallel(0, n, grain, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) fn(i);
+  });
+}
+
 }  // namespace anima::kernels

@@ -149,14 +149,6 @@ void backward_channel(const T* x, const T* gy, std::int64_t N, std::int64_t C, s
   }
 }
 
-template <class F>
-void for_each_channel(std::int64_t C, std::int64_t per_channel, const ParallelFor& parallel, const F& fn) {
-  const std::int64_t grain = per_channel > 0 ? (32768 + per_channel - 1) / per_channel : 1;
-  parallel(0, C, grain, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t c = begin; c < end; ++c) fn(c);
-  });
-}
-
 }  // namespace bn_detail
 
 template <class T>
@@ -166,8 +158,8 @@ void batch_norm_stats_reference(const T* x, std::int64_t N, std::int64_t C, std:
 template <class T>
 void batch_norm_stats_channels(const T* x, std::int64_t N, std::int64_t C, std::int64_t HW, T* mean, T* var,
                                const ParallelFor& parallel) {
-  bn_detail::for_each_channel(C, N * HW, parallel,
-                              [&](std::int64_t c) { bn_detail::stats_channel<true>(x, N, C, HW, c, mean, var); });
+  for_each_item(parallel, C, N * HW,
+                [&](std::int64_t c) { bn_detail::stats_channel<true>(x, N, C, HW, c, mean, var); });
 }
 
 template <class T>
@@ -179,9 +171,8 @@ template <class T>
 void batch_norm_transform_channels(const T* x, std::int64_t N, std::int64_t C, std::int64_t HW, const T* mean,
                                    const T* var, const T* w, const T* b, double eps, T* y,
                                    const ParallelFor& parallel) {
-  bn_detail::for_each_channel(C, N * HW, parallel, [&](std::int64_t c) {
-    bn_detail::transform_channel(x, N, C, HW, c, mean, var, w, b, eps, y);
-  });
+  for_each_item(parallel, C, N * HW,
+                [&](std::int64_t c) { bn_detail::transform_channel(x, N, C, HW, c, mean, var, w, b, eps, y); });
 }
 
 template <class T>
@@ -195,7 +186,7 @@ template <class T>
 void batch_norm_backward_channels(const T* x, const T* gy, std::int64_t N, std::int64_t C, std::int64_t HW,
                                   const T* mean, const T* var, const T* w, double eps, bool training, T* gx, T* gw,
                                   T* gb, const ParallelFor& parallel) {
-  bn_detail::for_each_channel(C, 2 * N * HW, parallel, [&](std::int64_t c) {
+  for_each_item(parallel, C, 2 * N * HW, [&](std::int64_t c) {
     bn_detail::backward_channel<true>(x, gy, N, C, HW, c, mean, var, w, eps, training, gx, gw, gb);
   });
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include <anima/kernels/cpu/cpu_features.hpp>
@@ -58,10 +59,16 @@ std::vector<LinearTap<T>> column_taps(InterpMode mode, const Interp2dGeometry& g
   return taps;
 }
 
+// (rows, columns) source pixels per output pixel (align_corners applies to bilinear only).
+template <class T>
+std::pair<T, T> plane_ratios(InterpMode mode, const Interp2dGeometry& g) {
+  const bool corners = mode == InterpMode::Bilinear && g.align_corners;
+  return {interp_ratio<T>(g.in_h, g.out_h, g.scale_h, corners), interp_ratio<T>(g.in_w, g.out_w, g.scale_w, corners)};
+}
+
 template <class T>
 void forward_plane(InterpMode mode, const T* x, const Interp2dGeometry& g, const LinearTap<T>* taps_w, T* y) {
-  const T rh = interp_ratio<T>(g.in_h, g.out_h, g.scale_h, mode == InterpMode::Bilinear && g.align_corners);
-  const T rw = interp_ratio<T>(g.in_w, g.out_w, g.scale_w, mode == InterpMode::Bilinear && g.align_corners);
+  const auto [rh, rw] = plane_ratios<T>(mode, g);
   for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
     if (mode == InterpMode::Nearest) {
       const std::int64_t sh = nearest_source_index(rh, oh, g.in_h);
@@ -77,8 +84,7 @@ void forward_plane(InterpMode mode, const T* x, const Interp2dGeometry& g, const
 template <class T>
 void backward_plane(InterpMode mode, const T* gy, const Interp2dGeometry& g, const LinearTap<T>* taps_w, T* gx) {
   for (std::int64_t i = 0; i < g.in_h * g.in_w; ++i) gx[i] = T(0);
-  const T rh = interp_ratio<T>(g.in_h, g.out_h, g.scale_h, mode == InterpMode::Bilinear && g.align_corners);
-  const T rw = interp_ratio<T>(g.in_w, g.out_w, g.scale_w, mode == InterpMode::Bilinear && g.align_corners);
+  const auto [rh, rw] = plane_ratios<T>(mode, g);
   for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
     if (mode == InterpMode::Nearest) {
       const std::int64_t sh = nearest_source_index(rh, oh, g.in_h);
@@ -103,41 +109,32 @@ void backward_plane(InterpMode mode, const T* gy, const Interp2dGeometry& g, con
 }  // namespace interp_detail
 
 template <class T>
-void interpolate2d_forward_reference(InterpMode mode, const T* x, const Interp2dGeometry& g, T* y) {
-  const std::vector<LinearTap<T>> taps_w = interp_detail::column_taps<T>(mode, g);
-  for (std::int64_t p = 0; p < g.planes; ++p)
-    interp_detail::forward_plane(mode, x + p * g.in_h * g.in_w, g, taps_w.data(), y + p * g.out_h * g.out_w);
-}
-
-template <class T>
 void interpolate2d_forward_planes(InterpMode mode, const T* x, const Interp2dGeometry& g, T* y,
                                   const ParallelFor& parallel) {
   const std::vector<LinearTap<T>> taps_w = interp_detail::column_taps<T>(mode, g);
-  const std::int64_t work = g.out_h * g.out_w * 4;
-  const std::int64_t grain = work > 0 ? (32768 + work - 1) / work : 1;
-  parallel(0, g.planes, grain, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t p = begin; p < end; ++p)
-      interp_detail::forward_plane(mode, x + p * g.in_h * g.in_w, g, taps_w.data(), y + p * g.out_h * g.out_w);
+  for_each_item(parallel, g.planes, g.out_h * g.out_w * 4, [&](std::int64_t p) {
+    interp_detail::forward_plane(mode, x + p * g.in_h * g.in_w, g, taps_w.data(), y + p * g.out_h * g.out_w);
   });
-}
-
-template <class T>
-void interpolate2d_backward_reference(InterpMode mode, const T* gy, const Interp2dGeometry& g, T* gx) {
-  const std::vector<LinearTap<T>> taps_w = interp_detail::column_taps<T>(mode, g);
-  for (std::int64_t p = 0; p < g.planes; ++p)
-    interp_detail::backward_plane(mode, gy + p * g.out_h * g.out_w, g, taps_w.data(), gx + p * g.in_h * g.in_w);
 }
 
 template <class T>
 void interpolate2d_backward_planes(InterpMode mode, const T* gy, const Interp2dGeometry& g, T* gx,
                                    const ParallelFor& parallel) {
   const std::vector<LinearTap<T>> taps_w = interp_detail::column_taps<T>(mode, g);
-  const std::int64_t work = g.out_h * g.out_w * 4 + g.in_h * g.in_w;
-  const std::int64_t grain = work > 0 ? (32768 + work - 1) / work : 1;
-  parallel(0, g.planes, grain, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t p = begin; p < end; ++p)
-      interp_detail::backward_plane(mode, gy + p * g.out_h * g.out_w, g, taps_w.data(), gx + p * g.in_h * g.in_w);
+  for_each_item(parallel, g.planes, g.out_h * g.out_w * 4 + g.in_h * g.in_w, [&](std::int64_t p) {
+    interp_detail::backward_plane(mode, gy + p * g.out_h * g.out_w, g, taps_w.data(), gx + p * g.in_h * g.in_w);
   });
+}
+
+// The references: the same per-plane code, one plane after another on the calling thread.
+template <class T>
+void interpolate2d_forward_reference(InterpMode mode, const T* x, const Interp2dGeometry& g, T* y) {
+  interpolate2d_forward_planes(mode, x, g, y, ParallelFor());
+}
+
+template <class T>
+void interpolate2d_backward_reference(InterpMode mode, const T* gy, const Interp2dGeometry& g, T* gx) {
+  interpolate2d_backward_planes(mode, gy, g, gx, ParallelFor());
 }
 
 }  // namespace anima::kernels::cpu

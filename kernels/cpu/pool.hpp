@@ -121,15 +121,6 @@ void adaptive_backward_plane(const T* gy, std::int64_t in_h, std::int64_t in_w, 
   }
 }
 
-// Runs fn(plane) for every plane, in parallel; grain keeps ~32K elements of work per chunk.
-template <class F>
-void for_each_plane(std::int64_t planes, std::int64_t work_per_plane, const ParallelFor& parallel, const F& fn) {
-  const std::int64_t grain = work_per_plane > 0 ? (32768 + work_per_plane - 1) / work_per_plane : 1;
-  parallel(0, planes, grain, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t p = begin; p < end; ++p) fn(p);
-  });
-}
-
 }  // namespace pool_detail
 
 // ---- max ----------------------------------------------------------------------------------------
@@ -145,7 +136,7 @@ template <class T>
 void max_pool2d_forward_planes(const T* x, const Pool2dGeometry& g, T* y, std::int64_t* idx,
                                const ParallelFor& parallel) {
   const std::int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
-  pool_detail::for_each_plane(g.planes, out_plane * g.kernel_h * g.kernel_w, parallel, [&](std::int64_t p) {
+  for_each_item(parallel, g.planes, out_plane * g.kernel_h * g.kernel_w, [&](std::int64_t p) {
     pool_detail::max_plane(x + p * in_plane, g, y + p * out_plane, idx + p * out_plane);
   });
 }
@@ -161,7 +152,7 @@ template <class T>
 void max_pool2d_backward_planes(const T* gy, const std::int64_t* idx, const Pool2dGeometry& g, T* gx,
                                 const ParallelFor& parallel) {
   const std::int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
-  pool_detail::for_each_plane(g.planes, in_plane + out_plane, parallel, [&](std::int64_t p) {
+  for_each_item(parallel, g.planes, in_plane + out_plane, [&](std::int64_t p) {
     pool_detail::max_backward_plane(gy + p * out_plane, idx + p * out_plane, g, gx + p * in_plane);
   });
 }
@@ -179,7 +170,7 @@ template <class T>
 void avg_pool2d_forward_planes(const T* x, const Pool2dGeometry& g, bool count_include_pad, T* y,
                                const ParallelFor& parallel) {
   const std::int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
-  pool_detail::for_each_plane(g.planes, out_plane * g.kernel_h * g.kernel_w, parallel, [&](std::int64_t p) {
+  for_each_item(parallel, g.planes, out_plane * g.kernel_h * g.kernel_w, [&](std::int64_t p) {
     pool_detail::avg_plane(x + p * in_plane, g, count_include_pad, y + p * out_plane);
   });
 }
@@ -195,7 +186,7 @@ template <class T>
 void avg_pool2d_backward_planes(const T* gy, const Pool2dGeometry& g, bool count_include_pad, T* gx,
                                 const ParallelFor& parallel) {
   const std::int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
-  pool_detail::for_each_plane(g.planes, in_plane + out_plane * g.kernel_h * g.kernel_w, parallel, [&](std::int64_t p) {
+  for_each_item(parallel, g.planes, in_plane + out_plane * g.kernel_h * g.kernel_w, [&](std::int64_t p) {
     pool_detail::avg_backward_plane(gy + p * out_plane, g, count_include_pad, gx + p * in_plane);
   });
 }
@@ -212,7 +203,7 @@ void adaptive_avg_pool2d_forward_reference(const T* x, const Pool2dGeometry& g, 
 template <class T>
 void adaptive_avg_pool2d_forward_planes(const T* x, const Pool2dGeometry& g, T* y, const ParallelFor& parallel) {
   const std::int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
-  pool_detail::for_each_plane(g.planes, in_plane + out_plane, parallel, [&](std::int64_t p) {
+  for_each_item(parallel, g.planes, in_plane + out_plane, [&](std::int64_t p) {
     pool_detail::adaptive_plane(x + p * in_plane, g.in_h, g.in_w, g.out_h, g.out_w, y + p * out_plane);
   });
 }
@@ -227,7 +218,7 @@ void adaptive_avg_pool2d_backward_reference(const T* gy, const Pool2dGeometry& g
 template <class T>
 void adaptive_avg_pool2d_backward_planes(const T* gy, const Pool2dGeometry& g, T* gx, const ParallelFor& parallel) {
   const std::int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
-  pool_detail::for_each_plane(g.planes, in_plane + out_plane, parallel, [&](std::int64_t p) {
+  for_each_item(parallel, g.planes, in_plane + out_plane, [&](std::int64_t p) {
     pool_detail::adaptive_backward_plane(gy + p * out_plane, g.in_h, g.in_w, g.out_h, g.out_w, gx + p * in_plane);
   });
 }

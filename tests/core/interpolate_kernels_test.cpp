@@ -51,12 +51,7 @@ void expect_rows_match(DType dtype) {
   namespace kc = kernels::cpu;
   const std::int64_t in_h = 37, in_w = 53, out_h = 61, out_w = 90;
   const Tensor x = testing::uniform({in_h, in_w}, 5, -3, 3, dtype, false);
-  kernels::Interp2dGeometry g;
-  g.planes = 1;
-  g.in_h = in_h;
-  g.in_w = in_w;
-  g.out_h = out_h;
-  g.out_w = out_w;
+  const kernels::Interp2dGeometry g{1, in_h, in_w, out_h, out_w};  // one plane, ratio in/out
   const auto taps_w = kc::interp_detail::column_taps<T>(kernels::InterpMode::Bilinear, g);
   const T rh = kernels::interp_ratio<T>(in_h, out_h, 0.0, false);
   std::vector<T> portable(out_w), dispatched(out_w);
