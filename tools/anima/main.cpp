@@ -15,6 +15,7 @@
 #include "classify_command.hpp"
 #include "cuda_backend.hpp"
 #include "demo_command.hpp"
+#include "detect_command.hpp"
 #include "devices_command.hpp"
 #include "frames_command.hpp"
 #include "synth_command.hpp"
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   anima::cli::add_frames_command(app, status);
   anima::cli::add_weights_command(app, status);
   anima::cli::add_classify_command(app, status);
+  anima::cli::add_detect_command(app, status);
   anima::cli::add_devices_command(app, status);
   try {
     app.parse(argc, argv);
