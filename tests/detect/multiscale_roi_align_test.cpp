@@ -37,7 +37,11 @@ TEST(MultiScaleRoIAlign, InferScale) {
   EXPECT_EQ(detection::infer_scale({2, 8, 25, 25}, {800, 800}, "3"), 1.0 / 32);
   EXPECT_EQ(detection::infer_scale({2, 8, 50, 68}, {800, 1088}, "2"), 1.0 / 16);  // 68/1088 = 1/16
   EXPECT_EQ(detection::infer_scale({1, 1, 13, 13}, {800, 800}, "x"), 1.0 / 64);   // rounds log2(13/800) = -5.94
-  EXPECT_TRUE(contains(error_of([] { detection::infer_scale({1, 1, 100, 25}, {800, 800}, "odd"); }), "odd"));
+  // A 720x1280 frame letterboxed at the top-left of a 1280x1280 canvas: the stride-4 map is 320x320; the
+  // H ratio 320/720 would round to 1/2, the W ratio (the side the frame fills) is the true 1/4.
+  EXPECT_EQ(detection::infer_scale({1, 256, 320, 320}, {720, 1280}, "0"), 0.25);
+  EXPECT_EQ(detection::infer_scale({1, 256, 40, 40}, {1280, 480}, "3"), 1.0 / 32);  // portrait frame
+  EXPECT_TRUE(contains(error_of([] { detection::infer_scale({1, 1, 100, 25}, {0, 800}, "empty"); }), "empty"));
 }
 
 struct Pyramid {

@@ -3,8 +3,8 @@
 // torchvision.ops.MultiScaleRoIAlign.
 //
 //   scales    each map's scale is 2^round(log2(map size / image size)) (image size = the largest image
-//             height and width of the batch), equal along H and W; k_min = -log2(first scale),
-//             k_max = -log2(last scale).
+//             height and width of the batch), the smaller of H's and W's (infer_scale: they differ only
+//             for a letterboxed canvas); k_min = -log2(first scale), k_max = -log2(last scale).
 //   levels    box k (x1, y1, x2, y2) goes to level floor(4 + log2(sqrt(area) / 224) + 1e-6) clamped to
 //             [k_min, k_max] (torchvision's LevelMapper: canonical scale 224, canonical level 4, eps
 //             1e-6), area = (x2 - x1)·(y2 - y1); the level's map is pooled with roi_align(..., scale,
@@ -73,17 +73,23 @@ inline std::vector<std::int64_t> map_levels(const std::vector<double>& boxes /*[
   return levels;
 }
 
-// The scale of a map relative to the image: 2^round(log2(map / image)), the same along H and W.
+// The scale of a map relative to the image: 2^round(log2(map / image)) along H and along W, the smaller
+// of the two. The image size is the largest height and width in the batch, but the batch tensor (what the
+// backbone saw) can be larger along one side: padding to a multiple of 32 (both ratios still round to the
+// true scale) or a letterboxed square canvas (anima's top-left square mode: a 720x1280 frame in a
+// 1280x1280 canvas gives a 320x320 stride-4 map, H ratio 0.44 -> 0.5, W ratio 0.25). The longer side
+// fills the canvas, so the smaller ratio is the true scale. torchvision takes H's ratio, the same
+// whenever the two agree, as they do for every batch its transform makes.
 inline double infer_scale(const Shape& map_shape, std::array<std::int64_t, 2> image_size, const std::string& name) {
-  double scales[2];
+  ANIMA_CHECK(image_size[0] > 0 && image_size[1] > 0, "MultiScaleRoIAlign", "feature map '", name,
+              "': image size ", image_size[0], "x", image_size[1], " must be positive");
+  double scale = 0.0;
   for (int d = 0; d < 2; ++d) {
     const double approx = static_cast<double>(map_shape[2 + d]) / static_cast<double>(image_size[d]);
-    scales[d] = std::exp2(std::round(std::log2(approx)));
+    const double s = std::exp2(std::round(std::log2(approx)));
+    scale = d == 0 ? s : std::min(scale, s);
   }
-  ANIMA_CHECK(scales[0] == scales[1], "MultiScaleRoIAlign", "feature map '", name, "' ", shape_str(map_shape),
-              " has different scales along H and W (", scales[0], " vs ", scales[1], ") for image size ", image_size[0],
-              "x", image_size[1]);
-  return scales[0];
+  return scale;
 }
 
 class MultiScaleRoIAlign {
