@@ -32,6 +32,7 @@
 #include <anima/nets/registry.hpp>
 
 #include "anima/classify_command.hpp"
+#include "run_subcommand.hpp"
 
 namespace {
 
@@ -76,23 +77,9 @@ const Fixture& fixture() {
 }
 
 // Runs `anima <args...>` through the classify command's registration; returns stdout.
-std::string run_cli(std::vector<std::string> args, int* status_out = nullptr) {
-  CLI::App app;
-  int status = -1;
-  anima::cli::add_classify_command(app, status);
-  std::vector<const char*> argv{"anima"};
-  for (const auto& a : args) argv.push_back(a.c_str());
-  ::testing::internal::CaptureStdout();
-  try {
-    app.parse(static_cast<int>(argv.size()), argv.data());
-  } catch (...) {
-    std::fflush(stdout);
-    ::testing::internal::GetCapturedStdout();
-    throw;
-  }
-  std::fflush(stdout);
-  if (status_out) *status_out = status;
-  return ::testing::internal::GetCapturedStdout();
+std::string run_cli(const std::vector<std::string>& args, int* status_out = nullptr) {
+  return anima::cli::testing::run_subcommand(
+      [](CLI::App& app, int& status) { anima::cli::add_classify_command(app, status); }, args, status_out);
 }
 
 TEST(ClassifyCli, JsonOutputIsWellFormedAndMatchesTheNet) {
@@ -106,7 +93,7 @@ TEST(ClassifyCli, JsonOutputIsWellFormedAndMatchesTheNet) {
   const nlohmann::json j = nlohmann::json::parse(out);
   ASSERT_TRUE(j.is_array());
   ASSERT_EQ(j.size(), 2u);
-  const std::vector<std::string> labels = anima::cli::read_labels(f.labels);
+  const std::vector<std::string> labels = anima::cli::read_labels_file(f.labels, "classify");
   for (const auto& entry : j) {
     EXPECT_EQ(entry.at("file").get<std::string>(), f.image.string());
     const auto& topk = entry.at("topk");
@@ -162,6 +149,31 @@ TEST(ClassifyCli, TextOutputAndTopkLargerThanTheClasses) {
   EXPECT_EQ(out.find("11. "), std::string::npos) << out;
 }
 
+// --batch runs several images per forward: the same logits as one at a time, up to float32 rounding
+// (the convolutions may block a batch differently: 1e-4 of the logits' range, here a few units, is far
+// below any difference in the ranking this test would miss). Three images at --batch 2: a full
+// batch and a partial one.
+TEST(ClassifyCli, BatchesGiveTheSameLogits) {
+  const Fixture& f = fixture();
+  const std::vector<std::string> common = {"classify", "--net", "mobilenet_v2", "--weights", f.weights.string(),
+                                           "--json", "--logits"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = common;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return nlohmann::json::parse(run_cli(args));
+  };
+  const nlohmann::json one = with({f.image.string()});
+  const nlohmann::json batched = with({"--batch", "2", f.image.string(), f.image.string(), f.image.string()});
+  ASSERT_EQ(batched.size(), 3u);
+  const std::vector<float> want = one[0].at("logits").get<std::vector<float>>();
+  for (const auto& entry : batched) {
+    const std::vector<float> got = entry.at("logits").get<std::vector<float>>();
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-4) << "logit " << i;
+    EXPECT_EQ(entry.at("topk")[0].at("index"), one[0].at("topk")[0].at("index"));
+  }
+}
+
 TEST(ClassifyCli, BadInputsAreClearErrors) {
   const Fixture& f = fixture();
   auto error_of = [](std::vector<std::string> args) {
@@ -192,7 +204,11 @@ TEST(ClassifyCli, BadInputsAreClearErrors) {
   EXPECT_NE(e.find("fc.weight"), std::string::npos) << e;
   e = error_of({"classify", "--net", "mobilenet_v2", "--weights", w, "--labels", short_labels.string(), img});
   EXPECT_NE(e.find("2 labels but the net has 10 classes"), std::string::npos) << e;
+  e = error_of({"classify", "--net", "mobilenet_v2", "--weights", w, "--device", "tpu", img});
+  EXPECT_NE(e.find("unknown device 'tpu'"), std::string::npos) << e;
   EXPECT_THROW(run_cli({"classify", "--net", "alexnet", "--weights", w, img}), CLI::ValidationError);
+  EXPECT_THROW(run_cli({"classify", "--net", "mobilenet_v2", "--weights", w, "--batch", "0", img}),
+               CLI::ValidationError);
 }
 
 // Leaves the fixture where the cli_classify ctest (the real binary) reads it.

@@ -4,19 +4,11 @@
 # json: exit status 0 and JSON output: one entry for image.png with "topk" of 3 entries, each with an
 #       index in [0, 10), its label "class number <index>", a probability in [0, 1], sorted by probability.
 # missing_image / corrupt_weights: a non-zero exit status and "anima: error:" naming the file on stderr.
-foreach(_v ANIMA DIR MODE)
-  if(NOT DEFINED ${_v})
-    message(FATAL_ERROR "cli_classify.cmake: -D${_v}=... is required")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/cli_expect.cmake")
 set(_common classify --net mobilenet_v2 --labels "${DIR}/labels.txt" --topk 3)
 
 if(MODE STREQUAL "json")
-  execute_process(COMMAND "${ANIMA}" ${_common} --weights "${DIR}/weights.safetensors" --json "${DIR}/image.png"
-                  RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _err)
-  if(NOT _rc EQUAL 0)
-    message(FATAL_ERROR "anima classify failed (${_rc}): ${_err}")
-  endif()
+  expect_success(_out ${_common} --weights "${DIR}/weights.safetensors" --json "${DIR}/image.png")
   string(JSON _n LENGTH "${_out}")
   string(JSON _file GET "${_out}" 0 file)
   string(JSON _k LENGTH "${_out}" 0 topk)
@@ -47,15 +39,7 @@ elseif(MODE STREQUAL "missing_image" OR MODE STREQUAL "corrupt_weights")
     set(_image "${DIR}/image.png")
     set(_named "labels.txt")
   endif()
-  execute_process(COMMAND "${ANIMA}" ${_common} --weights "${_weights}" "${_image}"
-                  RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _err)
-  if(_rc EQUAL 0)
-    message(FATAL_ERROR "anima classify should have failed (${MODE}) but exited 0: ${_out}")
-  endif()
-  if(NOT _err MATCHES "anima: error: .*${_named}")
-    message(FATAL_ERROR "expected 'anima: error: ...${_named}...' on stderr, got: ${_err}")
-  endif()
-  message(STATUS "failed as expected (${_rc}): ${_err}")
+  expect_failure("${_named}" _out ${_common} --weights "${_weights}" "${_image}")
 else()
   message(FATAL_ERROR "unknown MODE '${MODE}'")
 endif()

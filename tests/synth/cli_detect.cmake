@@ -7,11 +7,7 @@
 #       --coco-results file lists as many results with image_id 1; --overlay wrote OUT/image.png.
 # not_image / classifier / missing: a non-zero exit status, "anima: error:" naming the file on stderr,
 #       and neither the results file nor an overlay written.
-foreach(_v ANIMA DIR MODE)
-  if(NOT DEFINED ${_v})
-    message(FATAL_ERROR "cli_detect.cmake: -D${_v}=... is required")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/cli_expect.cmake")
 set(_out "${DIR}/out_${MODE}")
 file(REMOVE_RECURSE "${_out}")
 file(MAKE_DIRECTORY "${_out}")
@@ -19,11 +15,7 @@ set(_common detect --min-size 128 --max-size 200 --score 0.1 --coco-results "${_
             --overlay "${_out}/overlay")
 
 if(MODE STREQUAL "json")
-  execute_process(COMMAND "${ANIMA}" ${_common} --weights "${DIR}/maskrcnn.safetensors" --json "${DIR}/image.png"
-                  RESULT_VARIABLE _rc OUTPUT_VARIABLE _json ERROR_VARIABLE _err)
-  if(NOT _rc EQUAL 0)
-    message(FATAL_ERROR "anima detect failed (${_rc}): ${_err}")
-  endif()
+  expect_success(_json ${_common} --weights "${DIR}/maskrcnn.safetensors" --json "${DIR}/image.png")
   string(JSON _n LENGTH "${_json}")
   string(JSON _file GET "${_json}" 0 file)
   string(JSON _w GET "${_json}" 0 width)
@@ -86,18 +78,10 @@ elseif(MODE STREQUAL "not_image" OR MODE STREQUAL "classifier" OR MODE STREQUAL 
     set(_image "${DIR}/no_such_image.png")
     set(_named "no_such_image.png")
   endif()
-  execute_process(COMMAND "${ANIMA}" ${_common} --weights "${_weights}" "${DIR}/image.png" "${_image}"
-                  RESULT_VARIABLE _rc OUTPUT_VARIABLE _stdout ERROR_VARIABLE _err)
-  if(_rc EQUAL 0)
-    message(FATAL_ERROR "anima detect should have failed (${MODE}) but exited 0: ${_stdout}")
-  endif()
-  if(NOT _err MATCHES "anima: error: .*${_named}")
-    message(FATAL_ERROR "expected 'anima: error: ...${_named}...' on stderr, got: ${_err}")
-  endif()
+  expect_failure("${_named}" _stdout ${_common} --weights "${_weights}" "${DIR}/image.png" "${_image}")
   if(NOT _stdout STREQUAL "" OR EXISTS "${_out}/results.json" OR EXISTS "${_out}/overlay/image.png")
     message(FATAL_ERROR "a failed run wrote output: stdout '${_stdout}'")
   endif()
-  message(STATUS "failed as expected (${_rc}): ${_err}")
 else()
   message(FATAL_ERROR "unknown MODE '${MODE}'")
 endif()

@@ -1,7 +1,7 @@
 // `anima detect` (tools/anima/detect_command.hpp) end to end, through its CLI11 registration as main.cpp
 // runs it. The fixture, written at test time (nothing big is committed): a Mask R-CNN R50-FPN with 3
-// classes filled by nn::deterministic_fill with the five head layers scaled as tests/nets'
-// maskrcnn_golden.hpp does (so it detects ~100 objects on any image), saved as safetensors (176 MB) with
+// classes with the golden tests' weights (golden_fill, tests/nets/maskrcnn_golden_model.hpp: the
+// deterministic fill with the five head layers scaled, so it detects ~100 objects on any image), saved as safetensors (176 MB) with
 // the metadata "labels" = ["background", "tom", "jerry"]; a 120x90 PNG; a text file named like an image;
 // a small classifier checkpoint. Checked: the --json schema (keys, types, boxes inside the image, sorted
 // scores, label names from the metadata, RLE masks that decode to the image's size and equal the model's
@@ -41,6 +41,8 @@
 #include <anima/ops/factory.hpp>
 
 #include "anima/detect_command.hpp"
+#include "run_subcommand.hpp"
+#include "nets/maskrcnn_golden_model.hpp"
 
 namespace {
 
@@ -81,18 +83,7 @@ Fixture write_fixture(const fs::path& dir) {
   o.num_classes = 3;
   auto model = std::make_shared<nets::maskrcnn::MaskRCNN>(o);
   const io::StateDict sd = model->state_dict();
-  nn::deterministic_fill(sd);
-  const std::map<std::string, double> head_scale = {{"rpn.head.cls_logits", 1.0 / 8},
-                                                    {"rpn.head.bbox_pred", 1.0 / 16},
-                                                    {"roi_heads.box_predictor.cls_score", 1.0 / 16},
-                                                    {"roi_heads.box_predictor.bbox_pred", 1.0 / 16},
-                                                    {"roi_heads.mask_predictor.mask_fcn_logits", 1.0 / 4}};
-  for (const auto& [prefix, scale] : head_scale)
-    for (const char* leaf : {".weight", ".bias"}) {
-      const Tensor* t = sd.find(prefix + leaf);
-      if (t == nullptr) fail("detect_test", "no '", prefix + leaf, "' in the model");
-      copy_into(*t, mul(*t, scale));
-    }
+  nets::maskrcnn::fixture::golden_fill(sd);
   io::save_weights_safetensors(f.weights.string(), sd, {{"labels", R"(["background", "tom", "jerry"])"}});
   std::ofstream(f.not_image) << "this is not an image\n";
   io::StateDict cls;
@@ -118,23 +109,9 @@ const Fixture& fixture() {
 }
 
 // Runs `anima <args...>` through the detect command's registration; returns stdout.
-std::string run_cli(std::vector<std::string> args, int* status_out = nullptr) {
-  CLI::App app;
-  int status = -1;
-  anima::cli::add_detect_command(app, status);
-  std::vector<const char*> argv{"anima"};
-  for (const auto& a : args) argv.push_back(a.c_str());
-  ::testing::internal::CaptureStdout();
-  try {
-    app.parse(static_cast<int>(argv.size()), argv.data());
-  } catch (...) {
-    std::fflush(stdout);
-    ::testing::internal::GetCapturedStdout();
-    throw;
-  }
-  std::fflush(stdout);
-  if (status_out) *status_out = status;
-  return ::testing::internal::GetCapturedStdout();
+std::string run_cli(const std::vector<std::string>& args, int* status_out = nullptr) {
+  return anima::cli::testing::run_subcommand(
+      [](CLI::App& app, int& status) { anima::cli::add_detect_command(app, status); }, args, status_out);
 }
 
 std::vector<std::string> small(std::vector<std::string> args) {
@@ -271,6 +248,34 @@ TEST(DetectCli, TextOutputKeepsScoresAboveTheThresholdAndBatches) {
     EXPECT_GE(std::stod(fields[2]), 0.3 - 5e-5);
   }
   EXPECT_EQ(n, above) << text;
+}
+
+// --square on images that are not square: the image sits at the top-left of the canvas, so the batch is
+// larger than the image along its shorter side. A 200x70 image in a 160x160 canvas is 160x56: the
+// stride-4 map (40x40) is 40/56 of the image's height but 40/160 of its width, and the RoI pooling must
+// take the true 1/4 (one image per batch: a batch with a taller image would hide it). Every box and mask comes back in the original image's pixels.
+TEST(DetectCli, SquareModeOnNonSquareImages) {
+  const Fixture& f = fixture();
+  const fs::path wide = f.dir / "wide.png";
+  write_png(wide, 200, 70, 5);
+  int status = -1;
+  const nlohmann::json all =
+      nlohmann::json::parse(run_cli({"detect", "--weights", f.weights.string(), "--square", "160", "--score", "0",
+                                     "--json", wide.string(), f.image.string()},
+                                    &status));
+  EXPECT_EQ(status, 0);
+  ASSERT_EQ(all.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const double w = all[i].at("width").get<double>(), h = all[i].at("height").get<double>();
+    ASSERT_FALSE(all[i].at("detections").empty()) << "image " << i;
+    for (const auto& d : all[i].at("detections")) {
+      const std::vector<double> b = d.at("box").get<std::vector<double>>();
+      EXPECT_TRUE(b[0] >= 0 && b[1] >= 0 && b[0] <= b[2] && b[1] <= b[3] && b[2] <= w && b[3] <= h) << d.at("box");
+      EXPECT_EQ(d.at("mask").at("size").get<std::vector<double>>(), (std::vector<double>{h, w}));
+    }
+  }
+  EXPECT_EQ(all[0].at("width").get<int>(), 200);
+  fs::remove(wide);
 }
 
 TEST(DetectCli, ClassNames) {

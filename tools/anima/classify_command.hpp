@@ -1,7 +1,7 @@
 // tools/anima/classify_command.hpp — `anima classify`: ImageNet-style classification of images.
 //
 //   anima classify --net NET --weights FILE [--topk 5] [--resize 256] [--crop 224] [--labels FILE]
-//                  [--json] [--logits] [--no-transform-input] IMAGE...
+//                  [--device cpu|cuda[:N]] [--batch N] [--json] [--logits] [--no-transform-input] IMAGE...
 //
 // NET: vgg16, vgg16_bn, resnet50, mobilenet_v2, inception_v3 (anima/nets/registry.hpp). FILE: a
 // torchvision checkpoint (.pth) or safetensors with torchvision's names (anima::io::load_weights),
@@ -19,8 +19,11 @@
 // ("logits" only with --logits). Labels: --labels FILE (one per line), else weights/imagenet_classes.txt
 // found beside the executable (../../weights, ../share/anima), in the source tree, or in ./weights;
 // labels are used when their count equals the number of classes (else the index stands alone).
-// Errors (missing or corrupt image or weights, weights of another net) are anima::Errors: one message,
-// exit status 1.
+// --device runs the net there (the CUDA backend is loaded on demand); --batch N runs up to N images per
+// forward (consecutive images of the same size after the transform; with --crop 0 a change of size
+// starts a new batch). Results do not depend on the batch size beyond float32 rounding.
+// Errors (missing or corrupt image or weights, weights of another net, an unknown or absent device)
+// are anima::Errors: one message, exit status 1.
 #pragma once
 
 #include <algorithm>
@@ -48,7 +51,12 @@
 #include <anima/nets/inception_v3.hpp>
 #include <anima/nets/registry.hpp>
 #include <anima/nn/init.hpp>
+#include <anima/ops/concat.hpp>
+#include <anima/ops/copy_ops.hpp>
 #include <anima/ops/view.hpp>
+
+#include "device_option.hpp"
+#include "labels_file.hpp"
 
 namespace anima::cli {
 
@@ -63,6 +71,8 @@ struct ClassifyOptions {
   bool json = false;
   bool logits = false;
   bool no_transform_input = false;
+  std::string device = "cpu";
+  int batch = 1;
 };
 
 struct ClassPrediction {
@@ -114,19 +124,6 @@ inline std::shared_ptr<nn::Module> build_classifier(const std::string& net, cons
   return model;
 }
 
-// One label per line (trailing '\r' removed, empty lines kept as empty labels).
-inline std::vector<std::string> read_labels(const std::filesystem::path& path) {
-  std::ifstream f(path);
-  ANIMA_CHECK(f.good(), "classify", "cannot read labels file '", path.string(), "'");
-  std::vector<std::string> labels;
-  for (std::string line; std::getline(f, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    labels.push_back(line);
-  }
-  while (!labels.empty() && labels.back().empty()) labels.pop_back();
-  return labels;
-}
-
 // weights/imagenet_classes.txt beside the executable, in the source tree, or under the working folder.
 inline std::filesystem::path find_default_labels() {
   namespace fs = std::filesystem;
@@ -157,56 +154,86 @@ inline data::ImageU8 load_rgb(const std::string& path) {
   return im;
 }
 
+// Softmax in double on the host (p_k = e^(l_k - max) / sum_i e^(l_i - max)), so the printed
+// probabilities sum to 1 within 1e-15 (float32's softmax can exceed 1 by ~1e-7), and the top k.
+inline ClassifyResult rank_classes(const std::string& file, std::vector<float> logits,
+                                   const std::vector<std::string>& labels, const ClassifyOptions& o) {
+  ClassifyResult r;
+  r.file = file;
+  r.logits = std::move(logits);
+  for (float l : r.logits)
+    ANIMA_CHECK(std::isfinite(l), "classify", "the net gave a non-finite logit for '", file,
+                "' (NaN or infinity in the weights '", o.weights, "'?)");
+  std::vector<double> prob(r.logits.begin(), r.logits.end());
+  const double top = *std::max_element(prob.begin(), prob.end());
+  double total = 0;
+  for (double& p : prob) total += (p = std::exp(p - top));
+  for (double& p : prob) p /= total;
+  std::vector<int> order(prob.size());
+  std::iota(order.begin(), order.end(), 0);
+  const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(o.topk), order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+                    [&](int a, int b) { return prob[a] > prob[b] || (prob[a] == prob[b] && a < b); });
+  for (std::size_t i = 0; i < k; ++i)
+    r.topk.push_back({order[i], labels.empty() ? std::string() : labels[order[i]], prob[order[i]]});
+  return r;
+}
+
+// [B, 3, S, S'] from B images of one shape [3, S, S'].
+inline Tensor stack_images(const std::vector<Tensor>& images) {
+  std::vector<Tensor> rows;
+  for (const Tensor& x : images) rows.push_back(unsqueeze(x, 0));
+  return rows.size() == 1 ? rows[0] : concat(rows, 0);
+}
+
 inline std::vector<ClassifyResult> classify_images(const ClassifyOptions& o) {
   ANIMA_CHECK(!o.images.empty(), "classify", "no images given");
   ANIMA_CHECK(o.topk > 0, "classify", "--topk must be positive, got ", o.topk);
   const bool inception = o.net == "inception_v3";
   const int resize = o.resize >= 0 ? o.resize : (inception ? 342 : 256);
   const int crop = o.crop >= 0 ? o.crop : (inception ? 299 : 224);
+  ANIMA_CHECK(o.batch > 0, "classify", "--batch must be positive, got ", o.batch);
   classifier_weight_name(o.net);  // an unknown net fails before the weights are read
+  const Device device = parse_device_option(o.device, "classify");
+  require_device(device, "classify");
 
   const io::StateDict sd = io::load_weights(o.weights);
   NoGradGuard no_grad;
   auto model = build_classifier(o.net, sd, inception && !o.no_transform_input, o.weights);
   const int classes = dynamic_cast<nets::ImageClassifier&>(*model).num_classes();
+  if (device.is_cuda()) model->to(device);
 
   std::vector<std::string> labels;
   if (!o.labels.empty()) {
-    labels = read_labels(o.labels);
+    labels = read_labels_file(o.labels, "classify");
     ANIMA_CHECK(static_cast<int>(labels.size()) == classes, "classify", "'", o.labels, "' has ", labels.size(),
                 " labels but the net has ", classes, " classes");
   } else if (const auto path = find_default_labels(); !path.empty()) {
-    labels = read_labels(path);
+    labels = read_labels_file(path, "classify");
     if (static_cast<int>(labels.size()) != classes) labels.clear();  // ImageNet's names, another head
   }
 
   std::vector<ClassifyResult> results;
+  std::vector<Tensor> pending;  // transformed images [3, S, S'] of one size, not yet run
+  auto run_pending = [&] {
+    if (pending.empty()) return;
+    const Tensor batch = device.is_cuda() ? to(stack_images(pending), device) : stack_images(pending);
+    const Tensor logits = to(model->forward(batch), Device::cpu());  // [B, classes]
+    const std::vector<float> all = to_vector<float>(logits);
+    for (std::size_t b = 0; b < pending.size(); ++b) {
+      const std::size_t i = results.size();
+      const auto row = all.begin() + static_cast<std::ptrdiff_t>(b) * classes;
+      results.push_back(rank_classes(o.images[i], std::vector<float>(row, row + classes), labels, o));
+    }
+    pending.clear();
+  };
   for (const std::string& file : o.images) {
-    const data::ImageU8 im = load_rgb(file);
-    const Tensor x = unsqueeze(data::imagenet_eval_transform(im, resize, crop), 0);  // [1, 3, S, S]
-    const Tensor logits = model->forward(x);                                         // [1, classes]
-    ClassifyResult r;
-    r.file = file;
-    r.logits = to_vector<float>(logits);
-    // Softmax in double on the host (p_k = e^(l_k - max) / sum_i e^(l_i - max)), so the printed
-    // probabilities sum to 1 within 1e-15 (float32's softmax can exceed 1 by ~1e-7).
-    for (float l : r.logits)
-      ANIMA_CHECK(std::isfinite(l), "classify", "the net gave a non-finite logit for '", file,
-                  "' (NaN or infinity in the weights '", o.weights, "'?)");
-    std::vector<double> prob(r.logits.begin(), r.logits.end());
-    const double top = *std::max_element(prob.begin(), prob.end());
-    double total = 0;
-    for (double& p : prob) total += (p = std::exp(p - top));
-    for (double& p : prob) p /= total;
-    std::vector<int> order(prob.size());
-    std::iota(order.begin(), order.end(), 0);
-    const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(o.topk), order.size());
-    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
-                      [&](int a, int b) { return prob[a] > prob[b] || (prob[a] == prob[b] && a < b); });
-    for (std::size_t i = 0; i < k; ++i)
-      r.topk.push_back({order[i], labels.empty() ? std::string() : labels[order[i]], prob[order[i]]});
-    results.push_back(std::move(r));
+    const Tensor x = data::imagenet_eval_transform(load_rgb(file), resize, crop);  // [3, S, S']
+    if (!pending.empty() && x.shape() != pending.front().shape()) run_pending();
+    pending.push_back(x);
+    if (static_cast<int>(pending.size()) == o.batch) run_pending();
   }
+  run_pending();
   return results;
 }
 
@@ -246,6 +273,8 @@ inline CLI::App* add_classify_command(CLI::App& app, int& status) {
   cmd->add_option("--crop", opts->crop, "centre crop (default 224, inception_v3 299; 0: none)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--labels", opts->labels, "class names, one per line (default weights/imagenet_classes.txt)");
+  cmd->add_option("--device", opts->device, "cpu (default), cuda or cuda:N");
+  cmd->add_option("--batch", opts->batch, "images per forward (default 1)")->check(CLI::PositiveNumber);
   cmd->add_flag("--json", opts->json, "print JSON");
   cmd->add_flag("--logits", opts->logits, "with --json: include every logit");
   cmd->add_flag("--no-transform-input", opts->no_transform_input,

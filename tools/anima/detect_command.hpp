@@ -85,6 +85,9 @@
 #include <anima/ops/factory.hpp>
 #include <anima/ops/view.hpp>
 
+#include "device_option.hpp"
+#include "labels_file.hpp"
+
 namespace anima::cli {
 
 struct DetectOptions {
@@ -224,25 +227,11 @@ inline std::vector<std::string> names_per_label_id(std::vector<std::string> name
   return names;
 }
 
-// One label per line (trailing '\r' removed; trailing empty lines dropped).
-inline std::vector<std::string> read_detect_labels(const std::string& path) {
-  ANIMA_CHECK(std::filesystem::is_regular_file(path), "detect", "cannot read labels file '", path, "'");
-  std::ifstream f(path);
-  ANIMA_CHECK(f.good(), "detect", "cannot read labels file '", path, "'");
-  std::vector<std::string> labels;
-  for (std::string line; std::getline(f, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    labels.push_back(line);
-  }
-  while (!labels.empty() && labels.back().empty()) labels.pop_back();
-  return labels;
-}
-
 // The class names by label id (see the file comment for the order of sources).
 inline std::vector<std::string> detect_class_names(std::int64_t classes, const std::string& labels_file,
                                                    const std::map<std::string, std::string>& metadata,
                                                    const std::string& weights) {
-  if (!labels_file.empty()) return names_per_label_id(read_detect_labels(labels_file), classes, labels_file);
+  if (!labels_file.empty()) return names_per_label_id(read_labels_file(labels_file, "detect"), classes, labels_file);
   if (auto it = metadata.find("labels"); it != metadata.end()) {
     std::vector<std::string> names;
     try {
@@ -256,15 +245,6 @@ inline std::vector<std::string> detect_class_names(std::int64_t classes, const s
   std::vector<std::string> names;
   for (std::int64_t i = 0; i < classes; ++i) names.push_back(i == 0 ? "__background__" : "class_" + std::to_string(i));
   return names;
-}
-
-inline Device parse_detect_device(const std::string& s) {
-  if (s == "cpu") return Device::cpu();
-  if (s == "cuda") return Device::cuda(0);
-  if (s.rfind("cuda:", 0) == 0 && s.size() > 5 && s.size() < 9 &&
-      std::all_of(s.begin() + 5, s.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return Device::cuda(std::stoi(s.substr(5)));
-  fail("detect", "unknown device '", s, "' (cpu, cuda or cuda:N)");
 }
 
 // Checks that `path` exists and has an image header stb_image knows, without decoding it.
@@ -469,7 +449,7 @@ inline std::vector<DetectResult> detect_images(const DetectOptions& o) {
   ANIMA_CHECK(o.score >= 0 && o.score <= 1, "detect", "--score must be in [0, 1], got ", o.score);
   ANIMA_CHECK(o.mask_threshold >= 0 && o.mask_threshold <= 1, "detect", "--mask-threshold must be in [0, 1], got ",
               o.mask_threshold);
-  const Device device = parse_detect_device(o.device);
+  const Device device = parse_device_option(o.device, "detect");
   nets::maskrcnn::MaskRcnnOptions options;
   if (o.square > 0) {
     options.transform.mode = nets::maskrcnn::ResizeMode::Square;
@@ -484,11 +464,7 @@ inline std::vector<DetectResult> detect_images(const DetectOptions& o) {
   for (const auto& f : o.images) check_image_file(f);
   std::vector<fs::path> overlays;
   if (!o.overlay.empty()) overlays = overlay_paths(o.overlay, o.images);
-  if (device.is_cuda()) {
-    ensure_cuda_backend();
-    const int n = cuda_device_count();
-    ANIMA_CHECK(device.index < n, "detect", "--device ", device.str(), ": ", n, " CUDA device(s) present");
-  }
+  require_device(device, "detect");
   std::map<std::string, std::string> metadata;
   NoGradGuard no_grad;
   auto model = load_maskrcnn(o.weights, options, metadata);

@@ -1,0 +1,31 @@
+# tests/synth/cli_expect.cmake — what the cli_<command>.cmake scripts share: the -D arguments every one
+# needs (ANIMA = the anima binary, DIR = the fixture folder, MODE = what to check) and the two ways a
+# run is expected to end.
+foreach(_v ANIMA DIR MODE)
+  if(NOT DEFINED ${_v})
+    message(FATAL_ERROR "${CMAKE_SCRIPT_MODE_FILE}: -D${_v}=... is required")
+  endif()
+endforeach()
+
+# expect_success(<stdout var> <args>...): runs `anima <args>`; fails the test unless it exits 0.
+function(expect_success out_var)
+  execute_process(COMMAND "${ANIMA}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "anima ${ARGV1} failed (${rc}): ${err}")
+  endif()
+  set(${out_var} "${out}" PARENT_SCOPE)
+endfunction()
+
+# expect_failure(<named> <stdout var> <args>...): runs `anima <args>`; fails the test unless it exits
+# non-zero with "anima: error: ... <named> ..." on stderr (the message names the offending file).
+function(expect_failure named out_var)
+  execute_process(COMMAND "${ANIMA}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(rc EQUAL 0)
+    message(FATAL_ERROR "anima ${ARGV2} should have failed (${MODE}) but exited 0: ${out}")
+  endif()
+  if(NOT err MATCHES "anima: error: .*${named}")
+    message(FATAL_ERROR "expected 'anima: error: ...${named}...' on stderr, got: ${err}")
+  endif()
+  message(STATUS "failed as expected (${rc}): ${err}")
+  set(${out_var} "${out}" PARENT_SCOPE)
+endfunction()
