@@ -155,8 +155,8 @@ TEST(ClassifyCli, TextOutputAndTopkLargerThanTheClasses) {
 // batch and a partial one.
 TEST(ClassifyCli, BatchesGiveTheSameLogits) {
   const Fixture& f = fixture();
-  const std::vector<std::string> common = {"classify", "--net", "mobilenet_v2", "--weights", f.weights.string(),
-                                           "--json", "--logits"};
+  const std::vector<std::string> common = {"classify",         "--net",  "mobilenet_v2", "--weights",
+                                           f.weights.string(), "--json", "--logits"};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> args = common;
     args.insert(args.end(), extra.begin(), extra.end());
@@ -176,13 +176,8 @@ TEST(ClassifyCli, BatchesGiveTheSameLogits) {
 
 TEST(ClassifyCli, BadInputsAreClearErrors) {
   const Fixture& f = fixture();
-  auto error_of = [](std::vector<std::string> args) {
-    try {
-      run_cli(std::move(args));
-    } catch (const anima::Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("<no error>");
+  auto error_of = [](const std::vector<std::string>& args) {
+    return anima::cli::testing::error_message([&] { run_cli(args); });
   };
   const std::string w = f.weights.string(), img = f.image.string();
   const fs::path garbage = f.dir / "garbage.png";

@@ -298,13 +298,8 @@ TEST(DetectCli, ClassNames) {
 
 TEST(DetectCli, BadInputsAreClearErrorsAndWriteNothing) {
   const Fixture& f = fixture();
-  auto error_of = [](std::vector<std::string> args) {
-    try {
-      run_cli(std::move(args));
-    } catch (const anima::Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("<no error>");
+  auto error_of = [](const std::vector<std::string>& args) {
+    return anima::cli::testing::error_message([&] { run_cli(args); });
   };
   const fs::path out = f.dir / "bad" / "results.json", overlay = f.dir / "bad_overlay";
   fs::create_directories(out.parent_path());

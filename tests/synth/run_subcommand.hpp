@@ -1,5 +1,6 @@
 // tests/synth/run_subcommand.hpp — runs one `anima` subcommand in-process, through the CLI11
-// registration main.cpp uses (add_<name>_command(app, status)), and returns what it printed on stdout.
+// registration main.cpp uses (add_<name>_command(app, status)), and returns what it printed on stdout;
+// error_message turns the anima::Error a failing command throws into its message.
 #pragma once
 
 #include <cstdio>
@@ -8,6 +9,8 @@
 
 #include <CLI/CLI.hpp>
 #include <gtest/gtest.h>
+
+#include <anima/core/error.hpp>
 
 namespace anima::cli::testing {
 
@@ -32,6 +35,17 @@ std::string run_subcommand(AddCommand add_command, const std::vector<std::string
   std::fflush(stdout);
   if (status_out) *status_out = status;
   return ::testing::internal::GetCapturedStdout();
+}
+
+// The message of the anima::Error that `call()` throws, or "<no error>" when it returns normally.
+template <class Call>
+std::string error_message(Call call) {
+  try {
+    call();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
 }
 
 }  // namespace anima::cli::testing
