@@ -21,14 +21,21 @@ scores are all below the default 0.05, which would leave the mask head and the p
 Both sides warm up first; --repeats timed runs each (anima: --benchmark_repetitions); min and median.
 The load average is printed before and after: run it on a quiet machine.
 
+--memory adds the peak resident memory per row: each row runs once (one warm-up, one timed run) in a
+fresh process of its own, anima's benchmark binary and a Python process with torch for the peer, and the
+kernel's peak RSS of that process (wait4's ru_maxrss) is reported. The peer's figure includes the Python
+interpreter and the torch libraries (a few hundred MB, reported alone as "idle" beside it), as a user's
+process would.
+
 Usage:
   /usr/bin/python3 bench/compare_maskrcnn.py --bench BUILD/bench/anima_bench_maskrcnn [--threads 2]
-      [--filter eval] [--repeats 5] [--out FILE]
+      [--filter eval] [--repeats 5] [--memory] [--out FILE]
 """
 import argparse
 import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -147,6 +154,56 @@ def save_weights(torch, sd, path):
     save_safetensors(path, {k: v.detach().contiguous() for k, v in sd.items()}, {"source": "compare_maskrcnn.py"})
 
 
+def peak_rss_mb(cmd, env=None):
+    """Runs cmd to completion; returns its peak resident set size in MB (the kernel's ru_maxrss)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit("%s exited with %d" % (" ".join(cmd), proc.returncode))
+    return usage.ru_maxrss / 1024.0
+
+
+def peer_row_once(row, threads, weights_pt):
+    """The child process of --memory for the peer: one warm-up and one run of `row` (or nothing: "idle")."""
+    import torch
+    import torchvision
+    torch.set_num_threads(threads)
+    if row == "idle":
+        return
+    sd = torch.load(weights_pt)
+    if row == "eval/800":
+        torch_eval(torch, torchvision, sd, 800, 1333, pattern_image(torch, 0, 800, 800), 1, 1)
+    elif row == "eval/square1280":
+        frame = torch.zeros(3, 1280, 1280)
+        frame[:, :720, :] = pattern_image(torch, 0, 720, 1280)
+        torch_eval(torch, torchvision, sd, 1280, 1280, frame, 1, 1)
+    elif row == "train/800":
+        torch_train(torch, torchvision, sd, 800, 1, 1)
+    else:
+        raise SystemExit("unknown row " + row)
+
+
+def memory_lines(bench, rows, threads, sd, tmp, torch):
+    """Peak RSS per row: anima's binary and the peer, each row in a fresh process."""
+    weights_pt = os.path.join(tmp, "maskrcnn_random.pt")
+    torch.save(sd, weights_pt)
+    env = dict(os.environ, ANIMA_NUM_THREADS=str(threads))
+    def peer_cmd(row):
+        return [sys.executable, os.path.abspath(__file__), "--bench", bench, "--threads", str(threads),
+                "--peer-row-once", row, "--peer-weights", weights_pt]
+
+    idle = peak_rss_mb(peer_cmd("idle"))
+    lines = ["", "peak resident memory, MB (each row alone in a fresh process; torch idle: %.0f MB)" % idle,
+             "%-16s %10s %10s %9s" % ("row", "anima", "torch", "ratio")]
+    for r in rows:
+        ours = peak_rss_mb([bench, "--benchmark_filter=^BM_maskrcnn/%s(/|$)" % re.escape(r), "--benchmark_repetitions=1",
+                            "--benchmark_min_time=0.001"], env)
+        peer = peak_rss_mb(peer_cmd(r))
+        lines.append("%-16s %10.0f %10.0f %9.2f" % (r, ours, peer, ours / peer))
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bench", required=True, help="the anima_bench_maskrcnn binary")
@@ -155,8 +212,14 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--memory", action="store_true", help="add the peak resident memory of each row")
+    ap.add_argument("--peer-row-once", default=None, help=argparse.SUPPRESS)  # --memory's child process
+    ap.add_argument("--peer-weights", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     threads = args.threads or num_threads()
+    if args.peer_row_once is not None:
+        peer_row_once(args.peer_row_once, threads, args.peer_weights)
+        return
 
     import torch
     import torchvision
@@ -171,6 +234,7 @@ def main():
         os.environ["ANIMA_BENCH_MASKRCNN_WEIGHTS"] = weights
         data = run_benchmark_json(args.bench, threads, "|".join(re.escape(r) for r in rows),
                                   ["--benchmark_repetitions=%d" % args.repeats, "--benchmark_min_time=0.001"])
+        memory = memory_lines(args.bench, rows, threads, sd, tmp, torch) if args.memory else []
     ours, our_stages, our_dets = {}, {}, {}
     for b in iteration_rows(data):
         name = b["name"].split("BM_maskrcnn/")[-1].split("/repeats")[0].split("/real_time")[0]
@@ -216,7 +280,7 @@ def main():
                 a = statistics.median(our_stages[r][s])
                 p = peer_stages[r][s]
                 lines.append("%-10s %10.1f %10.1f %9.2f" % (s, a, p, a / p if p > 0 else float("nan")))
-    print_table(lines, args.out)
+    print_table(lines + memory, args.out)
 
 
 if __name__ == "__main__":
