@@ -18,20 +18,17 @@
 #include <anima/ops/view.hpp>
 
 #include "../core/expect_error.hpp"
+#include "../golden/golden_file.hpp"
 
 namespace anima {
 namespace {
 
-const io::SafetensorsFile& fixture() {
-  static const io::SafetensorsFile f = io::load_safetensors(std::string(ANIMA_GOLDEN_DIR) + "/nets_fill.safetensors");
+const testing::GoldenFile& fixture() {
+  static const testing::GoldenFile f("nets_fill.safetensors");
   return f;
 }
 
-const Tensor& stored(const std::string& name) {
-  auto it = fixture().tensors.find(name);
-  if (it == fixture().tensors.end()) fail("test", "nets_fill.safetensors has no tensor ", name);
-  return it->second;
-}
+const Tensor& stored(const std::string& name) { return fixture().at(name); }
 
 // Same dtype, shape and bytes.
 void expect_same_bits(const Tensor& actual, const Tensor& expected, const std::string& what) {
@@ -62,12 +59,12 @@ TEST(DeterministicFill, HashAndUniformMatchTheScript) {
 
 // Every tensor of the fixture, filled here from its name, shape and dtype alone, has the same bits.
 TEST(DeterministicFill, EveryKindIsBitExact) {
-  const io::JsonValue names = io::parse_json(fixture().metadata.at("names"), "test", "nets_fill");
-  ASSERT_GE(names.items.size(), 10u);
+  const std::vector<std::string> names = fixture().list("names");
+  ASSERT_GE(names.size(), 10u);
   io::StateDict sd;
-  for (const auto& n : names.items) {
-    const Tensor& e = stored(n.text);
-    sd.insert(n.text, full(e.shape(), 12345.0, TensorOptions(e.dtype())));  // overwritten by the fill
+  for (const std::string& n : names) {
+    const Tensor& e = stored(n);
+    sd.insert(n, full(e.shape(), 12345.0, TensorOptions(e.dtype())));  // overwritten by the fill
   }
   nn::deterministic_fill(sd);
   for (const auto& item : sd.items()) expect_same_bits(item.second, stored(item.first), item.first);

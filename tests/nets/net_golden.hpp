@@ -61,6 +61,7 @@
 #include <anima/ops/view.hpp>
 
 #include "golden/golden.hpp"
+#include "golden/golden_file.hpp"
 
 namespace anima::nets_golden {
 
@@ -91,30 +92,7 @@ inline Tensor make_input(const Tensor& size /*[4] int64*/) {
   return make_input(s[0], s[1], s[2], s[3]);
 }
 
-class Fixture {
- public:
-  // `file` in `dir` (tests/golden/data by default).
-  explicit Fixture(const std::string& file, const std::string& dir = ANIMA_GOLDEN_DIR) : path_(dir + "/" + file) {
-    f_ = io::load_safetensors(path_);
-  }
-  bool has(const std::string& name) const { return f_.tensors.count(name) > 0; }
-  const Tensor& at(const std::string& name) const {
-    auto it = f_.tensors.find(name);
-    if (it == f_.tensors.end()) fail("nets golden", path_, " has no tensor ", name);
-    return it->second;
-  }
-  std::vector<std::string> list(const std::string& key) const {
-    auto it = f_.metadata.find(key);
-    if (it == f_.metadata.end()) fail("nets golden", path_, " has no metadata ", key);
-    std::vector<std::string> out;
-    for (const auto& v : io::parse_json(it->second, "nets golden", path_).items) out.push_back(v.text);
-    return out;
-  }
-
- private:
-  std::string path_;
-  io::SafetensorsFile f_;
-};
+using Fixture = testing::GoldenFile;
 
 // y [2, K]: finite, differs between the two images and within each image (as the script asserts).
 inline void expect_not_degenerate(const Tensor& y, const std::string& what) {

@@ -39,6 +39,7 @@
 #include <anima/optim/sgd.hpp>
 
 #include "../core/expect_error.hpp"
+#include "../golden/golden_file.hpp"
 
 namespace anima {
 namespace {
@@ -52,16 +53,12 @@ constexpr double kOptimRel = 1e-12;  // see the header comment
 constexpr double kScheduleRel = 1e-14;
 constexpr double kClipRel = 1e-14;
 
-const io::SafetensorsFile& fixture() {
-  static const io::SafetensorsFile f = io::load_safetensors(std::string(ANIMA_GOLDEN_DIR) + "/optim.safetensors");
+const testing::GoldenFile& fixture() {
+  static const testing::GoldenFile f("optim.safetensors");
   return f;
 }
 
-const Tensor& stored(const std::string& name) {
-  auto it = fixture().tensors.find(name);
-  if (it == fixture().tensors.end()) fail("test", "optim.safetensors has no tensor ", name);
-  return it->second;
-}
+const Tensor& stored(const std::string& name) { return fixture().at(name); }
 
 std::vector<double> values(const std::string& name) { return to_vector<double>(stored(name)); }
 
@@ -194,7 +191,7 @@ void expect_adam_state(const Opt& opt, const std::string& config, const Slots& s
                values(config + "/state/exp_avg"), kOptimRel, 1e-6, config + " exp_avg");
   expect_close(flat_state(opt, slots, [](const optim::AdamParamState& s) { return s.exp_avg_sq; }),
                values(config + "/state/exp_avg_sq"), kOptimRel, 1e-6, config + " exp_avg_sq");
-  ASSERT_EQ(opt.amsgrad(), fixture().tensors.count(config + "/state/max_exp_avg_sq") == 1) << config;
+  ASSERT_EQ(opt.amsgrad(), fixture().has(config + "/state/max_exp_avg_sq")) << config;
   if (opt.amsgrad())
     expect_close(flat_state(opt, slots, [](const optim::AdamParamState& s) { return s.max_exp_avg_sq; }),
                  values(config + "/state/max_exp_avg_sq"), kOptimRel, 1e-6, config + " max_exp_avg_sq");
@@ -353,7 +350,9 @@ TEST(OptimGolden, ClipGradNormMatchesTorch) {
     const std::vector<double> out = concat_values({a.grad(), b.grad(), d.grad()});
     expect_close(out, values(prefix + "grads_out"), kClipRel, 1e-3, c.first + " gradients");
     EXPECT_FALSE(no_grad.grad().defined()) << c.first;
-    if (c.first == "norm2_unclipped") EXPECT_EQ(out, in) << "a coefficient clamped to 1 leaves the bits";
+    if (c.first == "norm2_unclipped") {
+      EXPECT_EQ(out, in) << "a coefficient clamped to 1 leaves the bits";
+    }
   }
 }
 

@@ -29,3 +29,21 @@ function(expect_failure named out_var)
   message(STATUS "failed as expected (${rc}): ${err}")
   set(${out_var} "${out}" PARENT_SCOPE)
 endfunction()
+
+# json_fields(<json> <path> <field>...): sets each variable <field> to the member <field> of the object
+# at <path> (a list of keys and indices) in the JSON text <json>.
+function(json_fields json path)
+  foreach(_field ${ARGN})
+    string(JSON _value GET "${json}" ${path} ${_field})
+    set(${_field} "${_value}" PARENT_SCOPE)
+  endforeach()
+endfunction()
+
+# expect_ranked(<value> <previous var> <low> <high> <what>): fails the test unless low <= value <= high
+# and value <= the previous one (scores listed best first); then makes value the previous one.
+function(expect_ranked value previous_var low high what)
+  if(value LESS low OR value GREATER high OR value GREATER ${previous_var})
+    message(FATAL_ERROR "${what}: ${value} (previous ${${previous_var}}) outside [${low}, ${high}] or out of order")
+  endif()
+  set(${previous_var} "${value}" PARENT_SCOPE)
+endfunction()

@@ -36,7 +36,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -46,6 +45,8 @@
 #include <anima/core/error.hpp>
 #include <anima/core/tensor.hpp>
 #include <anima/io/state_dict.hpp>
+#include <anima/optim/optimizer_state_dict.hpp>
+#include <anima/optim/param_groups.hpp>
 #include <anima/ops/elementwise.hpp>
 #include <anima/ops/factory.hpp>
 
@@ -108,14 +109,7 @@ class Adam {
     if (g.weight_decay < 0) g.weight_decay = defaults_.weight_decay;
     if (g.name.empty()) g.name = std::to_string(groups_.size());
     check_options(g.lr, g.beta1, g.beta2, g.eps, g.weight_decay, g.name);
-    for (const Tensor& p : g.params) {
-      ANIMA_CHECK(p.defined() && p.is_leaf() && is_floating(p.dtype()), name_, "group '", g.name,
-                  "': parameters must be defined floating leaf tensors");
-      for (const auto& other : groups_)
-        for (const Tensor& q : other.params)
-          ANIMA_CHECK(!q.same(p), name_, "a parameter ", shape_str(p.shape()), " is in both group '", other.name,
-                      "' and group '", g.name, "'");
-    }
+    check_new_group_params(name_, g, groups_);
     state_.emplace_back(g.params.size());
     groups_.push_back(std::move(g));
   }
@@ -126,13 +120,8 @@ class Adam {
       const AdamParamGroup& g = groups_[gi];
       for (std::size_t i = 0; i < g.params.size(); ++i) {
         const Tensor& p = g.params[i];
-        if (!p.requires_grad()) continue;
-        const Tensor grad = p.grad();
+        const Tensor grad = gradient_to_apply(name_, g.name, p);
         if (!grad.defined()) continue;
-        ANIMA_CHECK(grad.shape() == p.shape() && grad.dtype() == p.dtype() && grad.device() == p.device(), name_,
-                    "group '", g.name, "': gradient ", dtype_name(grad.dtype()), " ", shape_str(grad.shape()), " on ",
-                    grad.device().str(), " does not match parameter ", dtype_name(p.dtype()), " ", shape_str(p.shape()),
-                    " on ", p.device().str());
         const Tensor w = detach(p);
         AdamParamState& s = state_[gi][i];
         if (s.step == 0) {
@@ -189,48 +178,35 @@ class Adam {
       for (std::size_t i = 0; i < groups_[gi].params.size(); ++i) {
         const AdamParamState& s = state_[gi][i];
         if (s.step == 0) continue;
-        const std::string prefix = state_prefix(gi, i);
-        dict.insert(prefix + "step", full({}, static_cast<double>(s.step), TensorOptions(DType::Float64)));
-        dict.insert(prefix + "exp_avg", contiguous_copy(s.exp_avg));
-        dict.insert(prefix + "exp_avg_sq", contiguous_copy(s.exp_avg_sq));
-        if (defaults_.amsgrad) dict.insert(prefix + "max_exp_avg_sq", contiguous_copy(s.max_exp_avg_sq));
+        insert_step(dict, gi, i, s.step);
+        dict.insert(param_state_key(gi, i, "exp_avg"), contiguous_copy(s.exp_avg));
+        dict.insert(param_state_key(gi, i, "exp_avg_sq"), contiguous_copy(s.exp_avg_sq));
+        if (defaults_.amsgrad) dict.insert(param_state_key(gi, i, "max_exp_avg_sq"), contiguous_copy(s.max_exp_avg_sq));
       }
-    for (std::size_t gi = 0; gi < groups_.size(); ++gi)
-      dict.insert(lr_name(gi), full({}, groups_[gi].lr, TensorOptions(DType::Float64)));
+    for (std::size_t gi = 0; gi < groups_.size(); ++gi) insert_group_lr(dict, gi, groups_[gi].lr);
     return dict;
   }
 
   // Restores what state_dict() saved (from an optimiser with the same groups and amsgrad setting).
   void load_state_dict(const io::StateDict& dict) {
-    const std::string op = std::string(name_) + "::load_state_dict";
+    OptimizerStateReader reader(dict, std::string(name_) + "::load_state_dict");
     std::vector<std::vector<AdamParamState>> loaded(groups_.size());
     std::vector<double> lrs(groups_.size());
-    std::unordered_set<std::string> used;
     for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
       const AdamParamGroup& g = groups_[gi];
-      lrs[gi] = read_scalar(dict, lr_name(gi), op);
-      ANIMA_CHECK(lrs[gi] >= 0.0, op.c_str(), "entry '", lr_name(gi), "' is ", lrs[gi],
-                  ", a learning rate must be >= 0");
-      used.insert(lr_name(gi));
+      lrs[gi] = reader.group_lr(gi);
       loaded[gi].resize(g.params.size());
       for (std::size_t i = 0; i < g.params.size(); ++i) {
-        const std::string prefix = state_prefix(gi, i);
-        if (!dict.contains(prefix + "step")) continue;  // no state: the parameter starts anew
+        if (!reader.has_param_state(gi, i)) continue;  // no state: the parameter starts anew
         AdamParamState& s = loaded[gi][i];
-        s.step = read_step(dict, prefix + "step", op);
-        s.exp_avg = read_like(dict, prefix + "exp_avg", g.params[i], op);
-        s.exp_avg_sq = read_like(dict, prefix + "exp_avg_sq", g.params[i], op);
-        for (const char* slot : {"step", "exp_avg", "exp_avg_sq"}) used.insert(prefix + slot);
-        if (defaults_.amsgrad) {
-          s.max_exp_avg_sq = read_like(dict, prefix + "max_exp_avg_sq", g.params[i], op);
-          used.insert(prefix + "max_exp_avg_sq");
-        }
+        s.step = reader.step(gi, i);
+        s.exp_avg = reader.tensor_like(gi, i, "exp_avg", g.params[i]);
+        s.exp_avg_sq = reader.tensor_like(gi, i, "exp_avg_sq", g.params[i]);
+        if (defaults_.amsgrad) s.max_exp_avg_sq = reader.tensor_like(gi, i, "max_exp_avg_sq", g.params[i]);
       }
     }
-    for (const auto& entry : dict.items())
-      ANIMA_CHECK(used.count(entry.first) != 0, op.c_str(), "unexpected entry '", entry.first, "': not the state of a ",
-                  name_, " with ", groups_.size(), " group(s), amsgrad ", defaults_.amsgrad ? "on" : "off",
-                  " (a parameter's tensors come with its 'state.<g>.<i>.step')");
+    reader.finish(std::string("a ") + name_ + " with " + std::to_string(groups_.size()) + " group(s), amsgrad " +
+                  (defaults_.amsgrad ? "on" : "off"));
     state_ = std::move(loaded);
     for (std::size_t gi = 0; gi < groups_.size(); ++gi) groups_[gi].lr = lrs[gi];
   }
@@ -254,39 +230,6 @@ class Adam {
                 "': lr, eps and weight_decay must be >= 0, got ", lr, ", ", eps, ", ", wd);
     ANIMA_CHECK(beta1 >= 0.0 && beta1 < 1.0 && beta2 >= 0.0 && beta2 < 1.0, name_, "group '", where,
                 "': betas must be in [0, 1), got (", beta1, ", ", beta2, ")");
-  }
-
-  static std::string state_prefix(std::size_t group, std::size_t index) {
-    return "state." + std::to_string(group) + "." + std::to_string(index) + ".";
-  }
-  static std::string lr_name(std::size_t group) { return "param_groups." + std::to_string(group) + ".lr"; }
-
-  static double read_scalar(const io::StateDict& dict, const std::string& key, const std::string& op) {
-    const Tensor* t = dict.find(key);
-    if (t == nullptr) fail(op.c_str(), "missing entry '", key, "'");
-    ANIMA_CHECK(t->numel() == 1, op.c_str(), "entry '", key, "' must hold one value, got shape ",
-                shape_str(t->shape()));
-    return item<double>(*t);
-  }
-
-  static std::int64_t read_step(const io::StateDict& dict, const std::string& key, const std::string& op) {
-    const double v = read_scalar(dict, key, op);
-    ANIMA_CHECK(v >= 1.0 && v <= 9007199254740992.0 && v == std::floor(v), op.c_str(), "entry '", key, "' is ", v,
-                ", a step count must be a whole number >= 1");
-    return static_cast<std::int64_t>(v);
-  }
-
-  // The entry `key`, shaped as `param`, converted to its dtype and device.
-  static Tensor read_like(const io::StateDict& dict, const std::string& key, const Tensor& param,
-                          const std::string& op) {
-    const Tensor* t = dict.find(key);
-    if (t == nullptr) fail(op.c_str(), "missing entry '", key, "'");
-    ANIMA_CHECK(t->shape() == param.shape(), op.c_str(), "entry '", key, "' has shape ", shape_str(t->shape()),
-                " but its parameter has shape ", shape_str(param.shape()));
-    ANIMA_CHECK(is_floating(t->dtype()), op.c_str(), "entry '", key, "' is ", dtype_name(t->dtype()),
-                ", expected a floating tensor");
-    Tensor c = cast_copy(*t, param.dtype());
-    return c.device() == param.device() ? c : device_copy(c, param.device());
   }
 
   const char* name_;

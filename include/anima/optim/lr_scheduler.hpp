@@ -39,6 +39,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -55,6 +56,24 @@ struct LRSchedulerState {
   std::int64_t num_bad_epochs = 0;
   std::int64_t cooldown_counter = 0;
 };
+
+// Throws anima::Error unless `s` can be restored into `scheduler` over an optimiser with `groups`
+// groups: one rate per group (base_lrs too when the schedule keeps them), rates and counters >= 0,
+// best not NaN.
+inline void check_restorable_state(const char* scheduler, const LRSchedulerState& s, std::size_t groups,
+                                   bool has_base_lrs) {
+  ANIMA_CHECK(s.last_lrs.size() == groups && (!has_base_lrs || s.base_lrs.size() == groups), scheduler,
+              "load_state: the state has ", s.base_lrs.size(), " base_lrs and ", s.last_lrs.size(),
+              " last_lrs, the optimiser has ", groups, " group(s)");
+  ANIMA_CHECK(s.last_epoch >= 0 && s.num_bad_epochs >= 0 && s.cooldown_counter >= 0, scheduler,
+              "load_state: last_epoch, num_bad_epochs and cooldown_counter must be >= 0, got ", s.last_epoch, ", ",
+              s.num_bad_epochs, ", ", s.cooldown_counter);
+  ANIMA_CHECK(!std::isnan(s.best), scheduler, "load_state: best is NaN");
+  for (std::size_t i = 0; i < groups; ++i)
+    ANIMA_CHECK(s.last_lrs[i] >= 0.0 && (!has_base_lrs || s.base_lrs[i] >= 0.0), scheduler, "load_state: group ", i,
+                " has last_lr ", s.last_lrs[i], has_base_lrs ? " and base_lr " : "",
+                has_base_lrs ? std::to_string(s.base_lrs[i]) : std::string(), ", expected >= 0");
+}
 
 // The common part of the epoch schedules: the epoch count, the base and last rates, step().
 template <class Optimizer>
@@ -76,23 +95,11 @@ class LRScheduler {
   const std::vector<double>& base_lrs() const { return base_lrs_; }
   std::int64_t last_epoch() const { return last_epoch_; }
 
-  LRSchedulerState state() const {
-    LRSchedulerState s;
-    s.last_epoch = last_epoch_;
-    s.base_lrs = base_lrs_;
-    s.last_lrs = last_lr_;
-    return s;
-  }
+  LRSchedulerState state() const { return {last_epoch_, base_lrs_, last_lr_}; }
 
   void load_state(const LRSchedulerState& s) {
     const std::size_t n = opt_.num_groups();
-    ANIMA_CHECK(s.base_lrs.size() == n && s.last_lrs.size() == n, name_, "load_state: the state has ",
-                s.base_lrs.size(), " base_lrs and ", s.last_lrs.size(), " last_lrs, the optimiser has ", n,
-                " group(s)");
-    ANIMA_CHECK(s.last_epoch >= 0, name_, "load_state: last_epoch is ", s.last_epoch, ", expected >= 0");
-    for (std::size_t i = 0; i < n; ++i)
-      ANIMA_CHECK(s.base_lrs[i] >= 0.0 && s.last_lrs[i] >= 0.0, name_, "load_state: group ", i, " has base_lr ",
-                  s.base_lrs[i], " and last_lr ", s.last_lrs[i], ", expected >= 0");
+    check_restorable_state(name_, s, n, true);
     last_epoch_ = s.last_epoch;
     base_lrs_ = s.base_lrs;
     last_lr_ = s.last_lrs;
@@ -305,27 +312,11 @@ class ReduceLROnPlateau {
   std::int64_t cooldown_counter() const { return cooldown_counter_; }
 
   // base_lrs stays empty.
-  LRSchedulerState state() const {
-    LRSchedulerState s;
-    s.last_epoch = last_epoch_;
-    s.last_lrs = last_lr_;
-    s.best = best_;
-    s.num_bad_epochs = num_bad_epochs_;
-    s.cooldown_counter = cooldown_counter_;
-    return s;
-  }
+  LRSchedulerState state() const { return {last_epoch_, {}, last_lr_, best_, num_bad_epochs_, cooldown_counter_}; }
 
   void load_state(const LRSchedulerState& s) {
     const std::size_t n = opt_.num_groups();
-    ANIMA_CHECK(s.last_lrs.size() == n, "ReduceLROnPlateau", "load_state: the state has ", s.last_lrs.size(),
-                " last_lrs, the optimiser has ", n, " group(s)");
-    ANIMA_CHECK(s.last_epoch >= 0 && s.num_bad_epochs >= 0 && s.cooldown_counter >= 0, "ReduceLROnPlateau",
-                "load_state: last_epoch, num_bad_epochs and cooldown_counter must be >= 0, got ", s.last_epoch, ", ",
-                s.num_bad_epochs, ", ", s.cooldown_counter);
-    ANIMA_CHECK(!std::isnan(s.best), "ReduceLROnPlateau", "load_state: best is NaN");
-    for (std::size_t i = 0; i < n; ++i)
-      ANIMA_CHECK(s.last_lrs[i] >= 0.0, "ReduceLROnPlateau", "load_state: group ", i, " has last_lr ", s.last_lrs[i],
-                  ", expected >= 0");
+    check_restorable_state("ReduceLROnPlateau", s, n, false);
     last_epoch_ = s.last_epoch;
     last_lr_ = s.last_lrs;
     best_ = s.best;

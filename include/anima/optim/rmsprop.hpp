@@ -34,7 +34,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -44,6 +43,8 @@
 #include <anima/core/error.hpp>
 #include <anima/core/tensor.hpp>
 #include <anima/io/state_dict.hpp>
+#include <anima/optim/optimizer_state_dict.hpp>
+#include <anima/optim/param_groups.hpp>
 #include <anima/ops/elementwise.hpp>
 #include <anima/ops/factory.hpp>
 
@@ -103,14 +104,7 @@ class RMSprop {
     if (g.centered < 0) g.centered = defaults_.centered ? 1 : 0;
     if (g.name.empty()) g.name = std::to_string(groups_.size());
     check_options(g.lr, g.alpha, g.eps, g.weight_decay, g.momentum, g.name);
-    for (const Tensor& p : g.params) {
-      ANIMA_CHECK(p.defined() && p.is_leaf() && is_floating(p.dtype()), "RMSprop", "group '", g.name,
-                  "': parameters must be defined floating leaf tensors");
-      for (const auto& other : groups_)
-        for (const Tensor& q : other.params)
-          ANIMA_CHECK(!q.same(p), "RMSprop", "a parameter ", shape_str(p.shape()), " is in both group '", other.name,
-                      "' and group '", g.name, "'");
-    }
+    check_new_group_params("RMSprop", g, groups_);
     state_.emplace_back(g.params.size());
     groups_.push_back(std::move(g));
   }
@@ -121,13 +115,8 @@ class RMSprop {
       const RMSpropParamGroup& g = groups_[gi];
       for (std::size_t i = 0; i < g.params.size(); ++i) {
         const Tensor& p = g.params[i];
-        if (!p.requires_grad()) continue;
-        const Tensor grad = p.grad();
+        const Tensor grad = gradient_to_apply("RMSprop", g.name, p);
         if (!grad.defined()) continue;
-        ANIMA_CHECK(grad.shape() == p.shape() && grad.dtype() == p.dtype() && grad.device() == p.device(), "RMSprop",
-                    "group '", g.name, "': gradient ", dtype_name(grad.dtype()), " ", shape_str(grad.shape()), " on ",
-                    grad.device().str(), " does not match parameter ", dtype_name(p.dtype()), " ", shape_str(p.shape()),
-                    " on ", p.device().str());
         const Tensor w = detach(p);
         RMSpropParamState& s = state_[gi][i];
         if (s.step == 0) {
@@ -180,55 +169,38 @@ class RMSprop {
       for (std::size_t i = 0; i < g.params.size(); ++i) {
         const RMSpropParamState& s = state_[gi][i];
         if (s.step == 0) continue;
-        const std::string prefix = state_prefix(gi, i);
-        dict.insert(prefix + "step", full({}, static_cast<double>(s.step), TensorOptions(DType::Float64)));
-        dict.insert(prefix + "square_avg", contiguous_copy(s.square_avg));
-        if (g.momentum > 0.0) dict.insert(prefix + "momentum_buffer", contiguous_copy(s.momentum_buffer));
-        if (g.centered) dict.insert(prefix + "grad_avg", contiguous_copy(s.grad_avg));
+        insert_step(dict, gi, i, s.step);
+        dict.insert(param_state_key(gi, i, "square_avg"), contiguous_copy(s.square_avg));
+        if (g.momentum > 0.0)
+          dict.insert(param_state_key(gi, i, "momentum_buffer"), contiguous_copy(s.momentum_buffer));
+        if (g.centered) dict.insert(param_state_key(gi, i, "grad_avg"), contiguous_copy(s.grad_avg));
       }
     }
-    for (std::size_t gi = 0; gi < groups_.size(); ++gi)
-      dict.insert(lr_name(gi), full({}, groups_[gi].lr, TensorOptions(DType::Float64)));
+    for (std::size_t gi = 0; gi < groups_.size(); ++gi) insert_group_lr(dict, gi, groups_[gi].lr);
     return dict;
   }
 
   // Restores what state_dict() saved (from an optimiser with the same groups, momentum on or off and
   // centering per group).
   void load_state_dict(const io::StateDict& dict) {
-    const std::string op = "RMSprop::load_state_dict";
+    OptimizerStateReader reader(dict, "RMSprop::load_state_dict");
     std::vector<std::vector<RMSpropParamState>> loaded(groups_.size());
     std::vector<double> lrs(groups_.size());
-    std::unordered_set<std::string> used;
     for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
       const RMSpropParamGroup& g = groups_[gi];
-      lrs[gi] = read_scalar(dict, lr_name(gi), op);
-      ANIMA_CHECK(lrs[gi] >= 0.0, op.c_str(), "entry '", lr_name(gi), "' is ", lrs[gi],
-                  ", a learning rate must be >= 0");
-      used.insert(lr_name(gi));
+      lrs[gi] = reader.group_lr(gi);
       loaded[gi].resize(g.params.size());
       for (std::size_t i = 0; i < g.params.size(); ++i) {
-        const std::string prefix = state_prefix(gi, i);
-        if (!dict.contains(prefix + "step")) continue;  // no state: the parameter starts anew
+        if (!reader.has_param_state(gi, i)) continue;  // no state: the parameter starts anew
         RMSpropParamState& s = loaded[gi][i];
-        s.step = read_step(dict, prefix + "step", op);
-        s.square_avg = read_like(dict, prefix + "square_avg", g.params[i], op);
-        used.insert(prefix + "step");
-        used.insert(prefix + "square_avg");
-        if (g.momentum > 0.0) {
-          s.momentum_buffer = read_like(dict, prefix + "momentum_buffer", g.params[i], op);
-          used.insert(prefix + "momentum_buffer");
-        }
-        if (g.centered) {
-          s.grad_avg = read_like(dict, prefix + "grad_avg", g.params[i], op);
-          used.insert(prefix + "grad_avg");
-        }
+        s.step = reader.step(gi, i);
+        s.square_avg = reader.tensor_like(gi, i, "square_avg", g.params[i]);
+        if (g.momentum > 0.0) s.momentum_buffer = reader.tensor_like(gi, i, "momentum_buffer", g.params[i]);
+        if (g.centered) s.grad_avg = reader.tensor_like(gi, i, "grad_avg", g.params[i]);
       }
     }
-    for (const auto& entry : dict.items())
-      ANIMA_CHECK(used.count(entry.first) != 0, op.c_str(), "unexpected entry '", entry.first,
-                  "': not the state of an RMSprop with ", groups_.size(),
-                  " group(s) with these momentum and centered settings (a parameter's tensors come with its "
-                  "'state.<g>.<i>.step')");
+    reader.finish("an RMSprop with " + std::to_string(groups_.size()) +
+                  " group(s) with these momentum and centered settings");
     state_ = std::move(loaded);
     for (std::size_t gi = 0; gi < groups_.size(); ++gi) groups_[gi].lr = lrs[gi];
   }
@@ -238,39 +210,6 @@ class RMSprop {
     ANIMA_CHECK(lr >= 0.0 && alpha >= 0.0 && eps >= 0.0 && wd >= 0.0 && momentum >= 0.0, "RMSprop", "group '", where,
                 "': lr, alpha, eps, weight_decay and momentum must be >= 0, got ", lr, ", ", alpha, ", ", eps, ", ", wd,
                 ", ", momentum);
-  }
-
-  static std::string state_prefix(std::size_t group, std::size_t index) {
-    return "state." + std::to_string(group) + "." + std::to_string(index) + ".";
-  }
-  static std::string lr_name(std::size_t group) { return "param_groups." + std::to_string(group) + ".lr"; }
-
-  static double read_scalar(const io::StateDict& dict, const std::string& key, const std::string& op) {
-    const Tensor* t = dict.find(key);
-    if (t == nullptr) fail(op.c_str(), "missing entry '", key, "'");
-    ANIMA_CHECK(t->numel() == 1, op.c_str(), "entry '", key, "' must hold one value, got shape ",
-                shape_str(t->shape()));
-    return item<double>(*t);
-  }
-
-  static std::int64_t read_step(const io::StateDict& dict, const std::string& key, const std::string& op) {
-    const double v = read_scalar(dict, key, op);
-    ANIMA_CHECK(v >= 1.0 && v <= 9007199254740992.0 && v == std::floor(v), op.c_str(), "entry '", key, "' is ", v,
-                ", a step count must be a whole number >= 1");
-    return static_cast<std::int64_t>(v);
-  }
-
-  // The entry `key`, shaped as `param`, converted to its dtype and device.
-  static Tensor read_like(const io::StateDict& dict, const std::string& key, const Tensor& param,
-                          const std::string& op) {
-    const Tensor* t = dict.find(key);
-    if (t == nullptr) fail(op.c_str(), "missing entry '", key, "'");
-    ANIMA_CHECK(t->shape() == param.shape(), op.c_str(), "entry '", key, "' has shape ", shape_str(t->shape()),
-                " but its parameter has shape ", shape_str(param.shape()));
-    ANIMA_CHECK(is_floating(t->dtype()), op.c_str(), "entry '", key, "' is ", dtype_name(t->dtype()),
-                ", expected a floating tensor");
-    Tensor c = cast_copy(*t, param.dtype());
-    return c.device() == param.device() ? c : device_copy(c, param.device());
   }
 
   RMSpropOptions defaults_;

@@ -21,6 +21,7 @@
 #include <anima/core/error.hpp>
 #include <anima/core/tensor.hpp>
 #include <anima/ops/elementwise.hpp>
+#include <anima/optim/param_groups.hpp>
 
 namespace anima::optim {
 
@@ -61,14 +62,7 @@ class SGD {
     if (g.weight_decay < 0) g.weight_decay = defaults_.weight_decay;
     if (g.name.empty()) g.name = std::to_string(groups_.size());
     check_options(g.lr, g.momentum, g.weight_decay, g.name);
-    for (const Tensor& p : g.params) {
-      ANIMA_CHECK(p.defined() && p.is_leaf() && is_floating(p.dtype()), "SGD", "group '", g.name,
-                  "': parameters must be defined floating leaf tensors");
-      for (const auto& other : groups_)
-        for (const Tensor& q : other.params)
-          ANIMA_CHECK(!q.same(p), "SGD", "a parameter ", shape_str(p.shape()), " is in both group '", other.name,
-                      "' and group '", g.name, "'");
-    }
+    check_new_group_params("SGD", g, groups_);
     buffers_.emplace_back(g.params.size());
     groups_.push_back(std::move(g));
   }
@@ -79,11 +73,8 @@ class SGD {
       const SGDParamGroup& g = groups_[gi];
       for (std::size_t i = 0; i < g.params.size(); ++i) {
         const Tensor& p = g.params[i];
-        if (!p.requires_grad()) continue;
-        const Tensor grad = p.grad();
+        const Tensor grad = gradient_to_apply("SGD", g.name, p);
         if (!grad.defined()) continue;
-        ANIMA_CHECK(grad.shape() == p.shape(), "SGD", "group '", g.name, "': gradient ", shape_str(grad.shape()),
-                    " does not match parameter ", shape_str(p.shape()));
         const Tensor w = detach(p);
         Tensor d = g.weight_decay != 0.0 ? add(grad, mul(w, g.weight_decay)) : grad;
         if (g.momentum != 0.0) {
