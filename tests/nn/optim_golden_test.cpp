@@ -306,26 +306,11 @@ void expect_plateau(const std::string& name, const optim::ReduceLROnPlateauOptio
 }
 
 TEST(OptimGolden, ReduceLROnPlateauMatchesTorch) {
-  optim::ReduceLROnPlateauOptions min_rel;
-  min_rel.mode = optim::PlateauMode::Min;
-  min_rel.factor = 0.5;
-  min_rel.patience = 2;
-  min_rel.threshold = 0.01;
-  min_rel.threshold_mode = optim::ThresholdMode::Rel;
-  min_rel.cooldown = 1;
-  min_rel.min_lrs = {0.01, 0.001};
-  expect_plateau("plateau_min", min_rel, 1.0);
-
-  optim::ReduceLROnPlateauOptions max_abs;
-  max_abs.mode = optim::PlateauMode::Max;
-  max_abs.factor = 0.3;
-  max_abs.patience = 1;
-  max_abs.threshold = 0.05;
-  max_abs.threshold_mode = optim::ThresholdMode::Abs;
-  max_abs.cooldown = 0;
-  max_abs.min_lr = 0.0;
-  max_abs.eps = 1e-3;
-  expect_plateau("plateau_max", max_abs, -1.0);
+  using optim::PlateauMode;
+  using optim::ThresholdMode;
+  // {mode, factor, patience, threshold, threshold_mode, cooldown, min_lr, min_lrs, eps}, as in the script.
+  expect_plateau("plateau_min", {PlateauMode::Min, 0.5, 2, 0.01, ThresholdMode::Rel, 1, 0.0, {0.01, 0.001}}, 1.0);
+  expect_plateau("plateau_max", {PlateauMode::Max, 0.3, 1, 0.05, ThresholdMode::Abs, 0, 0.0, {}, 1e-3}, -1.0);
 }
 
 // ---- clip_grad_norm_ against PyTorch -------------------------------------------------------------

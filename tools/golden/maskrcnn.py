@@ -132,7 +132,7 @@ from torchvision.ops import misc as misc_nn_ops
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from nets import deterministic_fill, fill_uniform, fnv1a64  # noqa: E402
+from nets import deterministic_fill, fill_uniform, fnv1a64, parse_slice  # noqa: E402
 from ops import save_safetensors  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -664,14 +664,6 @@ def make_targets(dtype):
                         "labels": torch.tensor([o[1] for o in objs], dtype=torch.int64),
                         "masks": torch.stack(masks)})
     return targets
-
-
-def parse_slice(entry):
-    if entry.endswith("]"):
-        name, rng = entry[:-1].split("[")
-        a, b = rng.split(":")
-        return name, int(a), int(b)
-    return entry, None, None
 
 
 def train_step(dtype, fixed_proposals=None):

@@ -107,51 +107,16 @@ class Adam {
     if (g.beta2 < 0) g.beta2 = defaults_.beta2;
     if (g.eps < 0) g.eps = defaults_.eps;
     if (g.weight_decay < 0) g.weight_decay = defaults_.weight_decay;
-    if (g.name.empty()) g.name = std::to_string(groups_.size());
-    check_options(g.lr, g.beta1, g.beta2, g.eps, g.weight_decay, g.name);
-    check_new_group_params(name_, g, groups_);
-    state_.emplace_back(g.params.size());
-    groups_.push_back(std::move(g));
+    append_param_group(name_, std::move(g), groups_, state_, [&](const AdamParamGroup& a) {
+      check_options(a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, a.name);
+    });
   }
 
   void step() {
-    NoGradGuard no_grad;
-    for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
-      const AdamParamGroup& g = groups_[gi];
-      for (std::size_t i = 0; i < g.params.size(); ++i) {
-        const Tensor& p = g.params[i];
-        const Tensor grad = gradient_to_apply(name_, g.name, p);
-        if (!grad.defined()) continue;
-        const Tensor w = detach(p);
-        AdamParamState& s = state_[gi][i];
-        if (s.step == 0) {
-          s.exp_avg = zeros_like(w);
-          s.exp_avg_sq = zeros_like(w);
-          if (defaults_.amsgrad) s.max_exp_avg_sq = zeros_like(w);
-        }
-        s.step += 1;
-        Tensor d = grad;
-        if (decoupled_) {
-          if (g.weight_decay != 0.0) copy_into(w, mul(w, 1.0 - g.lr * g.weight_decay));
-        } else if (g.weight_decay != 0.0) {
-          d = add(grad, mul(w, g.weight_decay));
-        }
-        s.exp_avg = add(mul(s.exp_avg, g.beta1), mul(d, 1.0 - g.beta1));
-        s.exp_avg_sq = add(mul(s.exp_avg_sq, g.beta2), mul(mul(d, 1.0 - g.beta2), d));
-        const double t = static_cast<double>(s.step);
-        const double bias_correction1 = 1.0 - std::pow(g.beta1, t);
-        const double bias_correction2 = 1.0 - std::pow(g.beta2, t);
-        const double step_size = g.lr / bias_correction1;
-        const double bias_correction2_sqrt = std::sqrt(bias_correction2);
-        Tensor v = s.exp_avg_sq;
-        if (defaults_.amsgrad) {
-          s.max_exp_avg_sq = maximum(s.max_exp_avg_sq, s.exp_avg_sq);
-          v = s.max_exp_avg_sq;
-        }
-        const Tensor denom = add(div(sqrt(v), bias_correction2_sqrt), g.eps);
-        copy_into(w, add(w, div(mul(s.exp_avg, -step_size), denom)));
-      }
-    }
+    for_each_gradient(name_, groups_, state_,
+                      [this](const AdamParamGroup& g, const Tensor& grad, const Tensor& w, AdamParamState& s) {
+                        update(g, grad, w, s);
+                      });
   }
 
   void zero_grad() {
@@ -225,6 +190,36 @@ class Adam {
   }
 
  private:
+  // One parameter's update (the header comment's formulas): w, its data, is written in place.
+  void update(const AdamParamGroup& g, const Tensor& grad, const Tensor& w, AdamParamState& s) const {
+    if (s.step == 0) {
+      s.exp_avg = zeros_like(w);
+      s.exp_avg_sq = zeros_like(w);
+      if (defaults_.amsgrad) s.max_exp_avg_sq = zeros_like(w);
+    }
+    s.step += 1;
+    Tensor d = grad;
+    if (decoupled_) {
+      if (g.weight_decay != 0.0) copy_into(w, mul(w, 1.0 - g.lr * g.weight_decay));
+    } else if (g.weight_decay != 0.0) {
+      d = add(grad, mul(w, g.weight_decay));
+    }
+    s.exp_avg = add(mul(s.exp_avg, g.beta1), mul(d, 1.0 - g.beta1));
+    s.exp_avg_sq = add(mul(s.exp_avg_sq, g.beta2), mul(mul(d, 1.0 - g.beta2), d));
+    const double t = static_cast<double>(s.step);
+    const double bias_correction1 = 1.0 - std::pow(g.beta1, t);
+    const double bias_correction2 = 1.0 - std::pow(g.beta2, t);
+    const double step_size = g.lr / bias_correction1;
+    const double bias_correction2_sqrt = std::sqrt(bias_correction2);
+    Tensor v = s.exp_avg_sq;
+    if (defaults_.amsgrad) {
+      s.max_exp_avg_sq = maximum(s.max_exp_avg_sq, s.exp_avg_sq);
+      v = s.max_exp_avg_sq;
+    }
+    const Tensor denom = add(div(sqrt(v), bias_correction2_sqrt), g.eps);
+    copy_into(w, add(w, div(mul(s.exp_avg, -step_size), denom)));
+  }
+
   void check_options(double lr, double beta1, double beta2, double eps, double wd, const std::string& where) const {
     ANIMA_CHECK(lr >= 0.0 && eps >= 0.0 && wd >= 0.0, name_, "group '", where,
                 "': lr, eps and weight_decay must be >= 0, got ", lr, ", ", eps, ", ", wd);

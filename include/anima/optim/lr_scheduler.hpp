@@ -128,24 +128,36 @@ class LRScheduler {
   std::vector<double> last_lr_;
 };
 
+// The schedules that multiply every group's current rate by a factor at some epochs.
+template <class Optimizer>
+class DecayAtEpochs : public LRScheduler<Optimizer> {
+ protected:
+  using LRScheduler<Optimizer>::LRScheduler;
+
+  // The factor at epoch e (1: the rates stay).
+  virtual double factor_at(std::int64_t epoch) const = 0;
+
+  std::vector<double> compute_lr() const override {
+    std::vector<double> lrs = this->current_lrs();
+    const double factor = factor_at(this->last_epoch_);
+    if (factor != 1.0)
+      for (double& x : lrs) x = x * factor;
+    return lrs;
+  }
+};
+
 // lr · γ every step_size epochs.
 template <class Optimizer>
-class StepLR : public LRScheduler<Optimizer> {
+class StepLR : public DecayAtEpochs<Optimizer> {
  public:
   StepLR(Optimizer& opt, std::int64_t step_size, double gamma = 0.1)
-      : LRScheduler<Optimizer>(opt, "StepLR"), step_size_(step_size), gamma_(gamma) {
+      : DecayAtEpochs<Optimizer>(opt, "StepLR"), step_size_(step_size), gamma_(gamma) {
     ANIMA_CHECK(step_size >= 1, "StepLR", "step_size must be >= 1, got ", step_size);
     this->step();
   }
 
  protected:
-  std::vector<double> compute_lr() const override {
-    std::vector<double> lrs = this->current_lrs();
-    const std::int64_t e = this->last_epoch_;
-    if (e == 0 || e % step_size_ != 0) return lrs;
-    for (double& x : lrs) x = x * gamma_;
-    return lrs;
-  }
+  double factor_at(std::int64_t epoch) const override { return epoch == 0 || epoch % step_size_ != 0 ? 1.0 : gamma_; }
 
  private:
   std::int64_t step_size_;
@@ -154,21 +166,17 @@ class StepLR : public LRScheduler<Optimizer> {
 
 // lr · γ at each milestone epoch (γ^c at a milestone listed c times).
 template <class Optimizer>
-class MultiStepLR : public LRScheduler<Optimizer> {
+class MultiStepLR : public DecayAtEpochs<Optimizer> {
  public:
   MultiStepLR(Optimizer& opt, std::vector<std::int64_t> milestones, double gamma = 0.1)
-      : LRScheduler<Optimizer>(opt, "MultiStepLR"), milestones_(std::move(milestones)), gamma_(gamma) {
+      : DecayAtEpochs<Optimizer>(opt, "MultiStepLR"), milestones_(std::move(milestones)), gamma_(gamma) {
     this->step();
   }
 
  protected:
-  std::vector<double> compute_lr() const override {
-    std::vector<double> lrs = this->current_lrs();
-    const auto c = std::count(milestones_.begin(), milestones_.end(), this->last_epoch_);
-    if (c == 0) return lrs;
-    const double factor = std::pow(gamma_, static_cast<double>(c));
-    for (double& x : lrs) x = x * factor;
-    return lrs;
+  double factor_at(std::int64_t epoch) const override {
+    const auto c = std::count(milestones_.begin(), milestones_.end(), epoch);
+    return c == 0 ? 1.0 : std::pow(gamma_, static_cast<double>(c));
   }
 
  private:

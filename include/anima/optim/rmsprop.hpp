@@ -102,47 +102,16 @@ class RMSprop {
     if (g.weight_decay < 0) g.weight_decay = defaults_.weight_decay;
     if (g.momentum < 0) g.momentum = defaults_.momentum;
     if (g.centered < 0) g.centered = defaults_.centered ? 1 : 0;
-    if (g.name.empty()) g.name = std::to_string(groups_.size());
-    check_options(g.lr, g.alpha, g.eps, g.weight_decay, g.momentum, g.name);
-    check_new_group_params("RMSprop", g, groups_);
-    state_.emplace_back(g.params.size());
-    groups_.push_back(std::move(g));
+    append_param_group("RMSprop", std::move(g), groups_, state_, [&](const RMSpropParamGroup& a) {
+      check_options(a.lr, a.alpha, a.eps, a.weight_decay, a.momentum, a.name);
+    });
   }
 
   void step() {
-    NoGradGuard no_grad;
-    for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
-      const RMSpropParamGroup& g = groups_[gi];
-      for (std::size_t i = 0; i < g.params.size(); ++i) {
-        const Tensor& p = g.params[i];
-        const Tensor grad = gradient_to_apply("RMSprop", g.name, p);
-        if (!grad.defined()) continue;
-        const Tensor w = detach(p);
-        RMSpropParamState& s = state_[gi][i];
-        if (s.step == 0) {
-          s.square_avg = zeros_like(w);
-          if (g.momentum > 0.0) s.momentum_buffer = zeros_like(w);
-          if (g.centered) s.grad_avg = zeros_like(w);
-        }
-        s.step += 1;
-        const Tensor d = g.weight_decay != 0.0 ? add(grad, mul(w, g.weight_decay)) : grad;
-        s.square_avg = add(mul(s.square_avg, g.alpha), mul(mul(d, 1.0 - g.alpha), d));
-        Tensor avg;
-        if (g.centered) {
-          s.grad_avg = add(mul(s.grad_avg, g.alpha), mul(d, 1.0 - g.alpha));
-          avg = sqrt(sub(s.square_avg, mul(s.grad_avg, s.grad_avg)));
-        } else {
-          avg = sqrt(s.square_avg);
-        }
-        avg = add(avg, g.eps);
-        if (g.momentum > 0.0) {
-          s.momentum_buffer = add(mul(s.momentum_buffer, g.momentum), div(d, avg));
-          copy_into(w, sub(w, mul(s.momentum_buffer, g.lr)));
-        } else {
-          copy_into(w, add(w, div(mul(d, -g.lr), avg)));
-        }
-      }
-    }
+    for_each_gradient("RMSprop", groups_, state_,
+                      [this](const RMSpropParamGroup& g, const Tensor& grad, const Tensor& w, RMSpropParamState& s) {
+                        update(g, grad, w, s);
+                      });
   }
 
   void zero_grad() {
@@ -206,6 +175,32 @@ class RMSprop {
   }
 
  private:
+  // One parameter's update (the header comment's formulas): w, its data, is written in place.
+  void update(const RMSpropParamGroup& g, const Tensor& grad, const Tensor& w, RMSpropParamState& s) const {
+    if (s.step == 0) {
+      s.square_avg = zeros_like(w);
+      if (g.momentum > 0.0) s.momentum_buffer = zeros_like(w);
+      if (g.centered) s.grad_avg = zeros_like(w);
+    }
+    s.step += 1;
+    const Tensor d = g.weight_decay != 0.0 ? add(grad, mul(w, g.weight_decay)) : grad;
+    s.square_avg = add(mul(s.square_avg, g.alpha), mul(mul(d, 1.0 - g.alpha), d));
+    Tensor avg;
+    if (g.centered) {
+      s.grad_avg = add(mul(s.grad_avg, g.alpha), mul(d, 1.0 - g.alpha));
+      avg = sqrt(sub(s.square_avg, mul(s.grad_avg, s.grad_avg)));
+    } else {
+      avg = sqrt(s.square_avg);
+    }
+    avg = add(avg, g.eps);
+    if (g.momentum > 0.0) {
+      s.momentum_buffer = add(mul(s.momentum_buffer, g.momentum), div(d, avg));
+      copy_into(w, sub(w, mul(s.momentum_buffer, g.lr)));
+    } else {
+      copy_into(w, add(w, div(mul(d, -g.lr), avg)));
+    }
+  }
+
   static void check_options(double lr, double alpha, double eps, double wd, double momentum, const std::string& where) {
     ANIMA_CHECK(lr >= 0.0 && alpha >= 0.0 && eps >= 0.0 && wd >= 0.0 && momentum >= 0.0, "RMSprop", "group '", where,
                 "': lr, alpha, eps, weight_decay and momentum must be >= 0, got ", lr, ", ", alpha, ", ", eps, ", ", wd,

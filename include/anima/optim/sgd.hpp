@@ -60,32 +60,11 @@ class SGD {
     if (g.lr < 0) g.lr = defaults_.lr;
     if (g.momentum < 0) g.momentum = defaults_.momentum;
     if (g.weight_decay < 0) g.weight_decay = defaults_.weight_decay;
-    if (g.name.empty()) g.name = std::to_string(groups_.size());
-    check_options(g.lr, g.momentum, g.weight_decay, g.name);
-    check_new_group_params("SGD", g, groups_);
-    buffers_.emplace_back(g.params.size());
-    groups_.push_back(std::move(g));
+    append_param_group("SGD", std::move(g), groups_, buffers_,
+                       [](const SGDParamGroup& a) { check_options(a.lr, a.momentum, a.weight_decay, a.name); });
   }
 
-  void step() {
-    NoGradGuard no_grad;
-    for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
-      const SGDParamGroup& g = groups_[gi];
-      for (std::size_t i = 0; i < g.params.size(); ++i) {
-        const Tensor& p = g.params[i];
-        const Tensor grad = gradient_to_apply("SGD", g.name, p);
-        if (!grad.defined()) continue;
-        const Tensor w = detach(p);
-        Tensor d = g.weight_decay != 0.0 ? add(grad, mul(w, g.weight_decay)) : grad;
-        if (g.momentum != 0.0) {
-          Tensor& b = buffers_[gi][i];
-          b = b.defined() ? add(mul(b, g.momentum), d) : contiguous_copy(d);
-          d = b;
-        }
-        copy_into(w, sub(w, mul(d, g.lr)));
-      }
-    }
-  }
+  void step() { for_each_gradient("SGD", groups_, buffers_, update); }
 
   void zero_grad() {
     for (auto& g : groups_)
@@ -103,6 +82,17 @@ class SGD {
   const Tensor& momentum_buffer(std::size_t group, std::size_t index) const { return buffers_.at(group).at(index); }
 
  private:
+  // One parameter's update (the header comment's formulas): w, its data, is written in place; b is its
+  // momentum buffer.
+  static void update(const SGDParamGroup& g, const Tensor& grad, const Tensor& w, Tensor& b) {
+    Tensor d = g.weight_decay != 0.0 ? add(grad, mul(w, g.weight_decay)) : grad;
+    if (g.momentum != 0.0) {
+      b = b.defined() ? add(mul(b, g.momentum), d) : contiguous_copy(d);
+      d = b;
+    }
+    copy_into(w, sub(w, mul(d, g.lr)));
+  }
+
   static void check_options(double lr, double momentum, double wd, const std::string& where) {
     ANIMA_CHECK(lr >= 0.0 && momentum >= 0.0 && wd >= 0.0, "SGD", "group '", where,
                 "': lr, momentum and weight_decay must be >= 0, got ", lr, ", ", momentum, ", ", wd);
