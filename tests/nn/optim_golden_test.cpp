@@ -197,25 +197,20 @@ void expect_adam_state(const Opt& opt, const std::string& config, const Slots& s
                  values(config + "/state/max_exp_avg_sq"), kOptimRel, 1e-6, config + " max_exp_avg_sq");
 }
 
-TEST(OptimGolden, AdamMatchesTorch) {
-  for (const char* name : {"adam", "adam_amsgrad_wd"}) {
-    const std::string config = name;
+// Each configuration's trajectory and final state, its optimiser made by make(config, model).
+template <class MakeOptimizer>
+void expect_adam_configs(const std::vector<std::string>& configs, MakeOptimizer make) {
+  for (const std::string& config : configs) {
     Model m(values("model/init"));
-    optim::Adam opt = make_adam(config, m);
+    auto opt = make(config, m);
     expect_trajectory(opt, m, config);
     expect_adam_state(opt, config, config == "adam" ? kTwoGroups : kOneGroup);
   }
 }
 
-TEST(OptimGolden, AdamWMatchesTorch) {
-  for (const char* name : {"adamw", "adamw_amsgrad"}) {
-    const std::string config = name;
-    Model m(values("model/init"));
-    optim::AdamW opt = make_adamw(config, m);
-    expect_trajectory(opt, m, config);
-    expect_adam_state(opt, config, kOneGroup);
-  }
-}
+TEST(OptimGolden, AdamMatchesTorch) { expect_adam_configs({"adam", "adam_amsgrad_wd"}, make_adam); }
+
+TEST(OptimGolden, AdamWMatchesTorch) { expect_adam_configs({"adamw", "adamw_amsgrad"}, make_adamw); }
 
 TEST(OptimGolden, RMSpropMatchesTorch) {
   for (const char* name : {"rmsprop", "rmsprop_centered"}) {

@@ -132,7 +132,7 @@ from torchvision.ops import misc as misc_nn_ops
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from nets import deterministic_fill, fill_uniform, fnv1a64, parse_slice  # noqa: E402
+from nets import deterministic_fill, fill_uniform, fnv1a64, save_grads  # noqa: E402
 from ops import save_safetensors  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -717,14 +717,7 @@ def train_step(dtype, fixed_proposals=None):
         assert torch.isfinite(v) and v.item() > 0, k
         S["loss/" + k] = v.detach().reshape(())
     params = dict(model.named_parameters())
-    for g in TRAIN_GRADS:
-        name, a, b = parse_slice(g)
-        grad = params[name].grad
-        assert grad is not None and torch.isfinite(grad).all(), g
-        if a is not None:
-            grad = grad[a:b]
-        assert grad.abs().max() > 0, (g, "zero gradient")
-        S["grad/" + g] = grad.detach().contiguous().clone()
+    save_grads(params, TRAIN_GRADS, S)
     for f in FROZEN:
         assert params[f].grad is None and not params[f].requires_grad, f
     rec["targets"], rec["tr_targets"] = targets, tr_targets["t"]

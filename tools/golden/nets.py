@@ -242,6 +242,19 @@ def module_at(model, path):
     return m
 
 
+def save_grads(params, entries, saved):
+    """saved["grad/<entry>"] = the gradient of each entry, "name" or "name[a:b]" (rows a to b), after
+    checking it is finite and not all zero."""
+    for g in entries:
+        name, a, b = parse_slice(g)
+        grad = params[name].grad
+        assert grad is not None and torch.isfinite(grad).all(), g
+        if a is not None:
+            grad = grad[a:b]
+        assert grad.abs().max() > 0, (g, "zero gradient")
+        saved["grad/" + g] = grad.detach().contiguous().clone()
+
+
 def parse_slice(entry):
     if entry.endswith("]"):
         name, rng = entry[:-1].split("[")
@@ -271,14 +284,7 @@ def train_step(spec, dtype):
     saved = {"input_size": torch.tensor(list(xt.shape), dtype=torch.int64), "labels": labels,
              "logits": out.detach().clone(), "loss": loss.detach().clone().reshape(())}
     params = dict(model.named_parameters())
-    for g in tr["grads"]:
-        name, a, b = parse_slice(g)
-        grad = params[name].grad
-        assert grad is not None and torch.isfinite(grad).all(), g
-        if a is not None:
-            grad = grad[a:b]
-        assert grad.abs().max() > 0, (g, "zero gradient")
-        saved["grad/" + g] = grad.detach().contiguous().clone()
+    save_grads(params, tr["grads"], saved)
     bufs = dict(model.named_buffers())
     for bname in tr["after"]:
         saved["after/" + bname] = bufs[bname].detach().clone()

@@ -90,7 +90,7 @@ struct AdamParamState {
   Tensor max_exp_avg_sq;  // v̂, amsgrad only
 };
 
-class Adam {
+class Adam : public ParamGroups<AdamParamGroup, AdamParamState> {
  public:
   // One group of `params` with the default options.
   Adam(std::vector<Tensor> params, AdamOptions defaults = {}) : Adam("Adam", false, defaults) {
@@ -107,25 +107,16 @@ class Adam {
     if (g.beta2 < 0) g.beta2 = defaults_.beta2;
     if (g.eps < 0) g.eps = defaults_.eps;
     if (g.weight_decay < 0) g.weight_decay = defaults_.weight_decay;
-    append_param_group(name_, std::move(g), groups_, state_, [&](const AdamParamGroup& a) {
-      check_options(a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, a.name);
-    });
+    append(std::move(g),
+           [&](const AdamParamGroup& a) { check_options(a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, a.name); });
   }
 
   void step() {
-    for_each_gradient(name_, groups_, state_,
-                      [this](const AdamParamGroup& g, const Tensor& grad, const Tensor& w, AdamParamState& s) {
-                        update(g, grad, w, s);
-                      });
+    for_each_gradient([this](const AdamParamGroup& g, const Tensor& grad, const Tensor& w, AdamParamState& s) {
+      update(g, grad, w, s);
+    });
   }
 
-  void zero_grad() {
-    for (auto& g : groups_)
-      for (Tensor& p : g.params) p.zero_grad();
-  }
-
-  std::size_t num_groups() const { return groups_.size(); }
-  const AdamParamGroup& group(std::size_t i) const { return groups_.at(i); }
   // Learning-rate schedules set the rate of each group.
   void set_lr(std::size_t group, double lr) {
     const AdamParamGroup& g = groups_.at(group);
@@ -133,8 +124,6 @@ class Adam {
     groups_.at(group).lr = lr;
   }
   bool amsgrad() const { return defaults_.amsgrad; }
-  // step == 0 (tensors undefined) until the parameter's first update.
-  const AdamParamState& state(std::size_t group, std::size_t index) const { return state_.at(group).at(index); }
 
   // Copies of the state, named as in the header comment.
   io::StateDict state_dict() const {
@@ -179,7 +168,7 @@ class Adam {
  protected:
   // name: "Adam" or "AdamW", for messages; decoupled: AdamW's weight decay.
   Adam(const char* name, bool decoupled, AdamOptions defaults)
-      : name_(name), decoupled_(decoupled), defaults_(defaults) {
+      : ParamGroups(name), decoupled_(decoupled), defaults_(defaults) {
     check_options(defaults.lr, defaults.beta1, defaults.beta2, defaults.eps, defaults.weight_decay, "defaults");
   }
 
@@ -227,11 +216,8 @@ class Adam {
                 "': betas must be in [0, 1), got (", beta1, ", ", beta2, ")");
   }
 
-  const char* name_;
   bool decoupled_;
   AdamOptions defaults_;
-  std::vector<AdamParamGroup> groups_;
-  std::vector<std::vector<AdamParamState>> state_;  // [group][param]
 };
 
 // Adam with decoupled weight decay: p <- p · (1 − lr · wd) before the update, the gradient unchanged.

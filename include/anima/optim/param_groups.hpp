@@ -1,7 +1,7 @@
-// anima/optim/param_groups.hpp — what every optimiser does with its parameter groups: adding a group
-// (named, its tensors checked to be defined floating leaves that no earlier group holds, a state slot
-// per tensor) and visiting, in a step, each parameter with a gradient to apply (checked to match its
-// parameter's shape, dtype and device).
+// anima/optim/param_groups.hpp — what every optimiser does with its parameter groups (ParamGroups,
+// the optimisers' base): adding a group (named, its tensors checked to be defined floating leaves that
+// no earlier group holds, a state per tensor) and visiting, in a step, each parameter with a gradient
+// to apply (checked to match its parameter's shape, dtype and device).
 #pragma once
 
 #include <cstddef>
@@ -44,31 +44,54 @@ inline Tensor gradient_to_apply(const char* optimizer, const std::string& group_
   return grad;
 }
 
-// Appends `group` to `groups` and one default state per tensor to `state` (its state slot). An unnamed
-// group is named by its index; then check_options(group) checks the optimiser's options (throwing).
-template <class Group, class State, class CheckOptions>
-void append_param_group(const char* optimizer, Group group, std::vector<Group>& groups,
-                        std::vector<std::vector<State>>& state, CheckOptions&& check_options) {
-  if (group.name.empty()) group.name = std::to_string(groups.size());
-  check_options(group);
-  check_new_group_params(optimizer, group, groups);
-  state.emplace_back(group.params.size());
-  groups.push_back(std::move(group));
-}
+// What every optimiser keeps and does with its parameter groups: the groups, a state per parameter
+// (State: the optimiser's, default-constructed until the parameter's first update), adding a group
+// and visiting the parameters that have a gradient to apply.
+template <class Group, class State>
+class ParamGroups {
+ public:
+  // Drops every parameter's gradient (PyTorch's zero_grad with set_to_none = True).
+  void zero_grad() {
+    for (Group& g : groups_)
+      for (Tensor& p : g.params) p.zero_grad();
+  }
 
-// With autograd off, calls update(group, grad, w, state) for each parameter that has a gradient to
-// apply: w is the parameter's data (detached, written in place), state its slot in `state`.
-template <class Group, class State, class Update>
-void for_each_gradient(const char* optimizer, const std::vector<Group>& groups, std::vector<std::vector<State>>& state,
-                       Update&& update) {
-  NoGradGuard no_grad;
-  for (std::size_t gi = 0; gi < groups.size(); ++gi) {
-    const Group& g = groups[gi];
-    for (std::size_t i = 0; i < g.params.size(); ++i) {
-      const Tensor grad = gradient_to_apply(optimizer, g.name, g.params[i]);
-      if (grad.defined()) update(g, grad, detach(g.params[i]), state[gi][i]);
+  std::size_t num_groups() const { return groups_.size(); }
+  const Group& group(std::size_t i) const { return groups_.at(i); }
+  const State& state(std::size_t group, std::size_t index) const { return state_.at(group).at(index); }
+
+ protected:
+  // `name` names the optimiser in messages.
+  explicit ParamGroups(const char* name) : name_(name) {}
+
+  // Appends `group` and one state per tensor. An unnamed group is named by its index; then
+  // check_options(group) checks the optimiser's options (throwing).
+  template <class CheckOptions>
+  void append(Group group, CheckOptions&& check_options) {
+    if (group.name.empty()) group.name = std::to_string(groups_.size());
+    check_options(group);
+    check_new_group_params(name_, group, groups_);
+    state_.emplace_back(group.params.size());
+    groups_.push_back(std::move(group));
+  }
+
+  // With autograd off, calls update(group, grad, w, state) for each parameter that has a gradient to
+  // apply: w is the parameter's data (detached, written in place), state its state.
+  template <class Update>
+  void for_each_gradient(Update&& update) {
+    NoGradGuard no_grad;
+    for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
+      const Group& g = groups_[gi];
+      for (std::size_t i = 0; i < g.params.size(); ++i) {
+        const Tensor grad = gradient_to_apply(name_, g.name, g.params[i]);
+        if (grad.defined()) update(g, grad, detach(g.params[i]), state_[gi][i]);
+      }
     }
   }
-}
+
+  const char* name_;
+  std::vector<Group> groups_;
+  std::vector<std::vector<State>> state_;  // [group][param]
+};
 
 }  // namespace anima::optim

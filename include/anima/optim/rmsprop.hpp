@@ -79,7 +79,7 @@ struct RMSpropParamState {
   Tensor momentum_buffer;  // b, groups with momentum > 0 only
 };
 
-class RMSprop {
+class RMSprop : public ParamGroups<RMSpropParamGroup, RMSpropParamState> {
  public:
   // One group of `params` with the default options.
   RMSprop(std::vector<Tensor> params, RMSpropOptions defaults = {})
@@ -89,7 +89,8 @@ class RMSprop {
     add_param_group(std::move(g));
   }
 
-  RMSprop(std::vector<RMSpropParamGroup> groups, RMSpropOptions defaults = {}) : defaults_(defaults) {
+  RMSprop(std::vector<RMSpropParamGroup> groups, RMSpropOptions defaults = {})
+      : ParamGroups("RMSprop"), defaults_(defaults) {
     check_options(defaults.lr, defaults.alpha, defaults.eps, defaults.weight_decay, defaults.momentum, "defaults");
     for (auto& g : groups) add_param_group(std::move(g));
   }
@@ -102,33 +103,23 @@ class RMSprop {
     if (g.weight_decay < 0) g.weight_decay = defaults_.weight_decay;
     if (g.momentum < 0) g.momentum = defaults_.momentum;
     if (g.centered < 0) g.centered = defaults_.centered ? 1 : 0;
-    append_param_group("RMSprop", std::move(g), groups_, state_, [&](const RMSpropParamGroup& a) {
+    append(std::move(g), [&](const RMSpropParamGroup& a) {
       check_options(a.lr, a.alpha, a.eps, a.weight_decay, a.momentum, a.name);
     });
   }
 
   void step() {
-    for_each_gradient("RMSprop", groups_, state_,
-                      [this](const RMSpropParamGroup& g, const Tensor& grad, const Tensor& w, RMSpropParamState& s) {
-                        update(g, grad, w, s);
-                      });
+    for_each_gradient([this](const RMSpropParamGroup& g, const Tensor& grad, const Tensor& w, RMSpropParamState& s) {
+      update(g, grad, w, s);
+    });
   }
 
-  void zero_grad() {
-    for (auto& g : groups_)
-      for (Tensor& p : g.params) p.zero_grad();
-  }
-
-  std::size_t num_groups() const { return groups_.size(); }
-  const RMSpropParamGroup& group(std::size_t i) const { return groups_.at(i); }
   // Learning-rate schedules set the rate of each group.
   void set_lr(std::size_t group, double lr) {
     const RMSpropParamGroup& g = groups_.at(group);
     check_options(lr, g.alpha, g.eps, g.weight_decay, g.momentum, g.name);
     groups_.at(group).lr = lr;
   }
-  // step == 0 (tensors undefined) until the parameter's first update.
-  const RMSpropParamState& state(std::size_t group, std::size_t index) const { return state_.at(group).at(index); }
 
   // Copies of the state, named as in the header comment.
   io::StateDict state_dict() const {
@@ -208,8 +199,6 @@ class RMSprop {
   }
 
   RMSpropOptions defaults_;
-  std::vector<RMSpropParamGroup> groups_;
-  std::vector<std::vector<RMSpropParamState>> state_;  // [group][param]
 };
 
 }  // namespace anima::optim

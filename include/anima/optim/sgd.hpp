@@ -41,7 +41,7 @@ struct SGDParamGroup {
   std::string name;  // for messages ("head", "backbone")
 };
 
-class SGD {
+class SGD : public ParamGroups<SGDParamGroup, Tensor> {
  public:
   // One group of `params` with the default options.
   SGD(std::vector<Tensor> params, SGDOptions defaults) : SGD(std::vector<SGDParamGroup>{}, defaults) {
@@ -50,7 +50,7 @@ class SGD {
     add_param_group(std::move(g));
   }
 
-  SGD(std::vector<SGDParamGroup> groups, SGDOptions defaults) : defaults_(defaults) {
+  SGD(std::vector<SGDParamGroup> groups, SGDOptions defaults) : ParamGroups("SGD"), defaults_(defaults) {
     check_options(defaults.lr, defaults.momentum, defaults.weight_decay, "defaults");
     for (auto& g : groups) add_param_group(std::move(g));
   }
@@ -60,26 +60,18 @@ class SGD {
     if (g.lr < 0) g.lr = defaults_.lr;
     if (g.momentum < 0) g.momentum = defaults_.momentum;
     if (g.weight_decay < 0) g.weight_decay = defaults_.weight_decay;
-    append_param_group("SGD", std::move(g), groups_, buffers_,
-                       [](const SGDParamGroup& a) { check_options(a.lr, a.momentum, a.weight_decay, a.name); });
+    append(std::move(g), [](const SGDParamGroup& a) { check_options(a.lr, a.momentum, a.weight_decay, a.name); });
   }
 
-  void step() { for_each_gradient("SGD", groups_, buffers_, update); }
+  void step() { for_each_gradient(update); }
 
-  void zero_grad() {
-    for (auto& g : groups_)
-      for (Tensor& p : g.params) p.zero_grad();
-  }
-
-  std::size_t num_groups() const { return groups_.size(); }
-  const SGDParamGroup& group(std::size_t i) const { return groups_.at(i); }
   // Learning-rate schedules set the rate of each group.
   void set_lr(std::size_t group, double lr) {
     check_options(lr, 0.0, 0.0, groups_.at(group).name);
     groups_.at(group).lr = lr;
   }
   // Undefined until the parameter's first update with momentum.
-  const Tensor& momentum_buffer(std::size_t group, std::size_t index) const { return buffers_.at(group).at(index); }
+  const Tensor& momentum_buffer(std::size_t group, std::size_t index) const { return state(group, index); }
 
  private:
   // One parameter's update (the header comment's formulas): w, its data, is written in place; b is its
@@ -99,8 +91,6 @@ class SGD {
   }
 
   SGDOptions defaults_;
-  std::vector<SGDParamGroup> groups_;
-  std::vector<std::vector<Tensor>> buffers_;  // [group][param], momentum buffers
 };
 
 }  // namespace anima::optim
