@@ -38,6 +38,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <utility>
@@ -128,22 +129,28 @@ class LRScheduler {
   std::vector<double> last_lr_;
 };
 
-// The schedules that multiply every group's current rate by a factor at some epochs.
+// The schedules that multiply every group's current rate by γ^c at epoch e, c = decays(e) (0: the
+// rates stay).
 template <class Optimizer>
 class DecayAtEpochs : public LRScheduler<Optimizer> {
  protected:
-  using LRScheduler<Optimizer>::LRScheduler;
-
-  // The factor at epoch e (1: the rates stay).
-  virtual double factor_at(std::int64_t epoch) const = 0;
+  DecayAtEpochs(Optimizer& opt, const char* name, double gamma, std::function<std::int64_t(std::int64_t)> decays)
+      : LRScheduler<Optimizer>(opt, name), gamma_(gamma), decays_(std::move(decays)) {
+    this->step();
+  }
 
   std::vector<double> compute_lr() const override {
     std::vector<double> lrs = this->current_lrs();
-    const double factor = factor_at(this->last_epoch_);
-    if (factor != 1.0)
-      for (double& x : lrs) x = x * factor;
+    const std::int64_t c = decays_(this->last_epoch_);
+    if (c == 0) return lrs;
+    const double factor = std::pow(gamma_, static_cast<double>(c));  // exactly γ when c = 1
+    for (double& x : lrs) x = x * factor;
     return lrs;
   }
+
+ private:
+  double gamma_;
+  std::function<std::int64_t(std::int64_t)> decays_;
 };
 
 // lr · γ every step_size epochs.
@@ -151,17 +158,15 @@ template <class Optimizer>
 class StepLR : public DecayAtEpochs<Optimizer> {
  public:
   StepLR(Optimizer& opt, std::int64_t step_size, double gamma = 0.1)
-      : DecayAtEpochs<Optimizer>(opt, "StepLR"), step_size_(step_size), gamma_(gamma) {
-    ANIMA_CHECK(step_size >= 1, "StepLR", "step_size must be >= 1, got ", step_size);
-    this->step();
-  }
-
- protected:
-  double factor_at(std::int64_t epoch) const override { return epoch == 0 || epoch % step_size_ != 0 ? 1.0 : gamma_; }
+      : DecayAtEpochs<Optimizer>(opt, "StepLR", gamma, [n = checked_step_size(step_size)](std::int64_t e) {
+          return static_cast<std::int64_t>(e > 0 && e % n == 0);
+        }) {}
 
  private:
-  std::int64_t step_size_;
-  double gamma_;
+  static std::int64_t checked_step_size(std::int64_t step_size) {
+    ANIMA_CHECK(step_size >= 1, "StepLR", "step_size must be >= 1, got ", step_size);
+    return step_size;
+  }
 };
 
 // lr · γ at each milestone epoch (γ^c at a milestone listed c times).
@@ -169,19 +174,9 @@ template <class Optimizer>
 class MultiStepLR : public DecayAtEpochs<Optimizer> {
  public:
   MultiStepLR(Optimizer& opt, std::vector<std::int64_t> milestones, double gamma = 0.1)
-      : DecayAtEpochs<Optimizer>(opt, "MultiStepLR"), milestones_(std::move(milestones)), gamma_(gamma) {
-    this->step();
-  }
-
- protected:
-  double factor_at(std::int64_t epoch) const override {
-    const auto c = std::count(milestones_.begin(), milestones_.end(), epoch);
-    return c == 0 ? 1.0 : std::pow(gamma_, static_cast<double>(c));
-  }
-
- private:
-  std::vector<std::int64_t> milestones_;
-  double gamma_;
+      : DecayAtEpochs<Optimizer>(opt, "MultiStepLR", gamma, [m = std::move(milestones)](std::int64_t e) {
+          return static_cast<std::int64_t>(std::count(m.begin(), m.end(), e));
+        }) {}
 };
 
 // Cosine annealing from base_lr to eta_min over t_max epochs (SGDR without restarts: after t_max the
