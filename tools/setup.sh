@@ -12,7 +12,7 @@ set -euo pipefail
 
 required=(build-essential cmake pkg-config libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
           libcli11-dev libstb-dev libopencv-videoio-dev libcairo2-dev)
-optional=(ninja-build)
+optional=(ninja-build chromium)  # chromium: the headless browser check of the HTML reports
 for arg in "$@"; do
   case "$arg" in
     --torch) required+=(python3-torch python3-torchvision) ;;

@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -154,21 +155,29 @@ inline data::ImageU8 load_rgb(const std::string& path) {
   return im;
 }
 
-// Softmax in double on the host (p_k = e^(l_k - max) / sum_i e^(l_i - max)), so the printed
-// probabilities sum to 1 within 1e-15 (float32's softmax can exceed 1 by ~1e-7), and the top k.
+// Softmax in double on the host (p_k = e^(l_k - max) / sum_i e^(l_i - max)), so probabilities sum to
+// 1 within 1e-15 (float32's softmax can exceed 1 by ~1e-7). Non-finite logits are an error naming
+// `file` and the weights.
+inline std::vector<double> softmax_probabilities(const std::vector<float>& logits, const std::string& file,
+                                                 const std::string& weights) {
+  for (float l : logits)
+    ANIMA_CHECK(std::isfinite(l), "classify", "the net gave a non-finite logit for '", file,
+                "' (NaN or infinity in the weights '", weights, "'?)");
+  std::vector<double> prob(logits.begin(), logits.end());
+  const double top = *std::max_element(prob.begin(), prob.end());
+  double total = 0;
+  for (double& p : prob) total += (p = std::exp(p - top));
+  for (double& p : prob) p /= total;
+  return prob;
+}
+
+// The probabilities and the top k classes.
 inline ClassifyResult rank_classes(const std::string& file, std::vector<float> logits,
                                    const std::vector<std::string>& labels, const ClassifyOptions& o) {
   ClassifyResult r;
   r.file = file;
   r.logits = std::move(logits);
-  for (float l : r.logits)
-    ANIMA_CHECK(std::isfinite(l), "classify", "the net gave a non-finite logit for '", file,
-                "' (NaN or infinity in the weights '", o.weights, "'?)");
-  std::vector<double> prob(r.logits.begin(), r.logits.end());
-  const double top = *std::max_element(prob.begin(), prob.end());
-  double total = 0;
-  for (double& p : prob) total += (p = std::exp(p - top));
-  for (double& p : prob) p /= total;
+  const std::vector<double> prob = softmax_probabilities(r.logits, file, o.weights);
   std::vector<int> order(prob.size());
   std::iota(order.begin(), order.end(), 0);
   const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(o.topk), order.size());
@@ -186,54 +195,80 @@ inline Tensor stack_images(const std::vector<Tensor>& images) {
   return rows.size() == 1 ? rows[0] : concat(rows, 0);
 }
 
+// A classifier loaded for running on image files: the net (on its device), its class count and the
+// transform sizes.
+struct LoadedClassifier {
+  std::shared_ptr<nn::Module> model;
+  int classes = 0;
+  Device device = Device::cpu();
+  int resize = 0, crop = 0;
+};
+
+// The net of `o.net` with the weights `o.weights`, on `o.device`, with the transform sizes of `o`
+// (the net's defaults when unset).
+inline LoadedClassifier load_classifier(const ClassifyOptions& o, const char* command) {
+  const bool inception = o.net == "inception_v3";
+  LoadedClassifier c;
+  c.resize = o.resize >= 0 ? o.resize : (inception ? 342 : 256);
+  c.crop = o.crop >= 0 ? o.crop : (inception ? 299 : 224);
+  classifier_weight_name(o.net);  // an unknown net fails before the weights are read
+  c.device = parse_device_option(o.device, command);
+  require_device(c.device, command);
+  const io::StateDict sd = io::load_weights(o.weights);
+  NoGradGuard no_grad;
+  c.model = build_classifier(o.net, sd, inception && !o.no_transform_input, o.weights);
+  c.classes = dynamic_cast<nets::ImageClassifier&>(*c.model).num_classes();
+  if (c.device.is_cuda()) c.model->to(c.device);
+  return c;
+}
+
+// Runs the net on every file, up to `batch` images per forward (consecutive images of one size after
+// the transform), calling on_logits(index of the file, its logits) in file order.
+inline void run_classifier(const LoadedClassifier& c, const std::vector<std::string>& files, int batch,
+                           const std::function<void(std::size_t, std::vector<float>)>& on_logits) {
+  ANIMA_CHECK(batch > 0, "classify", "--batch must be positive, got ", batch);
+  NoGradGuard no_grad;
+  std::size_t done = 0;
+  std::vector<Tensor> pending;  // transformed images [3, S, S'] of one size, not yet run
+  auto run_pending = [&] {
+    if (pending.empty()) return;
+    const Tensor images = c.device.is_cuda() ? to(stack_images(pending), c.device) : stack_images(pending);
+    const std::vector<float> all = to_vector<float>(to(c.model->forward(images), Device::cpu()));  // [B, classes]
+    for (std::size_t b = 0; b < pending.size(); ++b) {
+      const auto row = all.begin() + static_cast<std::ptrdiff_t>(b) * c.classes;
+      on_logits(done++, std::vector<float>(row, row + c.classes));
+    }
+    pending.clear();
+  };
+  for (const std::string& file : files) {
+    const Tensor x = data::imagenet_eval_transform(load_rgb(file), c.resize, c.crop);  // [3, S, S']
+    if (!pending.empty() && x.shape() != pending.front().shape()) run_pending();
+    pending.push_back(x);
+    if (static_cast<int>(pending.size()) == batch) run_pending();
+  }
+  run_pending();
+}
+
 inline std::vector<ClassifyResult> classify_images(const ClassifyOptions& o) {
   ANIMA_CHECK(!o.images.empty(), "classify", "no images given");
   ANIMA_CHECK(o.topk > 0, "classify", "--topk must be positive, got ", o.topk);
-  const bool inception = o.net == "inception_v3";
-  const int resize = o.resize >= 0 ? o.resize : (inception ? 342 : 256);
-  const int crop = o.crop >= 0 ? o.crop : (inception ? 299 : 224);
   ANIMA_CHECK(o.batch > 0, "classify", "--batch must be positive, got ", o.batch);
-  classifier_weight_name(o.net);  // an unknown net fails before the weights are read
-  const Device device = parse_device_option(o.device, "classify");
-  require_device(device, "classify");
-
-  const io::StateDict sd = io::load_weights(o.weights);
-  NoGradGuard no_grad;
-  auto model = build_classifier(o.net, sd, inception && !o.no_transform_input, o.weights);
-  const int classes = dynamic_cast<nets::ImageClassifier&>(*model).num_classes();
-  if (device.is_cuda()) model->to(device);
+  const LoadedClassifier c = load_classifier(o, "classify");
 
   std::vector<std::string> labels;
   if (!o.labels.empty()) {
     labels = read_labels_file(o.labels, "classify");
-    ANIMA_CHECK(static_cast<int>(labels.size()) == classes, "classify", "'", o.labels, "' has ", labels.size(),
-                " labels but the net has ", classes, " classes");
+    ANIMA_CHECK(static_cast<int>(labels.size()) == c.classes, "classify", "'", o.labels, "' has ", labels.size(),
+                " labels but the net has ", c.classes, " classes");
   } else if (const auto path = find_default_labels(); !path.empty()) {
     labels = read_labels_file(path, "classify");
-    if (static_cast<int>(labels.size()) != classes) labels.clear();  // ImageNet's names, another head
+    if (static_cast<int>(labels.size()) != c.classes) labels.clear();  // ImageNet's names, another head
   }
 
   std::vector<ClassifyResult> results;
-  std::vector<Tensor> pending;  // transformed images [3, S, S'] of one size, not yet run
-  auto run_pending = [&] {
-    if (pending.empty()) return;
-    const Tensor batch = device.is_cuda() ? to(stack_images(pending), device) : stack_images(pending);
-    const Tensor logits = to(model->forward(batch), Device::cpu());  // [B, classes]
-    const std::vector<float> all = to_vector<float>(logits);
-    for (std::size_t b = 0; b < pending.size(); ++b) {
-      const std::size_t i = results.size();
-      const auto row = all.begin() + static_cast<std::ptrdiff_t>(b) * classes;
-      results.push_back(rank_classes(o.images[i], std::vector<float>(row, row + classes), labels, o));
-    }
-    pending.clear();
-  };
-  for (const std::string& file : o.images) {
-    const Tensor x = data::imagenet_eval_transform(load_rgb(file), resize, crop);  // [3, S, S']
-    if (!pending.empty() && x.shape() != pending.front().shape()) run_pending();
-    pending.push_back(x);
-    if (static_cast<int>(pending.size()) == o.batch) run_pending();
-  }
-  run_pending();
+  run_classifier(c, o.images, o.batch, [&](std::size_t i, std::vector<float> logits) {
+    results.push_back(rank_classes(o.images[i], std::move(logits), labels, o));
+  });
   return results;
 }
 

@@ -17,6 +17,7 @@
 #include "demo_command.hpp"
 #include "detect_command.hpp"
 #include "devices_command.hpp"
+#include "eval_command.hpp"
 #include "frames_command.hpp"
 #include "synth_command.hpp"
 #include "weights_command.hpp"
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   anima::cli::add_classify_command(app, status);
   anima::cli::add_detect_command(app, status);
   anima::cli::add_devices_command(app, status);
+  anima::cli::add_eval_command(app, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,5 @@
-// tools/anima/media.hpp — the commands that draw or read video (cairo, OpenCV videoio) run inside the
-// plugin libanima_media.so (tools/anima/media_plugin.cpp), opened when one of them first runs, so that
+// tools/anima/media.hpp — the commands and reports that draw or read video (cairo, OpenCV videoio) run
+// inside the plugin libanima_media.so (tools/anima/media_plugin.cpp), opened when one of them first runs, so that
 // every other command starts without loading those libraries.
 #pragma once
 
@@ -11,21 +11,27 @@ struct SynthCommandOptions;
 struct FramesOptions;
 struct FramesReport;
 struct DemoOptions;
+struct ClassifierEvaluation;
+struct EvalClassifierOptions;
 
 // The plugin's entry points (extern "C" in media_plugin.cpp).
 struct MediaPlugin {
   int (*synth)(SynthCommandOptions& options) = nullptr;
   void (*frames)(const FramesOptions& options, FramesReport& report) = nullptr;
   int (*demo)(const DemoOptions& options) = nullptr;
+  void (*eval_report)(const ClassifierEvaluation& evaluation, const EvalClassifierOptions& options) = nullptr;
 };
 
 inline const MediaPlugin& media_plugin() {
   static const MediaPlugin media = [] {
-    const Plugin plugin = Plugin::open("libanima_media.so", "anima synth, frames and demo (cairo, OpenCV)");
+    const Plugin plugin =
+        Plugin::open("libanima_media.so", "anima synth, frames, demo and the eval report (cairo, OpenCV)");
     MediaPlugin m;
     m.synth = plugin.symbol<int(SynthCommandOptions&)>("anima_media_synth");
     m.frames = plugin.symbol<void(const FramesOptions&, FramesReport&)>("anima_media_frames");
     m.demo = plugin.symbol<int(const DemoOptions&)>("anima_media_demo");
+    m.eval_report =
+        plugin.symbol<void(const ClassifierEvaluation&, const EvalClassifierOptions&)>("anima_media_eval_report");
     return m;
   }();
   return media;

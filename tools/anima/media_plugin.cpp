@@ -1,6 +1,7 @@
 // tools/anima/media_plugin.cpp — libanima_media.so: the commands that link cairo and OpenCV videoio
-// (synth, frames, demo), opened by the anima tool through tools/anima/media.hpp.
+// (synth, frames, demo, the eval report), opened by the anima tool through tools/anima/media.hpp.
 #include "demo_command.hpp"
+#include "eval_report.hpp"
 #include "frames_command.hpp"
 #include "synth_command.hpp"
 
@@ -11,3 +12,8 @@ extern "C" void anima_media_frames(const anima::cli::FramesOptions& options, ani
 }
 
 extern "C" int anima_media_demo(const anima::cli::DemoOptions& options) { return anima::cli::run_demo(options); }
+
+extern "C" void anima_media_eval_report(const anima::cli::ClassifierEvaluation& evaluation,
+                                        const anima::cli::EvalClassifierOptions& options) {
+  anima::cli::write_eval_report(evaluation, options);
+}

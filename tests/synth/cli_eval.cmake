@@ -1,0 +1,39 @@
+# tests/synth/cli_eval.cmake — runs the real `anima eval classifier` binary (ctest cli_eval*), on the
+# files EvalCli.WritesFixture (tests/synth/eval_test.cpp) leaves in DIR.
+#   cmake -DANIMA=<anima> -DDIR=<fixture dir> -DMODE=json|class_count -P cli_eval.cmake
+# json: exit status 0; OUT/metrics.json with the schema anima.eval.classifier/1, 3 classes and 12
+#       samples, predictions.csv, the three PNG pictures (drawn by the media plugin) and report.html.
+# class_count: a folder of 4 classes for the 3-class net: a non-zero exit status, "anima: error:"
+#       naming the folder on stderr, and no metrics.json written.
+include("${CMAKE_CURRENT_LIST_DIR}/cli_expect.cmake")
+set(_out "${DIR}/out_${MODE}")
+file(REMOVE_RECURSE "${_out}")
+set(_common eval classifier --net mobilenet_v2 --weights "${DIR}/weights.safetensors" --resize 64 --crop 64
+            --out "${_out}")
+
+if(MODE STREQUAL "json")
+  expect_success(_stdout ${_common} --data "${DIR}/data")
+  file(READ "${_out}/metrics.json" _json)
+  json_fields("${_json}" "" schema samples)
+  string(JSON _classes LENGTH "${_json}" classes)
+  if(NOT schema STREQUAL "anima.eval.classifier/1" OR NOT samples EQUAL 12 OR NOT _classes EQUAL 3)
+    message(FATAL_ERROR "metrics.json: schema '${schema}', ${samples} samples, ${_classes} classes")
+  endif()
+  foreach(_file predictions.csv confusion_matrix.png precision_recall.png roc.png report.html)
+    if(NOT EXISTS "${_out}/${_file}")
+      message(FATAL_ERROR "anima eval did not write ${_out}/${_file}")
+    endif()
+  endforeach()
+  file(READ "${_out}/roc.png" _magic LIMIT 4 HEX)
+  if(NOT _magic STREQUAL "89504e47")
+    message(FATAL_ERROR "roc.png is not a PNG (starts with ${_magic})")
+  endif()
+  message(STATUS "anima eval classifier: ${_stdout}")
+elseif(MODE STREQUAL "class_count")
+  expect_failure("four" _stdout ${_common} --data "${DIR}/four")
+  if(EXISTS "${_out}/metrics.json")
+    message(FATAL_ERROR "a failed run wrote ${_out}/metrics.json")
+  endif()
+else()
+  message(FATAL_ERROR "unknown MODE '${MODE}'")
+endif()
