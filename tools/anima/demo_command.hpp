@@ -38,8 +38,8 @@
 #include <anima/ops/reduce.hpp>
 #include <anima/ops/view.hpp>
 
-#include "../synth/classes.hpp"
-#include "../synth/dataset.hpp"
+#include "synth/classes.hpp"
+#include "synth/dataset.hpp"
 #include "face_folder.hpp"
 #include "media.hpp"
 

@@ -55,11 +55,9 @@
 namespace anima::cli {
 
 struct EvalClassifierOptions {
-  std::string net, weights, data, split, out;
-  int resize = -1, crop = -1;  // as classify's
-  int batch = 16;
-  std::string device = "cpu";
-  bool no_transform_input = false;
+  EvalClassifierOptions() { classifier.batch = 16; }
+  ClassifyOptions classifier;  // the net, its weights and how it runs (net, weights, resize, crop, batch, device)
+  std::string data, split, out;
   bool quiet = false;
 };
 
@@ -92,7 +90,6 @@ inline std::filesystem::path eval_split_folder(const std::string& data, const st
 }
 
 inline ClassifierEvaluation evaluate_classifier(const EvalClassifierOptions& o) {
-  ANIMA_CHECK(o.batch > 0, "eval", "--batch must be positive, got ", o.batch);
   const std::filesystem::path folder = eval_split_folder(o.data, o.split);
   const data::ImageFolder dataset(folder);
   ClassifierEvaluation e;
@@ -101,15 +98,8 @@ inline ClassifierEvaluation evaluate_classifier(const EvalClassifierOptions& o) 
   const int k = static_cast<int>(e.classes.size());
   ANIMA_CHECK(k >= 2, "eval", "'", folder.string(), "' has one class folder; a classifier needs at least two");
 
-  ClassifyOptions co;
-  co.net = o.net;
-  co.weights = o.weights;
-  co.resize = o.resize;
-  co.crop = o.crop;
-  co.device = o.device;
-  co.no_transform_input = o.no_transform_input;
-  const LoadedClassifier net = load_classifier(co, "eval");
-  ANIMA_CHECK(net.classes == k, "eval", "the net in '", o.weights, "' has ", net.classes, " classes but '",
+  const LoadedClassifier net = load_classifier(o.classifier, "eval");
+  ANIMA_CHECK(net.classes == k, "eval", "the net in '", o.classifier.weights, "' has ", net.classes, " classes but '",
               folder.string(), "' has ", k, " class folders");
 
   for (const auto& s : dataset.samples()) {
@@ -118,8 +108,8 @@ inline ClassifierEvaluation evaluate_classifier(const EvalClassifierOptions& o) 
   }
   ProgressLine progress("eval", e.files.size(), "images", o.quiet);
   e.scores.reserve(e.files.size() * static_cast<std::size_t>(k));
-  run_classifier(net, e.files, o.batch, [&](std::size_t i, std::vector<float> logits) {
-    const std::vector<double> p = softmax_probabilities(logits, e.files[i], o.weights);
+  run_classifier(net, e.files, o.classifier.batch, [&](std::size_t i, std::vector<float> logits) {
+    const std::vector<double> p = softmax_probabilities(logits, e.files[i], o.classifier.weights);
     e.scores.insert(e.scores.end(), p.begin(), p.end());
     e.y_pred.push_back(static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin()));
     progress.update(i + 1);
@@ -157,8 +147,8 @@ inline nlohmann::json evaluation_json(const ClassifierEvaluation& e, const EvalC
   const int k = static_cast<int>(e.classes.size());
   nlohmann::json j;
   j["schema"] = "anima.eval.classifier/1";
-  j["net"] = o.net;
-  j["weights"] = o.weights;
+  j["net"] = o.classifier.net;
+  j["weights"] = o.classifier.weights;
   j["data"] = o.data;
   j["split"] = e.split;
   j["classes"] = e.classes;
@@ -277,20 +267,21 @@ inline CLI::App* add_eval_command(CLI::App& app, int& status, EvalReportWriter w
   eval->require_subcommand(1);
   auto opts = std::make_shared<EvalClassifierOptions>();
   CLI::App* cmd = eval->add_subcommand("classifier", "precision, recall, F1, confusion matrix, PR and ROC curves");
-  cmd->add_option("--net", opts->net, "vgg16, vgg16_bn, resnet50, mobilenet_v2 or inception_v3")
+  cmd->add_option("--net", opts->classifier.net, "vgg16, vgg16_bn, resnet50, mobilenet_v2 or inception_v3")
       ->required()
       ->check(CLI::IsMember(nets::net_names()));
-  cmd->add_option("--weights", opts->weights, "the trained weights (safetensors or .pth)")->required();
+  cmd->add_option("--weights", opts->classifier.weights, "the trained weights (safetensors or .pth)")->required();
   cmd->add_option("--data", opts->data, "a folder of splits (test/, val/), each a folder per class")->required();
   cmd->add_option("--split", opts->split, "the split to evaluate (default test, else val; '.': --data itself)");
   cmd->add_option("--out", opts->out, "where metrics.json and predictions.csv go")->required();
-  cmd->add_option("--resize", opts->resize, "shorter side before the crop (default 256, inception_v3 342; 0: none)")
+  cmd->add_option("--resize", opts->classifier.resize,
+                  "shorter side before the crop (default 256, inception_v3 342; 0: none)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--crop", opts->crop, "centre crop (default 224, inception_v3 299; 0: none)")
+  cmd->add_option("--crop", opts->classifier.crop, "centre crop (default 224, inception_v3 299; 0: none)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--batch", opts->batch, "images per forward (default 16)")->check(CLI::PositiveNumber);
-  cmd->add_option("--device", opts->device, "cpu (default), cuda or cuda:N");
-  cmd->add_flag("--no-transform-input", opts->no_transform_input,
+  cmd->add_option("--batch", opts->classifier.batch, "images per forward (default 16)")->check(CLI::PositiveNumber);
+  cmd->add_option("--device", opts->classifier.device, "cpu (default), cuda or cuda:N");
+  cmd->add_flag("--no-transform-input", opts->classifier.no_transform_input,
                 "inception_v3: do not map ImageNet-normalised input to [-1, 1]");
   cmd->add_flag("--quiet", opts->quiet, "no progress on stderr");
   cmd->callback([opts, &status, write_report] {

@@ -67,10 +67,10 @@ inline void write_eval_report(const ClassifierEvaluation& e, const EvalClassifie
   const auto pr_png = write_png("precision_recall.png", report::line_plot_png(pr, pr_axes));
   const auto roc_png = write_png("roc.png", report::line_plot_png(roc, roc_axes));
 
-  report::HtmlReport page("anima eval classifier: " + o.net);
+  report::HtmlReport page("anima eval classifier: " + o.classifier.net);
   page.heading("Settings");
-  page.table({"setting", "value"}, {{"net", o.net},
-                                    {"weights", o.weights},
+  page.table({"setting", "value"}, {{"net", o.classifier.net},
+                                    {"weights", o.classifier.weights},
                                     {"data", e.split},
                                     {"images", std::to_string(e.files.size())},
                                     {"classes", std::to_string(k)}});

@@ -21,6 +21,8 @@
 
 #include <anima/core/error.hpp>
 
+#include "report/cairo_canvas.hpp"
+
 namespace anima::report {
 
 struct Series {
@@ -51,44 +53,14 @@ inline Rgb palette(std::size_t i) {
   return tab10[i % 10];
 }
 
-inline cairo_status_t append_bytes(void* closure, const unsigned char* data, unsigned int length) {
-  auto* out = static_cast<std::vector<unsigned char>*>(closure);
-  out->insert(out->end(), data, data + length);
-  return CAIRO_STATUS_SUCCESS;
-}
-
-// Owns an ARGB surface and its context; png() encodes the surface.
-class Canvas {
+// A white canvas of width x height with the sans-serif font selected.
+class Canvas : public CairoCanvas {
  public:
-  Canvas(int width, int height) {
-    surface_ = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width, height);
-    cr_ = cairo_create(surface_);
-    ANIMA_CHECK(cairo_status(cr_) == CAIRO_STATUS_SUCCESS, "plot", "cairo cannot create a ", width, "x", height,
-                " image: ", cairo_status_to_string(cairo_status(cr_)));
-    cairo_set_source_rgb(cr_, 1, 1, 1);
-    cairo_paint(cr_);
-    cairo_select_font_face(cr_, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  Canvas(int width, int height) : CairoCanvas(CAIRO_FORMAT_ARGB32, width, height) {
+    cairo_set_source_rgb(cr(), 1, 1, 1);
+    cairo_paint(cr());
+    cairo_select_font_face(cr(), "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
   }
-  ~Canvas() {
-    cairo_destroy(cr_);
-    cairo_surface_destroy(surface_);
-  }
-  Canvas(const Canvas&) = delete;
-  Canvas& operator=(const Canvas&) = delete;
-
-  cairo_t* cr() const { return cr_; }
-
-  std::vector<unsigned char> png() const {
-    cairo_surface_flush(surface_);
-    std::vector<unsigned char> bytes;
-    const cairo_status_t s = cairo_surface_write_to_png_stream(surface_, append_bytes, &bytes);
-    ANIMA_CHECK(s == CAIRO_STATUS_SUCCESS, "plot", "cairo cannot encode the PNG: ", cairo_status_to_string(s));
-    return bytes;
-  }
-
- private:
-  cairo_surface_t* surface_ = nullptr;
-  cairo_t* cr_ = nullptr;
 };
 
 // Text with its anchor: ax, ay in [0, 1] of its extent (0.5, 0.5: centred).

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "report/cairo_canvas.hpp"
 #include "background.hpp"
 #include "characters.hpp"
 #include "geometry.hpp"
@@ -91,20 +92,10 @@ inline void compute_face_geometry(cairo_t* scratch, FaceInstance& inst, int widt
 }
 
 // Computes face outlines without drawing anything: a cairo context on a 1x1 surface.
-class OutlineContext {
+class OutlineContext : public report::CairoCanvas {
  public:
-  OutlineContext() : surface_(cairo_image_surface_create(CAIRO_FORMAT_A8, 1, 1)), cr_(cairo_create(surface_)) {}
-  ~OutlineContext() {
-    cairo_destroy(cr_);
-    cairo_surface_destroy(surface_);
-  }
-  OutlineContext(const OutlineContext&) = delete;
-  OutlineContext& operator=(const OutlineContext&) = delete;
-  cairo_t* get() const { return cr_; }
-
- private:
-  cairo_surface_t* surface_;
-  cairo_t* cr_;
+  OutlineContext() : CairoCanvas(CAIRO_FORMAT_A8, 1, 1) {}
+  cairo_t* get() const { return cr(); }
 };
 
 inline Occluder sample_occluder(Rng& rng, const Box& face) {

@@ -23,9 +23,7 @@
 namespace anima::metrics {
 
 struct ClassScores {
-  double precision = 0.0;
-  double recall = 0.0;
-  double f1 = 0.0;
+  double precision = 0.0, recall = 0.0, f1 = 0.0;
   std::int64_t support = 0;  // for an average: the total support
 };
 
