@@ -32,27 +32,15 @@
 #include "anima/eval_command.hpp"
 #include "anima/eval_report.hpp"
 #include "run_subcommand.hpp"
+#include "test_images.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using anima::cli::testing::error_message;
+using anima::cli::testing::write_png;
 
 const std::vector<std::string> kClasses = {"angry", "happy", "sad"};
-
-// A w x h PNG: a gradient whose colours depend on `seed`.
-void write_png(const fs::path& path, int seed, int w = 48, int h = 40) {
-  fs::create_directories(path.parent_path());
-  std::vector<unsigned char> rgb(static_cast<std::size_t>(w) * h * 3);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      unsigned char* p = &rgb[(static_cast<std::size_t>(y) * w + x) * 3];
-      p[0] = static_cast<unsigned char>((x * (seed + 3) + y) % 256);
-      p[1] = static_cast<unsigned char>((y * (seed + 5)) % 256);
-      p[2] = static_cast<unsigned char>((seed * 40 + x + y) % 256);
-    }
-  if (!stbi_write_png(path.c_str(), w, h, 3, rgb.data(), w * 3)) anima::fail("eval_test", "cannot write PNG");
-}
 
 struct Fixture {
   fs::path dir, data, weights;

@@ -20,6 +20,7 @@
 #include "eval_command.hpp"
 #include "frames_command.hpp"
 #include "synth_command.hpp"
+#include "train_command.hpp"
 #include "weights_command.hpp"
 
 int main(int argc, char** argv) {
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   anima::cli::add_detect_command(app, status);
   anima::cli::add_devices_command(app, status);
   anima::cli::add_eval_command(app, status);
+  anima::cli::add_train_command(app, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

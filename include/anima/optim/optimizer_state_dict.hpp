@@ -51,8 +51,10 @@ class OptimizerStateReader {
   }
 
   // Whether the parameter has saved state (its "step" entry); one without starts anew.
-  bool has_param_state(std::size_t group, std::size_t index) const {
-    return dict_.contains(param_state_key(group, index, "step"));
+  bool has_param_state(std::size_t group, std::size_t index) const { return has(group, index, "step"); }
+  // Whether the parameter's tensor `slot` was saved.
+  bool has(std::size_t group, std::size_t index, const char* slot) const {
+    return dict_.contains(param_state_key(group, index, slot));
   }
 
   // The parameter's step count: a whole number >= 1.

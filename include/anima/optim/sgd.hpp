@@ -7,6 +7,10 @@
 //   p <- p − lr_g · d
 // The momentum buffer b is kept per parameter (momentum_buffer(g, i)), created on p's first update,
 // so a parameter unfrozen later starts its buffer then, as PyTorch's.
+// state_dict() holds "state.<g>.<i>.momentum_buffer" for every parameter that has a buffer and
+// "param_groups.<g>.lr" (float64 scalar) for every group; load_state_dict() takes exactly those names
+// (anima/optim/optimizer_state_dict.hpp: a missing, unexpected or wrongly shaped entry throws, and
+// then nothing is changed).
 // zero_grad() drops the gradients (PyTorch's set_to_none = True).
 // Determinism: elementwise updates, no reductions: bitwise reproducible.
 #pragma once
@@ -21,6 +25,8 @@
 #include <anima/core/error.hpp>
 #include <anima/core/tensor.hpp>
 #include <anima/ops/elementwise.hpp>
+#include <anima/io/state_dict.hpp>
+#include <anima/optim/optimizer_state_dict.hpp>
 #include <anima/optim/param_groups.hpp>
 
 namespace anima::optim {
@@ -70,6 +76,34 @@ class SGD : public ParamGroups<SGDParamGroup, Tensor> {
     check_options(lr, 0.0, 0.0, groups_.at(group).name);
     groups_.at(group).lr = lr;
   }
+  // Copies of the momentum buffers and the groups' rates, named as in the header comment.
+  io::StateDict state_dict() const {
+    io::StateDict dict;
+    for (std::size_t gi = 0; gi < groups_.size(); ++gi)
+      for (std::size_t i = 0; i < groups_[gi].params.size(); ++i)
+        if (state_[gi][i].defined())
+          dict.insert(param_state_key(gi, i, "momentum_buffer"), contiguous_copy(state_[gi][i]));
+    for (std::size_t gi = 0; gi < groups_.size(); ++gi) insert_group_lr(dict, gi, groups_[gi].lr);
+    return dict;
+  }
+
+  // Restores what state_dict() saved (from an SGD with the same groups).
+  void load_state_dict(const io::StateDict& dict) {
+    OptimizerStateReader reader(dict, "SGD::load_state_dict");
+    std::vector<std::vector<Tensor>> loaded(groups_.size());
+    std::vector<double> lrs(groups_.size());
+    for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
+      lrs[gi] = reader.group_lr(gi);
+      loaded[gi].resize(groups_[gi].params.size());
+      for (std::size_t i = 0; i < groups_[gi].params.size(); ++i)
+        if (reader.has(gi, i, "momentum_buffer"))
+          loaded[gi][i] = reader.tensor_like(gi, i, "momentum_buffer", groups_[gi].params[i]);
+    }
+    reader.finish("an SGD with " + std::to_string(groups_.size()) + " group(s)");
+    state_ = std::move(loaded);
+    for (std::size_t gi = 0; gi < groups_.size(); ++gi) groups_[gi].lr = lrs[gi];
+  }
+
   // Undefined until the parameter's first update with momentum.
   const Tensor& momentum_buffer(std::size_t group, std::size_t index) const { return state(group, index); }
 

@@ -1,0 +1,77 @@
+# tests/synth/cli_train.cmake — runs the real `anima train classifier` binary (ctest cli_train*), on the
+# data TrainCli.WritesFixture (tests/synth/train_test.cpp) leaves in DIR.
+#   cmake -DANIMA=<anima> -DDIR=<fixture dir> -DMODE=json|kill_and_resume -P cli_train.cmake
+# json: a 2-epoch run of a MobileNetV2 on 32x32 crops writes config.json, metrics.jsonl (6 step lines
+#       and 2 epoch lines), the checkpoints and weights.safetensors; `anima eval classifier` then reads
+#       the weights and writes metrics.json and report.html.
+# kill_and_resume: the same run ended by SIGKILL after step 5 (--kill-after-steps), then --resume:
+#       checkpoint_last.safetensors and weights.safetensors equal the uninterrupted run's byte for
+#       byte, and metrics.jsonl has the same 8 lines.
+include("${CMAKE_CURRENT_LIST_DIR}/cli_expect.cmake")
+set(_train train classifier --net mobilenet_v2 --data "${DIR}/data" --epochs 2 --batch 4 --image-size 32
+           --resize 36 --workers 2 --seed 5 --checkpoint-every 2 --lr 0.05 --quiet)
+
+function(count_lines file out_var)
+  file(STRINGS "${file}" _lines)
+  list(LENGTH _lines _n)
+  set(${out_var} ${_n} PARENT_SCOPE)
+endfunction()
+
+function(run_whole out)
+  file(REMOVE_RECURSE "${out}")
+  expect_success(_stdout ${_train} --out "${out}")
+  foreach(_file config.json metrics.jsonl checkpoint_last.safetensors checkpoint_best.safetensors weights.safetensors)
+    if(NOT EXISTS "${out}/${_file}")
+      message(FATAL_ERROR "anima train did not write ${out}/${_file}")
+    endif()
+  endforeach()
+endfunction()
+
+if(MODE STREQUAL "json")
+  run_whole("${DIR}/run")
+  count_lines("${DIR}/run/metrics.jsonl" _n)
+  if(NOT _n EQUAL 8)
+    message(FATAL_ERROR "metrics.jsonl has ${_n} lines, expected 6 steps + 2 epochs")
+  endif()
+  file(READ "${DIR}/run/config.json" _config)
+  json_fields("${_config}" "settings" net epochs)
+  string(JSON _classes LENGTH "${_config}" classes)
+  if(NOT net STREQUAL "mobilenet_v2" OR NOT epochs EQUAL 2 OR NOT _classes EQUAL 3)
+    message(FATAL_ERROR "config.json: net '${net}', ${epochs} epochs, ${_classes} classes")
+  endif()
+  expect_success(_eval eval classifier --net mobilenet_v2 --weights "${DIR}/run/weights.safetensors"
+                 --data "${DIR}/data" --split val --resize 36 --crop 32 --out "${DIR}/run/eval" --quiet)
+  file(READ "${DIR}/run/eval/metrics.json" _metrics)
+  json_fields("${_metrics}" "" samples accuracy)
+  if(NOT samples EQUAL 6 OR accuracy LESS 0 OR accuracy GREATER 1)
+    message(FATAL_ERROR "eval of the trained weights: ${samples} samples, accuracy ${accuracy}")
+  endif()
+  if(NOT EXISTS "${DIR}/run/eval/report.html")
+    message(FATAL_ERROR "anima eval wrote no report.html")
+  endif()
+  message(STATUS "trained and evaluated: val accuracy ${accuracy}")
+elseif(MODE STREQUAL "kill_and_resume")
+  run_whole("${DIR}/whole")
+  set(_out "${DIR}/killed")
+  file(REMOVE_RECURSE "${_out}")
+  execute_process(COMMAND "${ANIMA}" ${_train} --out "${_out}" --kill-after-steps 5 RESULT_VARIABLE _rc
+                  OUTPUT_QUIET ERROR_VARIABLE _err)
+  if(_rc EQUAL 0)
+    message(FATAL_ERROR "the run with --kill-after-steps 5 was not killed: ${_err}")
+  endif()
+  message(STATUS "killed as asked (${_rc})")
+  expect_success(_stdout train classifier --resume "${_out}" --quiet)
+  foreach(_file checkpoint_last.safetensors weights.safetensors)
+    file(SHA256 "${DIR}/whole/${_file}" _want)
+    file(SHA256 "${_out}/${_file}" _got)
+    if(NOT _want STREQUAL _got)
+      message(FATAL_ERROR "${_file} of the resumed run differs from the uninterrupted run's")
+    endif()
+  endforeach()
+  count_lines("${_out}/metrics.jsonl" _n)
+  if(NOT _n EQUAL 8)
+    message(FATAL_ERROR "the resumed run's metrics.jsonl has ${_n} lines, expected 8")
+  endif()
+else()
+  message(FATAL_ERROR "unknown MODE '${MODE}'")
+endif()
