@@ -58,3 +58,12 @@ function(expect_png file what)
     message(FATAL_ERROR "${file} is not a PNG (starts with ${_magic})")
   endif()
 endfunction()
+
+# expect_files(<dir> <what> <file>...): fails the test unless every <file> exists in <dir>.
+function(expect_files dir what)
+  foreach(_file IN LISTS ARGN)
+    if(NOT EXISTS "${dir}/${_file}")
+      message(FATAL_ERROR "${what} did not write ${dir}/${_file}")
+    endif()
+  endforeach()
+endfunction()

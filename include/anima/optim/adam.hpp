@@ -127,42 +127,30 @@ class Adam : public ParamGroups<AdamParamGroup, AdamParamState> {
 
   // Copies of the state, named as in the header comment.
   io::StateDict state_dict() const {
-    io::StateDict dict;
-    for (std::size_t gi = 0; gi < groups_.size(); ++gi)
-      for (std::size_t i = 0; i < groups_[gi].params.size(); ++i) {
-        const AdamParamState& s = state_[gi][i];
-        if (s.step == 0) continue;
-        insert_step(dict, gi, i, s.step);
-        dict.insert(param_state_key(gi, i, "exp_avg"), contiguous_copy(s.exp_avg));
-        dict.insert(param_state_key(gi, i, "exp_avg_sq"), contiguous_copy(s.exp_avg_sq));
-        if (defaults_.amsgrad) dict.insert(param_state_key(gi, i, "max_exp_avg_sq"), contiguous_copy(s.max_exp_avg_sq));
-      }
-    for (std::size_t gi = 0; gi < groups_.size(); ++gi) insert_group_lr(dict, gi, groups_[gi].lr);
-    return dict;
+    return save_states(
+        [&](io::StateDict& dict, std::size_t gi, std::size_t i, const AdamParamGroup&, const AdamParamState& s) {
+          if (s.step == 0) return;
+          insert_step(dict, gi, i, s.step);
+          dict.insert(param_state_key(gi, i, "exp_avg"), contiguous_copy(s.exp_avg));
+          dict.insert(param_state_key(gi, i, "exp_avg_sq"), contiguous_copy(s.exp_avg_sq));
+          if (defaults_.amsgrad)
+            dict.insert(param_state_key(gi, i, "max_exp_avg_sq"), contiguous_copy(s.max_exp_avg_sq));
+        });
   }
 
   // Restores what state_dict() saved (from an optimiser with the same groups and amsgrad setting).
   void load_state_dict(const io::StateDict& dict) {
-    OptimizerStateReader reader(dict, std::string(name_) + "::load_state_dict");
-    std::vector<std::vector<AdamParamState>> loaded(groups_.size());
-    std::vector<double> lrs(groups_.size());
-    for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
-      const AdamParamGroup& g = groups_[gi];
-      lrs[gi] = reader.group_lr(gi);
-      loaded[gi].resize(g.params.size());
-      for (std::size_t i = 0; i < g.params.size(); ++i) {
-        if (!reader.has_param_state(gi, i)) continue;  // no state: the parameter starts anew
-        AdamParamState& s = loaded[gi][i];
-        s.step = reader.step(gi, i);
-        s.exp_avg = reader.tensor_like(gi, i, "exp_avg", g.params[i]);
-        s.exp_avg_sq = reader.tensor_like(gi, i, "exp_avg_sq", g.params[i]);
-        if (defaults_.amsgrad) s.max_exp_avg_sq = reader.tensor_like(gi, i, "max_exp_avg_sq", g.params[i]);
-      }
-    }
-    reader.finish(std::string("a ") + name_ + " with " + std::to_string(groups_.size()) + " group(s), amsgrad " +
-                  (defaults_.amsgrad ? "on" : "off"));
-    state_ = std::move(loaded);
-    for (std::size_t gi = 0; gi < groups_.size(); ++gi) groups_[gi].lr = lrs[gi];
+    const std::string expected = std::string("a ") + name_ + " with " + std::to_string(groups_.size()) +
+                                 " group(s), amsgrad " + (defaults_.amsgrad ? "on" : "off");
+    load_states(
+        dict, std::string(name_) + "::load_state_dict", expected,
+        [&](OptimizerStateReader& reader, std::size_t gi, std::size_t i, const AdamParamGroup& g, AdamParamState& s) {
+          if (!reader.has_param_state(gi, i)) return;  // no state: the parameter starts anew
+          s.step = reader.step(gi, i);
+          s.exp_avg = reader.tensor_like(gi, i, "exp_avg", g.params[i]);
+          s.exp_avg_sq = reader.tensor_like(gi, i, "exp_avg_sq", g.params[i]);
+          if (defaults_.amsgrad) s.max_exp_avg_sq = reader.tensor_like(gi, i, "max_exp_avg_sq", g.params[i]);
+        });
   }
 
  protected:

@@ -14,6 +14,8 @@
 
 #include <anima/core/error.hpp>
 #include <anima/core/tensor.hpp>
+#include <anima/io/state_dict.hpp>
+#include <anima/optim/optimizer_state_dict.hpp>
 
 namespace anima::optim {
 
@@ -87,6 +89,35 @@ class ParamGroups {
         if (grad.defined()) update(g, grad, detach(g.params[i]), state_[gi][i]);
       }
     }
+  }
+
+  // The optimiser's saved state: save(dict, g, i, group, state) inserts parameter i of group g's
+  // entries (named as optimizer_state_dict.hpp says), then every group's learning rate is added.
+  template <class Save>
+  io::StateDict save_states(Save&& save) const {
+    io::StateDict dict;
+    for (std::size_t gi = 0; gi < groups_.size(); ++gi)
+      for (std::size_t i = 0; i < groups_[gi].params.size(); ++i) save(dict, gi, i, groups_[gi], state_[gi][i]);
+    for (std::size_t gi = 0; gi < groups_.size(); ++gi) insert_group_lr(dict, gi, groups_[gi].lr);
+    return dict;
+  }
+
+  // Restores a saved state: read(reader, g, i, group, state) fills a fresh state of parameter i of
+  // group g from the reader. Any missing, unexpected or ill-shaped entry throws (op names the call,
+  // `expected` describes this optimiser for the message) and then nothing has changed.
+  template <class Read>
+  void load_states(const io::StateDict& dict, const std::string& op, const std::string& expected, Read&& read) {
+    OptimizerStateReader reader(dict, op);
+    std::vector<std::vector<State>> loaded(groups_.size());
+    std::vector<double> lrs(groups_.size());
+    for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
+      lrs[gi] = reader.group_lr(gi);
+      loaded[gi].resize(groups_[gi].params.size());
+      for (std::size_t i = 0; i < groups_[gi].params.size(); ++i) read(reader, gi, i, groups_[gi], loaded[gi][i]);
+    }
+    reader.finish(expected);
+    state_ = std::move(loaded);
+    for (std::size_t gi = 0; gi < groups_.size(); ++gi) groups_[gi].lr = lrs[gi];
   }
 
   const char* name_;

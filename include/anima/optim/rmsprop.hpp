@@ -123,46 +123,31 @@ class RMSprop : public ParamGroups<RMSpropParamGroup, RMSpropParamState> {
 
   // Copies of the state, named as in the header comment.
   io::StateDict state_dict() const {
-    io::StateDict dict;
-    for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
-      const RMSpropParamGroup& g = groups_[gi];
-      for (std::size_t i = 0; i < g.params.size(); ++i) {
-        const RMSpropParamState& s = state_[gi][i];
-        if (s.step == 0) continue;
-        insert_step(dict, gi, i, s.step);
-        dict.insert(param_state_key(gi, i, "square_avg"), contiguous_copy(s.square_avg));
-        if (g.momentum > 0.0)
-          dict.insert(param_state_key(gi, i, "momentum_buffer"), contiguous_copy(s.momentum_buffer));
-        if (g.centered) dict.insert(param_state_key(gi, i, "grad_avg"), contiguous_copy(s.grad_avg));
-      }
-    }
-    for (std::size_t gi = 0; gi < groups_.size(); ++gi) insert_group_lr(dict, gi, groups_[gi].lr);
-    return dict;
+    return save_states(
+        [](io::StateDict& dict, std::size_t gi, std::size_t i, const RMSpropParamGroup& g, const RMSpropParamState& s) {
+          if (s.step == 0) return;
+          insert_step(dict, gi, i, s.step);
+          dict.insert(param_state_key(gi, i, "square_avg"), contiguous_copy(s.square_avg));
+          if (g.momentum > 0.0)
+            dict.insert(param_state_key(gi, i, "momentum_buffer"), contiguous_copy(s.momentum_buffer));
+          if (g.centered) dict.insert(param_state_key(gi, i, "grad_avg"), contiguous_copy(s.grad_avg));
+        });
   }
 
   // Restores what state_dict() saved (from an optimiser with the same groups, momentum on or off and
   // centering per group).
   void load_state_dict(const io::StateDict& dict) {
-    OptimizerStateReader reader(dict, "RMSprop::load_state_dict");
-    std::vector<std::vector<RMSpropParamState>> loaded(groups_.size());
-    std::vector<double> lrs(groups_.size());
-    for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
-      const RMSpropParamGroup& g = groups_[gi];
-      lrs[gi] = reader.group_lr(gi);
-      loaded[gi].resize(g.params.size());
-      for (std::size_t i = 0; i < g.params.size(); ++i) {
-        if (!reader.has_param_state(gi, i)) continue;  // no state: the parameter starts anew
-        RMSpropParamState& s = loaded[gi][i];
-        s.step = reader.step(gi, i);
-        s.square_avg = reader.tensor_like(gi, i, "square_avg", g.params[i]);
-        if (g.momentum > 0.0) s.momentum_buffer = reader.tensor_like(gi, i, "momentum_buffer", g.params[i]);
-        if (g.centered) s.grad_avg = reader.tensor_like(gi, i, "grad_avg", g.params[i]);
-      }
-    }
-    reader.finish("an RMSprop with " + std::to_string(groups_.size()) +
-                  " group(s) with these momentum and centered settings");
-    state_ = std::move(loaded);
-    for (std::size_t gi = 0; gi < groups_.size(); ++gi) groups_[gi].lr = lrs[gi];
+    load_states(
+        dict, "RMSprop::load_state_dict",
+        "an RMSprop with " + std::to_string(groups_.size()) + " group(s) with these momentum and centered settings",
+        [](OptimizerStateReader& reader, std::size_t gi, std::size_t i, const RMSpropParamGroup& g,
+           RMSpropParamState& s) {
+          if (!reader.has_param_state(gi, i)) return;  // no state: the parameter starts anew
+          s.step = reader.step(gi, i);
+          s.square_avg = reader.tensor_like(gi, i, "square_avg", g.params[i]);
+          if (g.momentum > 0.0) s.momentum_buffer = reader.tensor_like(gi, i, "momentum_buffer", g.params[i]);
+          if (g.centered) s.grad_avg = reader.tensor_like(gi, i, "grad_avg", g.params[i]);
+        });
   }
 
  private:

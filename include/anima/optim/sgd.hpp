@@ -78,30 +78,18 @@ class SGD : public ParamGroups<SGDParamGroup, Tensor> {
   }
   // Copies of the momentum buffers and the groups' rates, named as in the header comment.
   io::StateDict state_dict() const {
-    io::StateDict dict;
-    for (std::size_t gi = 0; gi < groups_.size(); ++gi)
-      for (std::size_t i = 0; i < groups_[gi].params.size(); ++i)
-        if (state_[gi][i].defined())
-          dict.insert(param_state_key(gi, i, "momentum_buffer"), contiguous_copy(state_[gi][i]));
-    for (std::size_t gi = 0; gi < groups_.size(); ++gi) insert_group_lr(dict, gi, groups_[gi].lr);
-    return dict;
+    return save_states([](io::StateDict& dict, std::size_t gi, std::size_t i, const SGDParamGroup&, const Tensor& b) {
+      if (b.defined()) dict.insert(param_state_key(gi, i, "momentum_buffer"), contiguous_copy(b));
+    });
   }
 
   // Restores what state_dict() saved (from an SGD with the same groups).
   void load_state_dict(const io::StateDict& dict) {
-    OptimizerStateReader reader(dict, "SGD::load_state_dict");
-    std::vector<std::vector<Tensor>> loaded(groups_.size());
-    std::vector<double> lrs(groups_.size());
-    for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
-      lrs[gi] = reader.group_lr(gi);
-      loaded[gi].resize(groups_[gi].params.size());
-      for (std::size_t i = 0; i < groups_[gi].params.size(); ++i)
-        if (reader.has(gi, i, "momentum_buffer"))
-          loaded[gi][i] = reader.tensor_like(gi, i, "momentum_buffer", groups_[gi].params[i]);
-    }
-    reader.finish("an SGD with " + std::to_string(groups_.size()) + " group(s)");
-    state_ = std::move(loaded);
-    for (std::size_t gi = 0; gi < groups_.size(); ++gi) groups_[gi].lr = lrs[gi];
+    load_states(dict, "SGD::load_state_dict", "an SGD with " + std::to_string(groups_.size()) + " group(s)",
+                [](OptimizerStateReader& reader, std::size_t gi, std::size_t i, const SGDParamGroup& g, Tensor& b) {
+                  if (reader.has(gi, i, "momentum_buffer"))
+                    b = reader.tensor_like(gi, i, "momentum_buffer", g.params[i]);
+                });
   }
 
   // Undefined until the parameter's first update with momentum.
