@@ -2,7 +2,7 @@
 # data TrainCli.WritesFixture (tests/synth/train_test.cpp) leaves in DIR.
 #   cmake -DANIMA=<anima> -DDIR=<fixture dir> -DMODE=json|kill_and_resume -P cli_train.cmake
 # json: a 2-epoch run of a MobileNetV2 on 32x32 crops writes config.json, metrics.jsonl (6 step lines
-#       and 2 epoch lines), the checkpoints and weights.safetensors; `anima eval classifier` then reads
+#       and 2 epoch lines), the checkpoints, weights.safetensors and the report with its pictures; `anima eval classifier` then reads
 #       the weights and writes metrics.json and report.html.
 # kill_and_resume: the same run ended by SIGKILL after step 5 (--kill-after-steps), then --resume:
 #       checkpoint_last.safetensors and weights.safetensors equal the uninterrupted run's byte for
@@ -21,7 +21,10 @@ function(run_whole out)
   file(REMOVE_RECURSE "${out}")
   expect_success(_stdout ${_train} --out "${out}")
   expect_files("${out}" "anima train" config.json metrics.jsonl checkpoint_last.safetensors
-               checkpoint_best.safetensors weights.safetensors)
+               checkpoint_best.safetensors weights.safetensors report.html)
+  foreach(_png loss accuracy lr)
+    expect_png("${out}/${_png}.png" "anima train")
+  endforeach()
 endfunction()
 
 if(MODE STREQUAL "json")

@@ -3,6 +3,8 @@
 // every other command starts without loading those libraries.
 #pragma once
 
+#include <string>
+
 #include "plugin.hpp"
 
 namespace anima::cli {
@@ -20,18 +22,20 @@ struct MediaPlugin {
   void (*frames)(const FramesOptions& options, FramesReport& report) = nullptr;
   int (*demo)(const DemoOptions& options) = nullptr;
   void (*eval_report)(const ClassifierEvaluation& evaluation, const EvalClassifierOptions& options) = nullptr;
+  void (*train_report)(const std::string& run_dir) = nullptr;
 };
 
 inline const MediaPlugin& media_plugin() {
   static const MediaPlugin media = [] {
     const Plugin plugin =
-        Plugin::open("libanima_media.so", "anima synth, frames, demo and the eval report (cairo, OpenCV)");
+        Plugin::open("libanima_media.so", "anima synth, frames, demo and the train and eval reports (cairo, OpenCV)");
     MediaPlugin m;
     m.synth = plugin.symbol<int(SynthCommandOptions&)>("anima_media_synth");
     m.frames = plugin.symbol<void(const FramesOptions&, FramesReport&)>("anima_media_frames");
     m.demo = plugin.symbol<int(const DemoOptions&)>("anima_media_demo");
     m.eval_report =
         plugin.symbol<void(const ClassifierEvaluation&, const EvalClassifierOptions&)>("anima_media_eval_report");
+    m.train_report = plugin.symbol<void(const std::string&)>("anima_media_train_report");
     return m;
   }();
   return media;

@@ -1,7 +1,8 @@
 // tools/anima/media_plugin.cpp — libanima_media.so: the commands that link cairo and OpenCV videoio
-// (synth, frames, demo, the eval report), opened by the anima tool through tools/anima/media.hpp.
+// (synth, frames, demo, the train and eval reports), opened by the anima tool through tools/anima/media.hpp.
 #include "demo_command.hpp"
 #include "eval_report.hpp"
+#include "train_report.hpp"
 #include "frames_command.hpp"
 #include "synth_command.hpp"
 
@@ -17,3 +18,5 @@ extern "C" void anima_media_eval_report(const anima::cli::ClassifierEvaluation& 
                                         const anima::cli::EvalClassifierOptions& options) {
   anima::cli::write_eval_report(evaluation, options);
 }
+
+extern "C" void anima_media_train_report(const std::string& run_dir) { anima::cli::write_train_report(run_dir); }

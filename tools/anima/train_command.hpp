@@ -27,6 +27,8 @@
 //   checkpoint_best.safetensors  the same, for the best validation accuracy so far
 //   weights.safetensors          the best model alone (with the class names as metadata "labels"),
 //                                what `anima classify` and `anima eval classifier` read
+//   report.html, loss.png, accuracy.png, lr.png   the run so far (tools/anima/train_report.hpp),
+//                                rebuilt after every epoch
 //   metrics.jsonl                one line per step {"type": "step", "step", "epoch", "loss", "lr"} and
 //                                per epoch {"type": "epoch", "epoch", "train_loss", "train_accuracy",
 //                                "val_loss", "val_accuracy", "lr", "seconds"}
@@ -77,6 +79,7 @@
 #include <anima/optim/sgd.hpp>
 
 #include "classify_command.hpp"
+#include "media.hpp"
 #include "progress_line.hpp"
 
 namespace anima::cli {
@@ -405,6 +408,7 @@ class ClassifierTrainer {
         io::save_weights_safetensors((std::filesystem::path(o_.out) / "weights.safetensors").string(),
                                      model_->state_dict(), {{"labels", labels.dump()}});
       }
+      media_plugin().train_report(o_.out);
       if (o_.patience > 0 && p_.bad_epochs >= o_.patience) {
         if (!o_.quiet) std::fprintf(stderr, "early stop: no better validation accuracy for %d epochs\n", o_.patience);
         break;
