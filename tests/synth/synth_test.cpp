@@ -24,6 +24,7 @@
 #include <stb/stb_image.h>
 
 #include <anima/core/error.hpp>
+#include <anima/data/detection_annotations.hpp>
 
 #include "anima/frames_command.hpp"
 #include "synth/dataset.hpp"
@@ -292,6 +293,32 @@ TEST_F(SynthDataset, ViaAndCocoParseBackAndAgree) {
     stbi_image_free(px);
   }
   EXPECT_EQ(crops, regions);
+}
+
+// The library's readers (anima/data/detection_annotations.hpp) on what the generator wrote: VIA and
+// COCO give the same images, classes, labels and boxes (COCO's bbox is rounded to 0.1 px apart from
+// the polygon's extent).
+TEST_F(SynthDataset, LibraryReadersAgreeOnViaAndCoco) {
+  const fs::path a = *root_ / "a";
+  const auto via = anima::data::read_via(a / "via_region_data.json", a / "frames", "character", {"tom", "jerry"});
+  const auto coco = anima::data::read_coco(a / "coco_instances.json", a / "frames");
+  EXPECT_EQ(coco.classes, (std::vector<std::string>{"tom", "jerry"}));
+  ASSERT_EQ(via.images.size(), coco.images.size());
+  std::size_t instances = 0;
+  for (std::size_t i = 0; i < via.images.size(); ++i) {
+    EXPECT_EQ(via.images[i].file, coco.images[i].file);
+    EXPECT_TRUE(fs::exists(coco.images[i].file));
+    ASSERT_EQ(via.images[i].instances.size(), coco.images[i].instances.size()) << via.images[i].file;
+    for (std::size_t j = 0; j < via.images[i].instances.size(); ++j) {
+      const auto& v = via.images[i].instances[j];
+      const auto& c = coco.images[i].instances[j];
+      EXPECT_EQ(v.label, c.label);
+      for (int k = 0; k < 4; ++k) EXPECT_NEAR(v.box[k], c.box[k], 0.21) << via.images[i].file << " box " << j;
+      ++instances;
+    }
+  }
+  EXPECT_GT(instances, 6u);
+  EXPECT_TRUE(via.notes.empty() && coco.notes.empty());
 }
 
 TEST(SynthVideo, FramesExtractsEveryNthWithTimestampsAndRejectsTruncated) {
