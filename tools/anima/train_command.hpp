@@ -187,15 +187,12 @@ struct TrainBatch {
   std::vector<std::int64_t> labels;
 };
 
-// The training view of sample `index`: RandomResizedCrop(size, scale (0.08, 1), ratio (3/4, 4/3)) and
-// a horizontal flip with probability 1/2, from the sample's seed.
+// The training view of sample `index` (data::random_resized_crop_flip with the sample's seed),
+// normalised as ImageNet's, into out[3 · size · size].
 inline void augment_into(const data::ImageFolder& folder, std::size_t index, std::uint64_t seed, int size, float* out) {
-  const data::ImageU8 im = load_rgb(folder.samples()[index].path.string());
-  const data::CropBox box =
-      data::random_resized_crop_box(im.width, im.height, {0.08, 1.0}, {3.0 / 4.0, 4.0 / 3.0}, seed);
-  data::ImageU8 crop = data::resized_crop(im, box.top, box.left, box.height, box.width, size, size);
-  if (philox_uniform(seed, 2, 0) < 0.5) crop = data::hflip(crop);
-  const std::vector<float> v = to_vector<float>(data::to_normalized_tensor(crop));
+  const data::ImageU8 view =
+      data::random_resized_crop_flip(load_rgb(folder.samples()[index].path.string()), size, seed);
+  const std::vector<float> v = to_vector<float>(data::to_normalized_tensor(view));
   std::copy(v.begin(), v.end(), out);
 }
 

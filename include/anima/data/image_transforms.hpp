@@ -223,6 +223,14 @@ inline CropBox random_resized_crop_box(int width, int height, std::array<double,
   return {(height - h) / 2, (width - w) / 2, h, w};
 }
 
+// The usual training view: RandomResizedCrop(size, scale (0.08, 1), ratio (3/4, 4/3)) then a
+// horizontal flip with probability 1/2 (u = philox_uniform(seed, 2, 0) < 0.5), all from `seed`.
+inline ImageU8 random_resized_crop_flip(const ImageU8& im, int size, std::uint64_t seed) {
+  const CropBox box = random_resized_crop_box(im.width, im.height, {0.08, 1.0}, {3.0 / 4.0, 4.0 / 3.0}, seed);
+  ImageU8 out = resized_crop(im, box.top, box.left, box.height, box.width, size, size);
+  return philox_uniform(seed, 2, 0) < 0.5 ? hflip(out) : out;
+}
+
 struct ColorJitter {
   double brightness = 0.0, contrast = 0.0, saturation = 0.0, hue = 0.0;  // torchvision's arguments
 };
