@@ -43,7 +43,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tools", "golden"))
-from peer_table import iteration_rows, num_threads, print_table, row_ms, run_benchmark_json  # noqa: E402
+from peer_table import (iteration_rows, num_threads, print_table, row_ms, run_benchmark_json,  # noqa: E402
+                        torch_times_ms)
 
 STAGES = ["transform", "backbone", "rpn", "box", "mask", "paste"]
 
@@ -139,14 +140,7 @@ def torch_train(torch, torchvision, weights_sd, side, warmup, repeats):
         losses = model(images, [dict(t) for t in targets])
         sum(losses.values()).backward()
 
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t) * 1e3)
-    return times
+    return torch_times_ms(torch, step, False, warmup, repeats)
 
 
 def save_weights(torch, sd, path):

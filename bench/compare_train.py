@@ -27,7 +27,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from peer_table import iteration_rows, num_threads, print_table, row_ms, run_benchmark_json  # noqa: E402
+from peer_table import (iteration_rows, num_threads, print_table, row_ms, run_benchmark_json,  # noqa: E402
+                        torch_times_ms)
 
 STEPS = [("mobilenet_v2", 32), ("resnet50", 16)]
 WORKERS = [1, 2]
@@ -63,13 +64,7 @@ def torch_step_ms(torch, net, batch, repeats):
         loss.backward()
         opt.step()
 
-    step()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return times
+    return torch_times_ms(torch, step, False, 1, repeats)
 
 
 def torch_loader_ms(torch, root, workers, repeats):
