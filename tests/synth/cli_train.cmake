@@ -2,8 +2,8 @@
 # data TrainCli.WritesFixture (tests/synth/train_test.cpp) leaves in DIR.
 #   cmake -DANIMA=<anima> -DDIR=<fixture dir> -DMODE=json|kill_and_resume -P cli_train.cmake
 # json: a 2-epoch run of a MobileNetV2 on 32x32 crops writes config.json, metrics.jsonl (6 step lines
-#       and 2 epoch lines), the checkpoints, weights.safetensors and the report with its pictures; `anima eval classifier` then reads
-#       the weights and writes metrics.json and report.html.
+#       and 2 epoch lines), the checkpoints, weights.safetensors and the report with its pictures;
+#       `anima eval classifier` then reads the weights and writes metrics.json and report.html.
 # kill_and_resume: the same run ended by SIGKILL after step 5 (--kill-after-steps), then --resume:
 #       checkpoint_last.safetensors and weights.safetensors equal the uninterrupted run's byte for
 #       byte, and metrics.jsonl has the same 8 lines.
