@@ -1,15 +1,17 @@
 # tests/synth/cli_train.cmake — runs the real `anima train classifier` binary (ctest cli_train*), on the
 # data TrainCli.WritesFixture (tests/synth/train_test.cpp) leaves in DIR.
 #   cmake -DANIMA=<anima> -DDIR=<fixture dir> -DMODE=json|kill_and_resume -P cli_train.cmake
-# json: a 2-epoch run of a MobileNetV2 on 32x32 crops writes config.json, metrics.jsonl (6 step lines
-#       and 2 epoch lines), the checkpoints, weights.safetensors and the report with its pictures;
+# json: a 2-epoch run of a MobileNetV2 on 32x32 crops (colour jitter on) writes config.json (with the
+#       source commit), metrics.jsonl (6 step lines and 2 epoch lines), the checkpoints,
+#       weights.safetensors and the report with its pictures;
 #       `anima eval classifier` then reads the weights and writes metrics.json and report.html.
-# kill_and_resume: the same run ended by SIGKILL after step 5 (--kill-after-steps), then --resume:
+# kill_and_resume: the same run ended by SIGKILL after step 5 (--kill-after-steps), then --resume (the
+#       second run with 1 data-loader worker instead of 2: the bits do not depend on it):
 #       checkpoint_last.safetensors and weights.safetensors equal the uninterrupted run's byte for
 #       byte, and metrics.jsonl has the same 8 lines.
 include("${CMAKE_CURRENT_LIST_DIR}/cli_expect.cmake")
 set(_train train classifier --net mobilenet_v2 --data "${DIR}/data" --epochs 2 --batch 4 --image-size 32
-           --resize 36 --workers 2 --seed 5 --checkpoint-every 2 --lr 0.05 --quiet)
+           --resize 36 --seed 5 --checkpoint-every 2 --lr 0.05 --color-jitter 0.4,0.4,0.4,0.1 --quiet)
 
 function(count_lines file out_var)
   file(STRINGS "${file}" _lines)
@@ -19,7 +21,7 @@ endfunction()
 
 function(run_whole out)
   file(REMOVE_RECURSE "${out}")
-  expect_success(_stdout ${_train} --out "${out}")
+  expect_success(_stdout ${_train} --workers 2 --out "${out}")
   expect_files("${out}" "anima train" config.json metrics.jsonl checkpoint_last.safetensors
                checkpoint_best.safetensors weights.safetensors report.html)
   foreach(_png loss accuracy lr)
@@ -35,6 +37,10 @@ if(MODE STREQUAL "json")
   endif()
   file(READ "${DIR}/run/config.json" _config)
   json_fields("${_config}" "settings" net epochs)
+  json_fields("${_config}" "" source_commit)
+  if(source_commit STREQUAL "")
+    message(FATAL_ERROR "config.json has no source_commit")
+  endif()
   string(JSON _last_class GET "${_config}" classes 2)  # the class folders in sorted order
   if(NOT net STREQUAL "mobilenet_v2" OR NOT epochs EQUAL 2 OR NOT _last_class STREQUAL "sad")
     message(FATAL_ERROR "config.json: net '${net}', ${epochs} epochs, third class '${_last_class}'")
@@ -52,7 +58,7 @@ elseif(MODE STREQUAL "kill_and_resume")
   run_whole("${DIR}/whole")
   set(_out "${DIR}/killed")
   file(REMOVE_RECURSE "${_out}")
-  execute_process(COMMAND "${ANIMA}" ${_train} --out "${_out}" --kill-after-steps 5 RESULT_VARIABLE _rc
+  execute_process(COMMAND "${ANIMA}" ${_train} --workers 1 --out "${_out}" --kill-after-steps 5 RESULT_VARIABLE _rc
                   OUTPUT_QUIET ERROR_VARIABLE _err)
   if(_rc EQUAL 0)
     message(FATAL_ERROR "the run with --kill-after-steps 5 was not killed: ${_err}")

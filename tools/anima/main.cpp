@@ -22,6 +22,7 @@
 #include "synth_command.hpp"
 #include "train_command.hpp"
 #include "weights_command.hpp"
+#include "source_commit.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"anima: a CNN engine for finding cartoon characters' faces and their emotions"};
@@ -36,7 +37,7 @@ int main(int argc, char** argv) {
   anima::cli::add_detect_command(app, status);
   anima::cli::add_devices_command(app, status);
   anima::cli::add_eval_command(app, status);
-  anima::cli::add_train_command(app, status);
+  anima::cli::add_train_command(app, status, anima::cli::kSourceCommit);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

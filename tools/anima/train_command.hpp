@@ -4,7 +4,7 @@
 //   anima train classifier --net NET --data DIR --out RUN_DIR [--weights FILE] [--epochs 30]
 //       [--batch 32] [--optimizer sgd|adam|adamw] [--lr 0.01] [--momentum 0.9] [--weight-decay 1e-4]
 //       [--schedule none|step|cosine] [--step-size 10] [--gamma 0.1] [--image-size 224] [--resize 256]
-//       [--freeze-backbone] [--patience 0] [--checkpoint-every 0] [--workers 2] [--seed 0]
+//       [--freeze-backbone] [--color-jitter b,c,s,h] [--patience 0] [--checkpoint-every 0] [--workers 2] [--seed 0]
 //       [--device cpu|cuda[:N]] [--quiet]
 //   anima train classifier --resume RUN_DIR
 //
@@ -13,12 +13,14 @@
 // (torchvision's ImageNet .pth, say): its head is replaced when its class count differs; without it
 // the net starts from torchvision's random initialisation (seeded by --seed).
 // Each epoch: the training images in a Philox-shuffled order (anima/data/data_loader.hpp), each
-// augmented as torchvision's RandomResizedCrop(image-size) + RandomHorizontalFlip, with its own seed
+// augmented as torchvision's RandomResizedCrop(image-size) + RandomHorizontalFlip (+ ColorJitter with
+// --color-jitter b,c,s,h), with its own seed
 // (data::sample_seed); cross-entropy; the optimiser's step per batch; the schedule's step per epoch
 // (step: lr · gamma every step-size epochs; cosine: to 0 over the epochs). Then the validation split
 // through the evaluation transform (resize, centre crop): loss and accuracy.
 // RUN_DIR receives (every file written to a temporary file and renamed):
-//   config.json                  the settings, the classes and a fingerprint of the data
+//   config.json                  the settings, the classes, a fingerprint of the data and the source
+//                                commit of the anima that started the run
 //   checkpoint_last.safetensors  model ("model/<name>"), optimiser ("optim/<name>"), the running sums
 //                                of the epoch ("run/..."), and in the metadata the step, the data
 //                                loader's position, the random generator's offset, the schedule's
@@ -93,12 +95,14 @@ struct TrainClassifierOptions {
   int step_size = 10;
   double gamma = 0.1;
   bool freeze_backbone = false;
+  data::ColorJitter jitter;  // torchvision's ColorJitter(brightness, contrast, saturation, hue); 0: off
   int patience = 0, checkpoint_every = 0;
   std::uint64_t seed = 0;
   std::string device = "cpu";
   std::string resume;  // a RUN_DIR to continue
   bool quiet = false;
   int kill_after_steps = 0;
+  std::string source_commit;  // the build's git commit, for config.json
 };
 
 inline nlohmann::json train_options_json(const TrainClassifierOptions& o) {
@@ -118,6 +122,7 @@ inline nlohmann::json train_options_json(const TrainClassifierOptions& o) {
           {"step_size", o.step_size},
           {"gamma", o.gamma},
           {"freeze_backbone", o.freeze_backbone},
+          {"color_jitter", {o.jitter.brightness, o.jitter.contrast, o.jitter.saturation, o.jitter.hue}},
           {"patience", o.patience},
           {"checkpoint_every", o.checkpoint_every},
           {"seed", o.seed},
@@ -143,6 +148,9 @@ inline TrainClassifierOptions train_options_from_json(const nlohmann::json& j, c
     j.at("step_size").get_to(o.step_size);
     j.at("gamma").get_to(o.gamma);
     j.at("freeze_backbone").get_to(o.freeze_backbone);
+    const auto jitter = j.at("color_jitter").get<std::vector<double>>();
+    if (jitter.size() != 4) throw nlohmann::json::other_error::create(501, "color_jitter needs 4 numbers", nullptr);
+    o.jitter = {jitter[0], jitter[1], jitter[2], jitter[3]};
     j.at("patience").get_to(o.patience);
     j.at("checkpoint_every").get_to(o.checkpoint_every);
     j.at("seed").get_to(o.seed);
@@ -161,6 +169,9 @@ inline void check_train_options(const TrainClassifierOptions& o) {
               "--optimizer must be sgd, adam or adamw, got '", o.optimizer, "'");
   ANIMA_CHECK(o.schedule == "none" || o.schedule == "step" || o.schedule == "cosine", "train",
               "--schedule must be none, step or cosine, got '", o.schedule, "'");
+  ANIMA_CHECK(o.jitter.brightness >= 0 && o.jitter.contrast >= 0 && o.jitter.saturation >= 0 && o.jitter.hue >= 0 &&
+                  o.jitter.hue <= 0.5,
+              "train", "--color-jitter amounts must be >= 0 (hue at most 0.5)");
   ANIMA_CHECK(o.lr > 0 && o.momentum >= 0 && o.weight_decay >= 0 && o.step_size >= 1 && o.gamma > 0, "train",
               "expected --lr > 0, --momentum >= 0, --weight-decay >= 0, --step-size >= 1, --gamma > 0");
 }
@@ -187,11 +198,13 @@ struct TrainBatch {
   std::vector<std::int64_t> labels;
 };
 
-// The training view of sample `index` (data::random_resized_crop_flip with the sample's seed),
-// normalised as ImageNet's, into out[3 · size · size].
-inline void augment_into(const data::ImageFolder& folder, std::size_t index, std::uint64_t seed, int size, float* out) {
-  const data::ImageU8 view =
-      data::random_resized_crop_flip(load_rgb(folder.samples()[index].path.string()), size, seed);
+// The training view of sample `index` (data::random_resized_crop_flip with the sample's seed, then
+// ColorJitter when `jitter` has any amount), normalised as ImageNet's, into out[3 · size · size].
+inline void augment_into(const data::ImageFolder& folder, std::size_t index, std::uint64_t seed, int size,
+                         const data::ColorJitter& jitter, float* out) {
+  data::ImageU8 view = data::random_resized_crop_flip(load_rgb(folder.samples()[index].path.string()), size, seed);
+  if (jitter.brightness > 0 || jitter.contrast > 0 || jitter.saturation > 0 || jitter.hue > 0)
+    view = data::color_jitter(view, jitter, data::sample_seed(seed, 1, 0));
   const std::vector<float> v = to_vector<float>(data::to_normalized_tensor(view));
   std::copy(v.begin(), v.end(), out);
 }
@@ -308,7 +321,7 @@ class ClassifierTrainer {
       TrainBatch b;
       b.pixels.resize(r.indices.size() * image_floats);
       for (std::size_t k = 0; k < r.indices.size(); ++k) {
-        augment_into(train_, r.indices[k], data::sample_seed(o_.seed, r.epoch, r.indices[k]), size,
+        augment_into(train_, r.indices[k], data::sample_seed(o_.seed, r.epoch, r.indices[k]), size, o_.jitter,
                      &b.pixels[k * image_floats]);
         b.labels.push_back(train_.samples()[r.indices[k]].label);
       }
@@ -511,7 +524,9 @@ inline int train_classifier(TrainClassifierOptions o) {
     const TrainClassifierOptions saved = train_options_from_json(j.at("settings"), config.string());
     const int kill = o.kill_after_steps;
     const bool quiet = o.quiet;
+    const std::string commit = o.source_commit;
     o = saved;
+    o.source_commit = commit;
     o.out = o.resume = fs::path(config).parent_path().string();
     o.kill_after_steps = kill;
     o.quiet = quiet;
@@ -535,6 +550,7 @@ inline int train_classifier(TrainClassifierOptions o) {
                 "' already holds a run: continue it with --resume ", o.out, ", or choose another --out");
     const nlohmann::json config = {
         {"settings", train_options_json(o)},
+        {"source_commit", o.source_commit.empty() ? "unknown" : o.source_commit},
         {"classes", train.classes()},
         {"train_samples", train.size()},
         {"val_samples", val.size()},
@@ -571,11 +587,13 @@ inline int train_classifier(TrainClassifierOptions o) {
   return train_with(o, model, opt, train, val, resuming);
 }
 
-// Registers `anima train` with its `classifier` subcommand; the exit status goes to `status`.
-inline CLI::App* add_train_command(CLI::App& app, int& status) {
+// Registers `anima train` with its `classifier` subcommand; the exit status goes to `status`;
+// `source_commit` (the build's git commit) is recorded in config.json.
+inline CLI::App* add_train_command(CLI::App& app, int& status, const std::string& source_commit = "") {
   CLI::App* train = app.add_subcommand("train", "train a model on labelled data (resumable runs)");
   train->require_subcommand(1);
   auto o = std::make_shared<TrainClassifierOptions>();
+  o->source_commit = source_commit;
   CLI::App* cmd = train->add_subcommand("classifier", "fine-tune an ImageNet-style classifier on an image folder");
   cmd->add_option("--net", o->net, "vgg16, vgg16_bn, resnet50, mobilenet_v2 or inception_v3")
       ->check(CLI::IsMember(nets::net_names()));
@@ -595,6 +613,15 @@ inline CLI::App* add_train_command(CLI::App& app, int& status) {
   cmd->add_option("--image-size", o->image_size, "training crop and evaluation crop (default 224)");
   cmd->add_option("--resize", o->resize, "evaluation: shorter side before the crop (default 256)");
   cmd->add_flag("--freeze-backbone", o->freeze_backbone, "train the classifier head only");
+  cmd->add_option_function<std::vector<double>>(
+         "--color-jitter",
+         [o](const std::vector<double>& v) {
+           ANIMA_CHECK(v.size() == 4, "train", "--color-jitter takes brightness,contrast,saturation,hue, got ",
+                       v.size(), " numbers");
+           o->jitter = {v[0], v[1], v[2], v[3]};
+         },
+         "ColorJitter after the crop and flip: brightness,contrast,saturation,hue (e.g. 0.4,0.4,0.4,0.1)")
+      ->delimiter(',');
   cmd->add_option("--patience", o->patience, "stop after this many epochs without a better val accuracy (0: never)");
   cmd->add_option("--checkpoint-every", o->checkpoint_every, "also checkpoint every N steps (0: each epoch only)");
   cmd->add_option("--workers", o->workers, "threads decoding and augmenting images (default 2)");
