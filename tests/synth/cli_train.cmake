@@ -1,6 +1,6 @@
 # tests/synth/cli_train.cmake — runs the real `anima train classifier` binary (ctest cli_train*), on the
 # data TrainCli.WritesFixture (tests/synth/train_test.cpp) leaves in DIR.
-#   cmake -DANIMA=<anima> -DDIR=<fixture dir> -DMODE=json|kill_and_resume -P cli_train.cmake
+#   cmake -DANIMA=<anima> -DDIR=<fixture dir> -DMODE=json|kill_and_resume|unreadable -P cli_train.cmake
 # json: a 2-epoch run of a MobileNetV2 on 32x32 crops (colour jitter on) writes config.json (with the
 #       source commit), metrics.jsonl (6 step lines and 2 epoch lines), the checkpoints,
 #       weights.safetensors and the report with its pictures;
@@ -9,6 +9,8 @@
 #       second run with 1 data-loader worker instead of 2: the bits do not depend on it):
 #       checkpoint_last.safetensors and weights.safetensors equal the uninterrupted run's byte for
 #       byte, and metrics.jsonl has the same 8 lines.
+# unreadable: a text file named broken.png among the training images stops a run with an error naming
+#       it; with --skip-unreadable the run finishes and each epoch line counts "skipped": 1.
 include("${CMAKE_CURRENT_LIST_DIR}/cli_expect.cmake")
 set(_train train classifier --net mobilenet_v2 --data "${DIR}/data" --epochs 2 --batch 4 --image-size 32
            --resize 36 --seed 5 --checkpoint-every 2 --lr 0.05 --color-jitter 0.4,0.4,0.4,0.1 --quiet)
@@ -75,6 +77,26 @@ elseif(MODE STREQUAL "kill_and_resume")
   count_lines("${_out}/metrics.jsonl" _n)
   if(NOT _n EQUAL 8)
     message(FATAL_ERROR "the resumed run's metrics.jsonl has ${_n} lines, expected 8")
+  endif()
+elseif(MODE STREQUAL "unreadable")
+  set(_data "${DIR}/data_unreadable")
+  file(REMOVE_RECURSE "${_data}" "${DIR}/run_unreadable" "${DIR}/run_stopped")
+  file(COPY "${DIR}/data/" DESTINATION "${_data}")
+  file(WRITE "${_data}/train/happy/broken.png" "not a png\n")
+  set(_args train classifier --net mobilenet_v2 --data "${_data}" --epochs 2 --batch 4 --image-size 32 --resize 36
+            --quiet)
+  expect_failure("broken.png" _stdout ${_args} --out "${DIR}/run_stopped")
+  expect_success(_stdout ${_args} --skip-unreadable --out "${DIR}/run_unreadable")
+  file(STRINGS "${DIR}/run_unreadable/metrics.jsonl" _lines REGEX "\"type\":\"epoch\"")
+  list(LENGTH _lines _epochs)
+  foreach(_line IN LISTS _lines)
+    string(JSON _skipped GET "${_line}" skipped)
+    if(NOT _skipped EQUAL 1)
+      message(FATAL_ERROR "an epoch skipped ${_skipped} images, expected 1: ${_line}")
+    endif()
+  endforeach()
+  if(NOT _epochs EQUAL 2)
+    message(FATAL_ERROR "${_epochs} epoch lines, expected 2")
   endif()
 else()
   message(FATAL_ERROR "unknown MODE '${MODE}'")

@@ -263,6 +263,15 @@ TEST(EvalCli, BadInputsAreClearErrorsAndWriteNothing) {
   EXPECT_NE(e.find("broken.png"), std::string::npos) << e;
   EXPECT_FALSE(fs::exists(out / "metrics.json"));
   EXPECT_FALSE(fs::exists(out / "predictions.csv"));
+  // With --skip-unreadable the broken image is left out and listed.
+  auto skip = eval_args(corrupt, out);
+  skip.push_back("--skip-unreadable");
+  run_eval(skip);
+  std::ifstream in(out / "metrics.json");
+  const nlohmann::json j = nlohmann::json::parse(in);
+  EXPECT_EQ(j.at("samples"), 6);
+  ASSERT_EQ(j.at("skipped").size(), 1u);
+  EXPECT_NE(j.at("skipped")[0].get<std::string>().find("broken.png"), std::string::npos);
 }
 
 }  // namespace

@@ -223,27 +223,39 @@ inline LoadedClassifier load_classifier(const ClassifyOptions& o, const char* co
 }
 
 // Runs the net on every file, up to `batch` images per forward (consecutive images of one size after
-// the transform), calling on_logits(index of the file, its logits) in file order.
+// the transform), calling on_logits(index of the file, its logits) in file order. A file that cannot
+// be read or decoded is an Error naming it, unless `on_unreadable` is given: then it is called with
+// the file's index and the error, and the file is left out.
 inline void run_classifier(const LoadedClassifier& c, const std::vector<std::string>& files, int batch,
-                           const std::function<void(std::size_t, std::vector<float>)>& on_logits) {
+                           const std::function<void(std::size_t, std::vector<float>)>& on_logits,
+                           const std::function<void(std::size_t, const Error&)>& on_unreadable = {}) {
   ANIMA_CHECK(batch > 0, "classify", "--batch must be positive, got ", batch);
   NoGradGuard no_grad;
-  std::size_t done = 0;
   std::vector<Tensor> pending;  // transformed images [3, S, S'] of one size, not yet run
+  std::vector<std::size_t> pending_files;
   auto run_pending = [&] {
     if (pending.empty()) return;
     const Tensor images = c.device.is_cuda() ? to(stack_images(pending), c.device) : stack_images(pending);
     const std::vector<float> all = to_vector<float>(to(c.model->forward(images), Device::cpu()));  // [B, classes]
     for (std::size_t b = 0; b < pending.size(); ++b) {
       const auto row = all.begin() + static_cast<std::ptrdiff_t>(b) * c.classes;
-      on_logits(done++, std::vector<float>(row, row + c.classes));
+      on_logits(pending_files[b], std::vector<float>(row, row + c.classes));
     }
     pending.clear();
+    pending_files.clear();
   };
-  for (const std::string& file : files) {
-    const Tensor x = data::imagenet_eval_transform(load_rgb(file), c.resize, c.crop);  // [3, S, S']
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    Tensor x;
+    try {
+      x = data::imagenet_eval_transform(load_rgb(files[i]), c.resize, c.crop);  // [3, S, S']
+    } catch (const Error& e) {
+      if (!on_unreadable) throw;
+      on_unreadable(i, e);
+      continue;
+    }
     if (!pending.empty() && x.shape() != pending.front().shape()) run_pending();
     pending.push_back(x);
+    pending_files.push_back(i);
     if (static_cast<int>(pending.size()) == batch) run_pending();
   }
   run_pending();

@@ -9,11 +9,12 @@
 // --faces` writes and the training folders). --split picks one (default: test/ if present, else val/);
 // --split . takes DIR itself. Class i is the i-th class folder in sorted order, the order training
 // uses, so the net's class count must equal the number of class folders. Images go through the
-// ImageNet evaluation transform of `anima classify` (--resize/--crop as there); scores are the softmax
+// ImageNet evaluation transform of `anima classify` (--resize/--crop as there); an image that cannot be
+// decoded stops the run with an error naming it, or with --skip-unreadable is left out and listed; scores are the softmax
 // probabilities, predictions their argmax (the lower class on a tie).
 // OUT receives, each written to a temporary file and renamed:
 //   metrics.json     {"schema": "anima.eval.classifier/1", "net", "weights", "data", "split",
-//                     "classes": [...], "samples": N, "accuracy", "top_k_accuracy": {"1": ..., ...},
+//                     "classes": [...], "samples": N, "skipped": [unreadable images left out], "accuracy", "top_k_accuracy": {"1": ..., ...},
 //                     "per_class": [{"class", "precision", "recall", "f1", "support",
 //                                    "one_vs_rest_accuracy", "average_precision", "roc_auc"}, ...],
 //                     "macro_avg" / "weighted_avg" / "micro_avg": {"precision", "recall", "f1", "support"},
@@ -60,6 +61,7 @@ struct EvalClassifierOptions {
   EvalClassifierOptions() { classifier.batch = 16; }
   ClassifyOptions classifier;  // the net, its weights and how it runs (net, weights, resize, crop, batch, device)
   std::string data, split, out;
+  bool skip_unreadable = false;  // leave out images that cannot be decoded (else stop with an error)
   bool quiet = false;
 };
 
@@ -67,6 +69,7 @@ struct ClassifierEvaluation {
   std::string split;  // the split folder evaluated
   std::vector<std::string> classes;
   std::vector<std::string> files;
+  std::vector<std::string> skipped;  // images left out by --skip-unreadable
   std::vector<int> y_true, y_pred;
   std::vector<double> scores;  // [N, K] softmax probabilities, row-major
   metrics::ConfusionMatrix confusion{1};
@@ -104,19 +107,27 @@ inline ClassifierEvaluation evaluate_classifier(const EvalClassifierOptions& o) 
   ANIMA_CHECK(net.classes == k, "eval", "the net in '", o.classifier.weights, "' has ", net.classes, " classes but '",
               folder.string(), "' has ", k, " class folders");
 
-  for (const auto& s : dataset.samples()) {
-    e.files.push_back(s.path.string());
-    e.y_true.push_back(s.label);
-  }
-  ProgressLine progress("eval", e.files.size(), "images", o.quiet);
-  e.scores.reserve(e.files.size() * static_cast<std::size_t>(k));
-  run_classifier(net, e.files, o.classifier.batch, [&](std::size_t i, std::vector<float> logits) {
-    const std::vector<double> p = softmax_probabilities(logits, e.files[i], o.classifier.weights);
-    e.scores.insert(e.scores.end(), p.begin(), p.end());
-    e.y_pred.push_back(static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin()));
-    progress.update(i + 1);
-  });
-
+  std::vector<std::string> files;
+  for (const auto& s : dataset.samples()) files.push_back(s.path.string());
+  ProgressLine progress("eval", files.size(), "images", o.quiet);
+  std::size_t seen = 0;
+  run_classifier(
+      net, files, o.classifier.batch,
+      [&](std::size_t i, std::vector<float> logits) {
+        const std::vector<double> p = softmax_probabilities(logits, files[i], o.classifier.weights);
+        e.files.push_back(files[i]);
+        e.y_true.push_back(dataset.samples()[i].label);
+        e.scores.insert(e.scores.end(), p.begin(), p.end());
+        e.y_pred.push_back(static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin()));
+        progress.update(++seen);
+      },
+      o.skip_unreadable ? std::function<void(std::size_t, const Error&)>([&](std::size_t i, const Error& err) {
+        e.skipped.push_back(files[i]);
+        progress.update(++seen);
+        if (!o.quiet) std::fprintf(stderr, "skipped: %s\n", err.what());
+      })
+                        : std::function<void(std::size_t, const Error&)>());
+  ANIMA_CHECK(!e.files.empty(), "eval", "no image of '", folder.string(), "' could be read");
   e.confusion = metrics::ConfusionMatrix::of(e.y_true, e.y_pred, k);
   e.report = metrics::classification_report(e.confusion);
   e.curves = metrics::one_vs_rest_curves(e.y_true, e.scores, k);
@@ -155,6 +166,7 @@ inline nlohmann::json evaluation_json(const ClassifierEvaluation& e, const EvalC
   j["split"] = e.split;
   j["classes"] = e.classes;
   j["samples"] = e.files.size();
+  j["skipped"] = e.skipped;
   j["accuracy"] = e.report.accuracy;
   for (std::size_t i = 0; i < e.top_k.size(); ++i) j["top_k_accuracy"][std::to_string(i + 1)] = e.top_k[i];
   j["per_class"] = nlohmann::json::array();
@@ -286,6 +298,8 @@ inline CLI::App* add_eval_command(CLI::App& app, int& status, EvalReportWriter w
   cmd->add_option("--device", opts->classifier.device, "cpu (default), cuda or cuda:N");
   cmd->add_flag("--no-transform-input", opts->classifier.no_transform_input,
                 "inception_v3: do not map ImageNet-normalised input to [-1, 1]");
+  cmd->add_flag("--skip-unreadable", opts->skip_unreadable,
+                "leave out images that cannot be decoded (listed in metrics.json) instead of stopping");
   cmd->add_flag("--quiet", opts->quiet, "no progress on stderr");
   cmd->callback([opts, &status, write_report] {
     const ClassifierEvaluation e = evaluate_classifier(*opts);

@@ -4,7 +4,7 @@
 //   anima train classifier --net NET --data DIR --out RUN_DIR [--weights FILE] [--epochs 30]
 //       [--batch 32] [--optimizer sgd|adam|adamw] [--lr 0.01] [--momentum 0.9] [--weight-decay 1e-4]
 //       [--schedule none|step|cosine] [--step-size 10] [--gamma 0.1] [--image-size 224] [--resize 256]
-//       [--freeze-backbone] [--color-jitter b,c,s,h] [--patience 0] [--checkpoint-every 0] [--workers 2] [--seed 0]
+//       [--freeze-backbone] [--color-jitter b,c,s,h] [--patience 0] [--skip-unreadable] [--checkpoint-every 0] [--workers 2] [--seed 0]
 //       [--device cpu|cuda[:N]] [--quiet]
 //   anima train classifier --resume RUN_DIR
 //
@@ -33,12 +33,16 @@
 //                                rebuilt after every epoch
 //   metrics.jsonl                one line per step {"type": "step", "step", "epoch", "loss", "lr"} and
 //                                per epoch {"type": "epoch", "epoch", "train_loss", "train_accuracy",
-//                                "val_loss", "val_accuracy", "lr", "seconds"}
+//                                "val_loss", "val_accuracy", "lr", "seconds", "skipped"}
 // --resume RUN_DIR continues from checkpoint_last with the saved settings (from the start when the run
 // stopped before its first checkpoint). On the CPU a run stopped at
 // any point (even by SIGKILL) and resumed ends with the same bits as one that was not stopped: the
 // order, the augmentations and dropout depend only on the seed and the position, all restored.
-// --patience N stops after N epochs without a better validation accuracy (0: never).
+// --patience N stops after N epochs without a better validation accuracy (0: never). A batch of a
+// single image (the last one of an epoch, or what --skip-unreadable leaves) is not trained on: batch
+// normalisation cannot train on one image.
+// An image that cannot be decoded stops the run with an error naming it; with --skip-unreadable it is
+// left out of its batch (and of validation), named on stderr and counted in the epoch's "skipped".
 // --kill-after-steps N (for testing the above) ends the process with SIGKILL after step N.
 #pragma once
 
@@ -102,7 +106,8 @@ struct TrainClassifierOptions {
   std::string resume;  // a RUN_DIR to continue
   bool quiet = false;
   int kill_after_steps = 0;
-  std::string source_commit;  // the build's git commit, for config.json
+  std::string source_commit;     // the build's git commit, for config.json
+  bool skip_unreadable = false;  // leave out images that cannot be decoded (else stop with an error)
 };
 
 inline nlohmann::json train_options_json(const TrainClassifierOptions& o) {
@@ -125,6 +130,7 @@ inline nlohmann::json train_options_json(const TrainClassifierOptions& o) {
           {"color_jitter", {o.jitter.brightness, o.jitter.contrast, o.jitter.saturation, o.jitter.hue}},
           {"patience", o.patience},
           {"checkpoint_every", o.checkpoint_every},
+          {"skip_unreadable", o.skip_unreadable},
           {"seed", o.seed},
           {"device", o.device}};
 }
@@ -153,6 +159,7 @@ inline TrainClassifierOptions train_options_from_json(const nlohmann::json& j, c
     o.jitter = {jitter[0], jitter[1], jitter[2], jitter[3]};
     j.at("patience").get_to(o.patience);
     j.at("checkpoint_every").get_to(o.checkpoint_every);
+    j.at("skip_unreadable").get_to(o.skip_unreadable);
     j.at("seed").get_to(o.seed);
     j.at("device").get_to(o.device);
   } catch (const nlohmann::json::exception& e) {
@@ -196,6 +203,7 @@ inline std::string data_fingerprint(const data::ImageFolder& folder) {
 struct TrainBatch {
   std::vector<float> pixels;  // [B, 3, S, S]
   std::vector<std::int64_t> labels;
+  std::vector<std::string> unreadable;  // errors of the images left out (--skip-unreadable)
 };
 
 // The training view of sample `index` (data::random_resized_crop_flip with the sample's seed, then
@@ -228,7 +236,7 @@ struct TrainProgress {
   std::int64_t step = 0;
   data::LoaderPosition position;
   double epoch_loss_sum = 0.0;  // over the current epoch's steps so far
-  std::int64_t epoch_correct = 0, epoch_seen = 0;
+  std::int64_t epoch_steps = 0, epoch_correct = 0, epoch_seen = 0, epoch_skipped = 0;
   double best_accuracy = -1.0;
   std::int64_t best_epoch = -1, bad_epochs = 0;
 };
@@ -269,6 +277,8 @@ class ClassifierTrainer {
                                                      {"generator_offset", std::to_string(default_generator().offset())},
                                                      {"epoch_correct", std::to_string(p_.epoch_correct)},
                                                      {"epoch_seen", std::to_string(p_.epoch_seen)},
+                                                     {"epoch_skipped", std::to_string(p_.epoch_skipped)},
+                                                     {"epoch_steps", std::to_string(p_.epoch_steps)},
                                                      {"best_epoch", std::to_string(p_.best_epoch)},
                                                      {"bad_epochs", std::to_string(p_.bad_epochs)},
                                                      {"scheduler", sched.dump()}};
@@ -291,6 +301,8 @@ class ClassifierTrainer {
                    static_cast<std::uint64_t>(integer("loader_batch"))};
     p_.epoch_correct = integer("epoch_correct");
     p_.epoch_seen = integer("epoch_seen");
+    p_.epoch_skipped = integer("epoch_skipped");
+    p_.epoch_steps = integer("epoch_steps");
     p_.best_epoch = integer("best_epoch");
     p_.bad_epochs = integer("bad_epochs");
     p_.epoch_loss_sum = checkpoint_scalar(f, "run/epoch_loss_sum", path);
@@ -321,10 +333,17 @@ class ClassifierTrainer {
       TrainBatch b;
       b.pixels.resize(r.indices.size() * image_floats);
       for (std::size_t k = 0; k < r.indices.size(); ++k) {
-        augment_into(train_, r.indices[k], data::sample_seed(o_.seed, r.epoch, r.indices[k]), size, o_.jitter,
-                     &b.pixels[k * image_floats]);
+        try {
+          augment_into(train_, r.indices[k], data::sample_seed(o_.seed, r.epoch, r.indices[k]), size, o_.jitter,
+                       &b.pixels[b.labels.size() * image_floats]);
+        } catch (const Error& e) {
+          if (!o_.skip_unreadable) throw;
+          b.unreadable.push_back(e.what());
+          continue;
+        }
         b.labels.push_back(train_.samples()[r.indices[k]].label);
       }
+      b.pixels.resize(b.labels.size() * image_floats);
       return b;
     });
     loader.seek(p_.position);
@@ -337,7 +356,14 @@ class ClassifierTrainer {
       ProgressLine bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o_.epochs),
                        loader.batches_per_epoch(), "batches", o_.quiet);
       while (auto batch = loader.next()) {
+        for (const std::string& why : batch->unreadable)
+          if (!o_.quiet) std::fprintf(stderr, "skipped: %s\n", why.c_str());
+        p_.epoch_skipped += static_cast<std::int64_t>(batch->unreadable.size());
         const std::int64_t n = static_cast<std::int64_t>(batch->labels.size());
+        if (n < 2) {  // batch norm cannot train on one image (nor on none): no step
+          p_.position = loader.position();
+          continue;
+        }
         Tensor x = from_vector(batch->pixels, {n, 3, size, size});
         Tensor y = from_vector(batch->labels, {n});
         if (device.is_cuda()) x = to(x, device), y = to(y, device);
@@ -354,6 +380,7 @@ class ClassifierTrainer {
         }
         p_.epoch_seen += n;
         p_.epoch_loss_sum += l;
+        ++p_.epoch_steps;
         ++p_.step;
         p_.position = loader.position();
         metrics << nlohmann::json{{"type", "step"},
@@ -378,7 +405,8 @@ class ClassifierTrainer {
         }
       }
       // The epoch is over: the loader stands at the next epoch's start.
-      const double train_loss = p_.epoch_loss_sum / static_cast<double>(loader.batches_per_epoch());
+      ANIMA_CHECK(p_.epoch_steps > 0, "train", "no training image of epoch ", epoch + 1, " could be read");
+      const double train_loss = p_.epoch_loss_sum / static_cast<double>(p_.epoch_steps);
       const double train_accuracy = static_cast<double>(p_.epoch_correct) / static_cast<double>(p_.epoch_seen);
       const double lr = opt_.group(0).lr;
       if (sched_ != nullptr) sched_->step();
@@ -386,7 +414,8 @@ class ClassifierTrainer {
       validate(device, val_loss, val_accuracy);
       p_.position = loader.position();
       p_.epoch_loss_sum = 0.0;
-      p_.epoch_correct = p_.epoch_seen = 0;
+      const std::int64_t skipped = p_.epoch_skipped;
+      p_.epoch_steps = p_.epoch_correct = p_.epoch_seen = p_.epoch_skipped = 0;
       const bool better = val_accuracy > p_.best_accuracy;
       if (better) {
         p_.best_accuracy = val_accuracy;
@@ -403,7 +432,8 @@ class ClassifierTrainer {
                                 {"val_loss", val_loss},
                                 {"val_accuracy", val_accuracy},
                                 {"lr", lr},
-                                {"seconds", seconds}}
+                                {"seconds", seconds},
+                                {"skipped", skipped}}
                      .dump()
               << "\n"
               << std::flush;
@@ -436,14 +466,21 @@ class ClassifierTrainer {
     for (const auto& s : val_.samples()) files.push_back(s.path.string());
     double loss_sum = 0.0;
     std::int64_t correct = 0;
-    run_classifier(c, files, o_.batch, [&](std::size_t i, std::vector<float> logits) {
-      const std::vector<double> p = softmax_probabilities(logits, files[i], o_.out);
-      const int label = val_.samples()[i].label;
-      loss_sum -= std::log(std::max(p[static_cast<std::size_t>(label)], 1e-300));
-      correct += std::max_element(p.begin(), p.end()) - p.begin() == label;
-    });
-    loss = loss_sum / static_cast<double>(files.size());
-    accuracy = static_cast<double>(correct) / static_cast<double>(files.size());
+    std::size_t read = 0;
+    run_classifier(
+        c, files, o_.batch,
+        [&](std::size_t i, std::vector<float> logits) {
+          const std::vector<double> p = softmax_probabilities(logits, files[i], o_.out);
+          const int label = val_.samples()[i].label;
+          loss_sum -= std::log(std::max(p[static_cast<std::size_t>(label)], 1e-300));
+          correct += std::max_element(p.begin(), p.end()) - p.begin() == label;
+          ++read;
+        },
+        o_.skip_unreadable ? std::function<void(std::size_t, const Error&)>([](std::size_t, const Error&) {})
+                           : std::function<void(std::size_t, const Error&)>());
+    ANIMA_CHECK(read > 0, "train", "no validation image could be read");
+    loss = loss_sum / static_cast<double>(read);
+    accuracy = static_cast<double>(correct) / static_cast<double>(read);
     model_->train();
   }
 
@@ -627,6 +664,8 @@ inline CLI::App* add_train_command(CLI::App& app, int& status, const std::string
   cmd->add_option("--workers", o->workers, "threads decoding and augmenting images (default 2)");
   cmd->add_option("--seed", o->seed, "seed of the initialisation, the order and the augmentations (default 0)");
   cmd->add_option("--device", o->device, "cpu (default), cuda or cuda:N");
+  cmd->add_flag("--skip-unreadable", o->skip_unreadable,
+                "leave out images that cannot be decoded (counted per epoch) instead of stopping");
   cmd->add_flag("--quiet", o->quiet, "no progress on stderr");
   cmd->add_option("--kill-after-steps", o->kill_after_steps, "testing: end with SIGKILL after this step")->group("");
   cmd->callback([o, &status] {
