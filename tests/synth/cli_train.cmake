@@ -1,6 +1,6 @@
 # tests/synth/cli_train.cmake — runs the real `anima train classifier` binary (ctest cli_train*), on the
 # data TrainCli.WritesFixture (tests/synth/train_test.cpp) leaves in DIR.
-#   cmake -DANIMA=<anima> -DDIR=<fixture dir> -DMODE=json|kill_and_resume|unreadable -P cli_train.cmake
+#   cmake -DANIMA=<anima> -DDIR=<fixture dir> -DMODE=json|kill_and_resume|unreadable|inception -P cli_train.cmake
 # json: a 2-epoch run of a MobileNetV2 on 32x32 crops (colour jitter on) writes config.json (with the
 #       source commit), metrics.jsonl (6 step lines and 2 epoch lines), the checkpoints,
 #       weights.safetensors and the report with its pictures;
@@ -11,6 +11,8 @@
 #       byte, and metrics.jsonl has the same 8 lines.
 # unreadable: a text file named broken.png among the training images stops a run with an error naming
 #       it; with --skip-unreadable the run finishes and each epoch line counts "skipped": 1.
+# inception: one epoch of inception_v3 at 299x299 (its auxiliary classifier in the loss, which needs
+#       that size) writes its 2 step lines and its epoch line.
 include("${CMAKE_CURRENT_LIST_DIR}/cli_expect.cmake")
 set(_train train classifier --net mobilenet_v2 --data "${DIR}/data" --epochs 2 --batch 4 --image-size 32
            --resize 36 --seed 5 --checkpoint-every 2 --lr 0.05 --color-jitter 0.4,0.4,0.4,0.1 --quiet)
@@ -97,6 +99,14 @@ elseif(MODE STREQUAL "unreadable")
   endforeach()
   if(NOT _epochs EQUAL 2)
     message(FATAL_ERROR "${_epochs} epoch lines, expected 2")
+  endif()
+elseif(MODE STREQUAL "inception")
+  file(REMOVE_RECURSE "${DIR}/run_inception")
+  expect_success(_stdout train classifier --net inception_v3 --data "${DIR}/data" --epochs 1 --batch 6
+                 --image-size 299 --resize 342 --quiet --out "${DIR}/run_inception")
+  count_lines("${DIR}/run_inception/metrics.jsonl" _n)
+  if(NOT _n EQUAL 3)
+    message(FATAL_ERROR "metrics.jsonl has ${_n} lines, expected 2 steps + 1 epoch")
   endif()
 else()
   message(FATAL_ERROR "unknown MODE '${MODE}'")

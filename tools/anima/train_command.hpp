@@ -12,6 +12,7 @@
 // train/'s folders in sorted order and val/ must have the same. --weights starts from a checkpoint
 // (torchvision's ImageNet .pth, say): its head is replaced when its class count differs; without it
 // the net starts from torchvision's random initialisation (seeded by --seed).
+// inception_v3 trains with its auxiliary classifier: loss = CE(logits) + 0.4 · CE(aux logits).
 // Each epoch: the training images in a Philox-shuffled order (anima/data/data_loader.hpp), each
 // augmented as torchvision's RandomResizedCrop(image-size) + RandomHorizontalFlip (+ ColorJitter with
 // --color-jitter b,c,s,h), with its own seed
@@ -77,7 +78,9 @@
 #include <anima/io/safetensors.hpp>
 #include <anima/io/weights_file.hpp>
 #include <anima/nets/classifier.hpp>
+#include <anima/nets/inception_v3.hpp>
 #include <anima/nets/registry.hpp>
+#include <anima/ops/elementwise.hpp>
 #include <anima/ops/factory.hpp>
 #include <anima/ops/loss.hpp>
 #include <anima/optim/adam.hpp>
@@ -321,6 +324,20 @@ class ClassifierTrainer {
 
   const TrainProgress& progress() const { return p_; }
 
+  // The batch's logits and loss: cross-entropy; for inception_v3 with its auxiliary head, plus 0.4 ×
+  // the auxiliary logits' cross-entropy (PyTorch's fine-tuning recipe for Inception v3).
+  void training_loss(const Tensor& x, const Tensor& y, Tensor& logits, Tensor& loss) const {
+    if (auto* inception = dynamic_cast<nets::Inception3*>(model_.get())) {
+      const nets::InceptionOutputs out = inception->forward_with_aux(x);
+      logits = out.logits;
+      loss = cross_entropy(logits, y);
+      if (out.aux_logits.defined()) loss = add(loss, mul(cross_entropy(out.aux_logits, y), 0.4));
+      return;
+    }
+    logits = model_->forward(x);
+    loss = cross_entropy(logits, y);
+  }
+
   // Runs until the last epoch, early stopping, Ctrl-C (returns 130) or the test kill.
   int run(const std::atomic<bool>& interrupted) {
     data::DataLoaderOptions lo;
@@ -368,8 +385,8 @@ class ClassifierTrainer {
         Tensor y = from_vector(batch->labels, {n});
         if (device.is_cuda()) x = to(x, device), y = to(y, device);
         opt_.zero_grad();
-        const Tensor logits = model_->forward(x);
-        const Tensor loss = cross_entropy(logits, y);
+        Tensor logits, loss;
+        training_loss(x, y, logits, loss);
         backward(loss);
         opt_.step();
         const double l = item<double>(loss);
