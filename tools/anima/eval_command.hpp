@@ -9,12 +9,13 @@
 // --faces` writes and the training folders). --split picks one (default: test/ if present, else val/);
 // --split . takes DIR itself. Class i is the i-th class folder in sorted order, the order training
 // uses, so the net's class count must equal the number of class folders. Images go through the
-// ImageNet evaluation transform of `anima classify` (--resize/--crop as there); an image that cannot be
-// decoded stops the run with an error naming it, or with --skip-unreadable is left out and listed; scores are the softmax
-// probabilities, predictions their argmax (the lower class on a tie).
+// ImageNet evaluation transform of `anima classify` (--resize/--crop as there); an image that cannot
+// be decoded stops the run with an error naming it, or with --skip-unreadable is left out and listed;
+// scores are the softmax probabilities, predictions their argmax (the lower class on a tie).
 // OUT receives, each written to a temporary file and renamed:
 //   metrics.json     {"schema": "anima.eval.classifier/1", "net", "weights", "data", "split",
-//                     "classes": [...], "samples": N, "skipped": [unreadable images left out], "accuracy", "top_k_accuracy": {"1": ..., ...},
+//                     "classes": [...], "samples": N, "skipped": [unreadable images left out],
+//                     "accuracy", "top_k_accuracy": {"1": ..., ...},
 //                     "per_class": [{"class", "precision", "recall", "f1", "support",
 //                                    "one_vs_rest_accuracy", "average_precision", "roc_auc"}, ...],
 //                     "macro_avg" / "weighted_avg" / "micro_avg": {"precision", "recall", "f1", "support"},

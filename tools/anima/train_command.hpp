@@ -4,8 +4,8 @@
 //   anima train classifier --net NET --data DIR --out RUN_DIR [--weights FILE] [--epochs 30]
 //       [--batch 32] [--optimizer sgd|adam|adamw] [--lr 0.01] [--momentum 0.9] [--weight-decay 1e-4]
 //       [--schedule none|step|cosine] [--step-size 10] [--gamma 0.1] [--image-size 224] [--resize 256]
-//       [--freeze-backbone] [--color-jitter b,c,s,h] [--patience 0] [--skip-unreadable] [--checkpoint-every 0] [--workers 2] [--seed 0]
-//       [--device cpu|cuda[:N]] [--quiet]
+//       [--freeze-backbone] [--color-jitter b,c,s,h] [--patience 0] [--skip-unreadable]
+//       [--checkpoint-every 0] [--workers 2] [--seed 0] [--device cpu|cuda[:N]] [--quiet]
 //   anima train classifier --resume RUN_DIR
 //
 // DIR holds train/ and val/ ImageFolders (the layout `anima synth --faces` writes); the classes are
@@ -15,10 +15,10 @@
 // inception_v3 trains with its auxiliary classifier: loss = CE(logits) + 0.4 · CE(aux logits).
 // Each epoch: the training images in a Philox-shuffled order (anima/data/data_loader.hpp), each
 // augmented as torchvision's RandomResizedCrop(image-size) + RandomHorizontalFlip (+ ColorJitter with
-// --color-jitter b,c,s,h), with its own seed
-// (data::sample_seed); cross-entropy; the optimiser's step per batch; the schedule's step per epoch
-// (step: lr · gamma every step-size epochs; cosine: to 0 over the epochs). Then the validation split
-// through the evaluation transform (resize, centre crop): loss and accuracy.
+// --color-jitter b,c,s,h), with its own seed (data::sample_seed); cross-entropy; the optimiser's step
+// per batch; the schedule's step per epoch (step: lr · gamma every step-size epochs; cosine: to 0 over
+// the epochs). Then the validation split through the evaluation transform (resize, centre crop): loss
+// and accuracy.
 // RUN_DIR receives (every file written to a temporary file and renamed):
 //   config.json                  the settings, the classes, a fingerprint of the data and the source
 //                                commit of the anima that started the run
@@ -36,9 +36,9 @@
 //                                per epoch {"type": "epoch", "epoch", "train_loss", "train_accuracy",
 //                                "val_loss", "val_accuracy", "lr", "seconds", "skipped"}
 // --resume RUN_DIR continues from checkpoint_last with the saved settings (from the start when the run
-// stopped before its first checkpoint). On the CPU a run stopped at
-// any point (even by SIGKILL) and resumed ends with the same bits as one that was not stopped: the
-// order, the augmentations and dropout depend only on the seed and the position, all restored.
+// stopped before its first checkpoint). On the CPU a run stopped at any point (even by SIGKILL) and
+// resumed ends with the same bits as one that was not stopped, whatever --workers: the order, the
+// augmentations and dropout depend only on the seed and the position, all restored.
 // --patience N stops after N epochs without a better validation accuracy (0: never). A batch of a
 // single image (the last one of an epoch, or what --skip-unreadable leaves) is not trained on: batch
 // normalisation cannot train on one image.
