@@ -73,6 +73,23 @@ TEST(CocoEval, AFalsePositiveRankedFirstHalvesThePrecision) {
   EXPECT_NEAR(s.ar1, 0.0, kEps);
 }
 
+TEST(CocoEval, PrecisionCurvesPerCategory) {
+  // Category 1: two objects; detections exact (0.9), nowhere (0.8), exact (0.7): TP, FP, TP give
+  // recall [1/2, 1/2, 1], precision [1, 1/2, 2/3], made non-increasing from the right [1, 2/3, 2/3].
+  // Recall points r <= 0.5 read the first entry (1), r > 0.5 the third (2/3): 51 ones, 50 two-thirds.
+  // Category 2 has no ground truth: no curve.
+  const auto s = metrics::coco_evaluate(
+      {1, 2}, {1, 2}, {gt(1, 0, 0, 10, 10), gt(2, 0, 0, 20, 20)},
+      {det(1, 0, 0, 10, 10, 0.9), det(1, 50, 50, 10, 10, 0.8), det(2, 0, 0, 20, 20, 0.7)}, CocoIouType::Box);
+  ASSERT_EQ(s.precision50_per_category.size(), 2u);
+  ASSERT_EQ(s.precision50_per_category[0].size(), 101u);
+  for (int r = 0; r <= 100; ++r)
+    EXPECT_NEAR(s.precision50_per_category[0][static_cast<std::size_t>(r)], r <= 50 ? 1.0 : 2.0 / 3.0, kEps) << r;
+  EXPECT_EQ(s.precision75_per_category[0], s.precision50_per_category[0]);  // exact boxes pass every threshold
+  EXPECT_TRUE(s.precision50_per_category[1].empty());
+  EXPECT_TRUE(s.precision75_per_category[1].empty());
+}
+
 TEST(CocoEval, DetectionsInsideACrowdAreIgnored) {
   // A crowd region [0,0,100,100] and one object [200,200,10,10]. Two detections inside the crowd
   // (IoU against a crowd = intersection / the detection's own area = 1) are matched to it and so

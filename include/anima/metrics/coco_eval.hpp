@@ -62,6 +62,10 @@ struct CocoSummary {
   double ap = -1, ap50 = -1, ap75 = -1, ap_small = -1, ap_medium = -1, ap_large = -1;
   double ar1 = -1, ar10 = -1, ar100 = -1, ar_small = -1, ar_medium = -1, ar_large = -1;
   std::vector<double> ap_per_category;  // AP (area all, 100 detections) per listed category, −1 if undefined
+  // Per listed category, the interpolated precision at the 101 recall points r = 0, 0.01, ..., 1 (area
+  // all, 100 detections) at IoU 0.50 and at 0.75: what pycocotools' eval['precision'][t, :, k, 0, 2]
+  // holds; empty for a category without ground truth.
+  std::vector<std::vector<double>> precision50_per_category, precision75_per_category;
 };
 
 namespace detail {
@@ -298,7 +302,15 @@ inline CocoSummary coco_evaluate(const std::vector<std::int64_t>& image_ids,
   s.ar_small = mean_ar(1, 2);
   s.ar_medium = mean_ar(2, 2);
   s.ar_large = mean_ar(3, 2);
-  for (std::size_t k = 0; k < nk; ++k) s.ap_per_category.push_back(mean_ap(-1, 0, 2, static_cast<std::ptrdiff_t>(k)));
+  for (std::size_t k = 0; k < nk; ++k) {
+    s.ap_per_category.push_back(mean_ap(-1, 0, 2, static_cast<std::ptrdiff_t>(k)));
+    for (const int t : {0, 5}) {
+      std::vector<double> curve;
+      if (p_at(t, 0, k, 0, 2) > -1)
+        for (int r = 0; r < kRecalls; ++r) curve.push_back(p_at(t, r, k, 0, 2));
+      (t == 0 ? s.precision50_per_category : s.precision75_per_category).push_back(std::move(curve));
+    }
+  }
   return s;
 }
 
