@@ -1,7 +1,7 @@
 // VIA and COCO annotation readers (anima/data/detection_annotations.hpp) on small files written here:
 // every VIA flavour (2.x export, 2.x project, 1.x) and shape, COCO polygons, compressed and
 // uncompressed RLE, crowd flags, category order, dropped empty boxes, and the errors that name the
-// file and the JSON place.
+// file and the JSON place; read_detection_annotations telling the two formats apart.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -74,6 +74,7 @@ TEST_F(Annotations, ViaTwoExportProjectAndOne) {
                              std::string(kViaRegions) +
                              R"(, "file_attributes": {}}, "b.png9": {"filename": "b.png", "size": 9, "regions": []})";
   expect_via_contents(data::read_via(write("export.json", "{" + images + "}"), dir_), dir_);
+  expect_via_contents(data::read_detection_annotations(dir_ / "export.json", dir_), dir_);
   expect_via_contents(
       data::read_via(write("project.json", R"({"_via_settings": {}, "_via_img_metadata": {)" + images + "}}"), dir_),
       dir_);
@@ -132,6 +133,9 @@ TEST_F(Annotations, CocoPolygonsRleCrowdAndCategoryOrder) {
   EXPECT_EQ(io::coco_rle_runs_from_string(in[2].rle->counts), (std::vector<std::int64_t>{3, 1, 8}));
   ASSERT_EQ(a.notes.size(), 1u);
   EXPECT_TRUE(contains(a.notes[0], "annotations[3] has an empty box"));
+  // Either format through one reader, told apart by content.
+  EXPECT_EQ(data::read_detection_annotations(f, dir_).classes, a.classes);
+  EXPECT_EQ(data::read_detection_annotations(f, dir_).images[0].instances.size(), 3u);
 }
 
 TEST_F(Annotations, ErrorsNameTheFileAndThePlace) {

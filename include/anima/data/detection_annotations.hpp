@@ -17,7 +17,8 @@
 // names label l. Boxes are [x1, y1, x2, y2] in pixels (x2 = x + w). An instance whose box has no area
 // is dropped and counted in `notes` (torchvision's detection training rejects such boxes).
 // Images are listed in file order; an image without instances stays (a negative example). Every
-// malformed file is an anima::Error naming the file and the JSON place.
+// malformed file is an anima::Error naming the file and the JSON place. read_detection_annotations takes
+// either, telling them apart by their content.
 #pragma once
 
 #include <algorithm>
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include <anima/core/error.hpp>
+#include <anima/io/coco_polygon.hpp>
 #include <anima/io/coco_rle.hpp>
 #include <anima/io/json_reader.hpp>
 
@@ -308,6 +310,34 @@ inline DetectionAnnotations read_coco(const std::filesystem::path& json, const s
     out.images[im->second].instances.push_back(std::move(inst));
   }
   return out;
+}
+
+// Annotations in either format, told apart by their content: a COCO instances file is an object with
+// "images", "annotations" and "categories"; anything else is read as VIA.
+inline bool is_coco_instances(const std::filesystem::path& json) {
+  const io::JsonValue root = detail::read_json_file(json, "annotations");
+  return root.is_object() && root.find("images") && root.find("annotations") && root.find("categories");
+}
+
+inline DetectionAnnotations read_detection_annotations(const std::filesystem::path& json,
+                                                       const std::filesystem::path& image_dir,
+                                                       const std::string& label_attribute = "character") {
+  return is_coco_instances(json) ? read_coco(json, image_dir) : read_via(json, image_dir, label_attribute);
+}
+
+// The instance's mask in an image of h x w pixels, row-major (1 inside): its RLE decoded, else its
+// polygons rasterised as pycocotools does (io/coco_polygon.hpp), else (no segmentation) its box as a
+// polygon. An RLE of another size than the image is an error naming `file`.
+inline std::vector<std::uint8_t> instance_mask(const AnnotatedInstance& inst, std::int64_t h, std::int64_t w,
+                                               const std::filesystem::path& file) {
+  if (inst.rle) {
+    ANIMA_CHECK(inst.rle->height == h && inst.rle->width == w, "annotations", "the mask of an object of '",
+                file.string(), "' is ", inst.rle->height, "x", inst.rle->width, ", the image ", h, "x", w);
+    return io::coco_rle_decode(*inst.rle);
+  }
+  if (!inst.polygons.empty()) return io::coco_polygons_mask(inst.polygons, h, w);
+  const double x1 = inst.box[0], y1 = inst.box[1], x2 = inst.box[2], y2 = inst.box[3];
+  return io::coco_polygons_mask({{x1, y1, x2, y1, x2, y2, x1, y2}}, h, w);
 }
 
 }  // namespace anima::data
