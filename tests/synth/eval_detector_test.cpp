@@ -1,13 +1,15 @@
 // `anima eval detector` (tools/anima/eval_detector.hpp). evaluate_detections on hand-made results
 // (detections equal to the ground truth score 1; one object missed halves the recall; a class the
 // annotations lack is left out); then the command end to end on two PNGs annotated in VIA with a
-// golden-filled 3-class Mask R-CNN (its detections are arbitrary: the schema and ranges are checked).
+// golden-filled 3-class Mask R-CNN (its detections are arbitrary: the schema and ranges are checked,
+// and that the curves, the overlays and the page that embeds them are written).
 #include <gtest/gtest.h>
 
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include <anima/io/weights_file.hpp>
 
 #include "anima/eval_command.hpp"
+#include "anima/eval_detector_report.hpp"
 #include "anima/eval_report.hpp"
 #include "nets/maskrcnn_golden_model.hpp"
 #include "run_subcommand.hpp"
@@ -26,6 +29,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using anima::cli::Detection;
+
+std::size_t count_occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
 using anima::cli::DetectResult;
 
 anima::data::AnnotatedInstance square(double x, double y, double side, int label) {
@@ -95,7 +104,9 @@ TEST(EvalDetector, CommandWritesMetricsForAViaProject) {
                                       {{"labels", R"(["background", "tom", "jerry"])"}});
   int status = -1;
   const std::string out = anima::cli::testing::run_subcommand(
-      [](CLI::App& app, int& s) { anima::cli::add_eval_command(app, s, anima::cli::write_eval_report); },
+      [](CLI::App& app, int& s) {
+        anima::cli::add_eval_command(app, s, anima::cli::write_eval_report, anima::cli::write_eval_detector_report);
+      },
       {"eval", "detector", "--weights", (dir / "maskrcnn.safetensors").string(), "--via", (dir / "via.json").string(),
        "--images", dir.string(), "--out", (dir / "out").string(), "--min-size", "128", "--max-size", "200"},
       &status);
@@ -114,6 +125,14 @@ TEST(EvalDetector, CommandWritesMetricsForAViaProject) {
       EXPECT_TRUE(v == -1.0 || (v >= 0.0 && v <= 1.0)) << kind << " " << key << " " << v;
     }
   EXPECT_EQ(j.at("bbox").at("per_class").size(), 2u);
+  // The pictures, the overlays of both images and the page that shows them.
+  for (const char* f :
+       {"precision_recall_mask.png", "precision_recall_box.png", "detections/a.png", "detections/b.png"})
+    EXPECT_GT(fs::file_size(dir / "out" / f), 100u) << f;
+  std::ifstream page_in(dir / "out" / "report.html");
+  const std::string page((std::istreambuf_iterator<char>(page_in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("COCO metrics"), std::string::npos);
+  EXPECT_GE(count_occurrences(page, "data:image/png;base64,"), 4u) << "two curves and two overlays embedded";
   // No annotations given, or both: a clear error.
   const std::string e = anima::cli::testing::error_message([&] {
     anima::cli::testing::run_subcommand([](CLI::App& app, int& s) { anima::cli::add_eval_command(app, s); },

@@ -46,7 +46,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -283,7 +285,24 @@ inline Tensor image_tensor(const RgbImage& im) {
   return from_vector<float>(v, {3, im.height, im.width});
 }
 
-// The model for the checkpoint at `path`, with its safetensors metadata (empty for .pth).
+// Mask R-CNN's resizing: square mode with side `square` when > 0, else torchvision's (min_size, max_size).
+inline nets::maskrcnn::TransformOptions resize_options(std::int64_t min_size, std::int64_t max_size,
+                                                       std::int64_t square, const char* op) {
+  nets::maskrcnn::TransformOptions t;
+  if (square > 0) {
+    t.mode = nets::maskrcnn::ResizeMode::Square;
+    t.square_side = square;
+  } else {
+    ANIMA_CHECK(min_size > 0 && max_size > 0, op, "--min-size and --max-size must be positive");
+    t.min_size = min_size;
+    t.max_size = max_size;
+  }
+  return t;
+}
+
+// The model for the checkpoint at `path`, with its safetensors metadata (empty for .pth). A checkpoint
+// that `anima train detector` wrote says in its metadata "frozen_bn_eps" which eps its
+// FrozenBatchNorm2d layers trained with (1e-5 from ImageNet weights; torchvision's COCO models use 0).
 inline std::shared_ptr<nets::maskrcnn::MaskRCNN> load_maskrcnn(const std::string& path,
                                                                const nets::maskrcnn::MaskRcnnOptions& options,
                                                                std::map<std::string, std::string>& metadata) {
@@ -295,10 +314,17 @@ inline std::shared_ptr<nets::maskrcnn::MaskRCNN> load_maskrcnn(const std::string
   } else {
     sd = io::load_weights(path);
   }
+  nets::maskrcnn::MaskRcnnOptions with_eps = options;
+  if (auto it = metadata.find("frozen_bn_eps"); it != metadata.end()) {
+    char* end = nullptr;
+    with_eps.frozen_bn_eps = std::strtod(it->second.c_str(), &end);
+    ANIMA_CHECK(end != it->second.c_str() && *end == '\0' && with_eps.frozen_bn_eps >= 0, "detect", "'", path,
+                "' has metadata frozen_bn_eps '", it->second, "', expected a number >= 0");
+  }
   std::shared_ptr<nets::maskrcnn::MaskRCNN> model;
   try {
     nn::SkipInitGuard skip;  // every value is overwritten by the weights
-    model = nets::maskrcnn::maskrcnn_from_state_dict(sd, options, path);
+    model = nets::maskrcnn::maskrcnn_from_state_dict(sd, with_eps, path);
   } catch (const Error& e) {
     const std::string what = e.what();
     if (what.find(path) != std::string::npos) throw;
@@ -442,6 +468,41 @@ inline DetectResult collect_detections(const std::string& file, const RgbImage& 
   return r;
 }
 
+// The detections of `images` by `model` (in eval mode, on `device`), o.batch images per forward, with
+// score >= o.score and masks binarised at o.mask_threshold; `on_image` (optional) sees each image, by
+// its position, with its result as soon as it is done.
+inline std::vector<DetectResult> run_detector(
+    nets::maskrcnn::MaskRCNN& model, const std::vector<std::string>& names, const std::vector<std::string>& images,
+    const DetectOptions& o, Device device,
+    const std::function<void(std::size_t, RgbImage&, const DetectResult&)>& on_image = {}) {
+  NoGradGuard no_grad;
+  std::vector<DetectResult> results;
+  for (std::size_t first = 0; first < images.size(); first += static_cast<std::size_t>(o.batch)) {
+    const std::size_t last = std::min(images.size(), first + static_cast<std::size_t>(o.batch));
+    std::vector<RgbImage> ims;
+    std::vector<Tensor> xs;
+    for (std::size_t i = first; i < last; ++i) {
+      ims.push_back(load_detect_image(images[i]));
+      xs.push_back(device.is_cuda() ? to(image_tensor(ims.back()), device) : image_tensor(ims.back()));
+    }
+    std::vector<nets::maskrcnn::ImageDetections> dets = model.detect(xs);
+    ANIMA_CHECK(dets.size() == xs.size(), "detect", "the model returned ", dets.size(), " results for ", xs.size(),
+                " images");
+    for (std::size_t k = 0; k < dets.size(); ++k) {
+      nets::maskrcnn::ImageDetections& d = dets[k];
+      if (device.is_cuda()) {
+        d.boxes = to(d.boxes, Device::cpu());
+        d.scores = to(d.scores, Device::cpu());
+        d.labels = to(d.labels, Device::cpu());
+      }
+      // Masks stay where they are until collect_detections narrows them to the kept rows.
+      results.push_back(collect_detections(images[first + k], ims[k], d, o, names));
+      if (on_image) on_image(first + k, ims[k], results.back());
+    }
+  }
+  return results;
+}
+
 inline std::vector<DetectResult> detect_images(const DetectOptions& o) {
   namespace fs = std::filesystem;
   ANIMA_CHECK(!o.images.empty(), "detect", "no images given");
@@ -451,14 +512,7 @@ inline std::vector<DetectResult> detect_images(const DetectOptions& o) {
               o.mask_threshold);
   const Device device = parse_device_option(o.device, "detect");
   nets::maskrcnn::MaskRcnnOptions options;
-  if (o.square > 0) {
-    options.transform.mode = nets::maskrcnn::ResizeMode::Square;
-    options.transform.square_side = o.square;
-  } else {
-    ANIMA_CHECK(o.min_size > 0 && o.max_size > 0, "detect", "--min-size and --max-size must be positive");
-    options.transform.min_size = o.min_size;
-    options.transform.max_size = o.max_size;
-  }
+  options.transform = resize_options(o.min_size, o.max_size, o.square, "detect");
 
   // Everything that can be checked before running is checked before anything is written.
   for (const auto& f : o.images) check_image_file(f);
@@ -476,34 +530,11 @@ inline std::vector<DetectResult> detect_images(const DetectOptions& o) {
     ANIMA_CHECK(fs::is_directory(o.overlay), "detect", "cannot create the overlay folder '", o.overlay, "'");
   }
 
-  std::vector<DetectResult> results;
-  for (std::size_t first = 0; first < o.images.size(); first += static_cast<std::size_t>(o.batch)) {
-    const std::size_t last = std::min(o.images.size(), first + static_cast<std::size_t>(o.batch));
-    std::vector<RgbImage> ims;
-    std::vector<Tensor> xs;
-    for (std::size_t i = first; i < last; ++i) {
-      ims.push_back(load_detect_image(o.images[i]));
-      xs.push_back(device.is_cuda() ? to(image_tensor(ims.back()), device) : image_tensor(ims.back()));
-    }
-    std::vector<nets::maskrcnn::ImageDetections> dets = model->detect(xs);
-    ANIMA_CHECK(dets.size() == xs.size(), "detect", "the model returned ", dets.size(), " results for ", xs.size(),
-                " images");
-    for (std::size_t k = 0; k < dets.size(); ++k) {
-      nets::maskrcnn::ImageDetections& d = dets[k];
-      if (device.is_cuda()) {
-        d.boxes = to(d.boxes, Device::cpu());
-        d.scores = to(d.scores, Device::cpu());
-        d.labels = to(d.labels, Device::cpu());
-      }
-      // Masks stay where they are until collect_detections narrows them to the kept rows.
-      results.push_back(collect_detections(o.images[first + k], ims[k], d, o, names));
-      if (!o.overlay.empty()) {
-        draw_detections(ims[k], results.back());
-        write_overlay(overlays[first + k], ims[k]);
-      }
-    }
-  }
-  return results;
+  return run_detector(*model, names, o.images, o, device, [&](std::size_t i, RgbImage& im, const DetectResult& r) {
+    if (o.overlay.empty()) return;
+    draw_detections(im, r);
+    write_overlay(overlays[i], im);
+  });
 }
 
 inline nlohmann::json rle_json(const io::CocoRle& r) { return {{"size", {r.height, r.width}}, {"counts", r.counts}}; }

@@ -275,12 +275,14 @@ inline void media_eval_report(const ClassifierEvaluation& e, const EvalClassifie
 
 using EvalReportWriter = void (*)(const ClassifierEvaluation&, const EvalClassifierOptions&);
 
-// Registers `anima eval` with its `classifier` subcommand; the exit status goes to `status`. The
-// pictures and the page are written by `write_report` (the media plugin's, unless a test links cairo).
-inline CLI::App* add_eval_command(CLI::App& app, int& status, EvalReportWriter write_report = media_eval_report) {
+// Registers `anima eval` with its `classifier` and `detector` subcommands; the exit status goes to
+// `status`. The pictures and the pages are written by `write_report` and `write_detector_report` (the
+// media plugin's, unless a test links cairo).
+inline CLI::App* add_eval_command(CLI::App& app, int& status, EvalReportWriter write_report = media_eval_report,
+                                  EvalDetectorReportWriter write_detector_report = media_eval_detector_report) {
   CLI::App* eval = app.add_subcommand("eval", "evaluate a trained model on labelled data (metrics.json)");
   eval->require_subcommand(1);
-  add_eval_detector_command(*eval, status);
+  add_eval_detector_command(*eval, status, write_detector_report);
   auto opts = std::make_shared<EvalClassifierOptions>();
   CLI::App* cmd = eval->add_subcommand("classifier", "precision, recall, F1, confusion matrix, PR and ROC curves");
   cmd->add_option("--net", opts->classifier.net, "vgg16, vgg16_bn, resnet50, mobilenet_v2 or inception_v3")

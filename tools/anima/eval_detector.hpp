@@ -1,7 +1,7 @@
 // tools/anima/eval_detector.hpp — `anima eval detector`: a Mask R-CNN checkpoint's COCO metrics on
 // annotated frames.
 //
-//   anima eval detector --weights FILE (--coco FILE | --via FILE [--label-attribute character])
+//   anima eval detector --weights FILE (--data FILE | --coco FILE | --via FILE) [--label-attribute character]
 //                       --images DIR --out OUT [--min-size 800 --max-size 1333 | --square S]
 //                       [--batch N] [--device cpu|cuda[:N]]
 //
@@ -16,7 +16,9 @@
 //   {"schema": "anima.eval.detector/1", "weights", "annotations", "classes", "images", "objects",
 //    "bbox": {"AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
 //             "per_class": {"<class>": AP}}, "segm": {the same}}        (−1: undefined, as pycocotools)
-// and on stdout the two summaries in pycocotools' layout.
+// OUT/detections/ (the first 12 images with their detections of score >= 0.5 drawn), OUT/report.html
+// with the precision-recall curves (tools/anima/eval_detector_report.hpp), and on stdout the two
+// summaries in pycocotools' layout.
 #pragma once
 
 #include <cstdint>
@@ -33,17 +35,20 @@
 #include <anima/core/error.hpp>
 #include <anima/data/detection_annotations.hpp>
 #include <anima/io/atomic_file.hpp>
-#include <anima/io/coco_polygon.hpp>
 #include <anima/io/coco_rle.hpp>
 #include <anima/metrics/coco_eval.hpp>
 
 #include "detect_command.hpp"
+#include "media.hpp"
 
 namespace anima::cli {
 
 struct EvalDetectorOptions {
   DetectOptions detect;  // weights, resizing, batch, device (images come from the annotations)
-  std::string coco, via, label_attribute = "character", images, out;
+  std::string data, coco, via, label_attribute = "character", images, out;
+
+  // The annotation file, whichever option named it.
+  const std::string& annotations() const { return !data.empty() ? data : coco.empty() ? via : coco; }
 };
 
 struct DetectorEvaluation {
@@ -84,16 +89,7 @@ inline DetectorEvaluation evaluate_detections(const data::DetectionAnnotations& 
       g.bbox = {inst.box[0], inst.box[1], inst.box[2] - inst.box[0], inst.box[3] - inst.box[1]};
       g.iscrowd = inst.iscrowd;
       g.mask.height = h, g.mask.width = w;
-      if (inst.rle) {
-        ANIMA_CHECK(inst.rle->height == h && inst.rle->width == w, "eval", "the mask of an object of '",
-                    im.file.string(), "' is ", inst.rle->height, "x", inst.rle->width, ", the image ", h, "x", w);
-        g.mask.runs = io::coco_rle_runs_from_string(inst.rle->counts);
-      } else if (!inst.polygons.empty()) {
-        g.mask.runs = io::coco_rle_runs(io::coco_polygons_mask(inst.polygons, h, w), h, w);
-      } else {  // no segmentation: the box
-        const double x1 = inst.box[0], y1 = inst.box[1], x2 = inst.box[2], y2 = inst.box[3];
-        g.mask.runs = io::coco_rle_runs(io::coco_polygons_mask({{x1, y1, x2, y1, x2, y2, x1, y2}}, h, w), h, w);
-      }
+      g.mask.runs = io::coco_rle_runs(data::instance_mask(inst, h, w, im.file), h, w);
       g.area = metrics::detail::mask_area(g.mask);
       gts.push_back(std::move(g));
       ++e.objects;
@@ -154,17 +150,50 @@ inline std::string coco_summary_text(const metrics::CocoSummary& s) {
   return out;
 }
 
-inline DetectorEvaluation evaluate_detector(EvalDetectorOptions o) {
-  ANIMA_CHECK(o.coco.empty() != o.via.empty(), "eval", "give the annotations with --coco FILE or --via FILE (one)");
-  const data::DetectionAnnotations ann =
-      o.coco.empty() ? data::read_via(o.via, o.images, o.label_attribute) : data::read_coco(o.coco, o.images);
+// The evaluation; `results` (optional) receives the detections of every annotated image.
+inline DetectorEvaluation evaluate_detector(EvalDetectorOptions o, std::vector<DetectResult>* results = nullptr) {
+  ANIMA_CHECK(o.data.empty() + o.coco.empty() + o.via.empty() == 2, "eval",
+              "give the annotations with --data FILE (VIA or COCO), --coco FILE or --via FILE (one)");
+  const data::DetectionAnnotations ann = !o.data.empty()
+                                             ? data::read_detection_annotations(o.data, o.images, o.label_attribute)
+                                         : o.coco.empty() ? data::read_via(o.via, o.images, o.label_attribute)
+                                                          : data::read_coco(o.coco, o.images);
   ANIMA_CHECK(!ann.images.empty(), "eval", "the annotations list no image");
   for (const std::string& note : ann.notes) std::fprintf(stderr, "note: %s\n", note.c_str());
   o.detect.images.clear();
   for (const auto& im : ann.images) o.detect.images.push_back(im.file.string());
   o.detect.score = 0.0;  // every detection the model keeps, as COCO's evaluation wants
   o.detect.mask_threshold = 0.5;
-  return evaluate_detections(ann, detect_images(o.detect));
+  std::vector<DetectResult> found = detect_images(o.detect);
+  DetectorEvaluation e = evaluate_detections(ann, found);
+  if (results != nullptr) *results = std::move(found);
+  return e;
+}
+
+// The first `count` images with their detections of score >= 0.5 drawn (as `anima detect --overlay`),
+// written to OUT/detections/; returns the files.
+inline std::vector<std::string> write_detection_overlays(const std::vector<DetectResult>& results,
+                                                         const std::string& out, std::size_t count = 12) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(out) / "detections";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  ANIMA_CHECK(fs::is_directory(dir), "eval", "cannot create the folder '", dir.string(), "'");
+  std::vector<std::string> images;
+  for (std::size_t i = 0; i < results.size() && i < count; ++i) images.push_back(results[i].file);
+  const std::vector<fs::path> paths = overlay_paths(dir.string(), images);
+  std::vector<std::string> written;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    DetectResult confident = results[i];
+    confident.detections.clear();
+    for (const Detection& d : results[i].detections)
+      if (d.score >= 0.5) confident.detections.push_back(d);
+    RgbImage im = load_detect_image(images[i]);
+    draw_detections(im, confident);
+    write_overlay(paths[i], im);
+    written.push_back(paths[i].string());
+  }
+  return written;
 }
 
 inline void write_detector_evaluation(const DetectorEvaluation& e, const EvalDetectorOptions& o) {
@@ -174,7 +203,7 @@ inline void write_detector_evaluation(const DetectorEvaluation& e, const EvalDet
   ANIMA_CHECK(fs::is_directory(o.out, ec), "eval", "cannot create the output folder '", o.out, "'");
   const nlohmann::json j = {{"schema", "anima.eval.detector/1"},
                             {"weights", o.detect.weights},
-                            {"annotations", o.coco.empty() ? o.via : o.coco},
+                            {"annotations", o.annotations()},
                             {"classes", e.classes},
                             {"images", e.images},
                             {"objects", e.objects},
@@ -184,11 +213,23 @@ inline void write_detector_evaluation(const DetectorEvaluation& e, const EvalDet
   io::write_file_atomic((fs::path(o.out) / "metrics.json").string(), text.data(), text.size(), "eval");
 }
 
-// Registers `detector` under `anima eval`; the exit status goes to `status`.
-inline CLI::App* add_eval_detector_command(CLI::App& eval, int& status) {
+// Writes the pictures and report.html (eval_detector_report.hpp) through the media plugin.
+inline void media_eval_detector_report(const DetectorEvaluation& e, const EvalDetectorOptions& o,
+                                       const std::vector<std::string>& overlays) {
+  media_plugin().eval_detector_report(e, o, overlays);
+}
+
+using EvalDetectorReportWriter = void (*)(const DetectorEvaluation&, const EvalDetectorOptions&,
+                                          const std::vector<std::string>&);
+
+// Registers `detector` under `anima eval`; the exit status goes to `status`. The pictures and the page
+// are written by `write_report` (the media plugin's, unless a test links cairo).
+inline CLI::App* add_eval_detector_command(CLI::App& eval, int& status,
+                                           EvalDetectorReportWriter write_report = media_eval_detector_report) {
   auto o = std::make_shared<EvalDetectorOptions>();
   CLI::App* cmd = eval.add_subcommand("detector", "COCO box and mask AP/AR of a Mask R-CNN on annotated images");
   cmd->add_option("--weights", o->detect.weights, "a Mask R-CNN R50-FPN checkpoint")->required();
+  cmd->add_option("--data", o->data, "annotations: a VIA project or a COCO instances JSON (told apart by content)");
   cmd->add_option("--coco", o->coco, "COCO instances JSON");
   cmd->add_option("--via", o->via, "VIA project or annotation JSON");
   cmd->add_option("--label-attribute", o->label_attribute, "VIA: the region attribute naming the class (character)");
@@ -200,9 +241,11 @@ inline CLI::App* add_eval_detector_command(CLI::App& eval, int& status) {
   cmd->add_option("--labels", o->detect.labels, "the detector's class names, one per line");
   cmd->add_option("--batch", o->detect.batch, "images per forward (default 1)")->check(CLI::PositiveNumber);
   cmd->add_option("--device", o->detect.device, "cpu (default), cuda or cuda:N");
-  cmd->callback([o, &status] {
-    const DetectorEvaluation e = evaluate_detector(*o);
+  cmd->callback([o, &status, write_report] {
+    std::vector<DetectResult> results;
+    const DetectorEvaluation e = evaluate_detector(*o, &results);
     write_detector_evaluation(e, *o);
+    write_report(e, *o, write_detection_overlays(results, o->out));
     std::printf("bbox (%zu images, %zu objects)\n%ssegm\n%s", e.images, e.objects, coco_summary_text(e.bbox).c_str(),
                 coco_summary_text(e.segm).c_str());
     status = 0;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "plugin.hpp"
 
@@ -15,6 +16,8 @@ struct FramesReport;
 struct DemoOptions;
 struct ClassifierEvaluation;
 struct EvalClassifierOptions;
+struct DetectorEvaluation;
+struct EvalDetectorOptions;
 
 // The plugin's entry points (extern "C" in media_plugin.cpp).
 struct MediaPlugin {
@@ -23,6 +26,8 @@ struct MediaPlugin {
   int (*demo)(const DemoOptions& options) = nullptr;
   void (*eval_report)(const ClassifierEvaluation& evaluation, const EvalClassifierOptions& options) = nullptr;
   void (*train_report)(const std::string& run_dir) = nullptr;
+  void (*eval_detector_report)(const DetectorEvaluation& evaluation, const EvalDetectorOptions& options,
+                               const std::vector<std::string>& overlays) = nullptr;
 };
 
 inline const MediaPlugin& media_plugin() {
@@ -36,6 +41,9 @@ inline const MediaPlugin& media_plugin() {
     m.eval_report =
         plugin.symbol<void(const ClassifierEvaluation&, const EvalClassifierOptions&)>("anima_media_eval_report");
     m.train_report = plugin.symbol<void(const std::string&)>("anima_media_train_report");
+    m.eval_detector_report =
+        plugin.symbol<void(const DetectorEvaluation&, const EvalDetectorOptions&, const std::vector<std::string>&)>(
+            "anima_media_eval_detector_report");
     return m;
   }();
   return media;
