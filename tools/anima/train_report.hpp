@@ -1,13 +1,18 @@
-// tools/anima/train_report.hpp — the pictures and the page of a training run, rebuilt from its
-// config.json and metrics.jsonl after every epoch (each file written to a temporary file, renamed):
-//   loss.png       the loss of every step, and per epoch the training and validation loss
-//   accuracy.png   per epoch the training and validation accuracy
+// tools/anima/train_report.hpp — the pictures and the page of a training run (any task), rebuilt
+// from its config.json and metrics.jsonl after every epoch (each file written to a temporary file,
+// renamed):
+//   loss.png       the loss of every step, and per epoch the training (and validation) loss
+//   <quality>.png  per epoch the fields that measure quality (config.json "quality": file and title;
+//                  accuracy.png for classifiers, ap.png for detectors): every train_* or val_* field
+//                  that is not a loss
 //   lr.png         the learning rate of every step
-//   report.html    self-contained: the settings, a table of the epochs (the best marked) and the
-//                  pictures above
+//   report.html    self-contained: the settings, a table of the epochs with every numeric field (the
+//                  best by config.json "best_metric" marked) and the pictures above
 // Drawn with cairo (tools/report/plots.hpp), so this runs inside the media plugin.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -29,16 +34,21 @@ inline void write_train_report(const std::string& run_dir) {
   const fs::path dir(run_dir);
   std::ifstream config_in(dir / "config.json");
   const nlohmann::json config = nlohmann::json::parse(config_in, nullptr, false);
-  ANIMA_CHECK(!config.is_discarded(), "train report", "cannot read '", (dir / "config.json").string(), "'");
+  ANIMA_CHECK(!config.is_discarded() && config.is_object(), "train report", "cannot read '",
+              (dir / "config.json").string(), "'");
+  const std::string task = config.value("task", std::string("classifier"));
+  const std::string best_metric = config.value("best_metric", std::string("val_accuracy"));
+  const nlohmann::json quality =
+      config.value("quality", nlohmann::json{{"file", "accuracy.png"}, {"title", "Accuracy"}, {"unit", "accuracy"}});
   report::Series step_loss{"training loss per step", {}, {}}, lr{"learning rate", {}, {}};
   report::Series train_loss{"training loss per epoch", {}, {}}, val_loss{"validation loss", {}, {}};
-  report::Series train_acc{"training accuracy", {}, {}}, val_acc{"validation accuracy", {}, {}};
   std::vector<nlohmann::json> epochs;
+  std::vector<std::string> columns;  // the epochs' numeric fields, in order of appearance
   std::ifstream metrics(dir / "metrics.jsonl");
   double steps_per_epoch = 0;
   for (std::string line; std::getline(metrics, line);) {
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded()) continue;
+    if (j.is_discarded() || !j.is_object()) continue;
     if (j.value("type", "") == "step") {
       const double step = j.value("step", 0.0), epoch = j.value("epoch", 0.0);
       step_loss.x.push_back(step);
@@ -48,30 +58,44 @@ inline void write_train_report(const std::string& run_dir) {
       if (epoch == 1) steps_per_epoch = step;
     } else {
       epochs.push_back(j);
+      for (auto it = j.begin(); it != j.end(); ++it)
+        if (it->is_number() && it.key() != "epoch" &&
+            std::find(columns.begin(), columns.end(), it.key()) == columns.end())
+          columns.push_back(it.key());
     }
   }
+  // Quality curves: the fields that are neither losses nor bookkeeping (accuracy, AP, ...).
+  std::vector<report::Series> quality_series;
+  for (const std::string& c : columns)
+    if ((c.rfind("train_", 0) == 0 || c.rfind("val_", 0) == 0) && c.find("loss") == std::string::npos)
+      quality_series.push_back({c, {}, {}});
   for (const nlohmann::json& e : epochs) {
     const double at = e.value("epoch", 0.0) * steps_per_epoch;  // the step that ends the epoch
     train_loss.x.push_back(at), train_loss.y.push_back(e.value("train_loss", 0.0));
-    val_loss.x.push_back(at), val_loss.y.push_back(e.value("val_loss", 0.0));
-    train_acc.x.push_back(e.value("epoch", 0.0)), train_acc.y.push_back(e.value("train_accuracy", 0.0));
-    val_acc.x.push_back(e.value("epoch", 0.0)), val_acc.y.push_back(e.value("val_accuracy", 0.0));
+    if (e.contains("val_loss")) val_loss.x.push_back(at), val_loss.y.push_back(e.value("val_loss", 0.0));
+    for (report::Series& q : quality_series)
+      if (e.contains(q.name)) q.x.push_back(e.value("epoch", 0.0)), q.y.push_back(e.value(q.name, 0.0));
   }
-  auto write_png = [&](const char* name, const std::vector<unsigned char>& png) {
+  auto write_png = [&](const std::string& name, const std::vector<unsigned char>& png) {
     io::write_file_atomic((dir / name).string(), png.data(), png.size(), "train report");
     return png;
   };
-  const auto loss_png =
-      write_png("loss.png", report::line_plot_png({step_loss, train_loss, val_loss},
-                                                  report::PlotAxes{"Loss", "step", "cross-entropy", false, false}));
-  const auto acc_png = write_png(
-      "accuracy.png",
-      report::line_plot_png({train_acc, val_acc}, report::PlotAxes{"Accuracy", "epoch", "accuracy", false, false}));
+  std::vector<report::Series> losses = {step_loss, train_loss};
+  if (!val_loss.x.empty()) losses.push_back(val_loss);
+  const auto loss_png = write_png(
+      "loss.png",
+      report::line_plot_png(
+          losses, report::PlotAxes{"Loss", "step", task == "classifier" ? "cross-entropy" : "loss", false, false}));
+  const std::string quality_title = quality.value("title", "Quality"), quality_unit = quality.value("unit", "");
+  const auto quality_png = write_png(
+      quality.value("file", "quality.png"),
+      report::line_plot_png(quality_series, report::PlotAxes{quality_title, "epoch", quality_unit, false, false}));
   const auto lr_png =
       write_png("lr.png", report::line_plot_png({lr}, report::PlotAxes{"Learning rate", "step", "lr", false, false}));
 
   const nlohmann::json& s = config.at("settings");
-  report::HtmlReport page("anima train classifier: " + s.value("net", std::string()));
+  report::HtmlReport page("anima train " + task + ": " +
+                          s.value("net", s.value("coco", std::string()) + s.value("via", std::string())));
   page.heading("Settings");
   std::vector<std::vector<std::string>> settings;
   for (auto it = s.begin(); it != s.end(); ++it)
@@ -80,25 +104,29 @@ inline void write_train_report(const std::string& run_dir) {
   settings.push_back({"data fingerprint", config.at("data_fingerprint").dump()});
   page.table({"setting", "value"}, settings);
   page.heading("Epochs");
-  std::size_t best = 0;  // the first epoch with the highest validation accuracy, as the run chose it
+  std::size_t best = 0;  // the first epoch with the highest best_metric, as the run chose it
   for (std::size_t i = 1; i < epochs.size(); ++i)
-    if (epochs[i].value("val_accuracy", 0.0) > epochs[best].value("val_accuracy", 0.0)) best = i;
+    if (epochs[i].value(best_metric, -1.0) > epochs[best].value(best_metric, -1.0)) best = i;
+  std::vector<std::string> header = {"epoch"};
+  for (const std::string& c : columns) header.push_back(c);
   std::vector<std::vector<std::string>> rows;
-  char buf[32];
-  auto num = [&](const nlohmann::json& e, const char* key, const char* format) {
-    std::snprintf(buf, sizeof buf, format, e.value(key, 0.0));
-    return std::string(buf);
-  };
   for (std::size_t i = 0; i < epochs.size(); ++i) {
     const nlohmann::json& e = epochs[i];
-    rows.push_back({std::to_string(e.value("epoch", 0)) + (i == best ? " (best)" : ""), num(e, "train_loss", "%.4f"),
-                    num(e, "train_accuracy", "%.4f"), num(e, "val_loss", "%.4f"), num(e, "val_accuracy", "%.4f"),
-                    num(e, "lr", "%.3g"), num(e, "seconds", "%.1f")});
+    std::vector<std::string> row = {std::to_string(e.value("epoch", 0)) + (i == best ? " (best)" : "")};
+    for (const std::string& c : columns) {
+      char buf[32] = "";
+      if (e.contains(c) && e.at(c).is_number_integer())
+        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(e.at(c).get<std::int64_t>()));
+      else if (e.contains(c))
+        std::snprintf(buf, sizeof buf, c == "lr" ? "%.3g" : c == "seconds" ? "%.1f" : "%.4f", e.value(c, 0.0));
+      row.push_back(buf);
+    }
+    rows.push_back(std::move(row));
   }
-  page.table({"epoch", "train loss", "train accuracy", "val loss", "val accuracy", "lr", "seconds"}, rows);
+  page.table(header, rows);
   page.heading("Curves");
   page.png(loss_png, "loss");
-  page.png(acc_png, "accuracy");
+  page.png(quality_png, quality_title);
   page.png(lr_png, "learning rate");
   const std::string html = page.html();
   io::write_file_atomic((dir / "report.html").string(), html.data(), html.size(), "train report");

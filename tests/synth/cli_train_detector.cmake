@@ -1,0 +1,106 @@
+# tests/synth/cli_train_detector.cmake — runs the real `anima train detector` binary (ctest
+# cli_train_detector*) on six synthetic 192x128 frames that `anima synth` draws into DIR (the last two
+# held out for validation), Mask R-CNN from its random initialisation at 128 px, 64 RoIs and 64
+# anchors per image, 2 epochs of 2 steps.
+#   cmake -DANIMA=<anima> -DDIR=<work dir> -DMODE=json|kill_and_resume -P cli_train_detector.cmake
+# json: from the COCO file (given as --data, told from VIA by its content): config.json, metrics.jsonl
+#       (4 step lines, 2 epoch lines with the five loss terms and val_mask_ap in [-1, 1]), the
+#       checkpoints, weights.safetensors, report.html with loss.png, ap.png and lr.png; then `anima
+#       detect` reads the weights (class names "jerry"/"tom" from their metadata) and `anima eval
+#       detector` evaluates them on the VIA file (--data too).
+# kill_and_resume: from the VIA file, a run ended by SIGKILL after step 3 and resumed (with 1 data-loader
+#       worker instead of 2) ends with checkpoint_last.safetensors and weights.safetensors equal byte for
+#       byte to an uninterrupted run's, and metrics.jsonl with the same 6 lines.
+cmake_policy(SET CMP0054 NEW)  # "val_mask_ap" in if() is a string, not the variable of that name
+include("${CMAKE_CURRENT_LIST_DIR}/cli_expect.cmake")
+set(_synth "${DIR}/synth_${MODE}")
+file(REMOVE_RECURSE "${_synth}")
+expect_success(_stdout synth --out "${_synth}" --frames 6 --size 192x128 --seed 3 --quiet)
+set(_common train detector --images "${_synth}/frames" --epochs 2 --batch 2 --min-size 128 --max-size 192
+            --rois-per-image 64 --anchors-per-image 64 --warmup-steps 2 --lr 0.01 --val-fraction 0.3 --seed 7
+            --trainable-layers 1 --quiet)
+
+function(count_lines file out_var)
+  file(STRINGS "${file}" _lines)
+  list(LENGTH _lines _n)
+  set(${out_var} ${_n} PARENT_SCOPE)
+endfunction()
+
+function(run_whole out annotations)
+  file(REMOVE_RECURSE "${out}")
+  expect_success(_stdout ${_common} ${annotations} --workers 2 --out "${out}")
+  expect_files("${out}" "anima train detector" config.json metrics.jsonl checkpoint_last.safetensors
+               checkpoint_best.safetensors weights.safetensors report.html)
+  count_lines("${out}/metrics.jsonl" _n)
+  if(NOT _n EQUAL 6)
+    message(FATAL_ERROR "metrics.jsonl has ${_n} lines, expected 4 steps + 2 epochs")
+  endif()
+endfunction()
+
+if(MODE STREQUAL "json")
+  set(_run "${DIR}/run_coco")
+  run_whole("${_run}" "--data;${_synth}/coco_instances.json;--classes;2")
+  foreach(_png loss ap lr)
+    expect_png("${_run}/${_png}.png" "anima train detector")
+  endforeach()
+  file(STRINGS "${_run}/metrics.jsonl" _epochs REGEX "\"type\":\"epoch\"")
+  foreach(_line IN LISTS _epochs)
+    json_fields("${_line}" "" train_loss train_loss_objectness train_loss_rpn_box_reg train_loss_classifier
+                train_loss_box_reg train_loss_mask val_mask_ap val_box_ap)
+    if(val_mask_ap LESS -1 OR val_mask_ap GREATER 1 OR NOT train_loss GREATER 0)
+      message(FATAL_ERROR "epoch line out of range: ${_line}")
+    endif()
+  endforeach()
+  file(READ "${_run}/config.json" _config)
+  json_fields("${_config}" "" task best_metric)
+  string(JSON _classes GET "${_config}" classes)
+  if(NOT task STREQUAL "detector" OR NOT best_metric STREQUAL "val_mask_ap" OR NOT _classes MATCHES "\"tom\""
+     OR NOT _classes MATCHES "\"jerry\"")
+    message(FATAL_ERROR "config.json: task '${task}', best metric '${best_metric}', classes ${_classes}")
+  endif()
+  file(READ "${_run}/report.html" _html)
+  if(NOT _html MATCHES "val_mask_ap" OR NOT _html MATCHES "train_loss_mask")
+    message(FATAL_ERROR "report.html has no val_mask_ap / train_loss_mask column")
+  endif()
+  expect_success(_json detect --weights "${_run}/weights.safetensors" --min-size 128 --max-size 192 --score 0
+                 --json "${_synth}/frames/frame_000000.jpg")
+  string(JSON _d LENGTH "${_json}" 0 detections)
+  if(_d GREATER 0)
+    string(JSON _label GET "${_json}" 0 detections 0 label)
+    if(NOT _label STREQUAL "jerry" AND NOT _label STREQUAL "tom")
+      message(FATAL_ERROR "detect on the trained weights: label '${_label}', expected jerry or tom")
+    endif()
+  endif()
+  expect_success(_eval eval detector --weights "${_run}/weights.safetensors" --data "${_synth}/via_region_data.json"
+                 --images "${_synth}/frames" --min-size 128 --max-size 192 --out "${_run}/eval")
+  file(READ "${_run}/eval/metrics.json" _metrics)
+  json_fields("${_metrics}" "" images objects)
+  if(NOT images EQUAL 6 OR objects LESS 1)
+    message(FATAL_ERROR "eval detector of the trained weights: ${images} images, ${objects} objects")
+  endif()
+  message(STATUS "trained and evaluated a detector: ${_d} detections on frame 0")
+elseif(MODE STREQUAL "kill_and_resume")
+  set(_annotations "--via;${_synth}/via_region_data.json")
+  run_whole("${DIR}/whole" "${_annotations}")
+  set(_out "${DIR}/killed")
+  file(REMOVE_RECURSE "${_out}")
+  execute_process(COMMAND "${ANIMA}" ${_common} ${_annotations} --workers 1 --out "${_out}" --kill-after-steps 3
+                  RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_VARIABLE _err)
+  if(_rc EQUAL 0)
+    message(FATAL_ERROR "the run with --kill-after-steps 3 was not killed: ${_err}")
+  endif()
+  expect_success(_stdout train detector --resume "${_out}" --quiet)
+  foreach(_file checkpoint_last.safetensors weights.safetensors)
+    file(SHA256 "${DIR}/whole/${_file}" _want)
+    file(SHA256 "${_out}/${_file}" _got)
+    if(NOT _want STREQUAL _got)
+      message(FATAL_ERROR "${_file} of the resumed run differs from the uninterrupted run's")
+    endif()
+  endforeach()
+  count_lines("${_out}/metrics.jsonl" _n)
+  if(NOT _n EQUAL 6)
+    message(FATAL_ERROR "the resumed run's metrics.jsonl has ${_n} lines, expected 6")
+  endif()
+else()
+  message(FATAL_ERROR "unknown MODE '${MODE}'")
+endif()
