@@ -2,9 +2,11 @@
 // tensors and metadata looked up by name; a missing name fails the test with the file's path.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include <anima/core/copy.hpp>
 #include <anima/core/error.hpp>
 #include <anima/io/json_reader.hpp>
 #include <anima/io/safetensors.hpp>
@@ -22,6 +24,9 @@ class GoldenFile {
     if (it == f_.tensors.end()) fail("golden", path_, " has no tensor ", name);
     return it->second;
   }
+  // Tensor `name`'s elements as float64 or int64 values (a tensor of that dtype).
+  std::vector<double> doubles(const std::string& name) const { return to_vector<double>(at(name)); }
+  std::vector<std::int64_t> int64s(const std::string& name) const { return to_vector<std::int64_t>(at(name)); }
   // Metadata entry `key`, a JSON list of strings.
   std::vector<std::string> list(const std::string& key) const {
     auto it = f_.metadata.find(key);

@@ -37,10 +37,9 @@ const testing::GoldenFile& fixture() {
   return f;
 }
 
-std::vector<double> values(const std::string& name) { return to_vector<double>(fixture().at(name)); }
 double scalar(const std::string& name) { return item<double>(fixture().at(name)); }
 std::vector<int> labels(const std::string& name) {
-  const std::vector<std::int64_t> v = to_vector<std::int64_t>(fixture().at(name));
+  const std::vector<std::int64_t> v = fixture().int64s(name);
   return std::vector<int>(v.begin(), v.end());
 }
 
@@ -76,7 +75,7 @@ struct Case {
 };
 
 Case load_case(const std::string& name) {
-  Case c{name, labels(name + "/y_true"), labels(name + "/y_pred"), values(name + "/scores"), 0};
+  Case c{name, labels(name + "/y_true"), labels(name + "/y_pred"), fixture().doubles(name + "/scores"), 0};
   c.k = static_cast<int>(fixture().at(name + "/scores").size(1));
   return c;
 }
@@ -85,13 +84,15 @@ TEST(ClassificationMetricsGolden, ConfusionMatrixRawAndNormalised) {
   for (const char* name : kCases) {
     const Case c = load_case(name);
     const metrics::ConfusionMatrix cm = metrics::ConfusionMatrix::of(c.y_true, c.y_pred, c.k);
-    const std::vector<std::int64_t> want = to_vector<std::int64_t>(fixture().at(c.name + "/confusion"));
+    const std::vector<std::int64_t> want = fixture().int64s(c.name + "/confusion");
     for (int t = 0; t < c.k; ++t)
       for (int p = 0; p < c.k; ++p) EXPECT_EQ(cm.count(t, p), want[static_cast<std::size_t>(t * c.k + p)]) << name;
     EXPECT_EQ(cm.total(), static_cast<std::int64_t>(c.y_true.size()));
-    expect_same(cm.normalized(metrics::Normalize::True), values(c.name + "/confusion_true"), c.name + " true");
-    expect_same(cm.normalized(metrics::Normalize::Pred), values(c.name + "/confusion_pred"), c.name + " pred");
-    expect_same(cm.normalized(metrics::Normalize::All), values(c.name + "/confusion_all"), c.name + " all");
+    expect_same(cm.normalized(metrics::Normalize::True), fixture().doubles(c.name + "/confusion_true"),
+                c.name + " true");
+    expect_same(cm.normalized(metrics::Normalize::Pred), fixture().doubles(c.name + "/confusion_pred"),
+                c.name + " pred");
+    expect_same(cm.normalized(metrics::Normalize::All), fixture().doubles(c.name + "/confusion_all"), c.name + " all");
   }
 }
 
@@ -100,9 +101,9 @@ TEST(ClassificationMetricsGolden, ReportEqualsSklearn) {
     const Case c = load_case(name);
     const metrics::ClassificationReport r =
         metrics::classification_report(metrics::ConfusionMatrix::of(c.y_true, c.y_pred, c.k));
-    const std::vector<double> p = values(c.name + "/precision"), rc = values(c.name + "/recall"),
-                              f1 = values(c.name + "/f1");
-    const std::vector<std::int64_t> support = to_vector<std::int64_t>(fixture().at(c.name + "/support"));
+    const std::vector<double> p = fixture().doubles(c.name + "/precision"), rc = fixture().doubles(c.name + "/recall"),
+                              f1 = fixture().doubles(c.name + "/f1");
+    const std::vector<std::int64_t> support = fixture().int64s(c.name + "/support");
     ASSERT_EQ(r.per_class.size(), static_cast<std::size_t>(c.k));
     for (int k = 0; k < c.k; ++k) {
       const std::string what = c.name + " class " + std::to_string(k);
@@ -111,7 +112,8 @@ TEST(ClassificationMetricsGolden, ReportEqualsSklearn) {
       expect_near_rel(r.per_class[k].f1, f1[k], what + " f1");
       EXPECT_EQ(r.per_class[k].support, support[k]) << what;
     }
-    expect_all_near(r.one_vs_rest_accuracy, values(c.name + "/ovr_accuracy"), c.name + " one-vs-rest accuracy");
+    expect_all_near(r.one_vs_rest_accuracy, fixture().doubles(c.name + "/ovr_accuracy"),
+                    c.name + " one-vs-rest accuracy");
     expect_near_rel(r.accuracy, scalar(c.name + "/accuracy"), c.name + " accuracy");
     const std::pair<const char*, const metrics::ClassScores*> averages[] = {
         {"macro", &r.macro}, {"weighted", &r.weighted}, {"micro", &r.micro}};
@@ -123,7 +125,7 @@ TEST(ClassificationMetricsGolden, ReportEqualsSklearn) {
     }
   }
   // The fixture's "ties" case never predicts class 2: precision 0 by zero_division, not NaN.
-  EXPECT_EQ(values("ties/precision")[2], 0.0);
+  EXPECT_EQ(fixture().doubles("ties/precision")[2], 0.0);
 }
 
 TEST(ClassificationMetricsGolden, CurvesAndAreasEqualSklearn) {
@@ -136,7 +138,7 @@ TEST(ClassificationMetricsGolden, CurvesAndAreasEqualSklearn) {
       const auto at = [&](const char* curve, const char* part) {
         std::string s = key;
         s.replace(s.find("%s"), 2, curve);
-        return values(s + part);
+        return fixture().doubles(s + part);
       };
       const metrics::PrecisionRecallCurve& pr = micro ? r.pr_micro : r.pr[k];
       expect_same(pr.precision, at("pr", "precision"), key + " pr precision");
@@ -147,8 +149,8 @@ TEST(ClassificationMetricsGolden, CurvesAndAreasEqualSklearn) {
       expect_same(roc.tpr, at("roc", "tpr"), key + " tpr");
       expect_same(roc.thresholds, at("roc", "thresholds"), key + " roc thresholds");
     }
-    expect_all_near(r.average_precision, values(c.name + "/ap"), c.name + " AP");
-    expect_all_near(r.auc, values(c.name + "/auc"), c.name + " AUC");
+    expect_all_near(r.average_precision, fixture().doubles(c.name + "/ap"), c.name + " AP");
+    expect_all_near(r.auc, fixture().doubles(c.name + "/auc"), c.name + " AUC");
     expect_near_rel(r.average_precision_micro, scalar(c.name + "/ap_micro"), c.name + " AP micro");
     expect_near_rel(r.average_precision_macro, scalar(c.name + "/ap_macro"), c.name + " AP macro");
     expect_near_rel(r.auc_micro, scalar(c.name + "/auc_micro"), c.name + " AUC micro");

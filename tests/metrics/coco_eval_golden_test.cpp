@@ -42,14 +42,11 @@ const testing::GoldenFile& fixture() {
   return f;
 }
 
-std::vector<double> values(const std::string& name) { return to_vector<double>(fixture().at(name)); }
-std::vector<std::int64_t> ints(const std::string& name) { return to_vector<std::int64_t>(fixture().at(name)); }
-
 // The polygons stored as <prefix>0, <prefix>1, ... (none when <prefix>0 is absent).
 std::vector<std::vector<double>> polygons(const std::string& prefix) {
   std::vector<std::vector<double>> out;
   for (std::size_t j = 0; fixture().has(prefix + std::to_string(j)); ++j)
-    out.push_back(values(prefix + std::to_string(j)));
+    out.push_back(fixture().doubles(prefix + std::to_string(j)));
   return out;
 }
 
@@ -69,16 +66,16 @@ metrics::CocoMask mask_of(const std::string& counts, std::pair<std::int64_t, std
 const EvalCase& eval_case() {
   static const EvalCase c = [] {
     EvalCase e;
-    const std::vector<std::int64_t> images = ints("eval/images");  // [N, 3]: id, height, width
+    const std::vector<std::int64_t> images = fixture().int64s("eval/images");  // [N, 3]: id, height, width
     for (std::size_t i = 0; i < images.size(); i += 3) {
       e.image_ids.push_back(images[i]);
       e.size[images[i]] = {images[i + 1], images[i + 2]};
     }
-    e.category_ids = ints("eval/categories");
+    e.category_ids = fixture().int64s("eval/categories");
     e.gt_counts = fixture().list("eval/gt_counts");
     e.dt_counts = fixture().list("eval/dt_counts");
-    const std::vector<std::int64_t> gt_ids = ints("eval/gt/ids");  // [G, 3]: image, category, iscrowd
-    const std::vector<double> gt_bbox = values("eval/gt/bbox"), gt_area = values("eval/gt/area");
+    const std::vector<std::int64_t> gt_ids = fixture().int64s("eval/gt/ids");  // [G, 3]: image, category, iscrowd
+    const std::vector<double> gt_bbox = fixture().doubles("eval/gt/bbox"), gt_area = fixture().doubles("eval/gt/area");
     for (std::size_t i = 0; i < gt_area.size(); ++i) {
       CocoGroundTruth g;
       g.image_id = gt_ids[3 * i], g.category_id = gt_ids[3 * i + 1], g.iscrowd = gt_ids[3 * i + 2] != 0;
@@ -87,8 +84,9 @@ const EvalCase& eval_case() {
       g.mask = mask_of(e.gt_counts.at(i), e.size.at(g.image_id));
       e.gts.push_back(g);
     }
-    const std::vector<std::int64_t> dt_ids = ints("eval/dt/ids");  // [D, 2]: image, category
-    const std::vector<double> dt_bbox = values("eval/dt/bbox"), dt_score = values("eval/dt/score");
+    const std::vector<std::int64_t> dt_ids = fixture().int64s("eval/dt/ids");  // [D, 2]: image, category
+    const std::vector<double> dt_bbox = fixture().doubles("eval/dt/bbox"),
+                              dt_score = fixture().doubles("eval/dt/score");
     for (std::size_t i = 0; i < dt_score.size(); ++i) {
       CocoDetection d;
       d.image_id = dt_ids[2 * i], d.category_id = dt_ids[2 * i + 1];
@@ -126,7 +124,7 @@ TEST(CocoEvalGolden, GroundTruthMasksAreAnnToRle) {
       EXPECT_EQ(io::coco_rle_encode(io::coco_polygons_mask(polys, h, w), h, w).counts, e.gt_counts[i]) << prefix;
       ++checked;
     } else if (fixture().has(prefix + "/runs")) {
-      EXPECT_EQ(io::coco_rle_counts_string(ints(prefix + "/runs")), e.gt_counts[i]) << prefix;
+      EXPECT_EQ(io::coco_rle_counts_string(fixture().int64s(prefix + "/runs")), e.gt_counts[i]) << prefix;
       ++checked;
     }
   }
@@ -152,13 +150,13 @@ void expect_matches_cocoeval(CocoIouType type, const std::string& name) {
                                                &CocoSummary::ap_small, &CocoSummary::ap_medium, &CocoSummary::ap_large,
                                                &CocoSummary::ar1,      &CocoSummary::ar10,      &CocoSummary::ar100,
                                                &CocoSummary::ar_small, &CocoSummary::ar_medium, &CocoSummary::ar_large};
-  const std::vector<double> stats = values("eval/" + name + "/stats");
+  const std::vector<double> stats = fixture().doubles("eval/" + name + "/stats");
   ASSERT_EQ(stats.size(), 12u);
   for (std::size_t i = 0; i < stats.size(); ++i)
     EXPECT_NEAR(s.*fields[i], stats[i], kTol) << name << " stats[" << i << "]";
 
   const std::size_t nk = e.category_ids.size();
-  const std::vector<double> ap = values("eval/" + name + "/ap_per_category");
+  const std::vector<double> ap = fixture().doubles("eval/" + name + "/ap_per_category");
   ASSERT_EQ(s.ap_per_category.size(), nk);
   for (std::size_t k = 0; k < nk; ++k)
     EXPECT_NEAR(s.ap_per_category[k], ap[k], kTol) << name << " AP of category " << e.category_ids[k];
@@ -166,7 +164,8 @@ void expect_matches_cocoeval(CocoIouType type, const std::string& name) {
   constexpr std::size_t kRecalls = 101;
   for (const auto& [curves, key] : {std::make_pair(&s.precision50_per_category, "precision50"),
                                     std::make_pair(&s.precision75_per_category, "precision75")}) {
-    const std::vector<double> expected = values("eval/" + name + "/" + key);  // [K, 101], -1 rows: no ground truth
+    const std::vector<double> expected =
+        fixture().doubles("eval/" + name + "/" + key);  // [K, 101], -1 rows: no ground truth
     ASSERT_EQ(curves->size(), nk) << key;
     for (std::size_t k = 0; k < nk; ++k) {
       const std::string what = name + " " + key + " of category " + std::to_string(e.category_ids[k]);
@@ -191,9 +190,9 @@ TEST(CocoEvalGolden, PolygonMasksMatchFrPyObjects) {
   ASSERT_GE(cases.size(), 12u);
   for (std::size_t c = 0; c < cases.size(); ++c) {
     const std::string prefix = "poly/" + cases[c];
-    const std::vector<std::int64_t> hw = ints(prefix + "/size");
+    const std::vector<std::int64_t> hw = fixture().int64s(prefix + "/size");
     const std::int64_t h = hw.at(0), w = hw.at(1);
-    const std::vector<std::int64_t> expected = ints(prefix + "/mask");
+    const std::vector<std::int64_t> expected = fixture().int64s(prefix + "/mask");
     const auto polys = polygons(prefix + "/");
     ASSERT_FALSE(polys.empty()) << prefix;
     const std::vector<std::uint8_t> mask = io::coco_polygons_mask(polys, h, w);

@@ -1,6 +1,6 @@
 # tests/synth/cli_expect.cmake — what the cli_<command>.cmake scripts share: the -D arguments every one
 # needs (ANIMA = the anima binary, DIR = the fixture folder, MODE = what to check) and the two ways a
-# run is expected to end.
+# run is expected to end, and the kill-and-resume check of `anima train`.
 foreach(_v ANIMA DIR MODE)
   if(NOT DEFINED ${_v})
     message(FATAL_ERROR "${CMAKE_SCRIPT_MODE_FILE}: -D${_v}=... is required")
@@ -66,4 +66,38 @@ function(expect_files dir what)
       message(FATAL_ERROR "${what} did not write ${dir}/${_file}")
     endif()
   endforeach()
+endfunction()
+
+# count_lines(<file> <var>): sets <var> to the number of lines of <file>.
+function(count_lines file out_var)
+  file(STRINGS "${file}" _lines)
+  list(LENGTH _lines _n)
+  set(${out_var} ${_n} PARENT_SCOPE)
+endfunction()
+
+# expect_same_after_kill(<task> <whole> <out> <steps> <lines> <train args>...): runs `anima <train args>
+# --out <out> --kill-after-steps <steps>` (a SIGKILL after that step), resumes it with `anima train
+# <task> --resume <out>`, and fails the test unless the run was killed, its checkpoint_last and
+# weights.safetensors equal those of the uninterrupted run in <whole> byte for byte, and its
+# metrics.jsonl has <lines> lines.
+function(expect_same_after_kill task whole out steps lines)
+  file(REMOVE_RECURSE "${out}")
+  execute_process(COMMAND "${ANIMA}" ${ARGN} --out "${out}" --kill-after-steps ${steps} RESULT_VARIABLE _rc
+                  OUTPUT_QUIET ERROR_VARIABLE _err)
+  if(_rc EQUAL 0)
+    message(FATAL_ERROR "the run with --kill-after-steps ${steps} was not killed: ${_err}")
+  endif()
+  message(STATUS "killed as asked (${_rc})")
+  expect_success(_stdout train ${task} --resume "${out}" --quiet)
+  foreach(_file checkpoint_last.safetensors weights.safetensors)
+    file(SHA256 "${whole}/${_file}" _want)
+    file(SHA256 "${out}/${_file}" _got)
+    if(NOT _want STREQUAL _got)
+      message(FATAL_ERROR "${_file} of the resumed run differs from the uninterrupted run's")
+    endif()
+  endforeach()
+  count_lines("${out}/metrics.jsonl" _n)
+  if(NOT _n EQUAL lines)
+    message(FATAL_ERROR "the resumed run's metrics.jsonl has ${_n} lines, expected ${lines}")
+  endif()
 endfunction()

@@ -103,10 +103,7 @@ inline void write_eval_detector_report(const DetectorEvaluation& e, const EvalDe
   page.heading("Detections (score >= 0.5)");
   std::vector<report::GalleryItem> gallery;
   for (const std::string& f : overlays) gallery.push_back({f, fs::path(f).filename().string()});
-  if (gallery.empty())
-    page.paragraph("None drawn.");
-  else
-    page.gallery(gallery);
+  page.gallery(gallery, "None drawn.");
   const std::string html = page.html();
   io::write_file_atomic((out / "report.html").string(), html.data(), html.size(), "eval");
 }

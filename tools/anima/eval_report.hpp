@@ -116,10 +116,7 @@ inline void write_eval_report(const ClassifierEvaluation& e, const EvalClassifie
     gallery.push_back({e.files[i], e.classes[e.y_true[i]] + " taken for " + e.classes[e.y_pred[i]] + " (p " +
                                        format_number(confidence(i), "%.2f") + ")"});
   }
-  if (gallery.empty())
-    page.paragraph("None.");
-  else
-    page.gallery(gallery);
+  page.gallery(gallery);
   const std::string html = page.html();
   io::write_file_atomic((out / "report.html").string(), html.data(), html.size(), "eval");
 }

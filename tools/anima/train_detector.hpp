@@ -90,23 +90,20 @@ struct TrainDetectorOptions {
   }
 };
 
+// Calls visit(name, field) for each detector setting (not the shared ones): one list for both
+// directions of config.json.
+template <typename Options, typename Visit>
+void visit_detector_settings(Options& o, Visit&& visit) {
+  visit("data", o.data), visit("via", o.via), visit("coco", o.coco), visit("label_attribute", o.label_attribute);
+  visit("images", o.images), visit("val", o.val), visit("val_images", o.val_images);
+  visit("val_fraction", o.val_fraction), visit("min_size", o.min_size), visit("max_size", o.max_size);
+  visit("square", o.square), visit("hflip", o.hflip), visit("trainable_layers", o.trainable_layers);
+  visit("rois_per_image", o.rois_per_image), visit("anchors_per_image", o.anchors_per_image);
+}
+
 inline nlohmann::json train_detector_options_json(const TrainDetectorOptions& o) {
   nlohmann::json j = run_options_json(o.run);
-  j.update({{"data", o.data},
-            {"via", o.via},
-            {"coco", o.coco},
-            {"label_attribute", o.label_attribute},
-            {"images", o.images},
-            {"val", o.val},
-            {"val_images", o.val_images},
-            {"val_fraction", o.val_fraction},
-            {"min_size", o.min_size},
-            {"max_size", o.max_size},
-            {"square", o.square},
-            {"hflip", o.hflip},
-            {"trainable_layers", o.trainable_layers},
-            {"rois_per_image", o.rois_per_image},
-            {"anchors_per_image", o.anchors_per_image}});
+  visit_detector_settings(o, [&](const char* name, const auto& field) { j[name] = field; });
   return j;
 }
 
@@ -114,21 +111,7 @@ inline TrainDetectorOptions train_detector_options_from_json(const nlohmann::jso
   TrainDetectorOptions o;
   try {
     run_options_from_json(j, o.run);
-    o.data = j.value("data", std::string());
-    j.at("via").get_to(o.via);
-    j.at("coco").get_to(o.coco);
-    j.at("label_attribute").get_to(o.label_attribute);
-    j.at("images").get_to(o.images);
-    j.at("val").get_to(o.val);
-    j.at("val_images").get_to(o.val_images);
-    j.at("val_fraction").get_to(o.val_fraction);
-    j.at("min_size").get_to(o.min_size);
-    j.at("max_size").get_to(o.max_size);
-    j.at("square").get_to(o.square);
-    j.at("hflip").get_to(o.hflip);
-    j.at("trainable_layers").get_to(o.trainable_layers);
-    j.at("rois_per_image").get_to(o.rois_per_image);
-    j.at("anchors_per_image").get_to(o.anchors_per_image);
+    visit_detector_settings(o, [&](const char* name, auto& field) { j.at(name).get_to(field); });
   } catch (const nlohmann::json::exception& e) {
     fail("train", "'", where, "' is not a detector training configuration: ", e.what());
   }

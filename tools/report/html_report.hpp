@@ -88,8 +88,10 @@ class HtmlReport {
   }
 
   // Image files side by side with their captions; a file a browser cannot show, or larger than
-  // max_bytes, is listed by name only.
-  void gallery(const std::vector<GalleryItem>& items, std::size_t max_bytes = 2u << 20) {
+  // max_bytes, is listed by name only. No items: the paragraph `if_empty`.
+  void gallery(const std::vector<GalleryItem>& items, const std::string& if_empty = "None.",
+               std::size_t max_bytes = 2u << 20) {
+    if (items.empty()) return paragraph(if_empty);
     body_ += "<div class=\"gallery\">\n";
     for (const GalleryItem& item : items) {
       body_ += "<figure>";
