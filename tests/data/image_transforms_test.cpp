@@ -24,10 +24,7 @@ using data::ImageU8;
 using testing::contains;
 using testing::error_of;
 
-const testing::GoldenFile& fixture() {
-  static const testing::GoldenFile f("transforms.safetensors");
-  return f;
-}
+const testing::GoldenFile& fixture() { return testing::golden("transforms.safetensors"); }
 
 ImageU8 stored(const std::string& name) {
   const Tensor& t = fixture().at(name);

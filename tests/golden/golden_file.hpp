@@ -1,8 +1,12 @@
 // tests/golden/golden_file.hpp — one committed fixture file (tests/golden/data/<file> by default), its
 // tensors and metadata looked up by name; a missing name fails the test with the file's path.
+// golden(file) loads each fixture once per test binary.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -40,5 +44,15 @@ class GoldenFile {
   std::string path_;
   io::SafetensorsFile f_;
 };
+
+// The committed fixture `file`, loaded on first use and kept for the test binary's life.
+inline const GoldenFile& golden(const std::string& file) {
+  static std::mutex mutex;
+  static std::map<std::string, std::unique_ptr<const GoldenFile>> loaded;
+  const std::lock_guard<std::mutex> lock(mutex);
+  std::unique_ptr<const GoldenFile>& f = loaded[file];
+  if (!f) f = std::make_unique<const GoldenFile>(file);
+  return *f;
+}
 
 }  // namespace anima::testing

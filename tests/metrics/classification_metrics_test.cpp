@@ -32,10 +32,7 @@ using testing::error_of;
 
 constexpr double kRel = 1e-12;  // see the header comment
 
-const testing::GoldenFile& fixture() {
-  static const testing::GoldenFile f("metrics.safetensors");
-  return f;
-}
+const testing::GoldenFile& fixture() { return testing::golden("metrics.safetensors"); }
 
 double scalar(const std::string& name) { return item<double>(fixture().at(name)); }
 std::vector<int> labels(const std::string& name) {

@@ -37,10 +37,7 @@ using metrics::CocoSummary;
 
 constexpr double kTol = 1e-12;  // see the header comment
 
-const testing::GoldenFile& fixture() {
-  static const testing::GoldenFile f("coco_eval.safetensors");
-  return f;
-}
+const testing::GoldenFile& fixture() { return testing::golden("coco_eval.safetensors"); }
 
 // The polygons stored as <prefix>0, <prefix>1, ... (none when <prefix>0 is absent).
 std::vector<std::vector<double>> polygons(const std::string& prefix) {

@@ -23,10 +23,7 @@
 namespace anima {
 namespace {
 
-const testing::GoldenFile& fixture() {
-  static const testing::GoldenFile f("nets_fill.safetensors");
-  return f;
-}
+const testing::GoldenFile& fixture() { return testing::golden("nets_fill.safetensors"); }
 
 const Tensor& stored(const std::string& name) { return fixture().at(name); }
 

@@ -53,10 +53,7 @@ constexpr double kOptimRel = 1e-12;  // see the header comment
 constexpr double kScheduleRel = 1e-14;
 constexpr double kClipRel = 1e-14;
 
-const testing::GoldenFile& fixture() {
-  static const testing::GoldenFile f("optim.safetensors");
-  return f;
-}
+const testing::GoldenFile& fixture() { return testing::golden("optim.safetensors"); }
 
 const Tensor& stored(const std::string& name) { return fixture().at(name); }
 
