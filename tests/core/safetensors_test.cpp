@@ -291,7 +291,8 @@ TEST_F(Safetensors, BadJson) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"{\"x\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},}", "a string key"},  // trailing comma
       {"{\"x\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}", "',' or '}'"},      // unclosed
-      {"{\"x\" {}}", "at byte 5: expected ':' after an object key, found '{'"},
+      {"{\"x\" {}}", "at byte 5 (line 1, column 6): expected ':' after an object key, found '{'"},
+      {"{\n\"x\"\n{}}", "at byte 6 (line 3, column 1): expected ':' after an object key"},
       {"{\"x\":\"unterminated}", "closing '\"'"},
       {"{\"x\":tru}", "a JSON value"},
       {"{} {}", "end of the JSON text"},

@@ -1,4 +1,5 @@
-// anima/io/json_reader.hpp — a small, strict JSON reader for file headers (safetensors).
+// anima/io/json_reader.hpp — a small, strict JSON reader for the JSON anima reads: safetensors
+// headers, weight manifests, VIA and COCO annotation files.
 //
 // RFC 8259 JSON: objects, arrays, strings (with \uXXXX escapes and surrogate pairs, written out as
 // UTF-8), numbers, true/false/null. Strict: no trailing commas, no comments, no control characters
@@ -7,10 +8,10 @@
 // non-negative integer with an overflow check (so sizes read from a file are bounded before anything is allocated from
 // them).
 //
-// Errors are anima::Error naming the caller's op and source (a file name), the byte offset, what was
-// expected and what was found:
-//   "anima::load_safetensors: model.safetensors: bad JSON header at byte 17: expected ':' after an
-//    object key, found ','"
+// Errors are anima::Error naming the caller's op and source (a file name), the byte offset with its
+// line and column, what was expected and what was found:
+//   "anima::load_safetensors: model.safetensors: bad JSON at byte 17 (line 1, column 18): expected ':'
+//    after an object key, found ','"
 // The library stays dependency-free: this is the only JSON code anima needs.
 #pragma once
 
@@ -85,7 +86,21 @@ class JsonParser {
         found = std::string("byte 0x") + hex[c >> 4] + hex[c & 15];
       }
     }
-    fail(op_, source_, ": bad JSON header at byte ", pos_, ": expected ", expected, ", found ", found);
+    fail(op_, source_, ": bad JSON at ", position(), ": expected ", expected, ", found ", found);
+  }
+
+  // "byte N (line L, column C)" of the parser's position.
+  std::string position() const {
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i < pos_ && i < s_.size(); ++i) {
+      if (s_[i] == '\n') {
+        ++line, column = 1;
+      } else {
+        ++column;
+      }
+    }
+    return "byte " + std::to_string(pos_) + " (line " + std::to_string(line) + ", column " + std::to_string(column) +
+           ")";
   }
 
   void skip_ws() {
@@ -105,7 +120,7 @@ class JsonParser {
         if (!peek('"')) error("a string key in an object");
         std::string key = parse_string();
         for (const auto& m : v.members)
-          if (m.first == key) fail(op_, source_, ": bad JSON header at byte ", pos_, ": duplicate key \"", key, "\"");
+          if (m.first == key) fail(op_, source_, ": bad JSON at ", position(), ": duplicate key \"", key, "\"");
         skip_ws();
         if (!peek(':')) error("':' after an object key");
         ++pos_;

@@ -13,9 +13,11 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include <anima/core/error.hpp>
@@ -41,6 +43,8 @@ inline const char* weights_format_name(WeightsFormat f) {
 // Which reader a file needs, from its first bytes. Throws when the file cannot be opened.
 inline WeightsFormat detect_weights_format(const std::string& path) {
   constexpr const char* op = "load_weights";
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail(op, path, ": a folder, not a weight file");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(op, path, ": cannot open the file for reading (does it exist?)");
   unsigned char b[16] = {};
