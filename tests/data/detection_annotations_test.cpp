@@ -157,6 +157,29 @@ TEST_F(Annotations, ErrorsNameTheFileAndThePlace) {
                        "runs sum to 6, expected 3 x 4"));
   EXPECT_TRUE(contains(error_of([&] { coco(R"({"image_id": 1, "category_id": 1, "bbox": "x"})"); }),
                        "annotations[0].bbox must be an array"));
+  // Numbers that would be undefined behaviour or terabytes if cast or allocated blindly.
+  const std::pair<const char*, const char*> hostile[] = {
+      {R"({"image_id": 1.5, "category_id": 1, "bbox": [0, 0, 1, 1]})",
+       "annotations[0].image_id is 1.5, expected an integer"},
+      {R"({"image_id": 1e300, "category_id": 1, "bbox": [0, 0, 1, 1]})", "annotations[0].image_id is 1e300"},
+      {R"({"image_id": 1, "category_id": 1, "bbox": [-1, 0, 1, 1]})",
+       "annotations[0].bbox[0] is -1, expected a pixel coordinate from 0 to 1048576"},
+      {R"({"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "segmentation": [[0, 0, 2, 0, 1e9, 3]]})",
+       "annotations[0].segmentation[0][4] is 1e9"},
+      {R"({"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1],
+           "segmentation": {"size": [1e12, 1e12], "counts": [1]}})",
+       "segmentation.size[0] is 1e12"},
+      {R"({"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1],
+           "segmentation": {"size": [3, 4], "counts": [4, -2, 10]}})",
+       "segmentation.counts[1] is -2"},
+      {R"({"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1],
+           "segmentation": {"size": [3, 4], "counts": "______________0"}})",
+       "segmentation.counts is not a COCO compressed RLE"},
+      {R"({"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1],
+           "segmentation": {"size": [3, 4], "counts": "_____0"}})",
+       "annotations[0].segmentation.counts run 0 is"},
+  };
+  for (const auto& h : hostile) EXPECT_TRUE(contains(error_of([&] { coco(h.first); }), h.second)) << h.first;
   EXPECT_TRUE(contains(error_of([&] { data::read_coco(write("cut.json", "{\"images\": ["), dir_); }), "cut.json"));
   EXPECT_TRUE(contains(error_of([&] { data::read_coco(dir_ / "missing.json", dir_); }), "cannot open"));
   EXPECT_TRUE(contains(error_of([&] {

@@ -17,7 +17,9 @@
 // names label l. Boxes are [x1, y1, x2, y2] in pixels (x2 = x + w). An instance whose box has no area
 // is dropped and counted in `notes` (torchvision's detection training rejects such boxes).
 // Images are listed in file order; an image without instances stays (a negative example). Every
-// malformed file is an anima::Error naming the file and the JSON place. read_detection_annotations takes
+// malformed file is an anima::Error naming the file and the JSON place: wrong types, missing keys,
+// polygons of fewer than 3 points, coordinates that are negative, not finite or past 2^20, ids and
+// sizes that are not integers, RLE runs that do not add up to the mask. read_detection_annotations takes
 // either, telling them apart by their content.
 #pragma once
 
@@ -61,6 +63,12 @@ struct DetectionAnnotations {
   std::vector<std::string> notes;  // what was skipped, and why
 };
 
+// The largest pixel coordinate, length or mask side an annotation may state (2^20): larger ones are
+// errors rather than masks of terabytes.
+constexpr double kMaxPixelCoordinate = 1 << 20;
+// Ids span the integers a double holds exactly.
+constexpr double kMaxJsonId = 9007199254740992.0;  // 2^53
+
 namespace detail {
 
 inline io::JsonValue read_json_file(const std::filesystem::path& path, const char* op) {
@@ -86,6 +94,27 @@ class JsonAt {
     const double x = std::strtod(v.text.c_str(), nullptr);
     ANIMA_CHECK(std::isfinite(x), op_, file_, ": ", where, " is ", v.text, ", expected a finite number");
     return x;
+  }
+  // An integer in [lo, hi] (ids, sizes, run lengths: checked before any cast or allocation).
+  std::int64_t integer(const io::JsonValue& v, const std::string& where, double lo, double hi) const {
+    const double x = number(v, where);
+    ANIMA_CHECK(x == std::floor(x) && x >= lo && x <= hi, op_, file_, ": ", where, " is ", v.text,
+                ", expected an integer from ", static_cast<std::int64_t>(lo), " to ", static_cast<std::int64_t>(hi));
+    return static_cast<std::int64_t>(x);
+  }
+  // A pixel coordinate or length: in [0, kMaxPixelCoordinate].
+  double coordinate(const io::JsonValue& v, const std::string& where) const {
+    const double x = number(v, where);
+    ANIMA_CHECK(x >= 0 && x <= kMaxPixelCoordinate, op_, file_, ": ", where, " is ", v.text,
+                ", expected a pixel coordinate from 0 to ", static_cast<std::int64_t>(kMaxPixelCoordinate));
+    return x;
+  }
+  std::vector<double> coordinates(const io::JsonValue& v, const std::string& where) const {
+    std::vector<double> out;
+    const auto& items = array(v, where);
+    for (std::size_t i = 0; i < items.size(); ++i)
+      out.push_back(coordinate(items[i], where + "[" + std::to_string(i) + "]"));
+    return out;
   }
   std::string string(const io::JsonValue& v, const std::string& where) const {
     ANIMA_CHECK(v.is_string(), op_, file_, ": ", where, " must be a string, found ", io::json_kind_name(v.kind));
@@ -168,11 +197,13 @@ inline DetectionAnnotations read_via(const std::filesystem::path& json, const st
       const std::string rw = where + ".regions[" + std::to_string(r) + "]";
       const io::JsonValue& shape = at.member(*list[r], "shape_attributes", rw);
       const std::string kind = at.string(at.member(shape, "name", rw + ".shape_attributes"), rw + ".name");
-      auto num = [&](const char* k) { return at.number(at.member(shape, k, rw + ".shape_attributes"), rw + "." + k); };
+      auto num = [&](const char* k) {
+        return at.coordinate(at.member(shape, k, rw + ".shape_attributes"), rw + "." + k);
+      };
       AnnotatedInstance inst;
       if (kind == "polygon" || kind == "polyline") {
-        const std::vector<double> xs = at.numbers(at.member(shape, "all_points_x", rw), rw + ".all_points_x");
-        const std::vector<double> ys = at.numbers(at.member(shape, "all_points_y", rw), rw + ".all_points_y");
+        const std::vector<double> xs = at.coordinates(at.member(shape, "all_points_x", rw), rw + ".all_points_x");
+        const std::vector<double> ys = at.coordinates(at.member(shape, "all_points_y", rw), rw + ".all_points_y");
         ANIMA_CHECK(xs.size() == ys.size() && xs.size() >= 3, op, json.string(), ": ", rw, " has ", xs.size(),
                     " x and ", ys.size(), " y coordinates, expected the same number, at least 3");
         std::vector<double> xy;
@@ -232,7 +263,7 @@ inline DetectionAnnotations read_coco(const std::filesystem::path& json, const s
     const auto& list = at.array(at.member(root, "categories", "the file"), "categories");
     for (std::size_t i = 0; i < list.size(); ++i) {
       const std::string w = "categories[" + std::to_string(i) + "]";
-      cats.emplace_back(static_cast<std::int64_t>(at.number(at.member(list[i], "id", w), w + ".id")),
+      cats.emplace_back(at.integer(at.member(list[i], "id", w), w + ".id", -kMaxJsonId, kMaxJsonId),
                         at.string(at.member(list[i], "name", w), w + ".name"));
     }
     std::sort(cats.begin(), cats.end());
@@ -248,10 +279,10 @@ inline DetectionAnnotations read_coco(const std::filesystem::path& json, const s
   for (std::size_t i = 0; i < images.size(); ++i) {
     const std::string w = "images[" + std::to_string(i) + "]";
     AnnotatedImage im;
-    im.image_id = static_cast<std::int64_t>(at.number(at.member(images[i], "id", w), w + ".id"));
+    im.image_id = at.integer(at.member(images[i], "id", w), w + ".id", -kMaxJsonId, kMaxJsonId);
     im.file = image_dir / at.string(at.member(images[i], "file_name", w), w + ".file_name");
-    im.width = static_cast<int>(at.number(at.member(images[i], "width", w), w + ".width"));
-    im.height = static_cast<int>(at.number(at.member(images[i], "height", w), w + ".height"));
+    im.width = static_cast<int>(at.integer(at.member(images[i], "width", w), w + ".width", 1, kMaxPixelCoordinate));
+    im.height = static_cast<int>(at.integer(at.member(images[i], "height", w), w + ".height", 1, kMaxPixelCoordinate));
     ANIMA_CHECK(image_of.emplace(im.image_id, out.images.size()).second, op, json.string(), ": image id ", im.image_id,
                 " appears twice");
     out.images.push_back(std::move(im));
@@ -259,47 +290,61 @@ inline DetectionAnnotations read_coco(const std::filesystem::path& json, const s
   const auto& anns = at.array(at.member(root, "annotations", "the file"), "annotations");
   for (std::size_t i = 0; i < anns.size(); ++i) {
     const std::string w = "annotations[" + std::to_string(i) + "]";
-    const auto image_id = static_cast<std::int64_t>(at.number(at.member(anns[i], "image_id", w), w + ".image_id"));
-    const auto cat = static_cast<std::int64_t>(at.number(at.member(anns[i], "category_id", w), w + ".category_id"));
+    const std::int64_t image_id =
+        at.integer(at.member(anns[i], "image_id", w), w + ".image_id", -kMaxJsonId, kMaxJsonId);
+    const std::int64_t cat =
+        at.integer(at.member(anns[i], "category_id", w), w + ".category_id", -kMaxJsonId, kMaxJsonId);
     auto im = image_of.find(image_id);
     ANIMA_CHECK(im != image_of.end(), op, json.string(), ": ", w, " is of image ", image_id, ", not in \"images\"");
     auto label = label_of.find(cat);
     ANIMA_CHECK(label != label_of.end(), op, json.string(), ": ", w, " has category ", cat, ", not in \"categories\"");
     AnnotatedInstance inst;
     inst.label = label->second;
-    const std::vector<double> b = at.numbers(at.member(anns[i], "bbox", w), w + ".bbox");
+    const std::vector<double> b = at.coordinates(at.member(anns[i], "bbox", w), w + ".bbox");
     ANIMA_CHECK(b.size() == 4, op, json.string(), ": ", w, ".bbox has ", b.size(), " numbers, expected 4");
     inst.box = {b[0], b[1], b[0] + b[2], b[1] + b[3]};
     if (const io::JsonValue* crowd = anns[i].find("iscrowd")) inst.iscrowd = at.number(*crowd, w + ".iscrowd") != 0;
     if (const io::JsonValue* seg = anns[i].find("segmentation")) {
       if (seg->is_array()) {
         for (std::size_t p = 0; p < seg->items.size(); ++p) {
-          std::vector<double> xy = at.numbers(seg->items[p], w + ".segmentation[" + std::to_string(p) + "]");
+          std::vector<double> xy = at.coordinates(seg->items[p], w + ".segmentation[" + std::to_string(p) + "]");
           ANIMA_CHECK(xy.size() >= 6 && xy.size() % 2 == 0, op, json.string(), ": ", w, ".segmentation[", p, "] has ",
                       xy.size(), " numbers, expected x, y pairs of at least 3 points");
           inst.polygons.push_back(std::move(xy));
         }
       } else {
-        const std::vector<double> size =
-            at.numbers(at.member(*seg, "size", w + ".segmentation"), w + ".segmentation.size");
-        ANIMA_CHECK(size.size() == 2 && size[0] > 0 && size[1] > 0, op, json.string(), ": ", w,
-                    ".segmentation.size must be [height, width]");
+        const std::string sw = w + ".segmentation";
+        const auto& size = at.array(at.member(*seg, "size", sw), sw + ".size");
+        ANIMA_CHECK(size.size() == 2, op, json.string(), ": ", sw, ".size must be [height, width]");
         io::CocoRle rle;
-        rle.height = static_cast<std::int64_t>(size[0]);
-        rle.width = static_cast<std::int64_t>(size[1]);
-        const io::JsonValue& counts = at.member(*seg, "counts", w + ".segmentation");
+        rle.height = at.integer(size[0], sw + ".size[0]", 1, kMaxPixelCoordinate);
+        rle.width = at.integer(size[1], sw + ".size[1]", 1, kMaxPixelCoordinate);
+        const std::int64_t area = rle.height * rle.width;
+        const io::JsonValue& counts = at.member(*seg, "counts", sw);
         std::vector<std::int64_t> runs;
         if (counts.is_string()) {
-          runs = io::coco_rle_runs_from_string(counts.text);
+          try {
+            runs = io::coco_rle_runs_from_string(counts.text);
+          } catch (const Error& e) {
+            fail(op, json.string(), ": ", sw, ".counts is not a COCO compressed RLE (", e.what(), ")");
+          }
           rle.counts = counts.text;
         } else {
-          for (double c : at.numbers(counts, w + ".segmentation.counts")) runs.push_back(static_cast<std::int64_t>(c));
+          const auto& items = at.array(counts, sw + ".counts");
+          for (std::size_t k = 0; k < items.size(); ++k)
+            runs.push_back(
+                at.integer(items[k], sw + ".counts[" + std::to_string(k) + "]", 0, static_cast<double>(area)));
           rle.counts = io::coco_rle_counts_string(runs);
         }
+        // Each run within the mask, so the sum cannot overflow before it passes the area.
         std::int64_t total = 0;
-        for (std::int64_t r : runs) total += r;
-        ANIMA_CHECK(total == rle.height * rle.width, op, json.string(), ": ", w, ".segmentation's runs sum to ", total,
-                    ", expected ", rle.height, " x ", rle.width);
+        for (std::size_t k = 0; k < runs.size() && total <= area; ++k) {
+          ANIMA_CHECK(runs[k] >= 0 && runs[k] <= area, op, json.string(), ": ", sw, ".counts run ", k, " is ", runs[k],
+                      ", expected a length from 0 to ", rle.height, " x ", rle.width);
+          total += runs[k];
+        }
+        ANIMA_CHECK(total == area, op, json.string(), ": ", sw, "'s runs sum to ", total > area ? "more than" : "",
+                    total > area ? "" : std::to_string(total), ", expected ", rle.height, " x ", rle.width);
         inst.rle = rle;
       }
     }
