@@ -23,7 +23,7 @@
 // forward (consecutive images of the same size after the transform; with --crop 0 a change of size
 // starts a new batch). Results do not depend on the batch size beyond float32 rounding.
 // Errors (missing or corrupt image or weights, weights of another net, an unknown or absent device)
-// are anima::Errors: one message, exit status 1.
+// are anima::Errors: one message, exit status 2.
 #pragma once
 
 #include <algorithm>
@@ -40,7 +40,6 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <stb/stb_image.h>
 
 #include <anima/autograd/grad_mode.hpp>
 #include <anima/core/copy.hpp>
@@ -57,6 +56,7 @@
 #include <anima/ops/view.hpp>
 
 #include "device_option.hpp"
+#include "image_file.hpp"
 #include "labels_file.hpp"
 
 namespace anima::cli {
@@ -140,19 +140,6 @@ inline std::filesystem::path find_default_labels() {
   for (const auto& c : candidates)
     if (fs::is_regular_file(c, ec)) return c;
   return {};
-}
-
-// An image file as 8-bit RGB.
-inline data::ImageU8 load_rgb(const std::string& path) {
-  ANIMA_CHECK(std::filesystem::is_regular_file(path), "classify", "no such image file '", path, "'");
-  int w = 0, h = 0, channels = 0;
-  unsigned char* rgb = stbi_load(path.c_str(), &w, &h, &channels, 3);
-  ANIMA_CHECK(rgb != nullptr, "classify", "cannot decode image '", path,
-              "': ", stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
-  data::ImageU8 im(w, h, 3);
-  std::copy(rgb, rgb + static_cast<std::size_t>(w) * h * 3, im.pixels.begin());
-  stbi_image_free(rgb);
-  return im;
 }
 
 // Softmax in double on the host (p_k = e^(l_k - max) / sum_i e^(l_i - max)), so probabilities sum to
@@ -247,7 +234,7 @@ inline void run_classifier(const LoadedClassifier& c, const std::vector<std::str
   for (std::size_t i = 0; i < files.size(); ++i) {
     Tensor x;
     try {
-      x = data::imagenet_eval_transform(load_rgb(files[i]), c.resize, c.crop);  // [3, S, S']
+      x = data::imagenet_eval_transform(load_rgb(files[i], "classify"), c.resize, c.crop);  // [3, S, S']
     } catch (const Error& e) {
       if (!on_unreadable) throw;
       on_unreadable(i, e);

@@ -38,7 +38,7 @@
 // loaded before anything is written; stdout and --coco-results are written only once every image is
 // done (the results file atomically); each overlay is written atomically once its image is done. Errors
 // (missing or undecodable images, weights that are no Mask R-CNN checkpoint or whose heads disagree, bad
-// labels files) are anima::Errors naming the file: one message, exit status 1 (main.cpp's convention).
+// labels files) are anima::Errors naming the file: one message, exit status 2 (main.cpp's convention).
 #pragma once
 
 #include <algorithm>
@@ -59,7 +59,6 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <stb/stb_image.h>
 #include <stb/stb_image_write.h>
 
 #if defined(__GNUC__)
@@ -88,6 +87,7 @@
 #include <anima/ops/view.hpp>
 
 #include "device_option.hpp"
+#include "image_file.hpp"
 #include "labels_file.hpp"
 
 namespace anima::cli {
@@ -249,30 +249,17 @@ inline std::vector<std::string> detect_class_names(std::int64_t classes, const s
   return names;
 }
 
-// Checks that `path` exists and has an image header stb_image knows, without decoding it.
-inline void check_image_file(const std::string& path) {
-  ANIMA_CHECK(std::filesystem::is_regular_file(path), "detect", "no such image file '", path, "'");
-  int w = 0, h = 0, c = 0;
-  ANIMA_CHECK(stbi_info(path.c_str(), &w, &h, &c) != 0, "detect", "cannot decode image '", path,
-              "': ", stbi_failure_reason() ? stbi_failure_reason() : "not an image stb_image knows");
-}
-
 struct RgbImage {
   int width = 0, height = 0;
   std::vector<unsigned char> pixels;  // row-major RGB
 };
 
 inline RgbImage load_detect_image(const std::string& path) {
-  check_image_file(path);
-  int w = 0, h = 0, channels = 0;
-  unsigned char* rgb = stbi_load(path.c_str(), &w, &h, &channels, 3);
-  ANIMA_CHECK(rgb != nullptr, "detect", "cannot decode image '", path,
-              "': ", stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
+  data::ImageU8 rgb = load_rgb(path, "detect");
   RgbImage im;
-  im.width = w;
-  im.height = h;
-  im.pixels.assign(rgb, rgb + static_cast<std::size_t>(w) * h * 3);
-  stbi_image_free(rgb);
+  im.width = rgb.width;
+  im.height = rgb.height;
+  im.pixels = std::move(rgb.pixels);
   return im;
 }
 
@@ -515,7 +502,7 @@ inline std::vector<DetectResult> detect_images(const DetectOptions& o) {
   options.transform = resize_options(o.min_size, o.max_size, o.square, "detect");
 
   // Everything that can be checked before running is checked before anything is written.
-  for (const auto& f : o.images) check_image_file(f);
+  for (const auto& f : o.images) check_image_file(f, "detect");
   std::vector<fs::path> overlays;
   if (!o.overlay.empty()) overlays = overlay_paths(o.overlay, o.images);
   require_device(device, "detect");

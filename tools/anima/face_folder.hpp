@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
-#include <stb/stb_image.h>
-
 #include <anima/core/error.hpp>
 #include <anima/core/tensor.hpp>
 #include <anima/ops/factory.hpp>
+
+#include "image_file.hpp"
 
 namespace anima::cli {
 
@@ -59,13 +59,9 @@ inline FaceSet load_face_folder(const std::filesystem::path& root, const std::ve
         files.push_back(e.path());
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
-      int w = 0, h = 0, channels = 0;
-      unsigned char* rgb = stbi_load(f.string().c_str(), &w, &h, &channels, 3);
-      ANIMA_CHECK(rgb != nullptr, "face_folder", "cannot decode image '", f.string(),
-                  "': ", stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
+      const data::ImageU8 rgb = load_rgb(f.string(), "face_folder");
       pixels.resize(pixels.size() + per_image);
-      resize_area_planar(rgb, w, h, size, pixels.data() + pixels.size() - per_image);
-      stbi_image_free(rgb);
+      resize_area_planar(rgb.pixels.data(), rgb.width, rgb.height, size, pixels.data() + pixels.size() - per_image);
       labels.push_back(static_cast<std::int64_t>(k));
     }
   }

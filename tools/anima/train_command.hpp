@@ -142,7 +142,8 @@ struct TrainBatch {
 // ColorJitter when `jitter` has any amount), normalised as ImageNet's, into out[3 · size · size].
 inline void augment_into(const data::ImageFolder& folder, std::size_t index, std::uint64_t seed, int size,
                          const data::ColorJitter& jitter, float* out) {
-  data::ImageU8 view = data::random_resized_crop_flip(load_rgb(folder.samples()[index].path.string()), size, seed);
+  data::ImageU8 view =
+      data::random_resized_crop_flip(load_rgb(folder.samples()[index].path.string(), "train"), size, seed);
   if (jitter.brightness > 0 || jitter.contrast > 0 || jitter.saturation > 0 || jitter.hue > 0)
     view = data::color_jitter(view, jitter, data::sample_seed(seed, 1, 0));
   const std::vector<float> v = to_vector<float>(data::to_normalized_tensor(view));

@@ -148,7 +148,7 @@ struct DetectionBatch {
 
 // Image `im` of the annotations, decoded, flipped when `flip`, with its non-crowd objects as targets.
 inline DetectionSample detection_sample(const data::AnnotatedImage& im, bool flip) {
-  data::ImageU8 rgb = load_rgb(im.file.string());
+  data::ImageU8 rgb = load_rgb(im.file.string(), "train");
   ANIMA_CHECK((im.width == 0 || im.width == rgb.width) && (im.height == 0 || im.height == rgb.height), "train", "'",
               im.file.string(), "' is ", rgb.width, "x", rgb.height, ", its annotations say ", im.width, "x",
               im.height);
