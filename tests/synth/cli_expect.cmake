@@ -17,11 +17,11 @@ function(expect_success out_var)
 endfunction()
 
 # expect_failure(<named> <stdout var> <args>...): runs `anima <args>`; fails the test unless it exits
-# non-zero with "anima: error: ... <named> ..." on stderr (the message names the offending file).
+# with status 2 (an anima::Error) with "anima: error: ... <named> ..." on stderr (the message names the offending file).
 function(expect_failure named out_var)
   execute_process(COMMAND "${ANIMA}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(rc EQUAL 0)
-    message(FATAL_ERROR "anima ${ARGV2} should have failed (${MODE}) but exited 0: ${out}")
+  if(NOT rc EQUAL 2)
+    message(FATAL_ERROR "anima ${ARGV2} should have failed with exit status 2 (${MODE}) but exited ${rc}: ${out}")
   endif()
   if(NOT err MATCHES "anima: error: .*${named}")
     message(FATAL_ERROR "expected 'anima: error: ...${named}...' on stderr, got: ${err}")

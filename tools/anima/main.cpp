@@ -2,7 +2,9 @@
 //
 // Each subcommand lives in its own <name>_command.hpp and registers itself with
 // add_<name>_command(app, status); its callback runs inside app.parse() and sets the exit status.
-// Library errors (anima::Error) become one message on stderr and exit status 1; bad command lines
+// Exit status: 0 success; 2 an anima::Error (a bad or missing input, a refused setting: one message
+// on stderr naming the file or the op and what was expected); 1 an unexpected failure (any other
+// exception); 130 a training run stopped by Ctrl-C after saving its checkpoint; bad command lines
 // exit with CLI11's status (usage on stderr). The CUDA backend and the drawing/video libraries live in
 // plugins opened on first use (tools/anima/plugin.hpp), so `anima --help` and CPU work load neither.
 #include <cstdio>
@@ -44,7 +46,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const anima::Error& e) {
     std::fprintf(stderr, "anima: error: %s\n", e.what());
-    return 1;
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "anima: unexpected error: %s\n", e.what());
     return 1;

@@ -14,7 +14,7 @@
 //
 // "num_params" counts the elements of every tensor except BatchNorm's running_mean, running_var and
 // num_batches_tracked; a matched manifest's num_params (torchvision's count) is printed beside it.
-// Errors (missing, corrupt or unsupported files) are anima::Errors naming the file: exit status 1.
+// Errors (missing, corrupt or unsupported files) are anima::Errors naming the file: exit status 2.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 # cmake -DANIMA=<anima> -DDATA=<tests/io/data> -DWORK=<scratch folder> -DMODE=ok|corrupt -P weights_cli.cmake
 #   ok:      `anima weights inspect` (text and --json) and `anima weights convert` on valid checkpoints
-#   corrupt: corrupt / unreadable / missing files exit with status 1 and one message naming the file,
+#   corrupt: corrupt / unreadable / missing files exit with status 2 and one message naming the file,
 #            and convert leaves no output (nor temporary) file behind.
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
@@ -53,16 +53,16 @@ if(MODE STREQUAL "ok")
     message(FATAL_ERROR "convert left temporary files: ${leftovers}")
   endif()
 elseif(MODE STREQUAL "corrupt")
-  run(1 weights inspect "${DATA}/bad_truncated_zip.pth")
+  run(2 weights inspect "${DATA}/bad_truncated_zip.pth")
   expect("${ERR}" "anima: error:" "bad_truncated_zip.pth" "not a valid zip archive")
 
-  run(1 weights inspect "${DATA}/bad_compressed.pth")
+  run(2 weights inspect "${DATA}/bad_compressed.pth")
   expect("${ERR}" "bad_compressed.pth" "is compressed")
 
-  run(1 weights inspect "${WORK}/no_such_file.pth")
+  run(2 weights inspect "${WORK}/no_such_file.pth")
   expect("${ERR}" "no_such_file.pth" "cannot open")
 
-  run(1 weights convert "${DATA}/bad_garbage.bin" "${WORK}/out.safetensors")
+  run(2 weights convert "${DATA}/bad_garbage.bin" "${WORK}/out.safetensors")
   expect("${ERR}" "bad_garbage.bin" "not a weight file")
   file(GLOB written "${WORK}/out.safetensors*")
   if(written)
