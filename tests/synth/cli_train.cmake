@@ -1,6 +1,6 @@
 # tests/synth/cli_train.cmake — runs the real `anima train classifier` binary (ctest cli_train*), on the
 # data TrainCli.WritesFixture (tests/synth/train_test.cpp) leaves in DIR.
-#   cmake -DANIMA=<anima> -DDIR=<fixture dir> -DMODE=json|kill_and_resume|unreadable|inception -P cli_train.cmake
+#   cmake -DANIMA=<anima> -DDIR=<fixture dir> -DMODE=json|kill_and_resume|synth|unreadable|inception -P cli_train.cmake
 # json: a 2-epoch run of a MobileNetV2 on 32x32 crops (colour jitter on) writes config.json (with the
 #       source commit), metrics.jsonl (6 step lines and 2 epoch lines), the checkpoints,
 #       weights.safetensors and the report with its pictures;
@@ -9,6 +9,9 @@
 #       second run with 1 data-loader worker instead of 2: the bits do not depend on it):
 #       checkpoint_last.safetensors and weights.safetensors equal the uninterrupted run's byte for
 #       byte, and metrics.jsonl has the same 8 lines.
+# synth: `anima synth --faces` draws 200 frames; a 3-epoch MobileNetV2 run on its faces/ (8 classes) and
+#       `anima eval classifier` on its test split: metrics.json (split, sample count, accuracy, 8 classes),
+#       the report and its pictures.
 # unreadable: a text file named broken.png among the training images stops a run with an error naming
 #       it; with --skip-unreadable the run finishes and each epoch line counts "skipped": 1.
 # inception: one epoch of inception_v3 at 299x299 (its auxiliary classifier in the loss, which needs
@@ -52,6 +55,36 @@ if(MODE STREQUAL "json")
   endif()
   expect_files("${DIR}/run/eval" "anima eval" report.html)
   message(STATUS "trained and evaluated: val accuracy ${accuracy}")
+elseif(MODE STREQUAL "synth")
+  # The application's own data: faces cut from `anima synth` frames (8 classes in train/, val/, test/).
+  set(_synth "${DIR}/synth_faces")
+  set(_run "${DIR}/run_synth")
+  file(REMOVE_RECURSE "${_synth}" "${_run}")
+  expect_success(_stdout synth --out "${_synth}" --frames 200 --size 256x144 --seed 11 --faces --quiet)
+  expect_success(_stdout train classifier --net mobilenet_v2 --data "${_synth}/faces" --epochs 3 --batch 16
+                 --image-size 32 --resize 36 --lr 0.05 --seed 2 --quiet --out "${_run}")
+  expect_files("${_run}" "anima train" config.json metrics.jsonl weights.safetensors report.html accuracy.png)
+  file(READ "${_run}/config.json" _config)
+  string(JSON _classes LENGTH "${_config}" classes)
+  file(STRINGS "${_run}/metrics.jsonl" _epochs REGEX "\"type\":\"epoch\"")
+  list(LENGTH _epochs _n_epochs)
+  if(NOT _classes EQUAL 8 OR NOT _n_epochs EQUAL 3)
+    message(FATAL_ERROR "training on the synth faces: ${_classes} classes, ${_n_epochs} epoch lines (expected 8, 3)")
+  endif()
+  expect_success(_eval eval classifier --net mobilenet_v2 --weights "${_run}/weights.safetensors"
+                 --data "${_synth}/faces" --resize 36 --crop 32 --out "${_run}/eval" --quiet)
+  file(GLOB_RECURSE _test_images "${_synth}/faces/test/*.jpg")
+  list(LENGTH _test_images _n_test)
+  file(READ "${_run}/eval/metrics.json" _metrics)
+  json_fields("${_metrics}" "" split samples accuracy)
+  string(JSON _per_class LENGTH "${_metrics}" per_class)
+  if(NOT split MATCHES "/test$" OR NOT samples EQUAL _n_test OR accuracy LESS 0 OR accuracy GREATER 1
+     OR NOT _per_class EQUAL 8)
+    message(FATAL_ERROR "eval on the synth test split: split '${split}', ${samples} samples (${_n_test} files), "
+                        "accuracy ${accuracy}, ${_per_class} classes")
+  endif()
+  expect_files("${_run}/eval" "anima eval" report.html confusion_matrix.png roc.png precision_recall.png)
+  message(STATUS "trained on ${_classes} synth classes and evaluated on ${samples} test faces: accuracy ${accuracy}")
 elseif(MODE STREQUAL "kill_and_resume")
   run_whole("${DIR}/whole")
   expect_same_after_kill(classifier "${DIR}/whole" "${DIR}/killed" 5 8 ${_train} --workers 1)
