@@ -101,3 +101,31 @@ function(expect_same_after_kill task whole out steps lines)
     message(FATAL_ERROR "the resumed run's metrics.jsonl has ${_n} lines, expected ${lines}")
   endif()
 endfunction()
+
+# expect_renders_in_browser(<html> <what>): with Debian's chromium installed, renders <html> headless
+# into <html>.png (1200x2600) and fails the test unless the page loaded without a script error and the
+# screenshot holds pictures: a page of text alone compresses to about 15 KB, these reports to 100 KB
+# and more. Without chromium it says so and checks nothing.
+function(expect_renders_in_browser html what)
+  if(NOT EXISTS /usr/bin/chromium)
+    message(STATUS "no /usr/bin/chromium: ${what}'s page not rendered")
+    return()
+  endif()
+  get_filename_component(_dir "${html}" DIRECTORY)
+  set(_shot "${html}.png")
+  file(REMOVE "${_shot}")
+  execute_process(COMMAND /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run
+                          --disable-background-networking --disable-component-update --disable-sync
+                          --hide-scrollbars --window-size=1200,2600 --user-data-dir=${_dir}/chromium_profile
+                          --enable-logging=stderr --screenshot=${_shot} file://${html}
+                  RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _log TIMEOUT 120)
+  file(REMOVE_RECURSE "${_dir}/chromium_profile")
+  if(NOT _rc EQUAL 0 OR NOT EXISTS "${_shot}" OR _log MATCHES "Page load failed|Uncaught|CONSOLE")
+    message(FATAL_ERROR "${what}: chromium did not render ${html} cleanly (exit ${_rc}):\n${_log}")
+  endif()
+  file(SIZE "${_shot}" _bytes)
+  if(_bytes LESS 60000)
+    message(FATAL_ERROR "${what}: the screenshot of ${html} is ${_bytes} bytes: its pictures did not render")
+  endif()
+  message(STATUS "${what}: ${html} rendered in chromium (${_bytes}-byte screenshot)")
+endfunction()

@@ -4,7 +4,8 @@
 # json: a 2-epoch run of a MobileNetV2 on 32x32 crops (colour jitter on) writes config.json (with the
 #       source commit), metrics.jsonl (6 step lines and 2 epoch lines), the checkpoints,
 #       weights.safetensors and the report with its pictures;
-#       `anima eval classifier` then reads the weights and writes metrics.json and report.html.
+#       `anima eval classifier` then reads the weights and writes metrics.json and report.html; the
+#       training report renders in headless Chromium when it is installed.
 # kill_and_resume: the same run ended by SIGKILL after step 5 (--kill-after-steps), then --resume (the
 #       second run with 1 data-loader worker instead of 2: the bits do not depend on it):
 #       checkpoint_last.safetensors and weights.safetensors equal the uninterrupted run's byte for
@@ -54,6 +55,7 @@ if(MODE STREQUAL "json")
     message(FATAL_ERROR "eval of the trained weights: ${samples} samples, accuracy ${accuracy}")
   endif()
   expect_files("${DIR}/run/eval" "anima eval" report.html)
+  expect_renders_in_browser("${DIR}/run/report.html" "anima train")
   message(STATUS "trained and evaluated: val accuracy ${accuracy}")
 elseif(MODE STREQUAL "synth")
   # The application's own data: faces cut from `anima synth` frames (8 classes in train/, val/, test/).

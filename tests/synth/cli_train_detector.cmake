@@ -7,7 +7,8 @@
 #       (4 step lines, 2 epoch lines with the five loss terms and val_mask_ap in [-1, 1]), the
 #       checkpoints, weights.safetensors, report.html with loss.png, ap.png and lr.png; then `anima
 #       detect` reads the weights (class names "jerry"/"tom" from their metadata) and `anima eval
-#       detector` evaluates them on the VIA file (--data too).
+#       detector` evaluates them on the VIA file (--data too); both reports render in headless Chromium
+#       when it is installed.
 # kill_and_resume: from the VIA file, a run ended by SIGKILL after step 3 and resumed (with 1 data-loader
 #       worker instead of 2) ends with checkpoint_last.safetensors and weights.safetensors equal byte for
 #       byte to an uninterrupted run's, and metrics.jsonl with the same 6 lines.
@@ -72,6 +73,8 @@ if(MODE STREQUAL "json")
   if(NOT images EQUAL 6 OR objects LESS 1)
     message(FATAL_ERROR "eval detector of the trained weights: ${images} images, ${objects} objects")
   endif()
+  expect_renders_in_browser("${_run}/report.html" "anima train detector")
+  expect_renders_in_browser("${_run}/eval/report.html" "anima eval detector")
   message(STATUS "trained and evaluated a detector: ${_d} detections on frame 0")
 elseif(MODE STREQUAL "kill_and_resume")
   set(_annotations "--via;${_synth}/via_region_data.json")

@@ -94,8 +94,13 @@ inline void write_train_report(const std::string& run_dir) {
       write_png("lr.png", report::line_plot_png({lr}, report::PlotAxes{"Learning rate", "step", "lr", false, false}));
 
   const nlohmann::json& s = config.at("settings");
-  report::HtmlReport page("anima train " + task + ": " +
-                          s.value("net", s.value("coco", std::string()) + s.value("via", std::string())));
+  // The subject: the classifier's net, else the detector and its annotation file.
+  std::string subject = s.value("net", std::string());
+  if (subject.empty())
+    for (const char* key : {"data", "coco", "via"})
+      if (subject.empty() && !s.value(key, std::string()).empty())
+        subject = "Mask R-CNN R50-FPN on " + std::filesystem::path(s.value(key, std::string())).filename().string();
+  report::HtmlReport page("anima train " + task + ": " + subject);
   page.heading("Settings");
   std::vector<std::vector<std::string>> settings;
   for (auto it = s.begin(); it != s.end(); ++it)

@@ -113,7 +113,7 @@ class HtmlReport {
     return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + html_escape(title_) +
            "</title>\n<style>\n"
            "body{font-family:sans-serif;margin:2em auto;max-width:70em;color:#222}\n"
-           "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .7em;"
+           "table{border-collapse:collapse;margin:1em 0;display:block;max-width:100%;overflow-x:auto}th,td{border:1px solid #ccc;padding:.3em .7em;"
            "text-align:right}th{background:#f4f4f4}tr th:first-child{text-align:left}\n"
            "figure{display:inline-block;margin:.5em;vertical-align:top}img{max-width:100%}\n"
            ".gallery figure{width:10em}.gallery img{width:10em;height:10em;object-fit:contain;background:#eee}\n"
