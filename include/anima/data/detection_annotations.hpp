@@ -124,13 +124,6 @@ class JsonAt {
     ANIMA_CHECK(v.is_array(), op_, file_, ": ", where, " must be an array, found ", io::json_kind_name(v.kind));
     return v.items;
   }
-  std::vector<double> numbers(const io::JsonValue& v, const std::string& where) const {
-    std::vector<double> out;
-    const auto& items = array(v, where);
-    for (std::size_t i = 0; i < items.size(); ++i)
-      out.push_back(number(items[i], where + "[" + std::to_string(i) + "]"));
-    return out;
-  }
 
  private:
   const char* op_;
