@@ -84,10 +84,11 @@ def write_pickles():
     write("pkl_huge_memo_get.pth", pth(PROTO2 + b"j\xff\xff\xff\xff" + STOP))
     # LONG_BINPUT into memo slot 2^32 - 1 (a reader that sizes its memo by the index allocates 32 GB).
     write("pkl_huge_memo_put.pth", pth(PROTO2 + b"}r\xff\xff\xff\xff" + STOP))
-    # 100000 dicts nested as {"state_dict": {"state_dict": ...}} (the wrapper a reader unwraps):
-    # (EMPTY_DICT, "state_dict") x N, then SETITEM x (N - 1).
-    n, key = 100000, b"X\x0a\x00\x00\x00state_dict"
-    write("pkl_deep_nesting.pth", pth(PROTO2 + (b"}" + key) * n + b"}" + b"s" * n + STOP))
+    # 20000 dicts nested as {"state_dict": {"state_dict": ...}} (the wrapper a reader unwraps): the key
+    # stored once in the memo, then (EMPTY_DICT, BINGET key) x N, EMPTY_DICT, SETITEM x N.
+    n, key = 20000, b"X\x0a\x00\x00\x00state_dict"
+    write("pkl_deep_nesting.pth",
+          pth(PROTO2 + key + b"q\x01" + b"0" + (b"}h\x01") * n + b"}" + b"s" * n + STOP))
     # A dict that holds itself under "state_dict" (memo put, get, set): unwrapping it never ends.
     write("pkl_self_reference.pth", pth(PROTO2 + b"}q\x00" + key + b"h\x00s" + STOP))
     # No STOP: the pickle runs off its end.
@@ -141,6 +142,17 @@ def write_images():
     im.save(buf, "JPEG", quality=90)
     good_jpg = buf.getvalue()
     write("jpg_truncated.jpg", good_jpg[:len(good_jpg) * 6 // 10])
+    # The first Huffman table's 16-bit code count raised to 255: 255 + more codes than the 256 a table
+    # holds (stb_image 2.27 writes past its arrays).
+    bad = bytearray(good_jpg)
+    dht = bad.index(b"\xff\xc4")
+    bad[dht + 5 + 15] = 255
+    write("jpg_huffman_overflow.jpg", bytes(bad))
+    # The IDAT chunk's length says 2^31 - 16 bytes in a file of a few hundred.
+    bad = bytearray(good_png)
+    idat = bad.index(b"IDAT") - 4
+    bad[idat:idat + 4] = struct.pack(">I", 0x7FFFFFF0)
+    write("png_chunk_claims_2gb.png", bytes(bad))
     write("text_named.jpg", "a text file with an image's name\n")
     write("empty.png", b"")
 

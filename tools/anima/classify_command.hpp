@@ -12,8 +12,9 @@
 // crop of --crop (0: none), [0, 1], ImageNet mean/std. Defaults: 256/224, inception_v3 342/299 (the
 // sizes of torchvision's weights). inception_v3 runs with transform_input on, as torchvision's
 // inception_v3(weights=...) does; --no-transform-input turns it off (for weights trained without it).
-// Images are decoded by stb_image (PNG, JPEG, BMP, ...) to RGB (alpha dropped, grey replicated, as
-// PIL's convert("RGB")); JPEG decoders may differ from PIL's libjpeg by a few levels on some pixels.
+// Images (PNG, JPEG, BMP) are decoded by stb_image through tools/anima/image_file.hpp to RGB (alpha
+// dropped, grey replicated, as PIL's convert("RGB")); JPEG decoders may differ from PIL's libjpeg by a
+// few levels on some pixels.
 // Output: per image the top-k classes with softmax probabilities; --json prints
 //   [{"file": ..., "topk": [{"index": i, "label": "...", "prob": p}, ...], "logits": [...]}]
 // ("logits" only with --logits). Labels: --labels FILE (one per line), else weights/imagenet_classes.txt

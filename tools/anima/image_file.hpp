@@ -1,11 +1,14 @@
 // tools/anima/image_file.hpp — image files as 8-bit RGB, the one way every command decodes them.
 //
-// stb_image reads PNG, JPEG, BMP, GIF (first frame), TGA, PSD, PIC, PNM and HDR; the result is RGB
-// (alpha dropped, grey replicated, as PIL's convert("RGB")). Before decoding, the header's size is
-// checked: more than kMaxImagePixels pixels is refused without allocating (a 100000 x 100000 PNG is
-// 70 bytes). A JPEG whose last scan has no end-of-image marker is truncated and refused, as PIL
-// refuses it (stb_image would pad the missing data and return a partly grey picture). Every failure
-// is an anima::Error naming the file and what is wrong with it.
+// stb_image decodes PNG, JPEG and BMP (its other decoders are compiled out, stb_impl.cpp); the result
+// is RGB (alpha dropped, grey replicated, as PIL's convert("RGB")). Before stb_image sees a file:
+// - the header's size: more than kMaxImagePixels pixels is refused without allocating (a 100000 x
+//   100000 PNG is 70 bytes);
+// - a PNG's chunks must lie inside the file (check_png_chunks: stb_image allocates what they claim);
+// - a JPEG's segments are walked (check_jpeg_segments): a truncated one is refused as Pillow refuses
+//   it, and Huffman tables that would overflow stb_image 2.27's arrays never reach it.
+// tests/fuzz/fuzz_image.cpp fuzzes all of it. Every failure is an anima::Error naming the file and
+// what is wrong with it.
 #pragma once
 
 #include <algorithm>
@@ -33,22 +36,69 @@ constexpr std::int64_t kMaxImagePixels = std::int64_t{1} << 27;
 inline std::string image_failure_reason() {
   const char* r = stbi_failure_reason();
   const std::string reason = r ? r : "unknown error";
-  if (reason == "unknown image type") return "not an image anima reads (PNG, JPEG, BMP, GIF, TGA, PSD, PNM, HDR)";
+  if (reason == "unknown image type") return "not an image anima reads (PNG, JPEG or BMP)";
   if (reason == "outofdata" || reason == "expected marker" || reason == "bad huffman code")
     return "truncated or corrupt (" + reason + ")";
   return reason;
 }
 
-// True when `bytes` is a JPEG whose last start-of-scan marker (FF DA) is followed by an end-of-image
-// marker (FF D9). Inside entropy-coded data FF is always followed by 00 or a restart marker, so an
-// FF D9 after the last scan is the image's own end.
-inline bool jpeg_has_end(const std::vector<unsigned char>& bytes) {
-  std::size_t last_scan = 0;
-  for (std::size_t i = 0; i + 1 < bytes.size(); ++i)
-    if (bytes[i] == 0xFF && bytes[i + 1] == 0xDA) last_scan = i;
-  for (std::size_t i = last_scan; i + 1 < bytes.size(); ++i)
-    if (bytes[i] == 0xFF && bytes[i + 1] == 0xD9) return true;
-  return false;
+// Walks a JPEG's marker segments from `after_soi` (segments with a 16-bit length; after each SOS the entropy-coded
+// data up to the next marker that is neither a stuffed FF 00 nor a restart marker) and checks what
+// stb_image 2.27 trusts without checking: every Huffman table (DHT) holds at most 256 codes (more
+// overflow its tables), and the segments end with EOI (otherwise the file is truncated: stb_image would
+// pad it and return a partly grey picture, Pillow refuses it). Bytes between segments are skipped, as
+// libjpeg skips them.
+inline void check_jpeg_segments(const std::vector<unsigned char>& b, std::size_t after_soi, const std::string& path,
+                                const char* op) {
+  auto truncated = [&] {
+    fail(op, "cannot decode image '", path, "': truncated (the JPEG data ends before its end-of-image marker)");
+  };
+  std::size_t i = after_soi;
+  while (true) {
+    while (i < b.size() && b[i] != 0xFF) ++i;  // extraneous bytes
+    while (i < b.size() && b[i] == 0xFF) ++i;  // fill bytes
+    if (i >= b.size()) truncated();
+    const unsigned char marker = b[i++];
+    if (marker == 0xD9) return;                                          // EOI
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // TEM, RSTn: no length
+    if (i + 2 > b.size()) truncated();
+    const std::size_t length = static_cast<std::size_t>(b[i]) << 8 | b[i + 1];
+    if (length < 2 || i + length > b.size()) truncated();
+    if (marker == 0xC4) {  // DHT: tables of a class/id byte, 16 code counts, the codes
+      std::size_t p = i + 2;
+      while (p < i + length) {
+        std::size_t codes = 0;
+        for (std::size_t k = 1; k <= 16 && p + k < b.size(); ++k) codes += b[p + k];
+        ANIMA_CHECK(codes <= 256 && p + 17 + codes <= i + length, op, "cannot decode image '", path,
+                    "': corrupt JPEG (a Huffman table of ", codes, " codes in a ", length,
+                    "-byte segment; at most 256 fit)");
+        p += 17 + codes;
+      }
+    }
+    i += length;
+    if (marker == 0xDA)  // SOS: skip the entropy-coded data
+      while (i + 1 < b.size() && !(b[i] == 0xFF && b[i + 1] != 0x00 && (b[i + 1] < 0xD0 || b[i + 1] > 0xD7))) ++i;
+  }
+}
+
+// Walks a PNG's chunks (a 4-byte length, a 4-byte type, the data, a CRC) from byte 8 to IEND and checks
+// that each lies inside the file: stb_image allocates a chunk's stated length before reading it, so a
+// 90-byte file claiming a 2 GB IDAT would cost 2 GB. A file that ends before IEND is truncated.
+inline void check_png_chunks(const std::vector<unsigned char>& b, const std::string& path, const char* op) {
+  std::size_t at = 8;
+  while (true) {
+    ANIMA_CHECK(at + 12 <= b.size(), op, "cannot decode image '", path,
+                "': truncated or corrupt (the PNG ends before its IEND chunk)");
+    const std::uint64_t length = std::uint64_t{b[at]} << 24 | std::uint64_t{b[at + 1]} << 16 |
+                                 std::uint64_t{b[at + 2]} << 8 | std::uint64_t{b[at + 3]};
+    const std::string type(b.begin() + static_cast<std::ptrdiff_t>(at + 4),
+                           b.begin() + static_cast<std::ptrdiff_t>(at + 8));
+    ANIMA_CHECK(at + 12 + length <= b.size(), op, "cannot decode image '", path,
+                "': truncated or corrupt (its PNG chunk at byte ", at, " says ", length,
+                " bytes, more than the file holds)");
+    if (type == "IEND") return;
+    at += 12 + static_cast<std::size_t>(length);
+  }
 }
 
 inline std::vector<unsigned char> read_image_bytes(const std::string& path, const char* op) {
@@ -80,15 +130,18 @@ inline std::pair<int, int> check_image_header(const std::vector<unsigned char>& 
     };
     const std::uint64_t pw = be32(16), ph = be32(20);
     check_pixel_count(pw, ph, path, op);
+    check_png_chunks(bytes, path, op);
   }
+  // Before stb_image sees a JPEG at all: its header parser already builds the Huffman tables. It takes
+  // any run of FF bytes before the SOI's D8.
+  std::size_t soi = 0;
+  while (soi < bytes.size() && bytes[soi] == 0xFF) ++soi;
+  if (soi > 0 && soi < bytes.size() && bytes[soi] == 0xD8) check_jpeg_segments(bytes, soi + 1, path, op);
   ANIMA_CHECK(bytes.size() <= static_cast<std::size_t>(INT32_MAX), op, "image '", path, "' is larger than 2 GiB");
   ANIMA_CHECK(stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels) != 0, op,
               "cannot decode image '", path, "': ", image_failure_reason());
   ANIMA_CHECK(w > 0 && h > 0, op, "image '", path, "' has no pixels");
   check_pixel_count(static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h), path, op);
-  const bool jpeg = bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8;
-  ANIMA_CHECK(!jpeg || jpeg_has_end(bytes), op, "cannot decode image '", path,
-              "': truncated (the JPEG data ends before its end-of-image marker)");
   return {w, h};
 }
 
