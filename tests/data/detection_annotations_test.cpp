@@ -109,7 +109,7 @@ TEST_F(Annotations, CocoPolygonsRleCrowdAndCategoryOrder) {
        "segmentation": [[0, 0, 2, 0, 2, 3, 0, 3]]},
       {"id": 2, "image_id": 7, "category_id": 2, "bbox": [1, 1, 2, 1], "iscrowd": 1,
        "segmentation": {"size": [3, 4], "counts": [4, 2, 6]}},
-      {"id": 3, "image_id": 7, "category_id": 2, "bbox": [1, 0, 1, 1],
+      {"id": 3, "image_id": 7, "category_id": 2, "bbox": [1, 0, 1, 1], "area": 1,
        "segmentation": {"size": [3, 4], "counts": "318"}},
       {"id": 4, "image_id": 7, "category_id": 2, "bbox": [3, 3, 0, 4], "segmentation": []}]})");
   const auto a = data::read_coco(f, dir_);
@@ -129,6 +129,9 @@ TEST_F(Annotations, CocoPolygonsRleCrowdAndCategoryOrder) {
   EXPECT_TRUE(in[1].iscrowd);
   ASSERT_TRUE(in[1].rle.has_value());
   EXPECT_EQ(io::coco_rle_runs_from_string(in[1].rle->counts), (std::vector<std::int64_t>{4, 2, 6}));
+  EXPECT_FALSE(in[0].area.has_value());
+  ASSERT_TRUE(in[2].area.has_value());
+  EXPECT_EQ(*in[2].area, 1.0);  // as the file says
   ASSERT_TRUE(in[2].rle.has_value());
   EXPECT_EQ(io::coco_rle_runs_from_string(in[2].rle->counts), (std::vector<std::int64_t>{3, 1, 8}));
   ASSERT_EQ(a.notes.size(), 1u);
@@ -162,6 +165,7 @@ TEST_F(Annotations, ErrorsNameTheFileAndThePlace) {
       {R"({"image_id": 1.5, "category_id": 1, "bbox": [0, 0, 1, 1]})",
        "annotations[0].image_id is 1.5, expected an integer"},
       {R"({"image_id": 1e300, "category_id": 1, "bbox": [0, 0, 1, 1]})", "annotations[0].image_id is 1e300"},
+      {R"({"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "area": -4})", "annotations[0].area is -4"},
       {R"({"image_id": 1, "category_id": 1, "bbox": [-1, 0, 1, 1]})",
        "annotations[0].bbox[0] is -1, expected a pixel coordinate from 0 to 1048576"},
       {R"({"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "segmentation": [[0, 0, 2, 0, 1e9, 3]]})",

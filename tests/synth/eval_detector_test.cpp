@@ -84,6 +84,26 @@ TEST(EvalDetector, PerfectAndHalfFoundResults) {
   EXPECT_NEAR(e.segm.ap_per_category[1], 0.0, 1e-12);
 }
 
+TEST(EvalDetector, CocoAreaFieldBinsTheObject) {
+  // A 40x40 square (1600 px: medium) whose annotation says area 10000: pycocotools bins it by the
+  // file's area, so it counts as large, for boxes and masks alike.
+  anima::data::DetectionAnnotations ann;
+  ann.classes = {"tom"};
+  ann.images.resize(1);
+  ann.images[0].instances = {square(10, 10, 40, 1)};
+  std::vector<DetectResult> results(1);
+  results[0].width = 80, results[0].height = 60;
+  results[0].detections = {exact(ann.images[0].instances[0], "tom", 0.9, 80, 60)};
+  auto e = anima::cli::evaluate_detections(ann, results);
+  EXPECT_NEAR(e.segm.ap_medium, 1.0, 1e-12);
+  EXPECT_EQ(e.segm.ap_large, -1.0);
+  ann.images[0].instances[0].area = 10000.0;
+  e = anima::cli::evaluate_detections(ann, results);
+  EXPECT_EQ(e.segm.ap_medium, -1.0);
+  EXPECT_NEAR(e.segm.ap_large, 1.0, 1e-12);
+  EXPECT_NEAR(e.bbox.ap_large, 1.0, 1e-12);
+}
+
 TEST(EvalDetector, CommandWritesMetricsForAViaProject) {
   const fs::path dir = fs::temp_directory_path() / ("anima_eval_detector_" + std::to_string(::getpid()));
   fs::create_directories(dir);

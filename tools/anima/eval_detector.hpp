@@ -11,7 +11,8 @@
 // the annotations' classes by name (the checkpoint's "labels" metadata, or --labels of detect), else,
 // when the checkpoint has no names and as many classes as the annotations, by label id.
 // Ground truth: boxes as annotated, masks rasterised as pycocotools does (io/coco_polygon.hpp) or the
-// RLE given, areas = the mask's pixel count, crowd flags kept. Then COCO's box and mask metrics
+// RLE given, areas = COCO's "area" when the file gives one (what pycocotools bins small / medium /
+// large by), else the mask's pixel count; crowd flags kept. Then COCO's box and mask metrics
 // (anima/metrics/coco_eval.hpp): OUT/metrics.json
 //   {"schema": "anima.eval.detector/1", "weights", "annotations", "classes", "images", "objects",
 //    "bbox": {"AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
@@ -90,7 +91,7 @@ inline DetectorEvaluation evaluate_detections(const data::DetectionAnnotations& 
       g.iscrowd = inst.iscrowd;
       g.mask.height = h, g.mask.width = w;
       g.mask.runs = io::coco_rle_runs(data::instance_mask(inst, h, w, im.file), h, w);
-      g.area = metrics::detail::mask_area(g.mask);
+      g.area = inst.area ? *inst.area : metrics::detail::mask_area(g.mask);
       gts.push_back(std::move(g));
       ++e.objects;
     }

@@ -10,9 +10,9 @@
 //   in `notes`). The class is the region attribute `label_attribute` ("character" by default); the
 //   classes are `classes` when given (an unknown name is an error), else the names found, sorted.
 // COCO (read_coco): "images" (id, file_name, width, height), "annotations" (image_id, category_id,
-//   bbox [x, y, w, h], iscrowd, segmentation: a list of polygons [x0, y0, x1, y1, ...] or an RLE
-//   {"size": [h, w], "counts": "<compressed>" or [runs]}), "categories" (id, name). Classes are the
-//   categories in increasing id order.
+//   bbox [x, y, w, h], iscrowd, area (optional: what COCO's evaluation bins by), segmentation: a list
+//   of polygons [x0, y0, x1, y1, ...] or an RLE {"size": [h, w], "counts": "<compressed>" or [runs]}),
+//   "categories" (id, name). Classes are the categories in increasing id order.
 // Labels count from 1 (0 is the background, as torchvision's detection models expect); classes[l − 1]
 // names label l. Boxes are [x1, y1, x2, y2] in pixels (x2 = x + w). An instance whose box has no area
 // is dropped and counted in `notes` (torchvision's detection training rejects such boxes).
@@ -48,6 +48,7 @@ struct AnnotatedInstance {
   bool iscrowd = false;
   std::vector<std::vector<double>> polygons;  // each x0, y0, x1, y1, ... in pixels
   std::optional<io::CocoRle> rle;             // a COCO RLE segmentation instead of polygons
+  std::optional<double> area;                 // COCO's "area" when the file gives one (pixels)
 };
 
 struct AnnotatedImage {
@@ -297,6 +298,11 @@ inline DetectionAnnotations read_coco(const std::filesystem::path& json, const s
     ANIMA_CHECK(b.size() == 4, op, json.string(), ": ", w, ".bbox has ", b.size(), " numbers, expected 4");
     inst.box = {b[0], b[1], b[0] + b[2], b[1] + b[3]};
     if (const io::JsonValue* crowd = anns[i].find("iscrowd")) inst.iscrowd = at.number(*crowd, w + ".iscrowd") != 0;
+    if (const io::JsonValue* area = anns[i].find("area")) {
+      inst.area = at.number(*area, w + ".area");
+      ANIMA_CHECK(*inst.area >= 0, op, json.string(), ": ", w, ".area is ", area->text,
+                  ", expected a pixel count >= 0");
+    }
     if (const io::JsonValue* seg = anns[i].find("segmentation")) {
       if (seg->is_array()) {
         for (std::size_t p = 0; p < seg->items.size(); ++p) {
