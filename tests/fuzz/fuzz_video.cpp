@@ -1,9 +1,9 @@
-// Fuzz target: video files through `anima frames` (tools/anima/frames_command.hpp: OpenCV's
+// Fuzz target: video files through `anima frames` (tools/anima/frames_extract.hpp: OpenCV's
 // VideoCapture with FFmpeg, every frame grabbed, the first one decoded and written as PNG). Slow per
 // input (FFmpeg probes the container): run it with a file-based corpus of small videos.
 #include "fuzz_input.hpp"
 
-#include "anima/frames_command.hpp"
+#include "anima/frames_extract.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   anima::fuzz::with_input_file(data, size, ".mp4", [](const std::string& path) {

@@ -26,7 +26,7 @@
 #include <anima/core/error.hpp>
 #include <anima/data/detection_annotations.hpp>
 
-#include "anima/frames_command.hpp"
+#include "anima/frames_extract.hpp"
 #include "synth/dataset.hpp"
 
 namespace fs = std::filesystem;

@@ -126,22 +126,26 @@ inline std::shared_ptr<nn::Module> build_classifier(const std::string& net, cons
   return model;
 }
 
-// weights/imagenet_classes.txt beside the executable, in the source tree, or under the working folder.
-inline std::filesystem::path find_default_labels() {
+// weights/<relative> beside the executable (../../weights from build/tools/anima, ../share/anima when
+// installed), in the source tree, or under the working folder; empty when none has it.
+inline std::filesystem::path find_project_file(const std::filesystem::path& relative) {
   namespace fs = std::filesystem;
   std::vector<fs::path> candidates;
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    candidates.push_back(exe.parent_path() / ".." / ".." / "weights" / "imagenet_classes.txt");   // build/tools/anima
-    candidates.push_back(exe.parent_path() / ".." / "share" / "anima" / "imagenet_classes.txt");  // installed
+    candidates.push_back(exe.parent_path() / ".." / ".." / "weights" / relative);
+    candidates.push_back(exe.parent_path() / ".." / "share" / "anima" / relative);
   }
-  candidates.push_back(fs::path(__FILE__).parent_path() / ".." / ".." / "weights" / "imagenet_classes.txt");
-  candidates.push_back(fs::path("weights") / "imagenet_classes.txt");
+  candidates.push_back(fs::path(__FILE__).parent_path() / ".." / ".." / "weights" / relative);
+  candidates.push_back(fs::path("weights") / relative);
   for (const auto& c : candidates)
     if (fs::is_regular_file(c, ec)) return c;
   return {};
 }
+
+// weights/imagenet_classes.txt, found as find_project_file finds it.
+inline std::filesystem::path find_default_labels() { return find_project_file("imagenet_classes.txt"); }
 
 // Softmax in double on the host (p_k = e^(l_k - max) / sum_i e^(l_i - max)), so probabilities sum to
 // 1 within 1e-15 (float32's softmax can exceed 1 by ~1e-7). Non-finite logits are an error naming

@@ -1,6 +1,6 @@
 // tools/anima/eval_command.hpp — `anima eval classifier`: a classifier's metrics on a labelled image
 // folder, as scikit-learn reports them (include/anima/metrics). `anima eval detector` is in
-// tools/anima/eval_detector.hpp; both register here.
+// tools/anima/eval_detector.hpp and `anima eval analyze` in tools/anima/eval_analyze.hpp; all register here.
 //
 //   anima eval classifier --net NET --weights FILE --data DIR --out OUT [--split NAME] [--resize N]
 //                         [--crop N] [--batch 16] [--device cpu|cuda[:N]] [--no-transform-input] [--quiet]
@@ -52,6 +52,7 @@
 #include <anima/metrics/one_vs_rest.hpp>
 
 #include "classify_command.hpp"
+#include "eval_analyze.hpp"
 #include "eval_detector.hpp"
 #include "media.hpp"
 #include "progress_line.hpp"
@@ -283,6 +284,7 @@ inline CLI::App* add_eval_command(CLI::App& app, int& status, EvalReportWriter w
   CLI::App* eval = app.add_subcommand("eval", "evaluate a trained model on labelled data (metrics.json)");
   eval->require_subcommand(1);
   add_eval_detector_command(*eval, status, write_detector_report);
+  add_eval_analyze_command(*eval, status);
   auto opts = std::make_shared<EvalClassifierOptions>();
   CLI::App* cmd = eval->add_subcommand("classifier", "precision, recall, F1, confusion matrix, PR and ROC curves");
   cmd->add_option("--net", opts->classifier.net, "vgg16, vgg16_bn, resnet50, mobilenet_v2 or inception_v3")

@@ -15,6 +15,7 @@
 #include <anima/core/error.hpp>
 
 #include "agreement_command.hpp"
+#include "analyze_command.hpp"
 #include "classify_command.hpp"
 #include "cuda_backend.hpp"
 #include "demo_command.hpp"
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   anima::cli::add_classify_command(app, status);
   anima::cli::add_detect_command(app, status);
   anima::cli::add_devices_command(app, status);
+  anima::cli::add_analyze_command(app, status);
   anima::cli::add_agreement_command(app, status);
   anima::cli::add_eval_command(app, status);
   anima::cli::add_train_command(app, status, anima::cli::kSourceCommit);

@@ -1,11 +1,13 @@
 // tools/anima/media_plugin.cpp — libanima_media.so: the commands that link cairo and OpenCV videoio
-// (synth, frames, demo, the train and eval reports), opened by the anima tool through tools/anima/media.hpp.
+// (synth, frames, demo, analyze's video in and out, the reports), opened by the anima tool through tools/anima/media.hpp.
+#include "analyze_report.hpp"
 #include "demo_command.hpp"
 #include "eval_detector_report.hpp"
 #include "eval_report.hpp"
 #include "train_report.hpp"
-#include "frames_command.hpp"
+#include "frames_extract.hpp"
 #include "synth_command.hpp"
+#include "video_source.hpp"
 
 extern "C" int anima_media_synth(anima::cli::SynthCommandOptions& options) { return anima::cli::run_synth(options); }
 
@@ -26,4 +28,19 @@ extern "C" void anima_media_eval_detector_report(const anima::cli::DetectorEvalu
                                                  const anima::cli::EvalDetectorOptions& options,
                                                  const std::vector<std::string>& overlays) {
   anima::cli::write_eval_detector_report(evaluation, options, overlays);
+}
+
+extern "C" std::unique_ptr<anima::cli::VideoFrames> anima_media_open_video_frames(const std::string& path, int every,
+                                                                                  const char* op) {
+  return anima::cli::open_video_frames(path, every, op);
+}
+
+extern "C" std::unique_ptr<anima::cli::VideoFrameSink> anima_media_open_video_sink(const std::string& path, double fps,
+                                                                                   int width, int height,
+                                                                                   const char* op) {
+  return anima::cli::open_video_sink(path, fps, width, height, op);
+}
+
+extern "C" void anima_media_analyze_report(const anima::cli::AnalyzeResult& result, const std::string& out_dir) {
+  anima::cli::write_analyze_report(result, out_dir);
 }

@@ -25,7 +25,8 @@
 //   checkpoint_last.safetensors  everything a resumed run needs: after every epoch, every
 //                                --checkpoint-every steps, and on Ctrl-C (then the exit status is 130)
 //   checkpoint_best.safetensors  the same, for the best validation accuracy so far
-//   weights.safetensors          the best model alone (with the class names as metadata "labels"),
+//   weights.safetensors          the best model alone (with the class names as metadata "labels" and
+//                                the net's name as "net"),
 //                                what `anima classify` and `anima eval classifier` read
 //   report.html, loss.png, accuracy.png, lr.png   the run so far (tools/anima/train_report.hpp),
 //                                rebuilt after every epoch
@@ -248,7 +249,7 @@ class ClassifierTask {
   void export_best() const {
     nlohmann::json labels = train_.classes();
     io::save_weights_safetensors((std::filesystem::path(o_.run.out) / "weights.safetensors").string(),
-                                 model_->state_dict(), {{"labels", labels.dump()}});
+                                 model_->state_dict(), {{"labels", labels.dump()}, {"net", o_.net}});
   }
 
  private:

@@ -1,0 +1,411 @@
+// tools/anima/analyze_command.hpp — `anima analyze`: a cartoon video in, who shows which emotion when
+// out; the system of Jain et al. (2021) as one command.
+//
+//   anima analyze VIDEO --out DIR [--every 15] [--detector W] [--classifier W] [--net NET]
+//                 [--batch 32] [--square 1280] [--score 0.5] [--mask-threshold 0.5]
+//                 [--device cpu|cuda[:N]] [--no-video] [--quiet]
+//
+// The pipeline is the paper's: every --every-th frame is decoded (OpenCV, a reader thread decoding
+// ahead) and turned BGR -> RGB; Mask R-CNN (--detector: a checkpoint `anima detect` reads) letterboxes
+// it into a --square x --square canvas and finds the faces; each face with score >= --score is cut
+// out by its box and multiplied by its binary mask (probability > --mask-threshold; background black,
+// data::masked_face_crop), resized to 256 x 256, then given the classifier's evaluation transform
+// (resize 256, centre crop 224; inception_v3 342 / 299) and ImageNet normalisation, as
+// `anima train classifier` trained it; faces are classified --batch at a time, batches filled across
+// frames, by the --classifier (a checkpoint of NET; NET and the class names come from the weights'
+// metadata when `anima train classifier` wrote them, --net otherwise). Without --detector and
+// --classifier the demo models weights/demo/{detector,classifier}.safetensors are used.
+// DIR receives (each written to a temporary name and renamed): timeline.json, timeline.csv,
+// subtitles.srt, subtitles.vtt (tools/anima/analyze_timeline.hpp), annotated.mp4 (the sampled frames,
+// at fps / every, with masks, boxes and "<character> <emotion> <probability>" drawn; not with
+// --no-video), report.html with its pictures and faces/<class>.png, the most probable face of each
+// class (tools/anima/analyze_report.hpp). A progress line goes to stderr.
+// Failures: a missing or unreadable video, weights that do not load, an unknown net are errors before
+// anything is written. A video that breaks off (frames the container announced that cannot be
+// decoded, a decoder failure) gives the files for what was read, marked "complete": false with the
+// reason, then an error naming the video: exit status 2.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <anima/autograd/grad_mode.hpp>
+#include <anima/core/copy.hpp>
+#include <anima/core/error.hpp>
+#include <anima/data/face_crop.hpp>
+#include <anima/data/imagenet_transforms.hpp>
+#include <anima/io/coco_rle.hpp>
+#include <anima/io/safetensors.hpp>
+#include <anima/io/weights_file.hpp>
+
+#include "analyze_timeline.hpp"
+#include "classify_command.hpp"
+#include "detect_command.hpp"
+#include "frame_prefetch.hpp"
+#include "media.hpp"
+#include "progress_line.hpp"
+
+namespace anima::cli {
+
+struct AnalyzeOptions {
+  std::string video, out;
+  int every = 15;
+  std::string detector, classifier, net;
+  int batch = 32;
+  int square = 1280;
+  double score = 0.5;
+  double mask_threshold = 0.5;
+  std::string device = "cpu";
+  bool no_video = false;
+  bool quiet = false;
+};
+
+// weights/demo/<file> beside the executable (build tree or installed), in the source tree or under
+// the working folder; empty when none has it.
+inline std::string find_demo_weights(const std::string& file) {
+  const std::filesystem::path found = find_project_file(std::filesystem::path("demo") / file);
+  return found.empty() ? std::string() : found.string();
+}
+
+// The safetensors metadata of `path` ({} for other formats).
+inline std::map<std::string, std::string> weights_metadata(const std::string& path) {
+  if (io::detect_weights_format(path) != io::WeightsFormat::Safetensors) return {};
+  return io::load_safetensors(path).metadata;
+}
+
+inline std::vector<std::string> metadata_labels(const std::map<std::string, std::string>& metadata,
+                                                const std::string& path) {
+  const auto it = metadata.find("labels");
+  if (it == metadata.end()) return {};
+  try {
+    return nlohmann::json::parse(it->second).get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    fail("analyze", "'", path, "': the metadata \"labels\" is not a JSON list of strings: ", e.what());
+  }
+}
+
+// A face waiting for the classifier.
+struct PendingFace {
+  std::size_t frame = 0;  // sequence number of its frame
+  std::size_t face = 0;   // index in that frame
+  Tensor input;           // [3, S, S]
+  data::ImageU8 crop;     // the masked 256 x 256 crop
+};
+
+// A sampled frame whose faces are not all classified yet.
+struct PendingFrame {
+  AnalyzedFrame result;
+  DetectResult detections;  // for drawing
+  RgbImage image;           // kept only for the annotated video
+  std::size_t unclassified = 0;
+};
+
+class VideoAnalysis {
+ public:
+  explicit VideoAnalysis(const AnalyzeOptions& o) : o_(o) {
+    ANIMA_CHECK(o.every >= 1, "analyze", "--every must be at least 1, got ", o.every);
+    ANIMA_CHECK(o.batch >= 1, "analyze", "--batch must be at least 1, got ", o.batch);
+    ANIMA_CHECK(o.square >= 32, "analyze", "--square must be at least 32, got ", o.square);
+    ANIMA_CHECK(o.score >= 0 && o.score <= 1, "analyze", "--score must be in [0, 1], got ", o.score);
+    ANIMA_CHECK(o.mask_threshold >= 0 && o.mask_threshold <= 1, "analyze", "--mask-threshold must be in [0, 1], got ",
+                o.mask_threshold);
+    ANIMA_CHECK(!o.out.empty(), "analyze", "--out DIR is required");
+    // The video is opened first, so that a bad video is reported before the models are read.
+    video_ = media_plugin().open_video_frames(o.video, o.every, "analyze");
+    detector_path_ = o.detector.empty() ? find_demo_weights("detector.safetensors") : o.detector;
+    classifier_path_ = o.classifier.empty() ? find_demo_weights("classifier.safetensors") : o.classifier;
+    ANIMA_CHECK(!detector_path_.empty(), "analyze",
+                "no --detector given and no demo detector (weights/demo/detector.safetensors) was found");
+    ANIMA_CHECK(!classifier_path_.empty(), "analyze",
+                "no --classifier given and no demo classifier (weights/demo/classifier.safetensors) was found");
+    device_ = parse_device_option(o.device, "analyze");
+    require_device(device_, "analyze");
+    load_detector();
+    load_classifier_net();
+  }
+
+  // Runs the whole video; writes the files; throws when the video broke off (after writing).
+  AnalyzeResult run() {
+    namespace fs = std::filesystem;
+    const auto start = std::chrono::steady_clock::now();
+    ANIMA_CHECK(video_ != nullptr, "analyze", "the video '", o_.video, "' was analysed already");
+    const std::unique_ptr<VideoFrames> video = std::move(video_);
+    std::error_code ec;
+    fs::create_directories(o_.out, ec);
+    ANIMA_CHECK(fs::is_directory(o_.out), "analyze", "cannot create the output folder '", o_.out, "'");
+    result_ = AnalyzeResult{};
+    result_.video = o_.video;
+    result_.every = o_.every;
+    result_.classes = classes_;
+    result_.best.assign(classes_.size(), BestFace{});
+    result_.settings = {{"every", o_.every},         {"square", o_.square}, {"score", o_.score},
+                        {"mask_threshold", o_.mask_threshold}, {"batch", o_.batch},   {"device", device_.str()},
+                        {"crop", 256},               {"classifier_resize", classifier_.resize},
+                        {"classifier_crop", classifier_.crop}};
+    result_.models = {{"detector", detector_path_},
+                      {"detector_classes", detector_names_},
+                      {"classifier", classifier_path_},
+                      {"net", net_},
+                      {"classes", classes_}};
+    {
+      const VideoStreamStats& s = video->stats();  // the container's figures, read before decoding starts
+      result_.fps = s.fps;
+      result_.frames_announced = s.announced;
+      result_.width = s.width;
+      result_.height = s.height;
+    }
+    const std::size_t expected =
+        result_.frames_announced > 0 ? static_cast<std::size_t>((result_.frames_announced + o_.every - 1) / o_.every) : 0;
+    ProgressLine progress("analyze", expected, "frames", o_.quiet);
+    progress_ = &progress;
+    std::string broke_off;
+    {
+      FramePrefetcher frames(*video, 4);
+      SampledFrame frame;
+      while (true) {
+        try {  // only the decoder's failures end the video early; the nets' errors propagate
+          if (!frames.next(frame)) break;
+        } catch (const std::exception& e) {
+          broke_off = e.what();
+          break;
+        }
+        analyze_frame(std::move(frame));
+      }
+    }
+    while (!pending_faces_.empty()) classify_pending(pending_faces_.size());
+    flush_frames();
+    const VideoStreamStats& s = video->stats();
+    if (broke_off.empty() && s.missing > 0)
+      broke_off = "the video announced " + std::to_string(s.announced) + " frames but could be decoded only up to frame " +
+                  std::to_string(s.announced - s.missing) + " (truncated or corrupt)";
+    if (sink_) sink_->finish();
+    result_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (result_.frames.empty() && !broke_off.empty())
+      fail("analyze", "no frame of video '", o_.video, "' could be decoded: ", broke_off);
+    ANIMA_CHECK(!result_.frames.empty(), "analyze", "no frame of video '", o_.video,
+                "' could be decoded (corrupt, truncated or empty?)");
+    result_.complete = broke_off.empty();
+    result_.error = broke_off;
+    write_timeline_files(result_, o_.out);
+    media_plugin().analyze_report(result_, o_.out);
+    if (!result_.complete)
+      fail("analyze", "video '", o_.video, "' broke off: ", broke_off, "; what was read is in '", o_.out,
+           "', marked incomplete");
+    return std::move(result_);
+  }
+
+ private:
+  void load_detector() {
+    nets::maskrcnn::MaskRcnnOptions options;
+    options.transform = resize_options(0, 0, o_.square, "analyze");
+    std::map<std::string, std::string> metadata;
+    NoGradGuard no_grad;
+    detector_ = load_maskrcnn(detector_path_, options, metadata);
+    detector_names_ = detect_class_names(detector_->num_classes(), "", metadata, detector_path_);
+    if (device_.is_cuda()) detector_->to(device_);
+    detect_options_.weights = detector_path_;
+    detect_options_.score = o_.score;
+    detect_options_.mask_threshold = o_.mask_threshold;
+  }
+
+  void load_classifier_net() {
+    const std::map<std::string, std::string> metadata = weights_metadata(classifier_path_);
+    net_ = o_.net;
+    if (const auto it = metadata.find("net"); net_.empty() && it != metadata.end()) net_ = it->second;
+    ANIMA_CHECK(!net_.empty(), "analyze", "'", classifier_path_,
+                "' does not say which net it is (no \"net\" metadata): give --net (", nets::net_names_str(), ")");
+    ClassifyOptions c;
+    c.net = net_;
+    c.weights = classifier_path_;
+    c.device = o_.device;
+    classifier_ = load_classifier(c, "analyze");
+    classes_ = metadata_labels(metadata, classifier_path_);
+    if (classes_.empty())
+      for (int k = 0; k < classifier_.classes; ++k) classes_.push_back("class_" + std::to_string(k));
+    ANIMA_CHECK(static_cast<int>(classes_.size()) == classifier_.classes, "analyze", "'", classifier_path_, "' names ",
+                classes_.size(), " classes in its metadata but its head has ", classifier_.classes);
+  }
+
+  void analyze_frame(SampledFrame frame) {
+    NoGradGuard no_grad;
+    if (result_.width == 0) result_.width = frame.rgb.width, result_.height = frame.rgb.height;
+    PendingFrame pf;
+    pf.result.frame = frame.index;
+    pf.result.time = frame.time;
+    pf.image.width = frame.rgb.width;
+    pf.image.height = frame.rgb.height;
+    pf.image.pixels = std::move(frame.rgb.pixels);
+    Tensor x = image_tensor(pf.image);
+    if (device_.is_cuda()) x = to(x, device_);
+    std::vector<nets::maskrcnn::ImageDetections> dets = detector_->detect({x});
+    nets::maskrcnn::ImageDetections& d = dets.at(0);
+    if (device_.is_cuda()) {
+      d.boxes = to(d.boxes, Device::cpu());
+      d.scores = to(d.scores, Device::cpu());
+      d.labels = to(d.labels, Device::cpu());
+    }
+    pf.detections = collect_detections(o_.video, pf.image, d, detect_options_, detector_names_);
+    data::ImageU8 rgb(0, 0, 3);
+    rgb.width = pf.image.width;
+    rgb.height = pf.image.height;
+    rgb.pixels = std::move(pf.image.pixels);
+    const std::size_t sequence = first_pending_ + pending_frames_.size();
+    for (std::size_t k = 0; k < pf.detections.detections.size(); ++k) {
+      const Detection& det = pf.detections.detections[k];
+      AnalyzedFace face;
+      face.detected_as = det.label;
+      face.score = det.score;
+      face.box = {det.box[0], det.box[1], det.box[2], det.box[3]};
+      pf.result.faces.push_back(face);
+      PendingFace pending;
+      pending.frame = sequence;
+      pending.face = k;
+      pending.crop = data::masked_face_crop(rgb, io::coco_rle_decode(det.mask), face.box, 256);
+      pending.input = data::imagenet_eval_transform(pending.crop, classifier_.resize, classifier_.crop);
+      pending_faces_.push_back(std::move(pending));
+    }
+    pf.unclassified = pf.detections.detections.size();
+    if (!o_.no_video) pf.image.pixels = std::move(rgb.pixels);
+    pending_frames_.push_back(std::move(pf));
+    while (pending_faces_.size() >= static_cast<std::size_t>(o_.batch)) classify_pending(static_cast<std::size_t>(o_.batch));
+    flush_frames();
+  }
+
+  // Classifies the first n pending faces in one forward.
+  void classify_pending(std::size_t n) {
+    NoGradGuard no_grad;
+    std::vector<Tensor> inputs;
+    for (std::size_t i = 0; i < n; ++i) inputs.push_back(pending_faces_[i].input);
+    Tensor batch = stack_images(inputs);
+    if (classifier_.device.is_cuda()) batch = to(batch, classifier_.device);
+    const std::vector<float> logits = to_vector<float>(to(classifier_.model->forward(batch), Device::cpu()));
+    const std::size_t k = classes_.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      PendingFace& p = pending_faces_[i];
+      PendingFrame& pf = pending_frames_.at(p.frame - first_pending_);
+      AnalyzedFace& face = pf.result.faces.at(p.face);
+      face.probabilities = softmax_probabilities(
+          std::vector<float>(logits.begin() + static_cast<std::ptrdiff_t>(i * k),
+                             logits.begin() + static_cast<std::ptrdiff_t>((i + 1) * k)),
+          o_.video, classifier_path_);
+      const std::size_t top = static_cast<std::size_t>(
+          std::max_element(face.probabilities.begin(), face.probabilities.end()) - face.probabilities.begin());
+      face.class_name = classes_[top];
+      face.probability = face.probabilities[top];
+      const auto [emotion, character] = split_class_name(face.class_name);
+      face.emotion = emotion;
+      face.character = character.empty() ? face.detected_as : character;
+      BestFace& best = result_.best[top];
+      if (face.probability > best.probability) {
+        best.probability = face.probability;
+        best.frame = pf.result.frame;
+        best.time = pf.result.time;
+        best.crop = std::move(p.crop);
+      }
+      --pf.unclassified;
+    }
+    pending_faces_.erase(pending_faces_.begin(), pending_faces_.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+
+  // Hands on every frame at the front whose faces are all classified: drawn into the video, added to
+  // the timeline.
+  void flush_frames() {
+    while (!pending_frames_.empty() && pending_frames_.front().unclassified == 0) {
+      PendingFrame& pf = pending_frames_.front();
+      if (!o_.no_video) write_video_frame(pf);
+      result_.frames.push_back(std::move(pf.result));
+      pending_frames_.pop_front();
+      ++first_pending_;
+      progress_->update(result_.frames.size());
+    }
+  }
+
+  void write_video_frame(PendingFrame& pf) {
+    if (!sink_) {
+      const double fps = result_.fps > 0 ? result_.fps / o_.every : 1.0;
+      sink_ = media_plugin().open_video_sink((std::filesystem::path(o_.out) / "annotated.mp4").string(), fps,
+                                             pf.image.width - pf.image.width % 2, pf.image.height - pf.image.height % 2,
+                                             "analyze");
+    }
+    for (std::size_t k = 0; k < pf.result.faces.size(); ++k) {
+      const AnalyzedFace& face = pf.result.faces[k];
+      Detection& det = pf.detections.detections[k];
+      det.label = face.character + " " + face.emotion;
+      det.score = face.probability;
+      det.label_id = static_cast<std::int64_t>(std::find(classes_.begin(), classes_.end(), face.class_name) -
+                                               classes_.begin()) +
+                     1;
+    }
+    draw_detections(pf.image, pf.detections);
+    data::ImageU8 frame(pf.image.width - pf.image.width % 2, pf.image.height - pf.image.height % 2, 3);
+    for (int y = 0; y < frame.height; ++y)  // H.264 wants even sides: the last odd row / column goes
+      std::copy_n(pf.image.pixels.begin() + static_cast<std::ptrdiff_t>(y) * pf.image.width * 3, frame.width * 3,
+                  frame.pixels.begin() + static_cast<std::ptrdiff_t>(y) * frame.width * 3);
+    sink_->write(frame);
+  }
+
+  AnalyzeOptions o_;
+  std::unique_ptr<VideoFrames> video_;
+  Device device_ = Device::cpu();
+  std::string detector_path_, classifier_path_, net_;
+  std::shared_ptr<nets::maskrcnn::MaskRCNN> detector_;
+  std::vector<std::string> detector_names_;
+  DetectOptions detect_options_;
+  LoadedClassifier classifier_;
+  std::vector<std::string> classes_;
+  AnalyzeResult result_;
+  std::deque<PendingFrame> pending_frames_;
+  std::size_t first_pending_ = 0;  // sequence number of pending_frames_.front()
+  std::vector<PendingFace> pending_faces_;
+  std::unique_ptr<VideoFrameSink> sink_;
+  ProgressLine* progress_ = nullptr;
+};
+
+inline int run_analyze(const AnalyzeOptions& o) {
+  VideoAnalysis analysis(o);
+  const AnalyzeResult r = analysis.run();
+  const std::size_t faces = face_count(r);
+  std::printf("anima analyze: %zu sampled frames, %zu faces in %.1f s (%.2f frames/s); report: %s\n", r.frames.size(),
+              faces, r.seconds, r.seconds > 0 ? static_cast<double>(r.frames.size()) / r.seconds : 0.0,
+              (std::filesystem::path(o.out) / "report.html").string().c_str());
+  if (faces == 0) std::printf("anima analyze: no faces were found in '%s'\n", o.video.c_str());
+  return 0;
+}
+
+// Registers `anima analyze`; its exit status goes to `status`.
+inline CLI::App* add_analyze_command(CLI::App& app, int& status) {
+  auto opts = std::make_shared<AnalyzeOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "analyze", "find the characters' faces in a video and their emotions: timeline, subtitles, annotated video, report");
+  cmd->add_option("video", opts->video, "the video file")->required();
+  cmd->add_option("--out", opts->out, "output folder")->required();
+  cmd->add_option("--every", opts->every, "analyse one frame in every N (default 15, as in the paper)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--detector", opts->detector, "Mask R-CNN weights (default: the demo detector)");
+  cmd->add_option("--classifier", opts->classifier, "emotion classifier weights (default: the demo classifier)");
+  cmd->add_option("--net", opts->net, "the classifier's net when its weights do not say (" + nets::net_names_str() + ")");
+  cmd->add_option("--batch", opts->batch, "faces per classifier forward (default 32)")->check(CLI::PositiveNumber);
+  cmd->add_option("--square", opts->square, "the detector's letterbox side (default 1280)");
+  cmd->add_option("--score", opts->score, "keep faces with a detection score >= this (default 0.5)");
+  cmd->add_option("--mask-threshold", opts->mask_threshold, "mask probability above which a pixel is the face");
+  cmd->add_option("--device", opts->device, "cpu or cuda[:N]");
+  cmd->add_flag("--no-video", opts->no_video, "do not write annotated.mp4");
+  cmd->add_flag("--quiet", opts->quiet, "no progress line");
+  cmd->callback([opts, &status] { status = run_analyze(*opts); });
+  return cmd;
+}
+
+}  // namespace anima::cli
