@@ -3,7 +3,8 @@
 # with its true timeline, a Mask R-CNN with the golden fixture's weights (it finds ~100 things per frame
 # above 0.05, whatever they are), the same made blind (finds nothing), an 8-class MobileNetV2 whose
 # metadata names its classes and net, a Motion-JPEG AVI cut at 60% and a text file named .mp4.
-#   cmake -DANIMA=<anima> -DDIR=<fixture dir> -DMODE=json|no_faces|truncated|not_video -P cli_analyze.cmake
+#   cmake -DANIMA=<anima> -DDIR=<fixture dir> -DMODE=json|no_faces|truncated|kill_and_resume|not_video
+#         -P cli_analyze.cmake
 # json:      every 4th frame at --square 160, faces kept from score 0.975 (the golden weights score
 #            everything 0.84-0.98: this keeps 0 to 5 per frame): timeline.json (schema, 6 sampled frames, faces and their
 #            fields, complete), timeline.csv (a row per face), subtitles.srt and .vtt (cue times
@@ -12,15 +13,19 @@
 #            (JSON fields, counts in range) and its text form.
 # no_faces:  the blind detector: exit 0, an empty timeline, no cues, a report saying no faces were found.
 # truncated: exit 2 naming the video, with timeline.json written for the frames read, "complete": false.
+# kill_and_resume: a run ended by SIGKILL after its second finished frame (every 6th frame: 4 in all),
+#            then `analyze --resume`, gives the timeline, CSV, subtitles and best faces of an
+#            uninterrupted run byte for byte, and leaves no state or temporary file; resuming a finished
+#            run is an error naming the missing state.
 # not_video: exit 2 naming the file, and nothing written.
 include("${CMAKE_CURRENT_LIST_DIR}/cli_expect.cmake")
 set(_out "${DIR}/out_${MODE}")
 file(REMOVE_RECURSE "${_out}")
-set(_models --classifier "${DIR}/classifier.safetensors" --every 4 --square 160 --batch 8 --quiet)
+set(_models --classifier "${DIR}/classifier.safetensors" --square 160 --batch 8 --quiet)
 
 if(MODE STREQUAL "json")
   expect_success(_stdout analyze "${DIR}/video.mp4" --out "${_out}" --detector "${DIR}/detector.safetensors"
-                 --score 0.975 ${_models})
+                 --score 0.975 ${_models} --every 4)
   if(NOT _stdout MATCHES "6 sampled frames")
     message(FATAL_ERROR "analyze printed: ${_stdout}")
   endif()
@@ -105,7 +110,7 @@ if(MODE STREQUAL "json")
   expect_failure("classifier.safetensors" _bad eval analyze --truth "${DIR}/classifier.safetensors" --pred "${_out}")
 elseif(MODE STREQUAL "no_faces")
   expect_success(_stdout analyze "${DIR}/video.mp4" --out "${_out}" --detector "${DIR}/blind.safetensors" --no-video
-                 ${_models})
+                 ${_models} --every 4)
   if(NOT _stdout MATCHES "no faces were found")
     message(FATAL_ERROR "analyze printed: ${_stdout}")
   endif()
@@ -122,7 +127,7 @@ elseif(MODE STREQUAL "no_faces")
   endif()
 elseif(MODE STREQUAL "truncated")
   expect_failure("truncated.avi.*broke off" _stdout analyze "${DIR}/truncated.avi" --out "${_out}"
-                 --detector "${DIR}/blind.safetensors" ${_models})
+                 --detector "${DIR}/blind.safetensors" ${_models} --every 4)
   file(READ "${_out}/timeline.json" _json)
   json_fields("${_json}" "" complete sampled_frames error)
   if(NOT complete STREQUAL "OFF" OR sampled_frames LESS 1 OR sampled_frames GREATER 5 OR error STREQUAL "")
@@ -132,9 +137,43 @@ elseif(MODE STREQUAL "truncated")
   if(NOT _html MATCHES "INCOMPLETE")
     message(FATAL_ERROR "the report of a truncated video does not say it is incomplete")
   endif()
+elseif(MODE STREQUAL "kill_and_resume")
+  set(_args "${DIR}/video.mp4" --detector "${DIR}/detector.safetensors" --score 0.975 ${_models} --every 6)
+  set(_whole "${_out}/whole")
+  set(_killed "${_out}/killed")
+  expect_success(_stdout analyze ${_args} --out "${_whole}")
+  execute_process(COMMAND "${ANIMA}" analyze ${_args} --out "${_killed}" --kill-after-frames 2 RESULT_VARIABLE _rc
+                  OUTPUT_QUIET ERROR_VARIABLE _err)
+  if(_rc EQUAL 0 OR NOT EXISTS "${_killed}/analyze_state.jsonl" OR EXISTS "${_killed}/timeline.json")
+    message(FATAL_ERROR "the run with --kill-after-frames 2 was not killed midway (${_rc}): ${_err}")
+  endif()
+  expect_success(_stdout analyze --resume "${_killed}" --quiet)
+  file(GLOB _leftovers "${_killed}/.*" "${_killed}/analyze_state.jsonl")
+  if(_leftovers)
+    message(FATAL_ERROR "the resumed run left ${_leftovers}")
+  endif()
+  file(GLOB _faces RELATIVE "${_whole}" "${_whole}/faces/*.png")
+  if(NOT _faces)
+    message(FATAL_ERROR "the uninterrupted run found no face: nothing to compare")
+  endif()
+  foreach(_file timeline.csv subtitles.srt subtitles.vtt ${_faces})
+    file(SHA256 "${_whole}/${_file}" _want)
+    file(SHA256 "${_killed}/${_file}" _got)
+    if(NOT _want STREQUAL _got)
+      message(FATAL_ERROR "${_file} of the resumed run differs from the uninterrupted run's")
+    endif()
+  endforeach()
+  file(READ "${_whole}/timeline.json" _a)
+  file(READ "${_killed}/timeline.json" _b)
+  string(JSON _ta GET "${_a}" timeline)
+  string(JSON _tb GET "${_b}" timeline)
+  if(NOT _ta STREQUAL _tb)
+    message(FATAL_ERROR "the resumed run's timeline differs from the uninterrupted run's")
+  endif()
+  expect_failure("analyze_state.jsonl" _stdout analyze --resume "${_killed}")
 elseif(MODE STREQUAL "not_video")
   expect_failure("cannot open video.*not_a_video.mp4" _stdout analyze "${DIR}/not_a_video.mp4" --out "${_out}"
-                 --detector "${DIR}/detector.safetensors" ${_models})
+                 --detector "${DIR}/detector.safetensors" ${_models} --every 4)
   if(EXISTS "${_out}")
     message(FATAL_ERROR "analyze of a file that is not a video created ${_out}")
   endif()

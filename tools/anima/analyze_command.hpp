@@ -4,6 +4,7 @@
 //   anima analyze VIDEO --out DIR [--every 15] [--detector W] [--classifier W] [--net NET]
 //                 [--batch 32] [--square 1280] [--score 0.5] [--mask-threshold 0.5]
 //                 [--device cpu|cuda[:N]] [--no-video] [--quiet]
+//   anima analyze --resume DIR      continue a run that was stopped (killed, crashed, Ctrl-C)
 //
 // The pipeline is the paper's: every --every-th frame is decoded (OpenCV, a reader thread decoding
 // ahead) and turned BGR -> RGB; Mask R-CNN (--detector: a checkpoint `anima detect` reads) letterboxes
@@ -20,11 +21,18 @@
 // at fps / every, with masks, boxes and "<character> <emotion> <probability>" drawn; not with
 // --no-video), report.html with its pictures and faces/<class>.png, the most probable face of each
 // class (tools/anima/analyze_report.hpp). A progress line goes to stderr.
+// While it runs, DIR/analyze_state.jsonl holds the settings and every finished frame
+// (tools/anima/analyze_state.hpp); --resume DIR reads it, decodes the finished frames again only to
+// draw them and to crop the best faces, and runs the nets from the first unfinished frame on: the
+// outputs are those of a run never stopped (the wall time aside). The state goes once the outputs are
+// written.
 // Failures: a missing or unreadable video, weights that do not load, an unknown net are errors before
 // anything is written. A video that breaks off (frames the container announced that cannot be
 // decoded, a decoder failure) gives the files for what was read, marked "complete": false with the
 // reason, then an error naming the video: exit status 2.
 #pragma once
+
+#include <csignal>
 
 #include <algorithm>
 #include <chrono>
@@ -51,6 +59,7 @@
 #include <anima/io/safetensors.hpp>
 #include <anima/io/weights_file.hpp>
 
+#include "analyze_state.hpp"
 #include "analyze_timeline.hpp"
 #include "classify_command.hpp"
 #include "detect_command.hpp"
@@ -59,19 +68,6 @@
 #include "progress_line.hpp"
 
 namespace anima::cli {
-
-struct AnalyzeOptions {
-  std::string video, out;
-  int every = 15;
-  std::string detector, classifier, net;
-  int batch = 32;
-  int square = 1280;
-  double score = 0.5;
-  double mask_threshold = 0.5;
-  std::string device = "cpu";
-  bool no_video = false;
-  bool quiet = false;
-};
 
 // weights/demo/<file> beside the executable (build tree or installed), in the source tree or under
 // the working folder; empty when none has it.
@@ -108,14 +104,24 @@ struct PendingFace {
 // A sampled frame whose faces are not all classified yet.
 struct PendingFrame {
   AnalyzedFrame result;
-  DetectResult detections;  // for drawing
-  RgbImage image;           // kept only for the annotated video
+  RgbImage image;  // kept only for the annotated video
   std::size_t unclassified = 0;
 };
 
 class VideoAnalysis {
  public:
-  explicit VideoAnalysis(const AnalyzeOptions& o) : o_(o) {
+  explicit VideoAnalysis(const AnalyzeOptions& given) : o_(given) {
+    if (!given.resume.empty()) {
+      AnalyzeState state = read_analyze_state(given.resume);
+      o_ = state.options;
+      o_.quiet = given.quiet;
+      o_.kill_after_frames = given.kill_after_frames;
+      ANIMA_CHECK(file_bytes(o_.video) == state.video_bytes, "analyze", "--resume: the video '", o_.video,
+                  "' is not the one the run in '", given.resume, "' started on (it had ", state.video_bytes,
+                  " bytes)");
+      resumed_frames_ = std::move(state.frames);
+    }
+    const AnalyzeOptions& o = o_;
     ANIMA_CHECK(o.every >= 1, "analyze", "--every must be at least 1, got ", o.every);
     ANIMA_CHECK(o.batch >= 1, "analyze", "--batch must be at least 1, got ", o.batch);
     ANIMA_CHECK(o.square >= 32, "analyze", "--square must be at least 32, got ", o.square);
@@ -135,7 +141,11 @@ class VideoAnalysis {
     require_device(device_, "analyze");
     load_detector();
     load_classifier_net();
+    for (const nlohmann::json& f : resumed_frames_)
+      done_.push_back(frame_from_json(f, classes_, analyze_state_path(o_.out).string()));
   }
+
+  const std::string& out_dir() const { return o_.out; }
 
   // Runs the whole video; writes the files; throws when the video broke off (after writing).
   AnalyzeResult run() {
@@ -171,6 +181,9 @@ class VideoAnalysis {
         result_.frames_announced > 0 ? static_cast<std::size_t>((result_.frames_announced + o_.every - 1) / o_.every) : 0;
     ProgressLine progress("analyze", expected, "frames", o_.quiet);
     progress_ = &progress;
+    remove_unfinished_video(o_.out);
+    state_ = std::make_unique<AnalyzeStateWriter>(o_, done_, classes_);
+    result_.frames = done_;
     std::string broke_off;
     {
       FramePrefetcher frames(*video, 4);
@@ -201,6 +214,7 @@ class VideoAnalysis {
     result_.error = broke_off;
     write_timeline_files(result_, o_.out);
     media_plugin().analyze_report(result_, o_.out);
+    state_->remove();
     if (!result_.complete)
       fail("analyze", "video '", o_.video, "' broke off: ", broke_off, "; what was read is in '", o_.out,
            "', marked incomplete");
@@ -242,6 +256,7 @@ class VideoAnalysis {
   void analyze_frame(SampledFrame frame) {
     NoGradGuard no_grad;
     if (result_.width == 0) result_.width = frame.rgb.width, result_.height = frame.rgb.height;
+    if (replayed_ < done_.size()) return replay_frame(std::move(frame));
     PendingFrame pf;
     pf.result.frame = frame.index;
     pf.result.time = frame.time;
@@ -257,18 +272,19 @@ class VideoAnalysis {
       d.scores = to(d.scores, Device::cpu());
       d.labels = to(d.labels, Device::cpu());
     }
-    pf.detections = collect_detections(o_.video, pf.image, d, detect_options_, detector_names_);
+    const DetectResult detections = collect_detections(o_.video, pf.image, d, detect_options_, detector_names_);
     data::ImageU8 rgb(0, 0, 3);
     rgb.width = pf.image.width;
     rgb.height = pf.image.height;
     rgb.pixels = std::move(pf.image.pixels);
     const std::size_t sequence = first_pending_ + pending_frames_.size();
-    for (std::size_t k = 0; k < pf.detections.detections.size(); ++k) {
-      const Detection& det = pf.detections.detections[k];
+    for (std::size_t k = 0; k < detections.detections.size(); ++k) {
+      const Detection& det = detections.detections[k];
       AnalyzedFace face;
       face.detected_as = det.label;
       face.score = det.score;
       face.box = {det.box[0], det.box[1], det.box[2], det.box[3]};
+      face.mask = det.mask;
       pf.result.faces.push_back(face);
       PendingFace pending;
       pending.frame = sequence;
@@ -277,7 +293,7 @@ class VideoAnalysis {
       pending.input = data::imagenet_eval_transform(pending.crop, classifier_.resize, classifier_.crop);
       pending_faces_.push_back(std::move(pending));
     }
-    pf.unclassified = pf.detections.detections.size();
+    pf.unclassified = detections.detections.size();
     if (!o_.no_video) pf.image.pixels = std::move(rgb.pixels);
     pending_frames_.push_back(std::move(pf));
     while (pending_faces_.size() >= static_cast<std::size_t>(o_.batch)) classify_pending(static_cast<std::size_t>(o_.batch));
@@ -308,13 +324,7 @@ class VideoAnalysis {
       const auto [emotion, character] = split_class_name(face.class_name);
       face.emotion = emotion;
       face.character = character.empty() ? face.detected_as : character;
-      BestFace& best = result_.best[top];
-      if (face.probability > best.probability) {
-        best.probability = face.probability;
-        best.frame = pf.result.frame;
-        best.time = pf.result.time;
-        best.crop = std::move(p.crop);
-      }
+      consider_best(face, pf.result, [&] { return std::move(p.crop); });
       --pf.unclassified;
     }
     pending_faces_.erase(pending_faces_.begin(), pending_faces_.begin() + static_cast<std::ptrdiff_t>(n));
@@ -325,34 +335,80 @@ class VideoAnalysis {
   void flush_frames() {
     while (!pending_frames_.empty() && pending_frames_.front().unclassified == 0) {
       PendingFrame& pf = pending_frames_.front();
-      if (!o_.no_video) write_video_frame(pf);
+      if (!o_.no_video) write_video_frame(pf.image, pf.result);
+      state_->append(pf.result, classes_);
       result_.frames.push_back(std::move(pf.result));
       pending_frames_.pop_front();
       ++first_pending_;
       progress_->update(result_.frames.size());
+      if (o_.kill_after_frames > 0 && ++finished_here_ == o_.kill_after_frames) std::raise(SIGKILL);
     }
   }
 
-  void write_video_frame(PendingFrame& pf) {
+  // A frame a resumed run had finished: nothing is run on it; it is drawn into the video again and its
+  // faces' crops are made again where one is the most probable of its class.
+  void replay_frame(SampledFrame frame) {
+    const AnalyzedFrame& done = done_[replayed_];
+    if (frame.index < done.frame) return;  // a frame the first run could not decode either
+    ANIMA_CHECK(frame.index == done.frame, "analyze", "--resume: frame ", frame.index, " of '", o_.video,
+                "' was not sampled by the run being resumed (it sampled frame ", done.frame, ")");
+    ++replayed_;
+    for (const AnalyzedFace& face : done.faces)
+      consider_best(face, done, [&] {
+        return data::masked_face_crop(frame.rgb, io::coco_rle_decode(face.mask), face.box, 256);
+      });
+    progress_->update(replayed_);
+    if (o_.no_video) return;
+    RgbImage image;
+    image.width = frame.rgb.width;
+    image.height = frame.rgb.height;
+    image.pixels = std::move(frame.rgb.pixels);
+    write_video_frame(image, done);
+  }
+
+  // Keeps `face` (of `frame`) as its class's most probable face when it is; make_crop() gives its crop.
+  template <class MakeCrop>
+  void consider_best(const AnalyzedFace& face, const AnalyzedFrame& frame, MakeCrop make_crop) {
+    const std::size_t k =
+        static_cast<std::size_t>(std::find(classes_.begin(), classes_.end(), face.class_name) - classes_.begin());
+    if (k >= result_.best.size() || !(face.probability > result_.best[k].probability)) return;
+    BestFace& best = result_.best[k];
+    best.probability = face.probability;
+    best.frame = frame.frame;
+    best.time = frame.time;
+    best.crop = make_crop();
+  }
+
+  // A temporary annotated video left by a killed run (io::AtomicFile's ".<stem>.tmp-..." name).
+  static void remove_unfinished_video(const std::string& dir) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+      if (entry.path().filename().string().rfind(".annotated.tmp-", 0) == 0) std::filesystem::remove(entry.path(), ec);
+  }
+
+  // The frame with its faces drawn (masks, boxes, "<character> <emotion> <probability>").
+  void write_video_frame(RgbImage& image, const AnalyzedFrame& result) {
     if (!sink_) {
       const double fps = result_.fps > 0 ? result_.fps / o_.every : 1.0;
       sink_ = media_plugin().open_video_sink((std::filesystem::path(o_.out) / "annotated.mp4").string(), fps,
-                                             pf.image.width - pf.image.width % 2, pf.image.height - pf.image.height % 2,
+                                             image.width - image.width % 2, image.height - image.height % 2,
                                              "analyze");
     }
-    for (std::size_t k = 0; k < pf.result.faces.size(); ++k) {
-      const AnalyzedFace& face = pf.result.faces[k];
-      Detection& det = pf.detections.detections[k];
+    DetectResult drawn;
+    for (const AnalyzedFace& face : result.faces) {
+      Detection det;
       det.label = face.character + " " + face.emotion;
       det.score = face.probability;
-      det.label_id = static_cast<std::int64_t>(std::find(classes_.begin(), classes_.end(), face.class_name) -
-                                               classes_.begin()) +
-                     1;
+      det.label_id =
+          static_cast<std::int64_t>(std::find(classes_.begin(), classes_.end(), face.class_name) - classes_.begin()) + 1;
+      det.box = face.box;
+      det.mask = face.mask;
+      drawn.detections.push_back(std::move(det));
     }
-    draw_detections(pf.image, pf.detections);
-    data::ImageU8 frame(pf.image.width - pf.image.width % 2, pf.image.height - pf.image.height % 2, 3);
+    draw_detections(image, drawn);
+    data::ImageU8 frame(image.width - image.width % 2, image.height - image.height % 2, 3);
     for (int y = 0; y < frame.height; ++y)  // H.264 wants even sides: the last odd row / column goes
-      std::copy_n(pf.image.pixels.begin() + static_cast<std::ptrdiff_t>(y) * pf.image.width * 3, frame.width * 3,
+      std::copy_n(image.pixels.begin() + static_cast<std::ptrdiff_t>(y) * image.width * 3, frame.width * 3,
                   frame.pixels.begin() + static_cast<std::ptrdiff_t>(y) * frame.width * 3);
     sink_->write(frame);
   }
@@ -372,6 +428,11 @@ class VideoAnalysis {
   std::vector<PendingFace> pending_faces_;
   std::unique_ptr<VideoFrameSink> sink_;
   ProgressLine* progress_ = nullptr;
+  std::vector<nlohmann::json> resumed_frames_;  // the state's frames, read before the classes are known
+  std::vector<AnalyzedFrame> done_;             // frames a resumed run had finished
+  std::size_t replayed_ = 0;                    // of done_, decoded again so far
+  std::unique_ptr<AnalyzeStateWriter> state_;
+  int finished_here_ = 0;
 };
 
 inline int run_analyze(const AnalyzeOptions& o) {
@@ -380,8 +441,8 @@ inline int run_analyze(const AnalyzeOptions& o) {
   const std::size_t faces = face_count(r);
   std::printf("anima analyze: %zu sampled frames, %zu faces in %.1f s (%.2f frames/s); report: %s\n", r.frames.size(),
               faces, r.seconds, r.seconds > 0 ? static_cast<double>(r.frames.size()) / r.seconds : 0.0,
-              (std::filesystem::path(o.out) / "report.html").string().c_str());
-  if (faces == 0) std::printf("anima analyze: no faces were found in '%s'\n", o.video.c_str());
+              (std::filesystem::path(analysis.out_dir()) / "report.html").string().c_str());
+  if (faces == 0) std::printf("anima analyze: no faces were found in '%s'\n", r.video.c_str());
   return 0;
 }
 
@@ -390,8 +451,11 @@ inline CLI::App* add_analyze_command(CLI::App& app, int& status) {
   auto opts = std::make_shared<AnalyzeOptions>();
   CLI::App* cmd = app.add_subcommand(
       "analyze", "find the characters' faces in a video and their emotions: timeline, subtitles, annotated video, report");
-  cmd->add_option("video", opts->video, "the video file")->required();
-  cmd->add_option("--out", opts->out, "output folder")->required();
+  cmd->add_option("video", opts->video, "the video file");
+  cmd->add_option("--out", opts->out, "output folder");
+  cmd->add_option("--resume", opts->resume, "continue the analysis that was stopped in this output folder");
+  cmd->add_option("--kill-after-frames", opts->kill_after_frames, "testing: end with SIGKILL after this many frames")
+      ->group("");
   cmd->add_option("--every", opts->every, "analyse one frame in every N (default 15, as in the paper)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--detector", opts->detector, "Mask R-CNN weights (default: the demo detector)");
@@ -404,7 +468,16 @@ inline CLI::App* add_analyze_command(CLI::App& app, int& status) {
   cmd->add_option("--device", opts->device, "cpu or cuda[:N]");
   cmd->add_flag("--no-video", opts->no_video, "do not write annotated.mp4");
   cmd->add_flag("--quiet", opts->quiet, "no progress line");
-  cmd->callback([opts, &status] { status = run_analyze(*opts); });
+  cmd->callback([opts, &status] {
+    if (opts->resume.empty()) {
+      ANIMA_CHECK(!opts->video.empty(), "analyze", "give the VIDEO to analyse (or --resume DIR)");
+      ANIMA_CHECK(!opts->out.empty(), "analyze", "--out DIR is required");
+    } else {
+      ANIMA_CHECK(opts->video.empty() && opts->out.empty(), "analyze",
+                  "--resume DIR takes the video, the output folder and the settings from DIR; give nothing else");
+    }
+    status = run_analyze(*opts);
+  });
   return cmd;
 }
 

@@ -7,7 +7,8 @@
 //                    "settings": {...}, "models": {...}, "seconds", "sampled_frames_per_second",
 //                    "timeline": [{"frame", "time", "faces": [{"character", "emotion", "class",
 //                                  "probability", "probabilities": {"<class>": p}, "detected_as",
-//                                  "score", "box": [x1, y1, x2, y2]}]}]}
+//                                  "score", "box": [x1, y1, x2, y2], "mask": {"size": [h, w],
+//                                  "counts": "<COCO compressed RLE>"}}]}]}
 //   timeline.csv    frame,time_s,face,character,emotion,class,probability,detected_as,score,x1,y1,x2,y2,
 //                   p_<class>...  (one row per face)
 //   subtitles.srt / subtitles.vtt   one cue per run of consecutive sampled frames that say the same
@@ -36,7 +37,9 @@
 #include <nlohmann/json.hpp>
 
 #include <anima/data/pil_resize.hpp>
+#include <anima/core/error.hpp>
 #include <anima/io/atomic_file.hpp>
+#include <anima/io/coco_rle.hpp>
 
 namespace anima::cli {
 
@@ -47,6 +50,7 @@ struct AnalyzedFace {
   std::string detected_as;            // the detector's label
   double score = 0;                   // the detector's
   std::array<double, 4> box{};        // x1, y1, x2, y2
+  io::CocoRle mask;                   // the binary mask in the frame's pixels
 };
 
 struct AnalyzedFrame {
@@ -119,6 +123,54 @@ inline nlohmann::ordered_json episode_rating(const AnalyzeResult& r) {
   return out;
 }
 
+// One sampled frame as timeline.json holds it.
+inline nlohmann::ordered_json frame_json(const AnalyzedFrame& f, const std::vector<std::string>& classes) {
+  nlohmann::ordered_json faces = nlohmann::ordered_json::array();
+  for (const AnalyzedFace& face : f.faces) {
+    nlohmann::ordered_json p = nlohmann::ordered_json::object();
+    for (std::size_t k = 0; k < classes.size() && k < face.probabilities.size(); ++k) p[classes[k]] = face.probabilities[k];
+    faces.push_back({{"character", face.character},
+                     {"emotion", face.emotion},
+                     {"class", face.class_name},
+                     {"probability", face.probability},
+                     {"probabilities", p},
+                     {"detected_as", face.detected_as},
+                     {"score", face.score},
+                     {"box", face.box},
+                     {"mask", {{"size", {face.mask.height, face.mask.width}}, {"counts", face.mask.counts}}}});
+  }
+  return {{"frame", f.frame}, {"time", f.time}, {"faces", faces}};
+}
+
+// frame_json read back (what `analyze --resume` reads); a malformed entry is an anima::Error naming `file`.
+inline AnalyzedFrame frame_from_json(const nlohmann::json& j, const std::vector<std::string>& classes,
+                                     const std::string& file) {
+  AnalyzedFrame f;
+  try {
+    f.frame = j.at("frame").get<long long>();
+    f.time = j.at("time").get<double>();
+    for (const auto& x : j.at("faces")) {
+      AnalyzedFace face;
+      face.character = x.at("character").get<std::string>();
+      face.emotion = x.at("emotion").get<std::string>();
+      face.class_name = x.at("class").get<std::string>();
+      face.probability = x.at("probability").get<double>();
+      for (const std::string& c : classes) face.probabilities.push_back(x.at("probabilities").at(c).get<double>());
+      face.detected_as = x.at("detected_as").get<std::string>();
+      face.score = x.at("score").get<double>();
+      face.box = x.at("box").get<std::array<double, 4>>();
+      const auto& size = x.at("mask").at("size");
+      face.mask.height = size.at(0).get<std::int64_t>();
+      face.mask.width = size.at(1).get<std::int64_t>();
+      face.mask.counts = x.at("mask").at("counts").get<std::string>();
+      f.faces.push_back(std::move(face));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    fail("analyze", "'", file, "': a frame entry is malformed: ", e.what());
+  }
+  return f;
+}
+
 inline nlohmann::ordered_json timeline_json(const AnalyzeResult& r) {
   nlohmann::ordered_json out;
   out["schema"] = "anima.analyze/1";
@@ -139,23 +191,7 @@ inline nlohmann::ordered_json timeline_json(const AnalyzeResult& r) {
   out["seconds"] = r.seconds;
   out["sampled_frames_per_second"] = r.seconds > 0 ? static_cast<double>(r.frames.size()) / r.seconds : 0.0;
   nlohmann::ordered_json frames = nlohmann::ordered_json::array();
-  for (const AnalyzedFrame& f : r.frames) {
-    nlohmann::ordered_json faces = nlohmann::ordered_json::array();
-    for (const AnalyzedFace& face : f.faces) {
-      nlohmann::ordered_json p = nlohmann::ordered_json::object();
-      for (std::size_t k = 0; k < r.classes.size() && k < face.probabilities.size(); ++k)
-        p[r.classes[k]] = face.probabilities[k];
-      faces.push_back({{"character", face.character},
-                       {"emotion", face.emotion},
-                       {"class", face.class_name},
-                       {"probability", face.probability},
-                       {"probabilities", p},
-                       {"detected_as", face.detected_as},
-                       {"score", face.score},
-                       {"box", face.box}});
-    }
-    frames.push_back({{"frame", f.frame}, {"time", f.time}, {"faces", faces}});
-  }
+  for (const AnalyzedFrame& f : r.frames) frames.push_back(frame_json(f, r.classes));
   out["timeline"] = frames;
   return out;
 }
