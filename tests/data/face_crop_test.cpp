@@ -1,9 +1,11 @@
 // COCO polygon rasterisation (anima/io/coco_polygon.hpp) and the masked face crop
 // (anima/data/face_crop.hpp): rectangles with integer corners give exactly their pixels (a pixel is in
 // when its centre is), a triangle its area up to the boundary, polygons outside the image are clipped,
-// an object's polygons unite; the crop is black outside the mask and size x size.
+// an object's polygons unite; the crop is black outside the mask and size x size; the box crop keeps
+// the background and the letterboxed frame pads below.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -68,6 +70,29 @@ TEST(FaceCrop, BlackOutsideTheMaskAndResized) {
                          data::masked_face_crop(frame, std::vector<std::uint8_t>(5), {0, 0, 1, 1});
                        }),
                        "the mask has 5 pixels"));
+}
+
+TEST(FaceCrop, BoxCropKeepsTheBackgroundAndTheFrameIsLetterboxed) {
+  // A 40x30 frame: left half 200, right half 50.
+  data::ImageU8 frame(40, 30, 3);
+  for (int y = 0; y < 30; ++y)
+    for (int x = 0; x < 40; ++x)
+      for (int c = 0; c < 3; ++c) frame.at(y, x, c) = x < 20 ? 200 : 50;
+  const data::ImageU8 box = data::box_face_crop(frame, {10, 5, 30, 25}, 64);
+  ASSERT_EQ(box.width, 64);
+  ASSERT_EQ(box.height, 64);
+  EXPECT_EQ(box.at(32, 5, 0), 200);  // the box's left half
+  EXPECT_EQ(box.at(32, 60, 1), 50);  // its right half: kept, not black
+  // Letterboxed to 80: scaled by 2 (80x60), black below row 60.
+  const data::ImageU8 whole = data::letterboxed_frame(frame, 80);
+  ASSERT_EQ(whole.width, 80);
+  ASSERT_EQ(whole.height, 80);
+  EXPECT_EQ(whole.at(30, 10, 0), 200);
+  EXPECT_EQ(whole.at(30, 70, 0), 50);
+  EXPECT_EQ(whole.at(59, 70, 2), 50);
+  EXPECT_EQ(whole.at(60, 10, 0), 0);
+  EXPECT_EQ(whole.at(79, 79, 1), 0);
+  EXPECT_TRUE(contains(error_of([&] { data::box_face_crop(frame, {0, 0, 1, std::nan("")}); }), "finite box"));
 }
 
 }  // namespace

@@ -93,6 +93,19 @@ inline std::vector<std::string> metadata_labels(const std::map<std::string, std:
   }
 }
 
+// Adds the time from its construction to its destruction to `total` (seconds).
+class StageClock {
+ public:
+  explicit StageClock(double& total) : total_(total), start_(std::chrono::steady_clock::now()) {}
+  ~StageClock() { total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+  StageClock(const StageClock&) = delete;
+  StageClock& operator=(const StageClock&) = delete;
+
+ private:
+  double& total_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 // A face waiting for the classifier.
 struct PendingFace {
   std::size_t frame = 0;  // sequence number of its frame
@@ -190,6 +203,7 @@ class VideoAnalysis {
       SampledFrame frame;
       while (true) {
         try {  // only the decoder's failures end the video early; the nets' errors propagate
+          StageClock clock(result_.stage_seconds["waiting_for_frames"]);
           if (!frames.next(frame)) break;
         } catch (const std::exception& e) {
           broke_off = e.what();
@@ -263,38 +277,45 @@ class VideoAnalysis {
     pf.image.width = frame.rgb.width;
     pf.image.height = frame.rgb.height;
     pf.image.pixels = std::move(frame.rgb.pixels);
-    Tensor x = image_tensor(pf.image);
-    if (device_.is_cuda()) x = to(x, device_);
-    std::vector<nets::maskrcnn::ImageDetections> dets = detector_->detect({x});
-    nets::maskrcnn::ImageDetections& d = dets.at(0);
-    if (device_.is_cuda()) {
-      d.boxes = to(d.boxes, Device::cpu());
-      d.scores = to(d.scores, Device::cpu());
-      d.labels = to(d.labels, Device::cpu());
+    DetectResult detections;
+    {
+      StageClock clock(result_.stage_seconds["detect"]);
+      Tensor x = image_tensor(pf.image);
+      if (device_.is_cuda()) x = to(x, device_);
+      std::vector<nets::maskrcnn::ImageDetections> dets = detector_->detect({x});
+      nets::maskrcnn::ImageDetections& d = dets.at(0);
+      if (device_.is_cuda()) {
+        d.boxes = to(d.boxes, Device::cpu());
+        d.scores = to(d.scores, Device::cpu());
+        d.labels = to(d.labels, Device::cpu());
+      }
+      detections = collect_detections(o_.video, pf.image, d, detect_options_, detector_names_);
     }
-    const DetectResult detections = collect_detections(o_.video, pf.image, d, detect_options_, detector_names_);
-    data::ImageU8 rgb(0, 0, 3);
-    rgb.width = pf.image.width;
-    rgb.height = pf.image.height;
-    rgb.pixels = std::move(pf.image.pixels);
-    const std::size_t sequence = first_pending_ + pending_frames_.size();
-    for (std::size_t k = 0; k < detections.detections.size(); ++k) {
-      const Detection& det = detections.detections[k];
-      AnalyzedFace face;
-      face.detected_as = det.label;
-      face.score = det.score;
-      face.box = {det.box[0], det.box[1], det.box[2], det.box[3]};
-      face.mask = det.mask;
-      pf.result.faces.push_back(face);
-      PendingFace pending;
-      pending.frame = sequence;
-      pending.face = k;
-      pending.crop = data::masked_face_crop(rgb, io::coco_rle_decode(det.mask), face.box, 256);
-      pending.input = data::imagenet_eval_transform(pending.crop, classifier_.resize, classifier_.crop);
-      pending_faces_.push_back(std::move(pending));
+    {
+      StageClock clock(result_.stage_seconds["crop"]);
+      data::ImageU8 rgb(0, 0, 3);
+      rgb.width = pf.image.width;
+      rgb.height = pf.image.height;
+      rgb.pixels = std::move(pf.image.pixels);
+      const std::size_t sequence = first_pending_ + pending_frames_.size();
+      for (std::size_t k = 0; k < detections.detections.size(); ++k) {
+        const Detection& det = detections.detections[k];
+        AnalyzedFace face;
+        face.detected_as = det.label;
+        face.score = det.score;
+        face.box = {det.box[0], det.box[1], det.box[2], det.box[3]};
+        face.mask = det.mask;
+        pf.result.faces.push_back(face);
+        PendingFace pending;
+        pending.frame = sequence;
+        pending.face = k;
+        pending.crop = data::masked_face_crop(rgb, io::coco_rle_decode(det.mask), face.box, 256);
+        pending.input = data::imagenet_eval_transform(pending.crop, classifier_.resize, classifier_.crop);
+        pending_faces_.push_back(std::move(pending));
+      }
+      pf.unclassified = detections.detections.size();
+      if (!o_.no_video) pf.image.pixels = std::move(rgb.pixels);
     }
-    pf.unclassified = detections.detections.size();
-    if (!o_.no_video) pf.image.pixels = std::move(rgb.pixels);
     pending_frames_.push_back(std::move(pf));
     while (pending_faces_.size() >= static_cast<std::size_t>(o_.batch)) classify_pending(static_cast<std::size_t>(o_.batch));
     flush_frames();
@@ -303,6 +324,7 @@ class VideoAnalysis {
   // Classifies the first n pending faces in one forward.
   void classify_pending(std::size_t n) {
     NoGradGuard no_grad;
+    StageClock clock(result_.stage_seconds["classify"]);
     std::vector<Tensor> inputs;
     for (std::size_t i = 0; i < n; ++i) inputs.push_back(pending_faces_[i].input);
     Tensor batch = stack_images(inputs);
@@ -388,6 +410,7 @@ class VideoAnalysis {
 
   // The frame with its faces drawn (masks, boxes, "<character> <emotion> <probability>").
   void write_video_frame(RgbImage& image, const AnalyzedFrame& result) {
+    StageClock clock(result_.stage_seconds["draw_and_write"]);
     if (!sink_) {
       const double fps = result_.fps > 0 ? result_.fps / o_.every : 1.0;
       sink_ = media_plugin().open_video_sink((std::filesystem::path(o_.out) / "annotated.mp4").string(), fps,

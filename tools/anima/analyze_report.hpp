@@ -5,7 +5,8 @@
 //                   the emotion of that character's most probable face there (grey: not on screen)
 //   faces/<class>.png   the most probable face of each class, as the classifier saw it (masked crop)
 //   report.html     self-contained: the video and its completeness, the pictures, the rating as a
-//                   table (faces, seconds, shares), the faces, the settings and the models
+//                   table (faces, seconds, shares), the faces, the time per stage, the settings and
+//                   the models
 // Drawn with cairo (tools/report/), so this runs inside the media plugin. Every file is written to a
 // temporary name and renamed.
 #pragma once
@@ -227,6 +228,14 @@ inline void write_analyze_report(const AnalyzeResult& r, const std::string& out_
                              {"frame rate", format_number("%.3f", r.fps)},
                              {"frames announced", std::to_string(r.frames_announced)},
                              {"complete", r.complete ? "yes" : "no: " + r.error}});
+  if (!r.stage_seconds.empty()) {
+    std::vector<std::vector<std::string>> stages;
+    for (const auto& [stage, seconds] : r.stage_seconds)
+      stages.push_back({stage, format_number("%.2f", seconds),
+                        format_number("%.0f%%", r.seconds > 0 ? 100 * seconds / r.seconds : 0.0)});
+    page.heading("Where the time went");
+    page.table({"stage", "seconds", "share of the run"}, stages);
+  }
   page.heading("Settings and models");
   std::vector<std::vector<std::string>> settings;
   for (const auto& [key, value] : r.settings.items())

@@ -5,6 +5,7 @@
 //                    "characters": {"<character>": {"faces", "seconds", "emotions": {"<emotion>":
 //                                   {"faces", "share"}}}},          (the episode rating)
 //                    "settings": {...}, "models": {...}, "seconds", "sampled_frames_per_second",
+//                    "stage_seconds": {"waiting_for_frames", "detect", "crop", "classify", "draw_and_write"},
 //                    "timeline": [{"frame", "time", "faces": [{"character", "emotion", "class",
 //                                  "probability", "probabilities": {"<class>": p}, "detected_as",
 //                                  "score", "box": [x1, y1, x2, y2], "mask": {"size": [h, w],
@@ -80,6 +81,9 @@ struct AnalyzeResult {
   std::vector<BestFace> best;  // per class
   nlohmann::ordered_json settings = nlohmann::ordered_json::object(), models = nlohmann::ordered_json::object();
   double seconds = 0;  // wall time of the analysis
+  // Where it went: "waiting_for_frames" (the reader thread behind), "detect", "crop" (masks, crops,
+  // the classifier's transform), "classify", "draw_and_write" (the annotated video).
+  std::map<std::string, double> stage_seconds;
 };
 
 // "<emotion>_<character>" -> {emotion, character}; another name -> {name, ""}.
@@ -190,6 +194,7 @@ inline nlohmann::ordered_json timeline_json(const AnalyzeResult& r) {
   out["models"] = r.models;
   out["seconds"] = r.seconds;
   out["sampled_frames_per_second"] = r.seconds > 0 ? static_cast<double>(r.frames.size()) / r.seconds : 0.0;
+  out["stage_seconds"] = r.stage_seconds;
   nlohmann::ordered_json frames = nlohmann::ordered_json::array();
   for (const AnalyzedFrame& f : r.frames) frames.push_back(frame_json(f, r.classes));
   out["timeline"] = frames;

@@ -1,6 +1,7 @@
 // tools/anima/eval_command.hpp — `anima eval classifier`: a classifier's metrics on a labelled image
 // folder, as scikit-learn reports them (include/anima/metrics). `anima eval detector` is in
-// tools/anima/eval_detector.hpp and `anima eval analyze` in tools/anima/eval_analyze.hpp; all register here.
+// tools/anima/eval_detector.hpp, `anima eval analyze` in eval_analyze.hpp and `anima eval compare` in
+// eval_compare.hpp; all register here.
 //
 //   anima eval classifier --net NET --weights FILE --data DIR --out OUT [--split NAME] [--resize N]
 //                         [--crop N] [--batch 16] [--device cpu|cuda[:N]] [--no-transform-input] [--quiet]
@@ -53,6 +54,7 @@
 
 #include "classify_command.hpp"
 #include "eval_analyze.hpp"
+#include "eval_compare.hpp"
 #include "eval_detector.hpp"
 #include "media.hpp"
 #include "progress_line.hpp"
@@ -285,6 +287,7 @@ inline CLI::App* add_eval_command(CLI::App& app, int& status, EvalReportWriter w
   eval->require_subcommand(1);
   add_eval_detector_command(*eval, status, write_detector_report);
   add_eval_analyze_command(*eval, status);
+  add_eval_compare_command(*eval, status);
   auto opts = std::make_shared<EvalClassifierOptions>();
   CLI::App* cmd = eval->add_subcommand("classifier", "precision, recall, F1, confusion matrix, PR and ROC curves");
   cmd->add_option("--net", opts->classifier.net, "vgg16, vgg16_bn, resnet50, mobilenet_v2 or inception_v3")

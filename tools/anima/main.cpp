@@ -17,6 +17,7 @@
 #include "agreement_command.hpp"
 #include "analyze_command.hpp"
 #include "classify_command.hpp"
+#include "crops_command.hpp"
 #include "cuda_backend.hpp"
 #include "demo_command.hpp"
 #include "detect_command.hpp"
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   anima::cli::add_devices_command(app, status);
   anima::cli::add_analyze_command(app, status);
   anima::cli::add_agreement_command(app, status);
+  anima::cli::add_crops_command(app, status);
   anima::cli::add_eval_command(app, status);
   anima::cli::add_train_command(app, status, anima::cli::kSourceCommit);
   try {
