@@ -30,6 +30,14 @@ function(expect_failure named out_var)
   set(${out_var} "${out}" PARENT_SCOPE)
 endfunction()
 
+# expect_absent(<path> <what>): fails the test with "<what> <path>" when <path> exists (a run that
+# should have written nothing did).
+function(expect_absent path what)
+  if(EXISTS "${path}")
+    message(FATAL_ERROR "${what} ${path}")
+  endif()
+endfunction()
+
 # json_fields(<json> <path> <field>...): sets each variable <field> to the member <field> of the object
 # at <path> (a list of keys and indices) in the JSON text <json>.
 function(json_fields json path)

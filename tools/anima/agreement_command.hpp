@@ -43,6 +43,8 @@
 #include <anima/metrics/agreement.hpp>
 #include <anima/metrics/region_matching.hpp>
 
+#include "figures_output.hpp"
+
 namespace anima::cli {
 
 struct AgreementOptions {
@@ -247,11 +249,7 @@ inline CLI::App* add_agreement_command(CLI::App& app, int& status) {
   cmd->add_option("--iou", opts->iou, "mask IoU at which two regions are the same (default 0.5)");
   cmd->add_flag("--json", opts->json, "print the figures as JSON");
   cmd->callback([opts, &status] {
-    const nlohmann::ordered_json r = measure_agreement(*opts);
-    if (opts->json)
-      std::printf("%s\n", r.dump(2).c_str());
-    else
-      print_agreement_text(r);
+    print_figures(measure_agreement(*opts), opts->json, print_agreement_text);
     status = 0;
   });
   return cmd;

@@ -38,6 +38,8 @@
 #include <anima/core/error.hpp>
 #include <anima/metrics/region_matching.hpp>
 
+#include "figures_output.hpp"
+
 namespace anima::cli {
 
 struct EvalAnalyzeOptions {
@@ -206,11 +208,7 @@ inline CLI::App* add_eval_analyze_command(CLI::App& eval, int& status) {
                   "count only true faces at least this visible (0..1; default 0: all)");
   cmd->add_flag("--json", opts->json, "print the figures as JSON");
   cmd->callback([opts, &status] {
-    const nlohmann::ordered_json r = evaluate_timeline(*opts);
-    if (opts->json)
-      std::printf("%s\n", r.dump(2).c_str());
-    else
-      print_timeline_evaluation(r);
+    print_figures(evaluate_timeline(*opts), opts->json, print_timeline_evaluation);
     status = 0;
   });
   return cmd;
