@@ -3,15 +3,17 @@
 //   dx[i] = g[lg(i)] · d(s[ls(i)])
 // where d is a derivative UnaryOp of anima/kernels/elementwise_math.hpp (relu6_grad, hardswish_grad,
 // sigmoid_grad_of_output, ...; p0 its parameter) and s the saved input or output. One pass instead of
-// the two of the composite form mul(g, unary(d, s)) (the reference: the same operations per element,
-// so the results are bitwise equal). dx is contiguous with n elements; g and s are read through their
-// Layouts (anima/kernels/layout.hpp), as the elementwise kernels do.
+// the two of the composite form mul(g, unary(d, s)); activation_backward_reference is the plain loop,
+// the fast version walks rows (the same operations per element, so the results are bitwise equal).
+// dx is contiguous with n elements; g and s are read through their Layouts
+// (anima/kernels/layout.hpp), as the elementwise kernels do.
 // Determinism: elementwise: bitwise reproducible.
 #pragma once
 
 #include <cstdint>
 
 #include <anima/kernels/cpu/elementwise.hpp>
+#include <anima/kernels/cpu/strided_rows.hpp>
 #include <anima/kernels/elementwise_math.hpp>
 #include <anima/kernels/layout.hpp>
 #include <anima/kernels/parallel.hpp>
@@ -19,15 +21,27 @@
 namespace anima::kernels::cpu {
 
 template <class T>
+void activation_backward_reference(UnaryOp grad_op, T p0, const T* s, const Layout& ls, const T* g, const Layout& lg,
+                                   T* dx, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) dx[i] = g[lg.offset(i)] * apply_unary(grad_op, s[ls.offset(i)], p0, T(0));
+}
+
+// The same, walking the merged dimensions in rows with the derivative picked once per call
+// (strided_rows.hpp, as the fast elementwise kernels do).
+template <class T>
 void activation_backward(UnaryOp grad_op, T p0, const T* s, const Layout& ls, const T* g, const Layout& lg, T* dx,
                          std::int64_t n, const ParallelFor& parallel) {
-  parallel(0, n, kElementwiseGrain, [&](std::int64_t begin, std::int64_t end) {
-    if (ls.contiguous && lg.contiguous) {
-      for (std::int64_t i = begin; i < end; ++i) dx[i] = g[i] * apply_unary(grad_op, s[i], p0, T(0));
-    } else {
-      for (std::int64_t i = begin; i < end; ++i)
-        dx[i] = g[lg.offset(i)] * apply_unary(grad_op, s[ls.offset(i)], p0, T(0));
-    }
+  const Layout* layouts[2] = {&ls, &lg};
+  const StridedRows<2> rows(layouts);
+  const std::int64_t ss = rows.inner_stride(0), sg = rows.inner_stride(1);
+  with_unary_op(grad_op, [&](auto op_constant) {
+    constexpr UnaryOp kOp = decltype(op_constant)::value;
+    parallel(0, n, kElementwiseGrain, [&](std::int64_t begin, std::int64_t end) {
+      rows.for_each_row(begin, end, [&](std::int64_t i, const std::int64_t* offsets, std::int64_t length) {
+        two_input_row(s + offsets[0], ss, g + offsets[1], sg, dx + i, length,
+                      [p0](T saved, T grad) { return grad * apply_unary(kOp, saved, p0, T(0)); });
+      });
+    });
   });
 }
 
