@@ -24,7 +24,7 @@
 //   image; class 0 (background) dropped; every (proposal, class) pair is one candidate, in
 //   (proposal, class) row-major order; keep score > score_thresh (0.05, strict, compared in the scores'
 //   dtype); drop boxes with a side < min_size (1e-2); NMS at nms_thresh (0.5) within each class
-//   (batched_nms, coordinate-offset trick); keep the first detections_per_img (100) by decreasing score.
+//   (batched_nms); keep the first detections_per_img (100) by decreasing score.
 //   Masks: the mask branch on the detected boxes, sigmoid, the channel of each detection's label ->
 //   [D, 1, 28, 28] probabilities.
 // Training (torchvision's select_training_samples, fastrcnn_loss, maskrcnn_loss), per image:

@@ -282,6 +282,34 @@ TEST(Nms, BatchedKeepsOtherCategories) {
             0);
 }
 
+// Above torchvision's switch-over (K > 1000 on the CPU) batched_nms runs one nms per category: the
+// kept boxes of each category, ordered by decreasing score, equal scores by index (tied scores here).
+TEST(Nms, BatchedAboveTheSwitchOverIsOneNmsPerCategory) {
+  std::vector<float> b, s;
+  random_case(2500, 7, 11, b, s);
+  std::vector<std::int64_t> category(s.size());
+  for (std::size_t k = 0; k < category.size(); ++k) category[k] = static_cast<std::int64_t>((k * 7919) % 5);
+  std::vector<std::int64_t> want;
+  for (std::int64_t c = 0; c < 5; ++c) {
+    std::vector<float> cb, cs;
+    std::vector<std::int64_t> rows;
+    for (std::size_t k = 0; k < category.size(); ++k) {
+      if (category[k] != c) continue;
+      rows.push_back(static_cast<std::int64_t>(k));
+      cb.insert(cb.end(), b.begin() + static_cast<std::ptrdiff_t>(4 * k), b.begin() + static_cast<std::ptrdiff_t>(4 * k + 4));
+      cs.push_back(s[k]);
+    }
+    for (const std::int64_t k : ints(nms(boxes_of(cb), scores_of(cs), 0.5))) want.push_back(rows[static_cast<std::size_t>(k)]);
+  }
+  std::stable_sort(want.begin(), want.end(), [&](std::int64_t x, std::int64_t y) {
+    return s[static_cast<std::size_t>(x)] > s[static_cast<std::size_t>(y)] ||
+           (s[static_cast<std::size_t>(x)] == s[static_cast<std::size_t>(y)] && x < y);
+  });
+  const Tensor idx = from_vector<std::int64_t>(category, {static_cast<std::int64_t>(category.size())});
+  EXPECT_EQ(ints(batched_nms(boxes_of(b), scores_of(s), idx, 0.5)), want);
+  EXPECT_GT(want.size(), 100u);
+}
+
 TEST(Nms, BadArguments) {
   const Tensor b = boxes_of({0, 0, 10, 10, 1, 1, 5, 5});
   const Tensor s = scores_of({0.5f, 0.4f});

@@ -20,7 +20,9 @@ Cases:
                    the order torchvision 0.14's CPU NMS visits boxes in (its keep lists match a greedy
                    pass in this order, not in the unstable torch.sort order, which differs for n > 16).
   batched_nms_*    torchvision's _batched_nms_coordinate_trick (what batched_nms runs up to 1000
-                   boxes on the CPU), with ties.
+                   boxes on the CPU), with ties; and torchvision.ops.batched_nms itself on 3000 boxes
+                   in 9 categories (its per-category loop, _batched_nms_vanilla; distinct scores, since
+                   that loop's final torch.sort is unstable).
   encode_* decode_* BoxCoder (weights (1,1,1,1) and (10,10,5,5)), float32 and float64; decode with
                    dw/dh beyond log(1000/16) (clipped).
   box_iou_*, box_area_*, clip_*, remove_small_*   torchvision.ops.box_iou / box_area /
@@ -156,6 +158,16 @@ def batched_cases(c):
         out = box_ops._batched_nms_coordinate_trick(boxes, scores, idxs, thr)
         c.add(name, "batched_nms", {"iou_threshold": thr}, {"boxes": boxes, "scores": scores, "idxs": idxs},
               out, torch.float32)
+    name = "batched_nms_3000_per_category"
+    seed(name)
+    boxes = random_boxes(3000)
+    scores = torch.randperm(3000).float() / 3000
+    idxs = torch.randint(0, 9, (3000,))
+    assert boxes.numel() > 4000  # torchvision's switch to _batched_nms_vanilla on the CPU
+    out = box_ops.batched_nms(boxes, scores, idxs, 0.5)
+    assert torch.equal(out, box_ops._batched_nms_vanilla(boxes, scores, idxs, 0.5))
+    c.add(name, "batched_nms", {"iou_threshold": 0.5}, {"boxes": boxes, "scores": scores, "idxs": idxs},
+          out, torch.float32)
 
 
 def coder_cases(c):

@@ -6,11 +6,16 @@
 //     IoU > iou_threshold with it (strict: IoU == threshold keeps both). IoU as torchvision's NMS
 //     computes it (anima/kernels/box_math.hpp), compared with the threshold in double.
 //   batched_nms(boxes [K, 4], scores [K], idxs [K] int64, iou_threshold) -> keep [M] int64:
-//     NMS within each category idxs[k] only, by torchvision's coordinate trick
-//     (_batched_nms_coordinate_trick): every box of category c is shifted by c·(max(boxes) + 1) so
-//     boxes of different categories never overlap, then one nms. (torchvision.ops.batched_nms itself
-//     switches to a per-class loop above 4000 coordinates on the CPU / 20000 on CUDA; that loop keeps
-//     the same boxes except where the shift's float rounding moves an IoU across the threshold.)
+//     NMS within each category idxs[k] only, as torchvision.ops.batched_nms, with its two algorithms
+//     and its CPU switch-over, more than 4000 coordinates (K > 1000), on both backends (torchvision
+//     switches at 20000 on CUDA; one switch keeps anima's CPU and CUDA results equal):
+//       up to it, the coordinate trick (_batched_nms_coordinate_trick): every box of category c is
+//       shifted by c·(max(boxes) + 1) so boxes of different categories never overlap, then one nms;
+//       above it, one nms per category (_batched_nms_vanilla): the kept boxes of every category,
+//       ordered by decreasing score (stable: equal scores by index; torch.sort's unstable order may
+//       differ there), which for K boxes in C categories costs about K²/C IoUs instead of K².
+//     The two keep the same boxes except where the shift's float rounding moves an IoU across the
+//     threshold.
 // Ties: boxes are visited in a stable descending sort of the scores, as torchvision 0.14's CPU kernel
 // does: equal scores lowest index first; NaN scores come first, as in torch.sort (see
 // anima/kernels/cpu/nms.hpp). Both backends use that order (the CUDA path sorts on the device with a
@@ -26,8 +31,10 @@
 // mask word is written by one thread; the radix sort is stable; the greedy pass walks the boxes in order).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -38,6 +45,7 @@
 #include <anima/kernels/cpu/nms.hpp>
 #include <anima/ops/elementwise.hpp>
 #include <anima/ops/factory.hpp>
+#include <anima/ops/index_rows.hpp>
 #include <anima/backends/cpu/nms.hpp>
 #include <anima/ops/reduce.hpp>
 #include <anima/ops/view.hpp>
@@ -86,6 +94,34 @@ inline std::vector<std::int64_t> nms_order(const Tensor& scores) {
 
 }  // namespace detail
 
+inline Tensor nms(const Tensor& boxes, const Tensor& scores, double iou_threshold);
+
+namespace detail {
+
+// batched_nms above the switch-over: one nms per category (in increasing category order), the kept
+// indices gathered, then ordered by decreasing score as nms orders its own.
+inline Tensor batched_nms_per_category(const Tensor& boxes, const Tensor& scores, const Tensor& idxs,
+                                       double iou_threshold) {
+  const std::vector<std::int64_t> category = to_vector<std::int64_t>(idxs);
+  std::map<std::int64_t, std::vector<std::int64_t>> members;  // category -> its boxes, increasing
+  for (std::size_t k = 0; k < category.size(); ++k) members[category[k]].push_back(static_cast<std::int64_t>(k));
+  std::vector<std::int64_t> kept;
+  for (const auto& [c, rows] : members) {
+    (void)c;
+    const std::vector<std::int64_t> keep =
+        to_vector<std::int64_t>(nms(index_select_rows(boxes, rows), index_select_rows(scores, rows), iou_threshold));
+    for (const std::int64_t k : keep) kept.push_back(rows[static_cast<std::size_t>(k)]);
+  }
+  std::sort(kept.begin(), kept.end());
+  const std::vector<std::int64_t> order = nms_order(index_select_rows(scores, kept));
+  std::vector<std::int64_t> result(kept.size());
+  for (std::size_t i = 0; i < kept.size(); ++i) result[i] = kept[static_cast<std::size_t>(order[i])];
+  return from_vector<std::int64_t>(result, {static_cast<std::int64_t>(result.size())},
+                                   TensorOptions(DType::Int64).with_device(boxes.device()));
+}
+
+}  // namespace detail
+
 // boxes [K, 4], scores [K] -> [M] int64 (on boxes' device)
 inline Tensor nms(const Tensor& boxes, const Tensor& scores, double iou_threshold) {
   detail::check_nms_args(boxes, scores, iou_threshold, "nms");
@@ -115,6 +151,8 @@ inline Tensor batched_nms(const Tensor& boxes, const Tensor& scores, const Tenso
   const Tensor max_coordinate = max(boxes);  // []
   ANIMA_CHECK(!std::isnan(item<double>(max_coordinate)), "batched_nms",
               "boxes contain NaN coordinates (the per-category offset max(boxes) + 1 would be NaN)");
+  if (boxes.numel() > 4000)
+    return detail::batched_nms_per_category(boxes, scores, idxs, iou_threshold);
   const Tensor offsets = mul(cast_copy(idxs, boxes.dtype()), add(max_coordinate, 1.0));  // [K]
   const Tensor shifted = add(boxes, unsqueeze(offsets, 1));                              // [K, 4]
   return nms(shifted, scores, iou_threshold);
