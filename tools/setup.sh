@@ -12,7 +12,9 @@ set -euo pipefail
 
 required=(build-essential cmake pkg-config libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
           libcli11-dev libstb-dev libopencv-videoio-dev libcairo2-dev)
-optional=(ninja-build chromium)  # chromium: the headless browser check of the HTML reports
+# chromium: the headless browser check of the HTML reports; strace: the tests that kill a run at a
+# chosen write (cli_train_kill_ten_times, cli_kill_writers_*)
+optional=(ninja-build chromium strace)
 for arg in "$@"; do
   case "$arg" in
     --torch) required+=(python3-torch python3-torchvision) ;;

@@ -100,5 +100,24 @@ TEST_F(AtomicFileTest, FailuresNameTheOpAndFileAndLeaveNothing) {
   EXPECT_EQ(entries(), 1);  // folder.bin only
 }
 
+// What a killed writer leaves (its temporary file) is recognised and removed; nothing else is.
+TEST_F(AtomicFileTest, RemovesOnlyStaleTemporaries) {
+  const fs::path left = io::AtomicFile::temporary_path_for(dir_ / "checkpoint_last.safetensors");
+  const fs::path left_no_ext = io::AtomicFile::temporary_path_for(dir_ / "README");
+  for (const fs::path& p : {left, left_no_ext}) std::ofstream(p) << "half";
+  const char* keep[] = {"checkpoint_last.safetensors", ".hidden", ".x.tmp-", ".x.tmp-12-", ".x.tmp-a-1.png",
+                        "x.tmp-1-2.png", ".x.tmp-1-2png"};
+  for (const char* name : keep) std::ofstream(dir_ / name) << "keep";
+  fs::create_directories(dir_ / ".sub.tmp-1-2.png");  // a folder, whatever its name
+  EXPECT_TRUE(io::AtomicFile::is_temporary_name(left.filename().string()));
+  EXPECT_TRUE(io::AtomicFile::is_temporary_name(left_no_ext.filename().string()));
+  EXPECT_EQ(io::remove_stale_temporaries(dir_), 2);
+  EXPECT_FALSE(fs::exists(left));
+  EXPECT_FALSE(fs::exists(left_no_ext));
+  for (const char* name : keep) EXPECT_TRUE(fs::exists(dir_ / name)) << name;
+  EXPECT_TRUE(fs::exists(dir_ / ".sub.tmp-1-2.png"));
+  EXPECT_EQ(io::remove_stale_temporaries(dir_ / "missing"), 0);
+}
+
 }  // namespace
 }  // namespace anima

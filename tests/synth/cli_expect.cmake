@@ -137,3 +137,27 @@ function(expect_renders_in_browser html what)
   endif()
   message(STATUS "${what}: ${html} rendered in chromium (${_bytes}-byte screenshot)")
 endfunction()
+
+# run_killed_at(<rc var> <syscalls> <n> <args>...): runs `anima <args>` under strace, which sends it
+# SIGKILL as it enters its <n>-th call of one of <syscalls> (e.g. "write,writev"; counted per system
+# call and per thread: the writes of a training run all come from its main thread). A deterministic
+# "kill at a random moment" that can land in the middle of a file being written. Sets <rc var> to the
+# exit status; killed_rc_regex matches it when the process was killed.
+set(killed_rc_regex "^(137|Subprocess killed)$")
+function(run_killed_at rc_var syscalls n)
+  execute_process(COMMAND strace -f -qq -o /dev/null -e trace=${syscalls} -e inject=${syscalls}:signal=KILL:when=${n}
+                          "${ANIMA}" ${ARGN}
+                  RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_VARIABLE _err)
+  set(${rc_var} "${_rc}" PARENT_SCOPE)
+endfunction()
+
+# skip_without_strace(): ends the script with "SKIPPED: no strace" (the tests that call it have that as
+# their SKIP_REGULAR_EXPRESSION) when strace is not installed.
+macro(skip_without_strace)
+  find_program(_strace strace)
+  if(NOT _strace)
+    message("SKIPPED: no strace (tools/setup.sh installs it)")
+    return()
+  endif()
+endmacro()
+

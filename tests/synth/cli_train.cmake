@@ -1,6 +1,6 @@
 # tests/synth/cli_train.cmake — runs the real `anima train classifier` binary (ctest cli_train*), on the
 # data TrainCli.WritesFixture (tests/synth/train_test.cpp) leaves in DIR.
-#   cmake -DANIMA=<anima> -DDIR=<fixture dir> -DMODE=json|kill_and_resume|synth|unreadable|inception -P cli_train.cmake
+#   cmake -DANIMA=<anima> -DDIR=<fixture dir> -DMODE=json|kill_and_resume|kill_ten_times|synth|unreadable|inception -P cli_train.cmake
 # json: a 2-epoch run of a MobileNetV2 on 32x32 crops (colour jitter on) writes config.json (with the
 #       source commit), metrics.jsonl (6 step lines and 2 epoch lines), the checkpoints,
 #       weights.safetensors and the report with its pictures;
@@ -10,6 +10,13 @@
 #       second run with 1 data-loader worker instead of 2: the bits do not depend on it):
 #       checkpoint_last.safetensors and weights.safetensors equal the uninterrupted run's byte for
 #       byte, and metrics.jsonl has the same 8 lines.
+# kill_ten_times: the same run killed ten times in a row with SIGKILL at chosen write calls (strace;
+#       skipped without it), each time resumed with --resume (started again with --out when no
+#       checkpoint had been written yet); after every kill checkpoint_last.safetensors is absent or
+#       whole (`anima weights inspect` reads it) and every metrics.jsonl line is JSON; every kill must
+#       land inside a file write (its temporary file left behind); after the last one
+#       the run is finished with --resume: its checkpoints and weights must equal the uninterrupted
+#       run's byte for byte, its report be there, and no temporary file be left in the folder.
 # synth: `anima synth --faces` draws 200 frames; a 3-epoch MobileNetV2 run on its faces/ (8 classes) and
 #       `anima eval classifier` on its test split: metrics.json (split, sample count, accuracy, 8 classes),
 #       the report and its pictures.
@@ -90,6 +97,67 @@ elseif(MODE STREQUAL "synth")
 elseif(MODE STREQUAL "kill_and_resume")
   run_whole("${DIR}/whole")
   expect_same_after_kill(classifier "${DIR}/whole" "${DIR}/killed" 5 8 ${_train} --workers 1)
+elseif(MODE STREQUAL "kill_ten_times")
+  skip_without_strace()
+  run_whole("${DIR}/whole_10")
+  set(_run "${DIR}/killed_10")
+  file(REMOVE_RECURSE "${_run}")
+  # The n-th writev of each run. A whole run makes 1584: 239 per checkpoint (18 MB), 142 for the
+  # weights, 4 for the report; checkpoints after steps 2, 3 (the epoch's end: best, weights, last),
+  # 4, 6 and 6 (the epoch's end). A resumed run starts from its checkpoint, so these kill runs that
+  # have done 2, 3, 3, 3, 4, 4, 6, 6, 6 and 6 steps, inside checkpoint_last, checkpoint_best and
+  # the weights.
+  set(_mid_write 0)
+  foreach(_n 150 300 330 500 700 90 300 260 10 200)
+    if(EXISTS "${_run}/checkpoint_last.safetensors")
+      run_killed_at(_rc write,writev ${_n} train classifier --resume "${_run}" --quiet)
+    else()
+      file(REMOVE_RECURSE "${_run}")
+      run_killed_at(_rc write,writev ${_n} ${_train} --workers 1 --out "${_run}")
+    endif()
+    if(NOT _rc MATCHES "${killed_rc_regex}")
+      message(FATAL_ERROR "the run to be killed at write ${_n} ended with ${_rc} instead")
+    endif()
+    file(GLOB _left RELATIVE "${_run}" "${_run}/.*.tmp-*")
+    if(_left)
+      math(EXPR _mid_write "${_mid_write} + 1")
+    endif()
+    set(_steps 0)
+    if(EXISTS "${_run}/metrics.jsonl")
+      file(STRINGS "${_run}/metrics.jsonl" _lines)
+      foreach(_line IN LISTS _lines)
+        string(JSON _type ERROR_VARIABLE _bad GET "${_line}" type)
+        if(_bad)
+          message(FATAL_ERROR "after the kill at write ${_n}: metrics.jsonl has a broken line: ${_line}")
+        endif()
+        if(_type STREQUAL "step")
+          math(EXPR _steps "${_steps} + 1")
+        endif()
+      endforeach()
+    endif()
+    if(EXISTS "${_run}/checkpoint_last.safetensors")
+      expect_success(_inspect weights inspect "${_run}/checkpoint_last.safetensors")
+    endif()
+    message(STATUS "killed at write ${_n}: ${_steps} steps logged, left half-written: ${_left}")
+  endforeach()
+  if(NOT _mid_write EQUAL 10)
+    message(FATAL_ERROR "${_mid_write} of the ten kills landed inside a file write, expected all")
+  endif()
+  expect_success(_stdout train classifier --resume "${_run}" --quiet)
+  foreach(_file checkpoint_last.safetensors checkpoint_best.safetensors weights.safetensors)
+    file(SHA256 "${DIR}/whole_10/${_file}" _want)
+    file(SHA256 "${_run}/${_file}" _got)
+    if(NOT _want STREQUAL _got)
+      message(FATAL_ERROR "${_file} after ten kills differs from the uninterrupted run's")
+    endif()
+  endforeach()
+  expect_files("${_run}" "the run resumed after ten kills" report.html loss.png accuracy.png lr.png)
+  count_lines("${_run}/metrics.jsonl" _n)
+  file(GLOB _left "${_run}/.*.tmp-*")
+  if(NOT _n EQUAL 8 OR _left)
+    message(FATAL_ERROR "after ten kills: metrics.jsonl has ${_n} lines (expected 8), temporaries left: ${_left}")
+  endif()
+  message(STATUS "all ten kills fell inside a file write; the bits equal the uninterrupted run's")
 elseif(MODE STREQUAL "unreadable")
   set(_data "${DIR}/data_unreadable")
   file(REMOVE_RECURSE "${_data}" "${DIR}/run_unreadable" "${DIR}/run_stopped")

@@ -55,6 +55,7 @@
 #include <anima/core/error.hpp>
 #include <anima/data/face_crop.hpp>
 #include <anima/data/imagenet_transforms.hpp>
+#include <anima/io/atomic_file.hpp>
 #include <anima/io/coco_rle.hpp>
 #include <anima/io/safetensors.hpp>
 #include <anima/io/weights_file.hpp>
@@ -194,7 +195,9 @@ class VideoAnalysis {
         result_.frames_announced > 0 ? static_cast<std::size_t>((result_.frames_announced + o_.every - 1) / o_.every) : 0;
     ProgressLine progress("analyze", expected, "frames", o_.quiet);
     progress_ = &progress;
-    remove_unfinished_video(o_.out);
+    // What a killed run left half-written (the annotated video's temporary file above all).
+    io::remove_stale_temporaries(o_.out);
+    io::remove_stale_temporaries(std::filesystem::path(o_.out) / "faces");
     state_ = std::make_unique<AnalyzeStateWriter>(o_, done_, classes_);
     result_.frames = done_;
     std::string broke_off;
@@ -399,13 +402,6 @@ class VideoAnalysis {
     best.frame = frame.frame;
     best.time = frame.time;
     best.crop = make_crop();
-  }
-
-  // A temporary annotated video left by a killed run (io::AtomicFile's ".<stem>.tmp-..." name).
-  static void remove_unfinished_video(const std::string& dir) {
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
-      if (entry.path().filename().string().rfind(".annotated.tmp-", 0) == 0) std::filesystem::remove(entry.path(), ec);
   }
 
   // The frame with its faces drawn (masks, boxes, "<character> <emotion> <probability>").

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include <anima/core/error.hpp>
+#include <anima/io/atomic_file.hpp>
 #include <anima/optim/adam.hpp>
 #include <anima/optim/sgd.hpp>
 
@@ -153,7 +154,8 @@ inline void add_run_options(CLI::App* cmd, TrainRunOptions& o) {
 }
 
 // For --resume: the saved settings of the run in given.resume (read by `from_json`), with what belongs
-// to this invocation (quiet, the test kill, the source commit) taken from `given`.
+// to this invocation (quiet, the test kill, the source commit) taken from `given`. The temporary files
+// a killed run left half-written in the folder are removed.
 template <class Options>
 Options resumed_options(const Options& given,
                         const std::function<Options(const nlohmann::json&, const std::string&)>& from_json) {
@@ -163,6 +165,7 @@ Options resumed_options(const Options& given,
   o.run.out = o.run.resume = std::filesystem::path(config).parent_path().string();
   o.run.kill_after_steps = given.run.kill_after_steps;
   o.run.quiet = given.run.quiet;
+  io::remove_stale_temporaries(o.run.out);
   return o;
 }
 

@@ -192,7 +192,15 @@ class TrainingLoop {
     loader.seek(p_.position);
     if (p_.step == 0 && warmup_steps_ > 0 && !warmup_) make_warmup();
     std::ofstream metrics(std::filesystem::path(s_.out) / "metrics.jsonl", std::ios::app);
+    bool ran_an_epoch = false;
     while (static_cast<int>(loader.position().epoch) < s_.epochs) {
+      // Early stopping is decided before an epoch starts, so that a run resumed from the checkpoint of
+      // the epoch that triggered it stops too.
+      if (s_.patience > 0 && p_.bad_epochs >= s_.patience) {
+        if (!s_.quiet)
+          std::fprintf(stderr, "early stop: no better %s for %d epochs\n", task_.best_metric(), s_.patience);
+        break;
+      }
       const auto t0 = std::chrono::steady_clock::now();
       const std::uint64_t epoch = loader.position().epoch;
       model_->train();
@@ -267,18 +275,19 @@ class TrainingLoop {
         std::fprintf(stderr, "epoch %llu/%d:%s%s\n", static_cast<unsigned long long>(epoch + 1), s_.epochs,
                      fields.c_str(), better ? " (best)" : "");
       }
-      save_checkpoint("checkpoint_last.safetensors");
+      // The best epoch's files before checkpoint_last: a run killed in between resumes from the
+      // previous checkpoint_last, replays the epoch and writes them again; the other order would
+      // resume past an epoch whose best weights were never written.
       if (better) {
         save_checkpoint("checkpoint_best.safetensors");
         task_.export_best();
       }
+      save_checkpoint("checkpoint_last.safetensors");
       media_plugin().train_report(s_.out);
-      if (s_.patience > 0 && p_.bad_epochs >= s_.patience) {
-        if (!s_.quiet)
-          std::fprintf(stderr, "early stop: no better %s for %d epochs\n", task_.best_metric(), s_.patience);
-        break;
-      }
+      ran_an_epoch = true;
     }
+    // A run resumed after its last checkpoint (killed while writing its report) writes the report now.
+    if (!ran_an_epoch) media_plugin().train_report(s_.out);
     return 0;
   }
 

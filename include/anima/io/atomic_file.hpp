@@ -10,6 +10,8 @@
 //
 //   write_file_atomic(path, data, size, "op");                       // bytes
 //   write_file_atomic(path, "op", [&](std::ostream& os) { ... });    // a stream, checked after the callback
+//   remove_stale_temporaries(dir);   // a process killed midway leaves its temporary file: a resumed
+//                                    // job removes those of its folder before it writes again
 //
 // The temporary name is hidden, distinct for every call (steady-clock ticks and a counter), and keeps
 // the destination's extension (writers such as OpenCV's pick the format from it): "dir/clip.mp4" is
@@ -67,6 +69,19 @@ class AtomicFile {
     return path.parent_path() / ("." + path.stem().string() + ".tmp-" + unique + path.extension().string());
   }
 
+  // Whether a file name has the form temporary_path_for gives: ".<stem>.tmp-<digits>-<digits><ext>".
+  static bool is_temporary_name(const std::string& name) {
+    if (name.size() < 2 || name[0] != '.') return false;
+    const std::size_t tag = name.rfind(".tmp-");
+    if (tag == std::string::npos || tag == 0) return false;
+    std::size_t i = tag + 5, digits = 0;
+    while (i < name.size() && name[i] >= '0' && name[i] <= '9') ++i, ++digits;
+    if (digits == 0 || i >= name.size() || name[i] != '-') return false;
+    ++i, digits = 0;
+    while (i < name.size() && name[i] >= '0' && name[i] <= '9') ++i, ++digits;
+    return digits > 0 && (i == name.size() || name[i] == '.');
+  }
+
  private:
   std::filesystem::path path_, temp_;
   const char* op_;
@@ -94,6 +109,21 @@ inline void write_file_atomic(const std::filesystem::path& path, const void* dat
   write_file_atomic(path, op, [&](std::ostream& out) {
     if (size > 0) out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
   });
+}
+
+// Removes the temporary files AtomicFile left in `dir` (not its subfolders) when a process writing
+// there was killed before committing; returns how many. Only call it where no other process is
+// writing into `dir` (its temporaries would go too). A missing folder removes nothing.
+inline int remove_stale_temporaries(const std::filesystem::path& dir) {
+  std::error_code ec;
+  int removed = 0;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (!it->is_regular_file(type_ec) || !AtomicFile::is_temporary_name(it->path().filename().string())) continue;
+    std::error_code remove_ec;
+    if (std::filesystem::remove(it->path(), remove_ec)) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace anima::io
