@@ -152,11 +152,18 @@ function(run_killed_at rc_var syscalls n)
 endfunction()
 
 # skip_without_strace(): ends the script with "SKIPPED: no strace" (the tests that call it have that as
-# their SKIP_REGULAR_EXPRESSION) when strace is not installed.
+# their SKIP_REGULAR_EXPRESSION) when strace is not installed or cannot trace here (a container
+# without ptrace).
 macro(skip_without_strace)
   find_program(_strace strace)
   if(NOT _strace)
     message("SKIPPED: no strace (tools/setup.sh installs it)")
+    return()
+  endif()
+  execute_process(COMMAND "${_strace}" -f -qq -o /dev/null -e trace=write true RESULT_VARIABLE _strace_rc
+                  OUTPUT_QUIET ERROR_VARIABLE _strace_err)
+  if(NOT _strace_rc EQUAL 0)
+    message("SKIPPED: no strace that can trace here (${_strace_rc}): ${_strace_err}")
     return()
   endif()
 endmacro()
