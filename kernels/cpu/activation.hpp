@@ -31,17 +31,10 @@ void activation_backward_reference(UnaryOp grad_op, T p0, const T* s, const Layo
 template <class T>
 void activation_backward(UnaryOp grad_op, T p0, const T* s, const Layout& ls, const T* g, const Layout& lg, T* dx,
                          std::int64_t n, const ParallelFor& parallel) {
-  const Layout* layouts[2] = {&ls, &lg};
-  const StridedRows<2> rows(layouts);
-  const std::int64_t ss = rows.inner_stride(0), sg = rows.inner_stride(1);
   with_unary_op(grad_op, [&](auto op_constant) {
     constexpr UnaryOp kOp = decltype(op_constant)::value;
-    parallel(0, n, kElementwiseGrain, [&](std::int64_t begin, std::int64_t end) {
-      rows.for_each_row(begin, end, [&](std::int64_t i, const std::int64_t* offsets, std::int64_t length) {
-        two_input_row(s + offsets[0], ss, g + offsets[1], sg, dx + i, length,
-                      [p0](T saved, T grad) { return grad * apply_unary(kOp, saved, p0, T(0)); });
-      });
-    });
+    two_input_rows(s, ls, g, lg, dx, n, parallel,
+                   [p0](T saved, T grad) { return grad * apply_unary(kOp, saved, p0, T(0)); });
   });
 }
 

@@ -153,37 +153,36 @@ void unary(UnaryOp op, T p0, T p1, const T* x, const Layout& lx, T* y, std::int6
   });
 }
 
-template <class T>
-void binary(BinaryOp op, const T* a, const Layout& la, const T* b, const Layout& lb, T* y, std::int64_t n,
-            const ParallelFor& parallel) {
+// y = f(a, b) over the n output elements, the operands' layouts walked in merged rows; f is the
+// operation already made a compile-time constant by the caller, so each row's loop vectorises.
+template <class A, class B, class Y, class F>
+void two_input_rows(const A* a, const Layout& la, const B* b, const Layout& lb, Y* y, std::int64_t n,
+                    const ParallelFor& parallel, F f) {
   const Layout* layouts[2] = {&la, &lb};
   const StridedRows<2> rows(layouts);
   const std::int64_t sa = rows.inner_stride(0), sb = rows.inner_stride(1);
+  parallel(0, n, kElementwiseGrain, [&](std::int64_t begin, std::int64_t end) {
+    rows.for_each_row(begin, end, [&](std::int64_t i, const std::int64_t* offsets, std::int64_t length) {
+      two_input_row(a + offsets[0], sa, b + offsets[1], sb, y + i, length, f);
+    });
+  });
+}
+
+template <class T>
+void binary(BinaryOp op, const T* a, const Layout& la, const T* b, const Layout& lb, T* y, std::int64_t n,
+            const ParallelFor& parallel) {
   with_binary_op(op, [&](auto op_constant) {
     constexpr BinaryOp kOp = decltype(op_constant)::value;
-    parallel(0, n, kElementwiseGrain, [&](std::int64_t begin, std::int64_t end) {
-      rows.for_each_row(begin, end, [&](std::int64_t i, const std::int64_t* offsets, std::int64_t length) {
-        two_input_row(a + offsets[0], sa, b + offsets[1], sb, y + i, length,
-                      [](T u, T v) { return apply_binary(kOp, u, v); });
-      });
-    });
+    two_input_rows(a, la, b, lb, y, n, parallel, [](T u, T v) { return apply_binary(kOp, u, v); });
   });
 }
 
 template <class T>
 void compare(CompareOp op, const T* a, const Layout& la, const T* b, const Layout& lb, bool* y, std::int64_t n,
              const ParallelFor& parallel) {
-  const Layout* layouts[2] = {&la, &lb};
-  const StridedRows<2> rows(layouts);
-  const std::int64_t sa = rows.inner_stride(0), sb = rows.inner_stride(1);
   with_compare_op(op, [&](auto op_constant) {
     constexpr CompareOp kOp = decltype(op_constant)::value;
-    parallel(0, n, kElementwiseGrain, [&](std::int64_t begin, std::int64_t end) {
-      rows.for_each_row(begin, end, [&](std::int64_t i, const std::int64_t* offsets, std::int64_t length) {
-        two_input_row(a + offsets[0], sa, b + offsets[1], sb, y + i, length,
-                      [](T u, T v) { return apply_compare(kOp, u, v); });
-      });
-    });
+    two_input_rows(a, la, b, lb, y, n, parallel, [](T u, T v) { return apply_compare(kOp, u, v); });
   });
 }
 
