@@ -6,9 +6,9 @@
 #          chunk, which copies nothing); then every CPU test (ctest -LE consumer: the consumer checks
 #          build projects of their own). The anima tool and its media plugin are instrumented too, so
 #          the CLI tests (hostile inputs, train, analyze...) run under ASan as well.
-#   tsan   build-tsan/: ThreadSanitizer over what runs threads: the thread pool and parallel-for
-#          (anima_tests), the data loader's workers (anima_data_tests, the train ctests) and the reader
-#          thread of `anima analyze` (the cli_analyze ctests).
+#   tsan   build-tsan/: ThreadSanitizer over what runs threads: the thread pool, parallel-for and the
+#          CPU allocator's cache (anima_tests), the data loader's workers (anima_data_tests, the train
+#          ctests) and the reader thread of `anima analyze` (the cli_analyze ctests).
 #
 #   bash tools/sanitize.sh [asan|tsan|all] [ctest arguments...]    e.g. bash tools/sanitize.sh asan -R io
 # A report fails its test (halt_on_error); the summary and the failing tests are printed at the end,
@@ -56,7 +56,7 @@ run_tsan() {
   echo "== TSan: thread pool, data loader, train and analyze"
   if ! TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
       ctest --test-dir "$dir" -j "$ctest_jobs" --output-on-failure \
-        -R "ThreadPool|ParallelFor|DataLoader|cli_train$|cli_train_kill_and_resume|cli_analyze" "$@" \
+        -R "ThreadPool|ParallelFor|CpuAllocator|DataLoader|cli_train$|cli_train_kill_and_resume|cli_analyze" "$@" \
         >"$dir/sanitize.log" 2>&1; then
     status=1
   fi
