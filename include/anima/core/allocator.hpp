@@ -70,7 +70,7 @@ inline long long parse_cache_megabytes(const char* text) {
   long long value = 0;
   while (*p >= '0' && *p <= '9') {
     value = value * 10 + (*p - '0');
-    if (value > (1LL << 40)) return -1;  // more than a petabyte of cache is a typo
+    if (value > (1LL << 40)) return -1;  // 2^40 MiB (an exbibyte) of cache is a typo
     ++p;
   }
   while (*p == ' ' || *p == '\t') ++p;
