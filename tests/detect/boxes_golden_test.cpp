@@ -27,7 +27,7 @@
 #include "golden/golden.hpp"
 
 namespace anima {
-namespace {
+namespace boxes_golden_test {
 
 std::vector<std::int64_t> ints(const Tensor& t) { return to_vector<std::int64_t>(t); }
 
@@ -117,5 +117,5 @@ TEST(GoldenDetectionBoxes, EveryCase) {
     EXPECT_GT(counts[op], 0) << op;
 }
 
-}  // namespace
+}  // namespace boxes_golden_test
 }  // namespace anima

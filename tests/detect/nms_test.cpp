@@ -22,7 +22,7 @@
 #include "core/expect_error.hpp"
 
 namespace anima {
-namespace {
+namespace nms_test {
 
 using testing::expect_error;
 
@@ -329,5 +329,5 @@ TEST(Nms, BadArguments) {
       {"batched_nms", "NaN"});
 }
 
-}  // namespace
+}  // namespace nms_test
 }  // namespace anima

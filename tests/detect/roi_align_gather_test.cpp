@@ -31,7 +31,7 @@
 #include <anima/kernels/roi_align_gather_math.hpp>
 
 namespace anima {
-namespace {
+namespace roi_align_gather_test {
 
 using kernels::RoiAlignGeometry;
 
@@ -213,5 +213,5 @@ TEST(RoiAlignGather, PlanSizes) {
   EXPECT_GT(v.tile_ptr[ntiles], 0);
 }
 
-}  // namespace
+}  // namespace roi_align_gather_test
 }  // namespace anima

@@ -20,7 +20,7 @@
 #include "core/expect_error.hpp"
 
 namespace anima {
-namespace {
+namespace roi_align_test {
 
 using testing::contains;
 using testing::error_of;
@@ -296,5 +296,5 @@ TEST(RoiPool, EmptyBinsAndOutsideBoxes) {
   for (double v : to_vector<double>(x.grad())) EXPECT_EQ(v, 0.0);
 }
 
-}  // namespace
+}  // namespace roi_align_test
 }  // namespace anima

@@ -25,7 +25,7 @@
 #include "../golden/golden_file.hpp"
 
 namespace anima {
-namespace {
+namespace classification_metrics_test {
 
 using testing::contains;
 using testing::error_of;
@@ -203,5 +203,5 @@ TEST(ClassificationMetrics, BadInputsAreClearErrors) {
   EXPECT_TRUE(contains(error_of([] { metrics::top_k_accuracy({0}, {0.5, 0.5}, 2, 0); }), "k must be >= 1"));
 }
 
-}  // namespace
+}  // namespace classification_metrics_test
 }  // namespace anima

@@ -28,7 +28,7 @@
 #include "../golden/golden_file.hpp"
 
 namespace anima {
-namespace {
+namespace coco_eval_golden_test {
 
 using metrics::CocoDetection;
 using metrics::CocoGroundTruth;
@@ -200,5 +200,5 @@ TEST(CocoEvalGolden, PolygonMasksMatchFrPyObjects) {
   }
 }
 
-}  // namespace
+}  // namespace coco_eval_golden_test
 }  // namespace anima

@@ -11,7 +11,7 @@
 #include "nets/net_golden.hpp"
 
 namespace anima {
-namespace {
+namespace inception_v3_golden_test {
 
 TEST(InceptionV3Golden, EvalLogitsAndStages) {
   const nets_golden::Fixture fx("nets_inception_v3.safetensors");
@@ -41,5 +41,5 @@ TEST(InceptionV3Golden, EvalLogitsAndStages) {
   EXPECT_EQ(fx.list("acts"), (std::vector<std::string>{"Conv2d_2b_3x3", "Mixed_5d", "Mixed_6e", "Mixed_7c"}));
 }
 
-}  // namespace
+}  // namespace inception_v3_golden_test
 }  // namespace anima

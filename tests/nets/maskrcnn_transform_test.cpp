@@ -37,7 +37,7 @@
 #include "nets/maskrcnn_golden.hpp"
 
 namespace anima::nets::maskrcnn {
-namespace {
+namespace maskrcnn_transform_test {
 
 constexpr double kPixelAbs = 0.0;
 constexpr double kBoxRel = 0.0;
@@ -376,5 +376,5 @@ TEST(MaskRcnnTransform, BadInputThrowsNamingTheTransform) {
   EXPECT_THROW(transform.forward({zeros({3, 8, 8})}, {t}), Error);
 }
 
-}  // namespace
+}  // namespace maskrcnn_transform_test
 }  // namespace anima::nets::maskrcnn

@@ -11,7 +11,7 @@
 #include "nets/net_golden.hpp"
 
 namespace anima {
-namespace {
+namespace mobilenet_v2_golden_test {
 
 using nets_golden::output_of;
 
@@ -26,5 +26,5 @@ TEST(MobileNetV2Golden, EvalLogitsAndStages) {
 TEST(MobileNetV2Golden, TrainingStepFloat64) { kNet.check_train_step(DType::Float64); }
 TEST(MobileNetV2Golden, TrainingStepFloat32) { kNet.check_train_step(DType::Float32); }
 
-}  // namespace
+}  // namespace mobilenet_v2_golden_test
 }  // namespace anima

@@ -10,7 +10,7 @@
 #include "nets/net_golden.hpp"
 
 namespace anima {
-namespace {
+namespace resnet50_golden_test {
 
 using nets_golden::Probe;
 
@@ -27,5 +27,5 @@ TEST(ResNet50Golden, EvalLogitsAndStages) {
 TEST(ResNet50Golden, TrainingStepFloat64) { kNet.check_train_step(DType::Float64); }
 TEST(ResNet50Golden, TrainingStepFloat32) { kNet.check_train_step(DType::Float32); }
 
-}  // namespace
+}  // namespace resnet50_golden_test
 }  // namespace anima

@@ -10,7 +10,7 @@
 #include "nets/net_golden.hpp"
 
 namespace anima {
-namespace {
+namespace vgg16_golden_test {
 
 using nets_golden::output_of;
 
@@ -24,5 +24,5 @@ TEST(Vgg16BnGolden, EvalLogitsAndStages) {
   net.check_eval({output_of("features.5"), output_of("features.23"), output_of("features.43")});
 }
 
-}  // namespace
+}  // namespace vgg16_golden_test
 }  // namespace anima

@@ -16,7 +16,7 @@
 #include "ops/backend_harness.hpp"
 
 namespace anima {
-namespace {
+namespace elementwise_test {
 
 using namespace testing;  // tests/ops/backend_harness.hpp and the helpers it includes
 
@@ -248,5 +248,5 @@ TEST_P(Elementwise, ErrorsNameOpAndShapes) {
   expect_error([&] { sub(a, elsewhere); }, {"anima::sub", "different devices", "cpu", "cuda:0", "[2, 3]"});
 }
 
-}  // namespace
+}  // namespace elementwise_test
 }  // namespace anima

@@ -18,7 +18,7 @@
 #include "run_subcommand.hpp"
 
 namespace anima::cli {
-namespace {
+namespace agreement_test {
 
 const std::string kDir = std::string(ANIMA_GOLDEN_DIR) + "/agreement";
 
@@ -84,5 +84,5 @@ TEST(AgreementCli, TextReportAndErrors) {
   EXPECT_NE(attribute.find("colour"), std::string::npos) << attribute;
 }
 
-}  // namespace
+}  // namespace agreement_test
 }  // namespace anima::cli

@@ -26,7 +26,7 @@
 #include "synth/classes.hpp"
 #include "synth/video.hpp"
 
-namespace {
+namespace analyze_test {
 
 namespace fs = std::filesystem;
 using anima::cli::AnalyzedFace;
@@ -182,4 +182,4 @@ TEST(AnalyzeCli, WritesFixture) {
     EXPECT_TRUE(fs::is_regular_file(fs::path(dir) / f)) << f;
 }
 
-}  // namespace
+}  // namespace analyze_test

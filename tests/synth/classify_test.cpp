@@ -34,7 +34,7 @@
 #include "anima/classify_command.hpp"
 #include "run_subcommand.hpp"
 
-namespace {
+namespace classify_test {
 
 namespace fs = std::filesystem;
 
@@ -216,4 +216,4 @@ TEST(ClassifyCli, WritesFixture) {
   EXPECT_TRUE(fs::is_regular_file(f.image));
 }
 
-}  // namespace
+}  // namespace classify_test

@@ -44,7 +44,7 @@
 #include "run_subcommand.hpp"
 #include "nets/maskrcnn_golden_model.hpp"
 
-namespace {
+namespace detect_test {
 
 namespace fs = std::filesystem;
 
@@ -341,4 +341,4 @@ TEST(DetectCli, WritesFixture) {
   EXPECT_TRUE(fs::is_regular_file(f.image));
 }
 
-}  // namespace
+}  // namespace detect_test

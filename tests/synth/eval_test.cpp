@@ -50,7 +50,7 @@
 
 // --- anima eval classifier ---------------------------------------------------------------------
 
-namespace {
+namespace eval_test {
 
 namespace fs = std::filesystem;
 using anima::cli::testing::error_message;
@@ -290,11 +290,11 @@ TEST(EvalCli, BadInputsAreClearErrorsAndWriteNothing) {
   EXPECT_NE(j.at("skipped")[0].get<std::string>().find("broken.png"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace eval_test
 
 // --- anima eval detector -----------------------------------------------------------------------
 
-namespace {
+namespace eval_test {
 
 namespace fs = std::filesystem;
 using anima::cli::Detection;
@@ -431,4 +431,4 @@ TEST(EvalDetector, CommandWritesMetricsForAViaProject) {
   fs::remove_all(dir);
 }
 
-}  // namespace
+}  // namespace eval_test

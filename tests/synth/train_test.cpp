@@ -38,7 +38,7 @@
 
 // --- anima train classifier --------------------------------------------------------------------
 
-namespace {
+namespace train_test {
 
 namespace fs = std::filesystem;
 using anima::cli::testing::error_message;
@@ -93,11 +93,11 @@ TEST(TrainCli, RefusalsAreClearErrors) {
   fs::remove_all(dir);
 }
 
-}  // namespace
+}  // namespace train_test
 
 // --- anima train detector ----------------------------------------------------------------------
 
-namespace {
+namespace train_test {
 
 namespace fs = std::filesystem;
 using anima::cli::testing::error_message;
@@ -234,4 +234,4 @@ TEST(TrainDetector, RefusalsAreClearErrors) {
   fs::remove_all(dir);
 }
 
-}  // namespace
+}  // namespace train_test
