@@ -79,30 +79,39 @@ class InvertedResidual : public nn::Module {
   std::shared_ptr<nn::Sequential> conv;
 };
 
+// torchvision's MobileNetV2.features for width_mult: the stem, the 17 inverted residual blocks and the
+// last 1x1 conv (19 children, "0".."18"); last_channel receives the last conv's output channels.
+// Built without initialisation (the caller initialises, as torchvision does, once the net is whole).
+inline std::shared_ptr<nn::Sequential> mobilenet_v2_features(double width_mult, std::int64_t& last_channel) {
+  ANIMA_CHECK(width_mult > 0.0, "mobilenet_v2", "width_mult must be positive, got ", width_mult);
+  constexpr std::int64_t round_nearest = 8;
+  const std::int64_t settings[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
+                                       {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
+  nn::SkipInitGuard skip;
+  std::int64_t input_channel = make_divisible(32 * width_mult, round_nearest);
+  last_channel = make_divisible(1280 * std::max(1.0, width_mult), round_nearest);
+  auto features = std::make_shared<nn::Sequential>();
+  features->push_back(conv_bn_relu6(3, input_channel, 3, 2, 1));
+  for (const auto& s : settings) {
+    const std::int64_t output_channel = make_divisible(static_cast<double>(s[1]) * width_mult, round_nearest);
+    for (std::int64_t i = 0; i < s[2]; ++i) {
+      const std::int64_t stride = i == 0 ? s[3] : 1;
+      features->push_back(std::make_shared<InvertedResidual>(input_channel, output_channel, stride, s[0]));
+      input_channel = output_channel;
+    }
+  }
+  features->push_back(conv_bn_relu6(input_channel, last_channel, 1, 1, 1));
+  return features;
+}
+
 class MobileNetV2 : public ImageClassifier {
  public:
   explicit MobileNetV2(int num_classes = 1000, double width_mult = 1.0, double dropout = 0.2)
       : ImageClassifier("MobileNetV2") {
     ANIMA_CHECK(num_classes > 0, "mobilenet_v2", "num_classes must be positive, got ", num_classes);
-    ANIMA_CHECK(width_mult > 0.0, "mobilenet_v2", "width_mult must be positive, got ", width_mult);
-    constexpr std::int64_t round_nearest = 8;
-    const std::int64_t settings[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
-                                         {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
     {
       nn::SkipInitGuard skip;
-      std::int64_t input_channel = make_divisible(32 * width_mult, round_nearest);
-      last_channel = make_divisible(1280 * std::max(1.0, width_mult), round_nearest);
-      features = register_module("features", std::make_shared<nn::Sequential>());
-      features->push_back(conv_bn_relu6(3, input_channel, 3, 2, 1));
-      for (const auto& s : settings) {
-        const std::int64_t output_channel = make_divisible(static_cast<double>(s[1]) * width_mult, round_nearest);
-        for (std::int64_t i = 0; i < s[2]; ++i) {
-          const std::int64_t stride = i == 0 ? s[3] : 1;
-          features->push_back(std::make_shared<InvertedResidual>(input_channel, output_channel, stride, s[0]));
-          input_channel = output_channel;
-        }
-      }
-      features->push_back(conv_bn_relu6(input_channel, last_channel, 1, 1, 1));
+      features = register_module("features", mobilenet_v2_features(width_mult, last_channel));
       classifier = register_module("classifier", std::make_shared<nn::Sequential>());
       classifier->push_back(std::make_shared<nn::Dropout>(dropout));
       classifier->push_back(std::make_shared<nn::Linear>(last_channel, num_classes));

@@ -1,19 +1,22 @@
-// anima/nets/maskrcnn/backbone.hpp — Mask R-CNN's backbone: a ResNet-50 body with FrozenBatchNorm2d
-// and a Feature Pyramid Network (Lin et al., "Feature Pyramid Networks for Object Detection", CVPR
-// 2017), as torchvision 0.14's resnet_fpn_backbone / BackboneWithFPN, with its names:
-//   body.conv1, body.bn1, body.layer1..4       (ResNet-50 without avgpool/fc; nets/resnet.hpp)
-//   fpn.inner_blocks.{i}.0.{weight,bias}       1x1 conv C_i -> 256 (C = 256, 512, 1024, 2048)
-//   fpn.layer_blocks.{i}.0.{weight,bias}       3x3 conv 256 -> 256, padding 1
+// anima/nets/maskrcnn/backbone.hpp — Mask R-CNN's backbone: a body and a Feature Pyramid Network
+// (Lin et al., "Feature Pyramid Networks for Object Detection", CVPR 2017), as torchvision 0.14's
+// BackboneWithFPN, with its names. Two bodies:
+//   ResNet-50 with FrozenBatchNorm2d (resnet_fpn_backbone, maskrcnn_resnet50_fpn's), names body.conv1,
+//     body.bn1, body.layer1..4 (nets/resnet.hpp without avgpool/fc);
+//   MobileNetV2 with BatchNorm2d (mobilenet_v2_body.hpp), names body.0 .. body.18: a light detector.
+//   fpn.inner_blocks.{i}.0.{weight,bias}       1x1 conv C_i -> F (ResNet-50: C = 256, 512, 1024, 2048)
+//   fpn.layer_blocks.{i}.0.{weight,bias}       3x3 conv F -> F, padding 1 (F = fpn_channels, 256 in
+//                                              torchvision's models)
 // Forward, images [N, 3, H, W] -> five maps named "0", "1", "2", "3", "pool" (strides 4 .. 64):
-//   c_1..c_4  = the outputs of layer1..layer4
+//   c_1..c_4  = the body's four maps (ResNet-50: the outputs of layer1..layer4)
 //   inner_3   = inner_blocks[3](c_4);  p_3 = layer_blocks[3](inner_3)
 //   inner_i   = inner_blocks[i](c_{i+1}) + nearest_resize(inner_{i+1}, size of inner_blocks[i]'s output)
 //   p_i       = layer_blocks[i](inner_i)                           (i = 2, 1, 0)
 //   "pool"    = max_pool2d(p_3, kernel 1, stride 2)                (LastLevelMaxPool)
 // Backward flows through every op; which parameters train is set by trainable_layers (torchvision's
-// rule): the last k of layer4, layer3, layer2, layer1, conv1 train (k = 0..5; k = 5 also bn1, which as
-// a FrozenBatchNorm2d has nothing to train); the FPN always trains.
-// Initialisation: FPN convs kaiming_uniform_(a = 1), biases 0 (torchvision's); the body as ResNet-50.
+// rule, the body's: ResNet-50, the last k of layer4, layer3, layer2, layer1, conv1 train, k = 0..5, k = 5
+// also bn1, which as a FrozenBatchNorm2d has nothing to train); the FPN always trains.
+// Initialisation: FPN convs kaiming_uniform_(a = 1), biases 0 (torchvision's); the body as its net.
 #pragma once
 
 #include <array>
@@ -23,7 +26,10 @@
 #include <utility>
 #include <vector>
 
+#include <anima/core/error.hpp>
 #include <anima/detection/multiscale_roi_align.hpp>
+#include <anima/nets/maskrcnn/feature_body.hpp>
+#include <anima/nets/maskrcnn/mobilenet_v2_body.hpp>
 #include <anima/nets/resnet.hpp>
 #include <anima/nn/conv.hpp>
 #include <anima/nn/init.hpp>
@@ -39,9 +45,9 @@ namespace anima::nets::maskrcnn {
 using detection::FeatureMaps;
 
 // The ResNet-50 trunk: conv1, bn1, relu, maxpool, layer1..layer4, returning the four layer outputs.
-class ResNetBody : public nn::Module {
+class ResNetBody : public FeatureBody {
  public:
-  explicit ResNetBody(const NormLayer& norm = frozen_batch_norm_layer) : nn::Module("ResNetBody") {
+  explicit ResNetBody(const NormLayer& norm = frozen_batch_norm_layer) : FeatureBody("ResNetBody") {
     conv1 = register_module("conv1", std::make_shared<nn::Conv2d>(3, 64, 7, 2, 3, 1, 1, false));
     bn1 = register_module("bn1", norm(64));
     relu = register_module("relu", std::make_shared<nn::ReLU>());
@@ -61,11 +67,27 @@ class ResNetBody : public nn::Module {
 
   // x [N, 3, H, W] -> {layer1 [N, 256, H/4, W/4], ..., layer4 [N, 2048, H/32, W/32]} (sizes rounded as
   // the convolutions round them).
-  std::array<Tensor, 4> forward_layers(const Tensor& x) {
+  std::array<Tensor, 4> forward_layers(const Tensor& x) override {
     Tensor y = maxpool->forward(relu->forward(bn1->forward(conv1->forward(x))));
     std::array<Tensor, 4> out;
     for (int s = 0; s < 4; ++s) out[s] = y = layers[s]->forward(y);
     return out;
+  }
+
+  std::vector<std::int64_t> level_channels() const override { return {256, 512, 1024, 2048}; }
+  int max_trainable_layers() const override { return 5; }
+
+  // torchvision's _resnet_fpn_extractor: the parameters outside the last k stages are frozen.
+  void set_trainable_layers(int k) override {
+    ANIMA_CHECK(k >= 0 && k <= 5, "ResNetBody", "trainable_layers must be in [0, 5], got ", k);
+    const char* stages[5] = {"layer4", "layer3", "layer2", "layer1", "conv1"};
+    std::vector<std::string> train(stages, stages + k);
+    if (k == 5) train.push_back("bn1");
+    for (auto& [name, p] : named_parameters()) {
+      bool trains = false;
+      for (const std::string& s : train) trains = trains || name.rfind(s, 0) == 0;
+      p.set_requires_grad(trains);
+    }
   }
 
   std::shared_ptr<nn::Conv2d> conv1;
@@ -129,31 +151,50 @@ class FeaturePyramidNetwork : public nn::Module {
   std::shared_ptr<nn::Sequential> inner_blocks, layer_blocks;  // [i] is a Sequential holding the conv at 0
 };
 
+enum class BackboneKind { ResNet50, MobileNetV2 };
+
+// "resnet50" / "mobilenet_v2", the names the command line and checkpoints use.
+inline const char* backbone_name(BackboneKind kind) {
+  return kind == BackboneKind::ResNet50 ? "resnet50" : "mobilenet_v2";
+}
+inline BackboneKind parse_backbone(const std::string& name) {
+  if (name == "resnet50") return BackboneKind::ResNet50;
+  if (name == "mobilenet_v2") return BackboneKind::MobileNetV2;
+  fail("maskrcnn", "unknown backbone '", name, "': expected resnet50 or mobilenet_v2");
+}
+
+struct BackboneOptions {
+  BackboneKind kind = BackboneKind::ResNet50;
+  std::int64_t fpn_channels = 256;  // F: every FPN map's channels
+  int trainable_layers = 3;         // body stages that train, counted from the deepest
+  // ResNet-50's FrozenBatchNorm2d eps (torchvision's default 1e-5; the COCO checkpoints of
+  // maskrcnn_resnet50_fpn were trained with 0, which torchvision restores with overwrite_eps).
+  double frozen_bn_eps = 1e-5;
+};
+
 class BackboneWithFPN : public nn::Module {
  public:
-  // frozen_bn_eps: the body's FrozenBatchNorm2d eps (torchvision's default 1e-5; the COCO checkpoints of
-  // maskrcnn_resnet50_fpn were trained with 0, which torchvision restores with overwrite_eps).
-  explicit BackboneWithFPN(int trainable_layers = 3, double frozen_bn_eps = 1e-5) : nn::Module("BackboneWithFPN") {
-    body =
-        register_module("body", std::make_shared<ResNetBody>([frozen_bn_eps](std::int64_t channels) -> nn::ModulePtr {
-                          return std::make_shared<nn::FrozenBatchNorm2d>(channels, frozen_bn_eps);
-                        }));
-    fpn = register_module(
-        "fpn", std::make_shared<FeaturePyramidNetwork>(std::vector<std::int64_t>{256, 512, 1024, 2048}, out_channels));
-    set_trainable_layers(trainable_layers);
-  }
-
-  // torchvision's _resnet_fpn_extractor: the body's parameters outside the last k stages are frozen.
-  void set_trainable_layers(int k) {
-    ANIMA_CHECK(k >= 0 && k <= 5, "BackboneWithFPN", "trainable_layers must be in [0, 5], got ", k);
-    const char* stages[5] = {"layer4", "layer3", "layer2", "layer1", "conv1"};
-    std::vector<std::string> train(stages, stages + k);
-    if (k == 5) train.push_back("bn1");
-    for (auto& [name, p] : body->named_parameters()) {
-      bool trains = false;
-      for (const std::string& s : train) trains = trains || name.rfind(s, 0) == 0;
-      p.set_requires_grad(trains);
+  explicit BackboneWithFPN(BackboneOptions options = {})
+      : nn::Module("BackboneWithFPN"), out_channels(options.fpn_channels) {
+    ANIMA_CHECK(options.fpn_channels > 0, "BackboneWithFPN", "fpn_channels must be positive, got ",
+                options.fpn_channels);
+    if (options.kind == BackboneKind::ResNet50) {
+      const double eps = options.frozen_bn_eps;
+      body = register_module("body", std::make_shared<ResNetBody>([eps](std::int64_t channels) -> nn::ModulePtr {
+                               return std::make_shared<nn::FrozenBatchNorm2d>(channels, eps);
+                             }));
+    } else {
+      body = register_module("body", std::make_shared<MobileNetV2Body>());
     }
+    fpn = register_module("fpn", std::make_shared<FeaturePyramidNetwork>(body->level_channels(), out_channels));
+    set_trainable_layers(options.trainable_layers);
+  }
+  // ResNet-50 with `trainable_layers` stages training and FrozenBatchNorm2d at `frozen_bn_eps`.
+  explicit BackboneWithFPN(int trainable_layers, double frozen_bn_eps = 1e-5)
+      : BackboneWithFPN(BackboneOptions{BackboneKind::ResNet50, 256, trainable_layers, frozen_bn_eps}) {}
+
+  void set_trainable_layers(int k) {
+    body->set_trainable_layers(k);
     trainable_layers_ = k;
   }
   int trainable_layers() const { return trainable_layers_; }
@@ -163,8 +204,8 @@ class BackboneWithFPN : public nn::Module {
     return fpn->forward_levels({c[0], c[1], c[2], c[3]});
   }
 
-  static constexpr std::int64_t out_channels = 256;
-  std::shared_ptr<ResNetBody> body;
+  const std::int64_t out_channels;
+  std::shared_ptr<FeatureBody> body;
   std::shared_ptr<FeaturePyramidNetwork> fpn;
 
  private:

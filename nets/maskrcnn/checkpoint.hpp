@@ -10,11 +10,14 @@
 // Names already in the new form pass unchanged, so both namings load. `*.num_batches_tracked` entries
 // are dropped: a model built without pretrained weights has plain BatchNorm2d layers that write them,
 // and the FrozenBatchNorm2d layers that read the checkpoint have none (torchvision drops them the same
-// way on load). The class count is the box predictor's output size (maskrcnn_num_classes).
+// way on load). The class count is the box predictor's output size (maskrcnn_num_classes); the rest of
+// the architecture (which body, the FPN's and the heads' widths) is read from the tensors' names and
+// shapes as well (maskrcnn_architecture).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <anima/core/error.hpp>
 #include <anima/io/state_dict.hpp>
@@ -80,7 +83,7 @@ inline std::int64_t maskrcnn_num_classes(const io::StateDict& dict, const std::s
   ANIMA_CHECK(cls != nullptr, op, source,
               ": no 'roi_heads.box_predictor.cls_score.weight' (is this a Mask R-CNN checkpoint?)");
   ANIMA_CHECK(cls->dim() == 2 && cls->shape()[0] >= 2, op, source,
-              ": 'roi_heads.box_predictor.cls_score.weight' should be [classes >= 2, 1024], got ",
+              ": 'roi_heads.box_predictor.cls_score.weight' should be [classes >= 2, features], got ",
               shape_str(cls->shape()));
   const std::int64_t classes = cls->shape()[0];
   if (const Tensor* box = dict.find("roi_heads.box_predictor.bbox_pred.weight"))
@@ -92,6 +95,42 @@ inline std::int64_t maskrcnn_num_classes(const io::StateDict& dict, const std::s
                 ": 'roi_heads.mask_predictor.mask_fcn_logits.weight' should have ", classes, " outputs for ", classes,
                 " classes, got ", shape_str(mask->shape()));
   return classes;
+}
+
+// What a canonical Mask R-CNN checkpoint says about the model it fits.
+struct MaskRcnnArchitecture {
+  std::int64_t num_classes = 0;            // background included
+  bool mobilenet_v2_body = false;          // backbone.body.0.* (MobileNetV2) rather than body.conv1 (ResNet-50)
+  std::int64_t fpn_channels = 0;           // backbone.fpn.inner_blocks.0.0.weight's rows
+  std::int64_t representation_size = 0;    // roi_heads.box_head.fc6.weight's rows
+  std::vector<std::int64_t> mask_layers;   // roi_heads.mask_head.{k}.0.weight's rows, k = 0, 1, ...
+  std::int64_t mask_dim_reduced = 0;       // roi_heads.mask_predictor.conv5_mask.weight's columns
+};
+
+inline MaskRcnnArchitecture maskrcnn_architecture(const io::StateDict& dict, const std::string& source = "state dict") {
+  constexpr const char* op = "maskrcnn checkpoint";
+  MaskRcnnArchitecture a;
+  a.num_classes = maskrcnn_num_classes(dict, source);
+  const bool resnet = dict.contains("backbone.body.conv1.weight");
+  a.mobilenet_v2_body = dict.contains("backbone.body.0.0.weight");
+  ANIMA_CHECK(resnet != a.mobilenet_v2_body, op, source,
+              ": expected either a ResNet-50 body ('backbone.body.conv1.weight') or a MobileNetV2 body "
+              "('backbone.body.0.0.weight')",
+              resnet ? ", found both" : ", found neither");
+  const auto rows = [&](const std::string& name, std::int64_t dim, std::int64_t axis) -> std::int64_t {
+    const Tensor* t = dict.find(name);
+    ANIMA_CHECK(t != nullptr, op, source, ": no '", name, "'");
+    ANIMA_CHECK(t->dim() == dim && t->shape()[static_cast<std::size_t>(axis)] > 0, op, source, ": '", name,
+                "' should have ", dim, " dimensions, got ", shape_str(t->shape()));
+    return t->shape()[static_cast<std::size_t>(axis)];
+  };
+  a.fpn_channels = rows("backbone.fpn.inner_blocks.0.0.weight", 4, 0);
+  a.representation_size = rows("roi_heads.box_head.fc6.weight", 2, 0);
+  for (int k = 0; dict.contains("roi_heads.mask_head." + std::to_string(k) + ".0.weight"); ++k)
+    a.mask_layers.push_back(rows("roi_heads.mask_head." + std::to_string(k) + ".0.weight", 4, 0));
+  ANIMA_CHECK(!a.mask_layers.empty(), op, source, ": no mask head ('roi_heads.mask_head.0.0.weight')");
+  a.mask_dim_reduced = rows("roi_heads.mask_predictor.conv5_mask.weight", 4, 1);
+  return a;
 }
 
 }  // namespace anima::nets::maskrcnn

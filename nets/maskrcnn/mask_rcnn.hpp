@@ -1,22 +1,28 @@
-// anima/nets/maskrcnn/mask_rcnn.hpp — Mask R-CNN R50-FPN (He et al., "Mask R-CNN", ICCV 2017) as
-// torchvision 0.14's maskrcnn_resnet50_fpn (v1), with its parameter names:
+// anima/nets/maskrcnn/mask_rcnn.hpp — Mask R-CNN (He et al., "Mask R-CNN", ICCV 2017) as torchvision
+// 0.14's MaskRCNN, with its parameter names; by default maskrcnn_resnet50_fpn (v1):
 //
 //   backbone.body.*, backbone.fpn.*    ResNet-50 (FrozenBatchNorm2d, eps 0) + FPN   (backbone.hpp)
 //   rpn.head.*                         anchors, proposals, the RPN's two losses     (rpn.hpp)
 //   roi_heads.*                        box head and predictor, mask head and predictor (roi_heads.hpp)
 // and GeneralizedRCNNTransform in front (transform.hpp: normalise, resize, pad; no parameters).
+// The same model with a MobileNetV2 body and narrower FPN and heads (MaskRcnnOptions: backbone,
+// fpn_channels, roi_heads.representation_size, mask_layers, mask_dim_reduced) is torchvision's MaskRCNN
+// built on BackboneWithFPN(mobilenet_v2().features, ...) with TwoMLPHead, MaskRCNNHeads and
+// MaskRCNNPredictor of those sizes: a detector small enough to train on a CPU.
 //
 // Eval:      images (each [3, H_i, W_i], values in [0, 1]) -> per image boxes [D, 4] in the image's own
 //            pixel coordinates, scores [D], labels [D] int64 in [1, classes), masks [D, 1, H_i, W_i]
 //            (probabilities pasted into the image: paste_masks_in_image; binarise at 0.5 to get masks).
 // Training:  images + one DetectionTarget per image (boxes in the image's pixels) -> the five terms of
 //            the multitask loss, L = L_objectness + L_rpn_box + L_cls + L_box + L_mask, each a scalar
-//            with its autograd graph (frozen parameters: conv1, layer1 and every FrozenBatchNorm2d).
+//            with its autograd graph (frozen: the body stages outside trainable_layers, and every
+//            FrozenBatchNorm2d).
 //
 // Checkpoints: load_state_dict takes torchvision's names of any version after
-// canonical_maskrcnn_state_dict (checkpoint.hpp); maskrcnn_from_state_dict builds the model for the
-// class count the checkpoint's heads have. Fine-tuning replaces the two predictors
-// (replace_predictors), keeping everything else, as torchvision's tutorial does.
+// canonical_maskrcnn_state_dict (checkpoint.hpp); maskrcnn_from_state_dict builds the model the
+// checkpoint describes (body, widths and class count, read from its tensors' names and shapes).
+// Fine-tuning replaces the two predictors (replace_predictors), keeping everything else, as
+// torchvision's tutorial does.
 #pragma once
 
 #include <cstdint>
@@ -40,8 +46,12 @@ namespace anima::nets::maskrcnn {
 
 struct MaskRcnnOptions {
   std::int64_t num_classes = 91;  // background included (COCO: 91)
-  int trainable_layers = 3;       // ResNet stages that train, counted from layer4 (torchvision's default)
-  // FrozenBatchNorm2d's eps in the body: 0, as maskrcnn_resnet50_fpn sets it for the COCO checkpoints it
+  BackboneKind backbone = BackboneKind::ResNet50;
+  // Channels of the FPN maps, and so of the RPN head's conv and the RoI heads' input (the model sets
+  // roi_heads.in_channels to it).
+  std::int64_t fpn_channels = 256;
+  int trainable_layers = 3;  // body stages that train, counted from the deepest (torchvision's default)
+  // ResNet-50's FrozenBatchNorm2d eps: 0, as maskrcnn_resnet50_fpn sets it for the COCO checkpoints it
   // loads (overwrite_eps); 1e-5 is torchvision's value for a backbone built from ImageNet weights alone.
   double frozen_bn_eps = 0.0;
   TransformOptions transform;
@@ -81,10 +91,13 @@ class MaskRCNN : public nn::Module {
       : nn::Module("MaskRCNN"), options(options), transform(options.transform) {
     ANIMA_CHECK(options.num_classes >= 2, "MaskRCNN", "num_classes counts the background and must be >= 2, got ",
                 options.num_classes);
-    backbone =
-        register_module("backbone", std::make_shared<BackboneWithFPN>(options.trainable_layers, options.frozen_bn_eps));
-    rpn = register_module("rpn", std::make_shared<RegionProposalNetwork>(BackboneWithFPN::out_channels, options.rpn));
-    roi_heads = register_module("roi_heads", std::make_shared<RoIHeads>(options.num_classes, options.roi_heads));
+    this->options.roi_heads.in_channels = options.fpn_channels;
+    backbone = register_module(
+        "backbone", std::make_shared<BackboneWithFPN>(BackboneOptions{options.backbone, options.fpn_channels,
+                                                                      options.trainable_layers, options.frozen_bn_eps}));
+    rpn = register_module("rpn", std::make_shared<RegionProposalNetwork>(backbone->out_channels, options.rpn));
+    roi_heads =
+        register_module("roi_heads", std::make_shared<RoIHeads>(options.num_classes, this->options.roi_heads));
   }
 
   std::int64_t num_classes() const { return roi_heads->num_classes; }
@@ -150,13 +163,25 @@ class MaskRCNN : public nn::Module {
   std::shared_ptr<RoIHeads> roi_heads;
 };
 
-// A Mask R-CNN for the checkpoint `dict` (any torchvision naming, any class count), loaded strictly.
-// `source` names the file in errors.
+// A Mask R-CNN for the checkpoint `dict` (any torchvision naming, any class count, either body, any
+// widths), loaded strictly: `options` with the architecture replaced by the checkpoint's
+// (maskrcnn_architecture). `source` names the file in errors. BatchNorm2d's num_batches_tracked, which
+// canonical names drop, restarts at 0 (as PyTorch loads a checkpoint without it).
 inline std::shared_ptr<MaskRCNN> maskrcnn_from_state_dict(const io::StateDict& dict, MaskRcnnOptions options = {},
                                                           const std::string& source = "state dict") {
-  const io::StateDict canonical = canonical_maskrcnn_state_dict(dict, source);
-  options.num_classes = maskrcnn_num_classes(canonical, source);
+  io::StateDict canonical = canonical_maskrcnn_state_dict(dict, source);
+  const MaskRcnnArchitecture a = maskrcnn_architecture(canonical, source);
+  options.num_classes = a.num_classes;
+  options.backbone = a.mobilenet_v2_body ? BackboneKind::MobileNetV2 : BackboneKind::ResNet50;
+  options.fpn_channels = a.fpn_channels;
+  options.roi_heads.representation_size = a.representation_size;
+  options.roi_heads.mask_layers = a.mask_layers;
+  options.roi_heads.mask_dim_reduced = a.mask_dim_reduced;
   auto model = std::make_shared<MaskRCNN>(options);
+  const io::StateDict own = model->state_dict();
+  for (const auto& [name, tensor] : own.items())
+    if (checkpoint_detail::ends_with(name, ".num_batches_tracked") && !canonical.contains(name))
+      canonical.insert(name, tensor);
   model->load_state_dict(canonical, /*strict=*/true);
   return model;
 }

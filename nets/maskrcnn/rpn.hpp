@@ -278,8 +278,11 @@ class RegionProposalNetwork : public nn::Module {
       const Tensor& gt = targets[i].boxes;
       const std::int64_t num_anchors = a.shape()[0];
       if (!gt.defined() || gt.numel() == 0) {
+        // No object: every anchor is background. Torchvision matches them to zero boxes, whose encoding
+        // (log of a zero width) is -inf but never read, as no anchor is positive; rpn_loss weighs every
+        // row and needs finite targets, so each anchor is matched to itself (regression target 0).
         labels.push_back(zeros({num_anchors}, o));
-        matched_boxes.push_back(zeros({num_anchors, 4}, o));
+        matched_boxes.push_back(a);
         continue;
       }
       const Tensor gt_boxes = cast_copy(gt, a.dtype());

@@ -1,13 +1,18 @@
 // Mask R-CNN checkpoint names: the names torchvision <= 0.12 wrote (the COCO file) and the ones 0.14
 // writes map to one set, the manifest of the COCO file is that set, and a file mixing both namings or
-// with inconsistent head shapes is refused with a message naming the file.
+// with inconsistent head shapes is refused with a message naming the file; the architecture (body,
+// widths, classes) is read from the tensors.
+#include <cstdint>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include <anima/io/manifest.hpp>
 #include <anima/nets/maskrcnn/checkpoint.hpp>
+#include <anima/nets/maskrcnn/mask_rcnn.hpp>
+#include <anima/nn/init.hpp>
 #include <anima/ops/factory.hpp>
 
 #include "core/expect_error.hpp"
@@ -74,6 +79,50 @@ TEST(MaskRcnnCheckpoint, ClassCountComesFromTheHeads) {
   classifier.insert("fc.weight", zeros({1000, 2048}));
   testing::expect_error([&] { maskrcnn_num_classes(classifier, "resnet50.pth"); },
                         {"resnet50.pth", "roi_heads.box_predictor.cls_score.weight"});
+}
+
+TEST(MaskRcnnCheckpoint, ArchitectureComesFromTheTensors) {
+  MaskRcnnOptions o;
+  o.num_classes = 4;
+  o.backbone = BackboneKind::MobileNetV2;
+  o.fpn_channels = 32;
+  o.roi_heads.representation_size = 48;
+  o.roi_heads.mask_layers = {16, 16, 16, 16};
+  o.roi_heads.mask_dim_reduced = 24;
+  const io::StateDict light = MaskRCNN(o).state_dict();
+  const MaskRcnnArchitecture a = maskrcnn_architecture(canonical_maskrcnn_state_dict(light));
+  EXPECT_EQ(a.num_classes, 4);
+  EXPECT_TRUE(a.mobilenet_v2_body);
+  EXPECT_EQ(a.fpn_channels, 32);
+  EXPECT_EQ(a.representation_size, 48);
+  EXPECT_EQ(a.mask_layers, (std::vector<std::int64_t>{16, 16, 16, 16}));
+  EXPECT_EQ(a.mask_dim_reduced, 24);
+  // maskrcnn_from_state_dict builds that model from the tensors alone (num_batches_tracked included or not).
+  const auto rebuilt = maskrcnn_from_state_dict(light, {}, "light.safetensors");
+  EXPECT_EQ(rebuilt->options.backbone, BackboneKind::MobileNetV2);
+  EXPECT_EQ(rebuilt->options.roi_heads.in_channels, 32);
+  EXPECT_EQ(rebuilt->state_dict().size(), light.size());
+
+  nn::SkipInitGuard skip;  // only the shapes matter
+  const MaskRcnnArchitecture r50 = maskrcnn_architecture(MaskRCNN(MaskRcnnOptions{}).state_dict());
+  EXPECT_FALSE(r50.mobilenet_v2_body);
+  EXPECT_EQ(r50.num_classes, 91);
+  EXPECT_EQ(r50.fpn_channels, 256);
+  EXPECT_EQ(r50.representation_size, 1024);
+  EXPECT_EQ(r50.mask_layers, (std::vector<std::int64_t>{256, 256, 256, 256}));
+  EXPECT_EQ(r50.mask_dim_reduced, 256);
+
+  const auto without = [&](const std::string& name) {
+    io::StateDict d;
+    for (const auto& [n, t] : light.items())
+      if (n != name) d.insert(n, t);
+    return d;
+  };
+  const io::StateDict neither = without("backbone.body.0.0.weight");
+  testing::expect_error([&] { maskrcnn_architecture(neither, "neither.pth"); }, {"neither.pth", "found neither"});
+  const io::StateDict no_fpn = without("backbone.fpn.inner_blocks.0.0.weight");
+  testing::expect_error([&] { maskrcnn_architecture(no_fpn, "no_fpn.pth"); },
+                        {"no_fpn.pth", "backbone.fpn.inner_blocks.0.0.weight"});
 }
 
 }  // namespace

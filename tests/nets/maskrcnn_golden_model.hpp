@@ -55,10 +55,18 @@ inline void golden_fill(const io::StateDict& sd) {
     }
 }
 
-// The fixture's model (min_size 128, max_size 200), in eval mode, with golden_fill's weights.
-inline std::shared_ptr<MaskRCNN> golden_model(std::int64_t num_classes) {
+// The fixture's model (min_size 128, max_size 200), in eval mode, with golden_fill's weights: R50-FPN,
+// or with `light` the script's light model (MobileNetV2 body, FPN 64, box head 128, mask head 64).
+inline std::shared_ptr<MaskRCNN> golden_model(std::int64_t num_classes, bool light = false) {
   MaskRcnnOptions o;
   o.num_classes = num_classes;
+  if (light) {
+    o.backbone = BackboneKind::MobileNetV2;
+    o.fpn_channels = 64;
+    o.roi_heads.representation_size = 128;
+    o.roi_heads.mask_layers = {64, 64, 64, 64};
+    o.roi_heads.mask_dim_reduced = 64;
+  }
   o.transform.min_size = 128;
   o.transform.max_size = 200;
   auto model = std::make_shared<MaskRCNN>(o);

@@ -1,6 +1,7 @@
-// Mask R-CNN's backbone (ResNet-50 body with FrozenBatchNorm2d + FPN) and RPN: torchvision 0.14's
-// parameter names, the map sizes of each pyramid level, which parameters train, FrozenBatchNorm2d's
-// formula, and that the RPN gives proposals inside each image and finite training losses.
+// Mask R-CNN's backbone (ResNet-50 body with FrozenBatchNorm2d, or MobileNetV2, + FPN) and RPN:
+// torchvision 0.14's parameter names, the map sizes of each pyramid level, which parameters train,
+// FrozenBatchNorm2d's formula, that the RPN gives proposals inside each image and finite training
+// losses, and that a batch with an image without objects trains (finite losses and gradients).
 #include <cmath>
 #include <set>
 #include <string>
@@ -8,8 +9,13 @@
 
 #include <gtest/gtest.h>
 
+#include <anima/autograd/engine.hpp>
+#include <anima/core/generator.hpp>
 #include <anima/nets/maskrcnn/backbone.hpp>
+#include <anima/nets/maskrcnn/mask_rcnn.hpp>
 #include <anima/nets/maskrcnn/rpn.hpp>
+#include <anima/ops/factory.hpp>
+#include <anima/ops/view.hpp>
 
 namespace anima::nets::maskrcnn {
 namespace {
@@ -57,6 +63,38 @@ TEST(MaskRcnnBackbone, NamesSizesAndTrainableLayers) {
   EXPECT_THROW(backbone.set_trainable_layers(6), Error);
 }
 
+TEST(MaskRcnnBackbone, MobileNetV2BodyNamesSizesAndTrainableLayers) {
+  BackboneWithFPN backbone(BackboneOptions{BackboneKind::MobileNetV2, 64, 3, 1e-5});
+  const io::StateDict sd = backbone.state_dict();
+  // torchvision's BackboneWithFPN(mobilenet_v2().features, ...) names: the features' children under body.
+  for (const char* name : {"body.0.0.weight", "body.0.1.running_var", "body.1.conv.0.0.weight",
+                           "body.17.conv.3.weight", "body.18.1.num_batches_tracked", "fpn.inner_blocks.3.0.weight"})
+    EXPECT_TRUE(sd.contains(name)) << name;
+  EXPECT_FALSE(sd.contains("body.19.0.weight"));
+  EXPECT_EQ(sd.at("fpn.inner_blocks.0.0.weight").shape(), (Shape{64, 24, 1, 1}));
+  EXPECT_EQ(sd.at("fpn.inner_blocks.1.0.weight").shape(), (Shape{64, 32, 1, 1}));
+  EXPECT_EQ(sd.at("fpn.inner_blocks.2.0.weight").shape(), (Shape{64, 96, 1, 1}));
+  EXPECT_EQ(sd.at("fpn.inner_blocks.3.0.weight").shape(), (Shape{64, 1280, 1, 1}));
+  // 3 of the 6 stages (0, 2, 4, 7, 14, 18) train: features 7 and after.
+  for (const auto& [name, p] : backbone.named_parameters()) {
+    bool trains = name.rfind("fpn.", 0) == 0;
+    if (name.rfind("body.", 0) == 0) trains = std::stoi(name.substr(5)) >= 7;
+    EXPECT_EQ(p.requires_grad(), trains) << name;
+  }
+  backbone.set_trainable_layers(6);
+  for (const auto& [name, p] : backbone.named_parameters()) EXPECT_TRUE(p.requires_grad()) << name;
+  backbone.set_trainable_layers(0);
+  for (const auto& [name, p] : backbone.named_parameters())
+    EXPECT_EQ(p.requires_grad(), name.rfind("fpn.", 0) == 0) << name;
+  EXPECT_THROW(backbone.set_trainable_layers(7), Error);
+  backbone.train(false);
+  const FeatureMaps maps = backbone.forward_maps(zeros({1, 3, 64, 96}));
+  ASSERT_EQ(maps.size(), 5u);
+  for (std::size_t l = 0; l < 4; ++l)
+    EXPECT_EQ(maps[l].second.shape(), (Shape{1, 64, 64 >> (l + 2), 96 >> (l + 2)})) << l;
+  EXPECT_EQ(maps[4].second.shape(), (Shape{1, 64, 1, 2}));
+}
+
 TEST(MaskRcnnRpn, ProposalsLieInsideTheirImagesAndLossesAreFinite) {
   BackboneWithFPN backbone;
   RegionProposalNetwork rpn;
@@ -94,6 +132,44 @@ TEST(MaskRcnnRpn, ProposalsLieInsideTheirImagesAndLossesAreFinite) {
   EXPECT_GT(item<float>(tr.loss_objectness), 0.0f);
   EXPECT_TRUE(std::isfinite(item<float>(tr.loss_rpn_box_reg)));
   EXPECT_THROW(rpn.forward(images, maps, {target}), Error);  // one target per image
+}
+
+// A frame with no face is common in a cartoon: torchvision makes every anchor and proposal of such an
+// image background. The losses of a batch holding one must be finite, and so must every gradient.
+TEST(MaskRcnnTraining, AnImageWithoutObjectsKeepsTheLossesFinite) {
+  MaskRcnnOptions o;
+  o.num_classes = 3;
+  o.backbone = BackboneKind::MobileNetV2;
+  o.fpn_channels = 16;
+  o.roi_heads.representation_size = 32;
+  o.roi_heads.mask_layers = {16, 16, 16, 16};
+  o.roi_heads.mask_dim_reduced = 16;
+  o.transform.min_size = 96;
+  o.transform.max_size = 128;
+  manual_seed(5);
+  MaskRCNN model(o);
+  model.train(true);
+  Generator gen(9);
+  const std::vector<Tensor> images = {rand({3, 96, 128}, {}, gen), rand({3, 96, 128}, {}, gen)};
+  DetectionTarget with_face, empty;
+  with_face.boxes = from_vector<float>({20, 16, 70, 60}, {1, 4});
+  with_face.labels = from_vector<std::int64_t>({1}, {1});
+  with_face.masks = zeros({1, 96, 128});
+  copy_into(narrow(narrow(with_face.masks, 1, 16, 44), 2, 20, 50), ones({1, 44, 50}));
+  empty.boxes = zeros({0, 4});
+  empty.labels = zeros({0}, TensorOptions(DType::Int64));
+  empty.masks = zeros({0, 96, 128});
+  for (const auto& targets : {std::vector<DetectionTarget>{empty, empty}, std::vector<DetectionTarget>{with_face, empty}}) {
+    const MaskRcnnLosses l = model.losses(images, targets);
+    for (const Tensor* t : {&l.loss_objectness, &l.loss_rpn_box_reg, &l.loss_classifier, &l.loss_box_reg})
+      EXPECT_TRUE(std::isfinite(item<float>(*t)));
+    if (l.loss_mask.defined()) EXPECT_TRUE(std::isfinite(item<float>(l.loss_mask)));
+    backward(l.total());
+    for (const auto& [name, p] : model.named_parameters()) {
+      if (!p.grad().defined()) continue;
+      for (float g : to_vector<float>(p.grad())) ASSERT_TRUE(std::isfinite(g)) << name;
+    }
+  }
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 # cli_train_detector*) on six synthetic 192x128 frames that `anima synth` draws into DIR (the last two
 # held out for validation), Mask R-CNN from its random initialisation at 128 px, 64 RoIs and 64
 # anchors per image, 2 epochs of 2 steps.
-#   cmake -DANIMA=<anima> -DDIR=<work dir> -DMODE=json|kill_and_resume -P cli_train_detector.cmake
+#   cmake -DANIMA=<anima> -DDIR=<work dir> -DMODE=json|kill_and_resume|light -P cli_train_detector.cmake
 # json: from the COCO file (given as --data, told from VIA by its content): config.json, metrics.jsonl
 #       (4 step lines, 2 epoch lines with the five loss terms and val_mask_ap in [-1, 1]), the
 #       checkpoints, weights.safetensors, report.html with loss.png, ap.png and lr.png; then `anima
@@ -12,18 +12,23 @@
 # kill_and_resume: from the VIA file, a run ended by SIGKILL after step 3 and resumed (with 1 data-loader
 #       worker instead of 2) ends with checkpoint_last.safetensors and weights.safetensors equal byte for
 #       byte to an uninterrupted run's, and metrics.jsonl with the same 6 lines.
+# light: the light detector (--backbone mobilenet_v2, FPN 32, box head 64, mask head 32, square 128, all
+#       six body stages training, BatchNorm2d statistics in the checkpoints): config.json records the
+#       architecture, weights.safetensors says "square" 128 in its metadata, `anima detect` rebuilds the
+#       model from the weights alone (no architecture option), and a run killed after step 3 and resumed
+#       ends with the same bytes as an uninterrupted one.
 cmake_policy(SET CMP0054 NEW)  # "val_mask_ap" in if() is a string, not the variable of that name
 include("${CMAKE_CURRENT_LIST_DIR}/cli_expect.cmake")
 set(_synth "${DIR}/synth_${MODE}")
 file(REMOVE_RECURSE "${_synth}")
 expect_success(_stdout synth --out "${_synth}" --frames 6 --size 192x128 --seed 3 --quiet)
-set(_common train detector --images "${_synth}/frames" --epochs 2 --batch 2 --min-size 128 --max-size 192
-            --rois-per-image 64 --anchors-per-image 64 --warmup-steps 2 --lr 0.01 --val-fraction 0.3 --seed 7
-            --trainable-layers 1 --quiet)
+set(_base train detector --images "${_synth}/frames" --epochs 2 --batch 2 --rois-per-image 64
+          --anchors-per-image 64 --warmup-steps 2 --lr 0.01 --val-fraction 0.3 --seed 7 --quiet)
+set(_common ${_base} --min-size 128 --max-size 192 --trainable-layers 1)
 
 function(run_whole out annotations)
   file(REMOVE_RECURSE "${out}")
-  expect_success(_stdout ${_common} ${annotations} --workers 2 --out "${out}")
+  expect_success(_stdout ${_common} ${annotations} ${ARGN} --workers 2 --out "${out}")
   expect_files("${out}" "anima train detector" config.json metrics.jsonl checkpoint_last.safetensors
                checkpoint_best.safetensors weights.safetensors report.html)
   count_lines("${out}/metrics.jsonl" _n)
@@ -80,6 +85,26 @@ elseif(MODE STREQUAL "kill_and_resume")
   set(_annotations "--via;${_synth}/via_region_data.json")
   run_whole("${DIR}/whole" "${_annotations}")
   expect_same_after_kill(detector "${DIR}/whole" "${DIR}/killed" 3 6 ${_common} ${_annotations} --workers 1)
+elseif(MODE STREQUAL "light")
+  set(_annotations "--via;${_synth}/via_region_data.json")
+  # The shared settings but square mode and the backbone's default trainable layers (all six stages).
+  set(_common ${_base} --backbone mobilenet_v2 --fpn-channels 32 --box-head 64 --mask-head 32 --square 128)
+  run_whole("${DIR}/whole" "${_annotations}")
+  file(READ "${DIR}/whole/config.json" _config)
+  string(JSON _backbone GET "${_config}" settings backbone)
+  string(JSON _fpn GET "${_config}" settings fpn_channels)
+  if(NOT _backbone STREQUAL "mobilenet_v2" OR NOT _fpn EQUAL 32)
+    message(FATAL_ERROR "config.json: backbone '${_backbone}', fpn_channels '${_fpn}'")
+  endif()
+  file(READ "${DIR}/whole/weights.safetensors" _header OFFSET 8 LIMIT 400000)  # past the header length
+  if(NOT _header MATCHES "\"square\":\"128\"" OR NOT _header MATCHES "backbone[.]body[.]18[.]1[.]running_var")
+    message(FATAL_ERROR "weights.safetensors: no \"square\":\"128\" metadata or no MobileNetV2 body")
+  endif()
+  expect_success(_json detect --weights "${DIR}/whole/weights.safetensors" --square 128 --score 0 --json
+                 "${_synth}/frames/frame_000000.jpg")
+  string(JSON _d LENGTH "${_json}" 0 detections)
+  expect_same_after_kill(detector "${DIR}/whole" "${DIR}/killed" 3 6 ${_common} ${_annotations} --workers 1)
+  message(STATUS "trained the light detector; detect found ${_d} candidates on frame 0")
 else()
   message(FATAL_ERROR "unknown MODE '${MODE}'")
 endif()

@@ -2,13 +2,14 @@
 // out; the system of Jain et al. (2021) as one command.
 //
 //   anima analyze VIDEO --out DIR [--every 15] [--detector W] [--classifier W] [--net NET]
-//                 [--batch 32] [--square 1280] [--score 0.5] [--mask-threshold 0.5]
+//                 [--batch 32] [--square S] [--score 0.5] [--mask-threshold 0.5]
 //                 [--device cpu|cuda[:N]] [--no-video] [--quiet]
 //   anima analyze --resume DIR      continue a run that was stopped (killed, crashed, Ctrl-C)
 //
 // The pipeline is the paper's: every --every-th frame is decoded (OpenCV, a reader thread decoding
 // ahead) and turned BGR -> RGB; Mask R-CNN (--detector: a checkpoint `anima detect` reads) letterboxes
-// it into a --square x --square canvas and finds the faces; each face with score >= --score is cut
+// it into a --square x --square canvas (default: the side the detector was trained at, which `anima
+// train detector --square` records in its weights, else 1280) and finds the faces; each face with score >= --score is cut
 // out by its box and multiplied by its binary mask (probability > --mask-threshold; background black,
 // data::masked_face_crop), resized to 256 x 256, then given the classifier's evaluation transform
 // (resize 256, centre crop 224; inception_v3 342 / 299) and ImageNet normalisation, as
@@ -39,6 +40,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <map>
@@ -81,6 +83,19 @@ inline std::string find_demo_weights(const std::string& file) {
 inline std::map<std::string, std::string> weights_metadata(const std::string& path) {
   if (io::detect_weights_format(path) != io::WeightsFormat::Safetensors) return {};
   return io::load_safetensors(path).metadata;
+}
+
+// The square side the detector at `path` was trained at (its metadata "square", which `anima train
+// detector --square S` writes), else `otherwise`.
+inline int trained_square_side(const std::string& path, int otherwise) {
+  const std::map<std::string, std::string> metadata = weights_metadata(path);
+  const auto it = metadata.find("square");
+  if (it == metadata.end()) return otherwise;
+  char* end = nullptr;
+  const long side = std::strtol(it->second.c_str(), &end, 10);
+  ANIMA_CHECK(end != it->second.c_str() && *end == '\0' && side >= 32 && side <= 16384, "analyze", "'", path,
+              "' has metadata square '", it->second, "', expected a side of 32 to 16384 pixels");
+  return static_cast<int>(side);
 }
 
 inline std::vector<std::string> metadata_labels(const std::map<std::string, std::string>& metadata,
@@ -138,7 +153,7 @@ class VideoAnalysis {
     const AnalyzeOptions& o = o_;
     ANIMA_CHECK(o.every >= 1, "analyze", "--every must be at least 1, got ", o.every);
     ANIMA_CHECK(o.batch >= 1, "analyze", "--batch must be at least 1, got ", o.batch);
-    ANIMA_CHECK(o.square >= 32, "analyze", "--square must be at least 32, got ", o.square);
+    ANIMA_CHECK(o.square == 0 || o.square >= 32, "analyze", "--square must be at least 32, got ", o.square);
     ANIMA_CHECK(o.score >= 0 && o.score <= 1, "analyze", "--score must be in [0, 1], got ", o.score);
     ANIMA_CHECK(o.mask_threshold >= 0 && o.mask_threshold <= 1, "analyze", "--mask-threshold must be in [0, 1], got ",
                 o.mask_threshold);
@@ -241,6 +256,7 @@ class VideoAnalysis {
  private:
   void load_detector() {
     nets::maskrcnn::MaskRcnnOptions options;
+    if (o_.square == 0) o_.square = trained_square_side(detector_path_, 1280);
     options.transform = resize_options(0, 0, o_.square, "analyze");
     std::map<std::string, std::string> metadata;
     NoGradGuard no_grad;
@@ -481,7 +497,8 @@ inline CLI::App* add_analyze_command(CLI::App& app, int& status) {
   cmd->add_option("--classifier", opts->classifier, "emotion classifier weights (default: the demo classifier)");
   cmd->add_option("--net", opts->net, "the classifier's net when its weights do not say (" + nets::net_names_str() + ")");
   cmd->add_option("--batch", opts->batch, "faces per classifier forward (default 32)")->check(CLI::PositiveNumber);
-  cmd->add_option("--square", opts->square, "the detector's letterbox side (default 1280)");
+  cmd->add_option("--square", opts->square,
+                  "the detector's letterbox side (default: the side it was trained at, else 1280)");
   cmd->add_option("--score", opts->score, "keep faces with a detection score >= this (default 0.5)");
   cmd->add_option("--mask-threshold", opts->mask_threshold, "mask probability above which a pixel is the face");
   cmd->add_option("--device", opts->device, "cpu or cuda[:N]");

@@ -30,7 +30,7 @@ struct AnalyzeOptions {
   int every = 15;
   std::string detector, classifier, net;
   int batch = 32;
-  int square = 1280;
+  int square = 0;  // 0: the detector's training side (its "square" metadata), else 1280
   double score = 0.5;
   double mask_threshold = 0.5;
   std::string device = "cpu";

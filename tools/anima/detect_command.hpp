@@ -4,9 +4,11 @@
 //                [--mask-threshold 0.5] [--labels FILE] [--device cpu|cuda[:N]] [--batch N] [--json]
 //                [--coco-results OUT.json] [--overlay DIR] IMAGE...
 //
-// FILE: a Mask R-CNN R50-FPN checkpoint with torchvision's names (any torchvision version: .pth or
-// safetensors, anima/nets/maskrcnn/checkpoint.hpp), loaded strictly; the class count (background
-// included) is read from its box predictor, so COCO's 91 classes and fine-tuned heads both load.
+// FILE: a Mask R-CNN checkpoint with torchvision's names (any torchvision version: .pth or safetensors,
+// anima/nets/maskrcnn/checkpoint.hpp), loaded strictly; the architecture (R50-FPN or MobileNetV2-FPN,
+// the widths) and the class count (background included) are read from its tensors, so COCO's 91
+// classes, fine-tuned heads and the light detectors `anima train detector --backbone mobilenet_v2`
+// writes all load.
 // Resizing: torchvision's (shorter side --min-size unless the longer would pass --max-size) or, with
 // --square S, the longer side to S in an S x S canvas (anima/nets/maskrcnn/transform.hpp).
 // Class names, indexed by label id (0 = background), the first that applies:
@@ -315,7 +317,7 @@ inline std::shared_ptr<nets::maskrcnn::MaskRCNN> load_maskrcnn(const std::string
   } catch (const Error& e) {
     const std::string what = e.what();
     if (what.find(path) != std::string::npos) throw;
-    fail("detect", "the weights in '", path, "' do not fit Mask R-CNN R50-FPN: ", what);
+    fail("detect", "the weights in '", path, "' do not fit Mask R-CNN (R50-FPN or MobileNetV2-FPN): ", what);
   }
   model->train(false);
   return model;
@@ -583,7 +585,7 @@ inline int run_detect(const DetectOptions& o) {
 inline CLI::App* add_detect_command(CLI::App& app, int& status) {
   auto opts = std::make_shared<DetectOptions>();
   CLI::App* cmd = app.add_subcommand("detect", "find and segment objects with Mask R-CNN (boxes, labels, masks)");
-  cmd->add_option("--weights", opts->weights, "Mask R-CNN R50-FPN weights: torchvision .pth or safetensors")
+  cmd->add_option("--weights", opts->weights, "Mask R-CNN weights (R50-FPN or MobileNetV2-FPN): torchvision .pth or safetensors")
       ->required();
   auto* min_size = cmd->add_option("--min-size", opts->min_size, "shorter side after resizing (default 800)")
                        ->check(CLI::PositiveNumber);

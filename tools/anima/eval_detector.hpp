@@ -229,7 +229,7 @@ inline CLI::App* add_eval_detector_command(CLI::App& eval, int& status,
                                            EvalDetectorReportWriter write_report = media_eval_detector_report) {
   auto o = std::make_shared<EvalDetectorOptions>();
   CLI::App* cmd = eval.add_subcommand("detector", "COCO box and mask AP/AR of a Mask R-CNN on annotated images");
-  cmd->add_option("--weights", o->detect.weights, "a Mask R-CNN R50-FPN checkpoint")->required();
+  cmd->add_option("--weights", o->detect.weights, "a Mask R-CNN checkpoint (R50-FPN or MobileNetV2-FPN)")->required();
   cmd->add_option("--data", o->data, "annotations: a VIA project or a COCO instances JSON (told apart by content)");
   cmd->add_option("--coco", o->coco, "COCO instances JSON");
   cmd->add_option("--via", o->via, "VIA project or annotation JSON");

@@ -1,10 +1,13 @@
-// tools/anima/train_detector.hpp — `anima train detector`: fine-tunes Mask R-CNN R50-FPN on annotated
-// frames (VIA or COCO), resumably, and exports the best epoch's weights for `anima detect`.
+// tools/anima/train_detector.hpp — `anima train detector`: trains Mask R-CNN (R50-FPN, or a light
+// MobileNetV2-FPN) on annotated frames (VIA or COCO), resumably, and exports the best epoch's weights
+// for `anima detect`.
 //
 //   anima train detector (--data FILE | --via FILE | --coco FILE) [--label-attribute character] --images DIR
 //       --out RUN_DIR [--weights COCO_OR_IMAGENET.pth] [--val FILE --val-images DIR | --val-fraction 0.1]
 //       [--min-size 800 --max-size 1333 | --square S] [--hflip 0.5] [--trainable-layers 3]
-//       [--rois-per-image 512] [--anchors-per-image 256] [the shared options, train_options.hpp]
+//       [--rois-per-image 512] [--anchors-per-image 256]
+//       [--backbone resnet50|mobilenet_v2] [--fpn-channels 256] [--box-head 1024] [--mask-head 256]
+//       [the shared options, train_options.hpp]
 //   anima train detector --resume RUN_DIR
 // Defaults of the shared options here: --epochs 12 --batch 2 --lr 0.005 --weight-decay 1e-4
 // --schedule multistep --milestones 8,11 --warmup-steps 1000 (torchvision's detection recipe scaled to
@@ -21,7 +24,14 @@
 //     FrozenBatchNorm2d scale starts at 0.2 (a ResNet whose frozen norms are all identities would
 //     multiply its activations at every block; 0.2 keeps the blocks near the identity yet learning).
 // --trainable-layers k: the last k of layer4, layer3, layer2, layer1, conv1 train (torchvision's rule;
-// the FPN, the RPN and the heads always train).
+// the FPN, the RPN and the heads always train); default 3.
+// --backbone mobilenet_v2 builds a light Mask R-CNN instead (nets/maskrcnn/mobilenet_v2_body.hpp): a
+// MobileNetV2 body with BatchNorm2d, from its initialisation (or from --weights of a detector of the
+// same architecture); --trainable-layers counts its 6 stages (default: all 6 without --weights, 3 with).
+// --fpn-channels F, --box-head R and --mask-head M set the widths: FPN maps and RPN conv F, box head
+// fc6/fc7 R, the mask head's four convs and its transposed conv M (torchvision's: 256, 1024, 256).
+// A checkpoint records all of this in its tensors' shapes: `anima detect` and `anima analyze` rebuild
+// the model from it.
 // Validation: --val FILE (its images in --val-images, default --images), else the last --val-fraction
 // of the annotated images in file order (consecutive frames of a video are near copies of each other:
 // a tail keeps them on one side). Each epoch the model detects on the validation images (score > 0.05,
@@ -35,8 +45,9 @@
 // RUN_DIR: as `anima train classifier`'s (training_loop.hpp): config.json, checkpoint_last and
 // checkpoint_best, metrics.jsonl (epochs: train_loss and its five terms, val_box_ap, val_box_ap50,
 // val_mask_ap, val_mask_ap50), report.html with loss.png, ap.png and lr.png, and weights.safetensors
-// (the best model, with metadata "labels" (the class names) and "frozen_bn_eps"), what `anima detect`
-// and `anima eval detector` read.
+// (the best model, with metadata "labels" (the class names), "frozen_bn_eps" and, with --square,
+// "square", the side `anima analyze` then letterboxes to), what `anima detect` and `anima eval detector`
+// read.
 #pragma once
 
 #include <algorithm>
@@ -77,8 +88,10 @@ struct TrainDetectorOptions {
   double val_fraction = 0.1;
   std::int64_t min_size = 800, max_size = 1333, square = 0;
   double hflip = 0.5;
-  int trainable_layers = 3;
+  int trainable_layers = -1;  // -1: the backbone's default (see the file comment)
   std::int64_t rois_per_image = 512, anchors_per_image = 256;
+  std::string backbone = "resnet50";
+  std::int64_t fpn_channels = 256, box_head = 1024, mask_head = 256;
 
   TrainDetectorOptions() {
     run.epochs = 12;
@@ -101,9 +114,24 @@ void visit_detector_settings(Options& o, Visit&& visit) {
   visit("rois_per_image", o.rois_per_image), visit("anchors_per_image", o.anchors_per_image);
 }
 
+// The architecture settings, which a configuration written before they existed lacks (their defaults,
+// torchvision's R50-FPN, are what such a run trained).
+template <typename Options, typename Visit>
+void visit_detector_architecture(Options& o, Visit&& visit) {
+  visit("backbone", o.backbone), visit("fpn_channels", o.fpn_channels), visit("box_head", o.box_head);
+  visit("mask_head", o.mask_head);
+}
+
+// --trainable-layers as the run uses it: -1 resolved to the backbone's default.
+inline int resolved_trainable_layers(const TrainDetectorOptions& o) {
+  if (o.trainable_layers >= 0) return o.trainable_layers;
+  return o.backbone == "mobilenet_v2" && o.run.weights.empty() ? nets::maskrcnn::MobileNetV2Body::kStages : 3;
+}
+
 inline nlohmann::json train_detector_options_json(const TrainDetectorOptions& o) {
   nlohmann::json j = run_options_json(o.run);
   visit_detector_settings(o, [&](const char* name, const auto& field) { j[name] = field; });
+  visit_detector_architecture(o, [&](const char* name, const auto& field) { j[name] = field; });
   return j;
 }
 
@@ -112,6 +140,9 @@ inline TrainDetectorOptions train_detector_options_from_json(const nlohmann::jso
   try {
     run_options_from_json(j, o.run);
     visit_detector_settings(o, [&](const char* name, auto& field) { j.at(name).get_to(field); });
+    visit_detector_architecture(o, [&](const char* name, auto& field) {
+      if (j.contains(name)) j.at(name).get_to(field);
+    });
   } catch (const nlohmann::json::exception& e) {
     fail("train", "'", where, "' is not a detector training configuration: ", e.what());
   }
@@ -126,8 +157,13 @@ inline void check_train_detector_options(const TrainDetectorOptions& o) {
   ANIMA_CHECK(o.val_fraction > 0 && o.val_fraction < 1, "train", "--val-fraction must be in (0, 1), got ",
               o.val_fraction);
   ANIMA_CHECK(o.hflip >= 0 && o.hflip <= 1, "train", "--hflip must be a probability, got ", o.hflip);
-  ANIMA_CHECK(o.trainable_layers >= 0 && o.trainable_layers <= 5, "train", "--trainable-layers must be 0..5, got ",
-              o.trainable_layers);
+  ANIMA_CHECK(o.backbone == "resnet50" || o.backbone == "mobilenet_v2", "train",
+              "--backbone must be resnet50 or mobilenet_v2, got '", o.backbone, "'");
+  const int most = o.backbone == "resnet50" ? 5 : nets::maskrcnn::MobileNetV2Body::kStages;
+  ANIMA_CHECK(o.trainable_layers >= -1 && o.trainable_layers <= most, "train", "--trainable-layers must be 0..",
+              most, " for ", o.backbone, ", got ", o.trainable_layers);
+  ANIMA_CHECK(o.fpn_channels >= 1 && o.box_head >= 1 && o.mask_head >= 1, "train",
+              "--fpn-channels, --box-head and --mask-head must be >= 1");
   ANIMA_CHECK(o.rois_per_image >= 1 && o.anchors_per_image >= 1, "train",
               "--rois-per-image and --anchors-per-image must be >= 1");
 }
@@ -319,8 +355,10 @@ class DetectorTask {
     const nlohmann::json labels = data_.train.classes;
     char eps[32];
     std::snprintf(eps, sizeof eps, "%.17g", model_->options.frozen_bn_eps);
+    std::map<std::string, std::string> metadata{{"labels", labels.dump()}, {"frozen_bn_eps", eps}};
+    if (o_.square > 0) metadata["square"] = std::to_string(o_.square);  // the side `anima analyze` defaults to
     io::save_weights_safetensors((std::filesystem::path(o_.run.out) / "weights.safetensors").string(),
-                                 model_->state_dict(), {{"labels", labels.dump()}, {"frozen_bn_eps", eps}});
+                                 model_->state_dict(), metadata);
   }
 
  private:
@@ -345,6 +383,8 @@ inline std::shared_ptr<nets::maskrcnn::MaskRCNN> initial_detector(const TrainDet
   if (!o.run.weights.empty()) {
     const io::StateDict sd = io::load_weights(o.run.weights);
     if (is_imagenet_resnet50(sd)) {
+      ANIMA_CHECK(options.backbone == nets::maskrcnn::BackboneKind::ResNet50, "train", "'", o.run.weights,
+                  "' is an ImageNet ResNet-50, which only --backbone resnet50 can start from");
       options.frozen_bn_eps = 1e-5;
       auto model = std::make_shared<nets::maskrcnn::MaskRCNN>(options);
       io::StateDict full = model->state_dict();
@@ -374,16 +414,49 @@ inline std::shared_ptr<nets::maskrcnn::MaskRCNN> initial_detector(const TrainDet
   return model;
 }
 
+// With --weights of a detector, the run trains that checkpoint's architecture: --backbone and the widths
+// take its values; one given with another value than its default and the checkpoint's is an error.
+inline void adopt_checkpoint_architecture(TrainDetectorOptions& o) {
+  if (o.run.weights.empty()) return;
+  const io::StateDict sd = io::load_weights(o.run.weights);
+  if (is_imagenet_resnet50(sd)) return;
+  const nets::maskrcnn::MaskRcnnArchitecture a =
+      nets::maskrcnn::maskrcnn_architecture(nets::maskrcnn::canonical_maskrcnn_state_dict(sd, o.run.weights),
+                                            o.run.weights);
+  const TrainDetectorOptions defaults;
+  const auto adopt = [&](const char* option, auto& value, const auto& default_value, const auto& checkpoint_value) {
+    ANIMA_CHECK(value == default_value || value == checkpoint_value, "train", option, " ", value, " does not fit '",
+                o.run.weights, "', whose model has ", checkpoint_value);
+    value = checkpoint_value;
+  };
+  adopt("--backbone", o.backbone, defaults.backbone,
+        std::string(a.mobilenet_v2_body ? "mobilenet_v2" : "resnet50"));
+  adopt("--fpn-channels", o.fpn_channels, defaults.fpn_channels, a.fpn_channels);
+  adopt("--box-head", o.box_head, defaults.box_head, a.representation_size);
+  const bool uniform_mask_head = a.mask_layers.size() == 4 && a.mask_dim_reduced == a.mask_layers[0] &&
+                                 std::all_of(a.mask_layers.begin(), a.mask_layers.end(),
+                                             [&](std::int64_t c) { return c == a.mask_layers[0]; });
+  ANIMA_CHECK(uniform_mask_head, "train", "'", o.run.weights,
+              "' has a mask head other than four convolutions and a transposed convolution of one width");
+  adopt("--mask-head", o.mask_head, defaults.mask_head, a.mask_dim_reduced);
+}
+
 inline int train_detector(TrainDetectorOptions o) {
   const bool resuming = !o.run.resume.empty();
   if (resuming) o = resumed_options<TrainDetectorOptions>(o, train_detector_options_from_json);
   check_train_detector_options(o);
+  if (!resuming) adopt_checkpoint_architecture(o);
   const DetectionSplits data = detection_splits(o);
   const Device device = parse_device_option(o.run.device, "train");
   require_device(device, "train");
   nets::maskrcnn::MaskRcnnOptions options;
   options.transform = resize_options(o.min_size, o.max_size, o.square, "train");
-  options.trainable_layers = o.trainable_layers;
+  options.backbone = nets::maskrcnn::parse_backbone(o.backbone);
+  options.fpn_channels = o.fpn_channels;
+  options.roi_heads.representation_size = o.box_head;
+  options.roi_heads.mask_layers.assign(4, o.mask_head);
+  options.roi_heads.mask_dim_reduced = o.mask_head;
+  options.trainable_layers = resolved_trainable_layers(o);
   options.roi_heads.batch_size_per_image = o.rois_per_image;
   options.rpn.batch_size_per_image = o.anchors_per_image;
   if (!resuming)
@@ -409,7 +482,7 @@ inline int train_detector(TrainDetectorOptions o) {
 inline CLI::App* add_train_detector_command(CLI::App& train, int& status, const std::string& source_commit) {
   auto o = std::make_shared<TrainDetectorOptions>();
   o->run.source_commit = source_commit;
-  CLI::App* cmd = train.add_subcommand("detector", "fine-tune Mask R-CNN R50-FPN on annotated images (VIA or COCO)");
+  CLI::App* cmd = train.add_subcommand("detector", "train Mask R-CNN (R50-FPN or MobileNetV2-FPN) on annotated images (VIA or COCO)");
   cmd->add_option("--data", o->data, "annotations: a VIA project or a COCO instances JSON (told apart by content)");
   cmd->add_option("--via", o->via, "VIA project or annotation JSON");
   cmd->add_option("--coco", o->coco, "COCO instances JSON");
@@ -427,8 +500,16 @@ inline CLI::App* add_train_detector_command(CLI::App& train, int& status, const 
   cmd->add_option("--max-size", o->max_size, "longest side after resizing")->capture_default_str();
   cmd->add_option("--square", o->square, "square mode: the longer side to S in an S x S canvas");
   cmd->add_option("--hflip", o->hflip, "probability of flipping an image horizontally")->capture_default_str();
-  cmd->add_option("--trainable-layers", o->trainable_layers, "ResNet stages that train, from layer4 (0..5)")
+  cmd->add_option("--trainable-layers", o->trainable_layers,
+                  "body stages that train, from the deepest (resnet50 0..5, default 3; mobilenet_v2 0..6, default "
+                  "6 without --weights, 3 with)");
+  cmd->add_option("--backbone", o->backbone, "the body: resnet50 (Mask R-CNN R50-FPN) or mobilenet_v2 (light)")
       ->capture_default_str();
+  cmd->add_option("--fpn-channels", o->fpn_channels, "channels of the FPN maps (and the RPN conv)")
+      ->capture_default_str();
+  cmd->add_option("--box-head", o->box_head, "width of the box head's two fully connected layers")
+      ->capture_default_str();
+  cmd->add_option("--mask-head", o->mask_head, "channels of the mask head's convolutions")->capture_default_str();
   cmd->add_option("--rois-per-image", o->rois_per_image, "RoIs sampled per image for the box and mask heads")
       ->capture_default_str();
   cmd->add_option("--anchors-per-image", o->anchors_per_image, "anchors sampled per image for the RPN's loss")

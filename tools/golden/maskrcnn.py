@@ -5,13 +5,14 @@ parameter and buffer set by nets.py's deterministic fill, run by PyTorch.
 Run with Debian's interpreter (torch 1.13, torchvision 0.14, numpy; CPU, one thread):
 
     /usr/bin/python3 tools/golden/maskrcnn.py                   # everything
-    /usr/bin/python3 tools/golden/maskrcnn.py transform eval train   # some: transform eval train
+    /usr/bin/python3 tools/golden/maskrcnn.py transform eval train   # some: transform eval mnv2 train
 
 Writes (tests/golden/data/):
     maskrcnn_transform.safetensors   GeneralizedRCNNTransform alone (torchvision's mode and anima's
                                      "square" mode), in full, ops.py case layout (load_family works)
     maskrcnn_eval_c91.safetensors    eval forward, num_classes = 91 (float32)
     maskrcnn_eval_c3.safetensors     eval forward, num_classes = 3 (float32)
+    maskrcnn_eval_mnv2_c3.safetensors  eval forward of the light model (THE LIGHT MODEL below), 3 classes
     maskrcnn_train.safetensors       one training step, num_classes = 3 (float64), losses + gradients
 
 THE MODEL (both sides build exactly this):
@@ -31,6 +32,18 @@ THE MODEL (both sides build exactly this):
   0.0, box score_thresh 0.05, box NMS 0.5, 100 detections per image, box fg/bg IoU 0.5/0.5, box batch
   512 / 0.25, bbox_reg_weights (10, 10, 5, 5), image mean/std ImageNet's, size_divisible 32.
   min_size 128 / max_size 200 (instead of 800 / 1333) keep the fixture small and the run short.
+
+THE LIGHT MODEL (fixture "mnv2"): the same MaskRCNN on a MobileNetV2 body and narrower widths, what
+  anima's `train detector --backbone mobilenet_v2 --fpn-channels 64 --box-head 128 --mask-head 64` builds:
+
+    body     = torchvision.models.mobilenet_v2(weights=None).features          (BatchNorm2d, eval mode)
+    backbone = BackboneWithFPN(body, {"3": "0", "6": "1", "13": "2", "18": "3"}, [24, 32, 96, 1280], 64)
+    model    = MaskRCNN(backbone, None, min_size=128, max_size=200,
+                        box_head=TwoMLPHead(64 * 7 * 7, 128), box_predictor=FastRCNNPredictor(128, N),
+                        mask_head=MaskRCNNHeads(64, (64, 64, 64, 64), 1),
+                        mask_predictor=MaskRCNNPredictor(64, 64, N))
+  filled and head-scaled as below (BatchNorm's running_var is filled positive by name, its
+  num_batches_tracked 0).
 
 THE FILL: nets.py's deterministic (name, index) fill of every state_dict entry (FrozenBatchNorm2d's
   buffers weight / bias / running_mean / running_var are filled by their names like BatchNorm's; there is
@@ -123,8 +136,9 @@ import torchvision
 from torchvision.models import resnet50
 from torchvision.models.detection import _utils as det_utils
 from torchvision.models.detection import roi_heads as tv_roi_heads
-from torchvision.models.detection.backbone_utils import _resnet_fpn_extractor
-from torchvision.models.detection.mask_rcnn import MaskRCNN
+from torchvision.models.detection.backbone_utils import BackboneWithFPN, _resnet_fpn_extractor
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+from torchvision.models.detection.mask_rcnn import MaskRCNN, MaskRCNNHeads, MaskRCNNPredictor
 from torchvision.models.detection.rpn import concat_box_prediction_layers
 from torchvision.models.detection.transform import GeneralizedRCNNTransform, resize_boxes
 from torchvision.ops import boxes as box_ops
@@ -158,6 +172,7 @@ Masks: sigmoid, label's channel (roi_heads.py:52-79); paste (roi_heads.py:366-48
 """
 
 MIN_SIZE, MAX_SIZE = 128, 200
+LIGHT = dict(fpn=64, box=128, mask=64)  # the light model's widths
 IMAGES = [(0, 90, 120), (1, 77, 103)]  # (formula index n, H, W)
 HEAD_SCALE = {
     "rpn.head.cls_logits": 1.0 / 8,
@@ -169,6 +184,11 @@ HEAD_SCALE = {
 BUILDER = ("resnet50(weights=None, norm_layer=FrozenBatchNorm2d) -> _resnet_fpn_extractor(backbone, 3) -> "
            "MaskRCNN(backbone, num_classes=%d, min_size=128, max_size=200) -> overwrite_eps(model, 0.0) -> "
            "nets.py fill -> head_scale")
+LIGHT_BUILDER = ("mobilenet_v2(weights=None).features -> BackboneWithFPN(body, {3: 0, 6: 1, 13: 2, 18: 3}, "
+                 "[24, 32, 96, 1280], 64) -> MaskRCNN(backbone, None, min_size=128, max_size=200, "
+                 "box_head=TwoMLPHead(3136, 128), box_predictor=FastRCNNPredictor(128, %d), "
+                 "mask_head=MaskRCNNHeads(64, (64, 64, 64, 64), 1), mask_predictor=MaskRCNNPredictor(64, 64, N)) -> "
+                 "nets.py fill -> head_scale")
 TRAIN_CLASSES = 3
 TRAIN_GRADS = [
     "backbone.body.layer2.0.conv1.weight[0:4]",
@@ -201,11 +221,20 @@ def make_image(n, h, w):
     return torch.from_numpy((np.abs(q - 64) / 64.0).astype(np.float32))
 
 
-def build(num_classes, dtype=torch.float32):
-    backbone = resnet50(weights=None, norm_layer=misc_nn_ops.FrozenBatchNorm2d)
-    backbone = _resnet_fpn_extractor(backbone, 3)
-    model = MaskRCNN(backbone, num_classes=num_classes, min_size=MIN_SIZE, max_size=MAX_SIZE)
-    det_utils.overwrite_eps(model, 0.0)
+def build(num_classes, dtype=torch.float32, variant="r50"):
+    if variant == "r50":
+        backbone = resnet50(weights=None, norm_layer=misc_nn_ops.FrozenBatchNorm2d)
+        backbone = _resnet_fpn_extractor(backbone, 3)
+        model = MaskRCNN(backbone, num_classes=num_classes, min_size=MIN_SIZE, max_size=MAX_SIZE)
+        det_utils.overwrite_eps(model, 0.0)
+    else:
+        f, b, m = LIGHT["fpn"], LIGHT["box"], LIGHT["mask"]
+        body = torchvision.models.mobilenet_v2(weights=None).features
+        backbone = BackboneWithFPN(body, {"3": "0", "6": "1", "13": "2", "18": "3"}, [24, 32, 96, 1280], f)
+        model = MaskRCNN(backbone, None, min_size=MIN_SIZE, max_size=MAX_SIZE,
+                         box_head=TwoMLPHead(f * 7 * 7, b), box_predictor=FastRCNNPredictor(b, num_classes),
+                         mask_head=MaskRCNNHeads(f, (m, m, m, m), 1),
+                         mask_predictor=MaskRCNNPredictor(m, m, num_classes))
     deterministic_fill(model)
     with torch.no_grad():
         for name, s in HEAD_SCALE.items():
@@ -238,8 +267,8 @@ def config(model):
     }
 
 
-def common_meta(model, num_classes):
-    return {"builder": BUILDER % num_classes, "config": json.dumps(config(model), sort_keys=True),
+def common_meta(model, num_classes, variant="r50"):
+    return {"builder": (BUILDER if variant == "r50" else LIGHT_BUILDER) % num_classes, "config": json.dumps(config(model), sort_keys=True),
             "head_scale": json.dumps(HEAD_SCALE, sort_keys=True),
             "images": json.dumps([{"n": n, "size": [h, w]} for n, h, w in IMAGES]),
             "generator": GENERATOR, "torch": torch.__version__, "torchvision": torchvision.__version__}
@@ -487,9 +516,9 @@ def rpn_iou_margin(model, rec):
     return out
 
 
-def golden_eval(num_classes):
+def golden_eval(num_classes, variant="r50"):
     torch.manual_seed(0)
-    model = build(num_classes).eval()
+    model = build(num_classes, variant=variant).eval()
     images = [make_image(n, h, w) for n, h, w in IMAGES]
     t0 = time.time()
     rec = run_eval(model, images)
@@ -499,7 +528,7 @@ def golden_eval(num_classes):
     for a, b in zip(ref, rec["dets"]):
         for k in ("boxes", "scores", "labels", "masks"):
             assert torch.equal(a[k], b[k]), k
-    T, meta = {}, common_meta(model, num_classes)
+    T, meta = {}, common_meta(model, num_classes, variant)
     il = rec["il"]
     b = il.tensors
     T["input/sizes"] = torch.tensor([[h, w] for _, h, w in IMAGES], dtype=torch.int64)
@@ -556,7 +585,7 @@ def golden_eval(num_classes):
     meta["tie_report"] = json.dumps(report, sort_keys=True)
 
     # ---- PyTorch's own float32 error (against the same model in float64) -------------------------
-    model64 = build(num_classes, torch.float64).eval()
+    model64 = build(num_classes, torch.float64, variant).eval()
     rec64 = run_eval(model64, [im.double() for im in images])
     err = {"transform": rel_err(il.tensors, rec64["il"].tensors)}
     for k in rec["feats"]:
@@ -592,7 +621,8 @@ def golden_eval(num_classes):
         "labels, counts, image_sizes": "exact"}, sort_keys=True)
     meta["num_classes"] = str(num_classes)
     meta["notes"] = SPEC
-    path = os.path.join(GOLDEN, "maskrcnn_eval_c%d.safetensors" % num_classes)
+    path = os.path.join(GOLDEN, "maskrcnn_eval_%sc%d.safetensors" % ("" if variant == "r50" else variant + "_",
+                                                                    num_classes))
     save_safetensors(path, T, meta)
     line = "  %-46s %8d bytes  eval %.1fs; detections %s; top scores %s" % (
         os.path.relpath(path, ROOT), os.path.getsize(path), t_eval,
@@ -801,17 +831,19 @@ def golden_train():
 def main():
     torch.set_num_threads(1)  # deterministic summation order and a light load
     os.makedirs(GOLDEN, exist_ok=True)
-    wanted = sys.argv[1:] or ["transform", "eval", "train"]
+    wanted = sys.argv[1:] or ["transform", "eval", "mnv2", "train"]
     for w in wanted:
         if w == "transform":
             golden_transform()
         elif w == "eval":
             golden_eval(91)
             golden_eval(3)
+        elif w == "mnv2":
+            golden_eval(3, "mnv2")
         elif w == "train":
             golden_train()
         else:
-            sys.exit("unknown fixture %r: expected transform, eval or train" % w)
+            sys.exit("unknown fixture %r: expected transform, eval, mnv2 or train" % w)
     total = sum(os.path.getsize(os.path.join(GOLDEN, f)) for f in os.listdir(GOLDEN) if f.startswith("maskrcnn_"))
     print("  maskrcnn_* total %d bytes" % total)
 
