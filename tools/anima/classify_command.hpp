@@ -29,10 +29,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -196,13 +198,29 @@ struct LoadedClassifier {
   int resize = 0, crop = 0;
 };
 
-// The net of `o.net` with the weights `o.weights`, on `o.device`, with the transform sizes of `o`
-// (the net's defaults when unset).
+// The transform size `key` ("resize", "image_size") that `anima train classifier` records in the
+// weights' metadata, or -1 when the file has none.
+inline int trained_transform_size(const std::string& weights, const char* key) {
+  if (io::detect_weights_format(weights) != io::WeightsFormat::Safetensors) return -1;
+  const std::map<std::string, std::string> metadata = io::load_safetensors(weights).metadata;
+  const auto it = metadata.find(key);
+  if (it == metadata.end()) return -1;
+  char* end = nullptr;
+  const long v = std::strtol(it->second.c_str(), &end, 10);
+  ANIMA_CHECK(end != it->second.c_str() && *end == '\0' && v >= 8 && v <= 4096, "classify", "'", weights,
+              "' has metadata ", key, " '", it->second, "', expected a size of 8 to 4096 pixels");
+  return static_cast<int>(v);
+}
+
+// The net of `o.net` with the weights `o.weights`, on `o.device`, with the transform sizes of `o`: when
+// unset, the sizes the weights were trained at (their metadata), else the net's defaults.
 inline LoadedClassifier load_classifier(const ClassifyOptions& o, const char* command) {
   const bool inception = o.net == "inception_v3";
   LoadedClassifier c;
-  c.resize = o.resize >= 0 ? o.resize : (inception ? 342 : 256);
-  c.crop = o.crop >= 0 ? o.crop : (inception ? 299 : 224);
+  const int trained_resize = o.resize >= 0 ? -1 : trained_transform_size(o.weights, "resize");
+  const int trained_crop = o.crop >= 0 ? -1 : trained_transform_size(o.weights, "image_size");
+  c.resize = o.resize >= 0 ? o.resize : trained_resize >= 0 ? trained_resize : (inception ? 342 : 256);
+  c.crop = o.crop >= 0 ? o.crop : trained_crop >= 0 ? trained_crop : (inception ? 299 : 224);
   classifier_weight_name(o.net);  // an unknown net fails before the weights are read
   c.device = parse_device_option(o.device, command);
   require_device(c.device, command);
@@ -307,9 +325,9 @@ inline CLI::App* add_classify_command(CLI::App& app, int& status) {
       ->check(CLI::IsMember(nets::net_names()));
   cmd->add_option("--weights", opts->weights, "weights: torchvision .pth or safetensors")->required();
   cmd->add_option("--topk", opts->topk, "classes to print per image (default 5)")->check(CLI::PositiveNumber);
-  cmd->add_option("--resize", opts->resize, "shorter side before the crop (default 256, inception_v3 342; 0: none)")
+  cmd->add_option("--resize", opts->resize, "shorter side before the crop (default: the weights' training size, else 256, inception_v3 342; 0: none)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--crop", opts->crop, "centre crop (default 224, inception_v3 299; 0: none)")
+  cmd->add_option("--crop", opts->crop, "centre crop (default: the weights' training size, else 224, inception_v3 299; 0: none)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--labels", opts->labels, "class names, one per line (default weights/imagenet_classes.txt)");
   cmd->add_option("--device", opts->device, "cpu (default), cuda or cuda:N");

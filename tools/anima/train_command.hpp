@@ -249,7 +249,11 @@ class ClassifierTask {
   void export_best() const {
     nlohmann::json labels = train_.classes();
     io::save_weights_safetensors((std::filesystem::path(o_.run.out) / "weights.safetensors").string(),
-                                 model_->state_dict(), {{"labels", labels.dump()}, {"net", o_.net}});
+                                 model_->state_dict(),
+                                 {{"labels", labels.dump()},
+                                  {"net", o_.net},
+                                  {"resize", std::to_string(o_.resize)},
+                                  {"image_size", std::to_string(o_.image_size)}});
   }
 
  private:

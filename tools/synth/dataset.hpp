@@ -7,6 +7,8 @@
 // Same seed, same bytes (frames, annotations, crops; videos on the same OpenCV/FFmpeg build).
 #pragma once
 
+#include <unistd.h>
+
 #include <cairo.h>
 
 #include <chrono>
@@ -67,6 +69,7 @@ inline SynthReport generate_dataset(const SynthOptions& o) {
   OutlineContext scratch;
   AnnotationSet annotations;
   RgbImage rgb;
+  const bool live_progress = isatty(fileno(stderr)) != 0;
   try {
     for (int i = 0; i < o.frames; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
@@ -91,8 +94,12 @@ inline SynthReport generate_dataset(const SynthOptions& o) {
       report.faces += static_cast<int>(spec.faces.size());
       ++report.frames;
       if (!o.quiet && ((i + 1) % 100 == 0 || i + 1 == o.frames)) {
-        std::fprintf(stderr, "\rframes %d/%d", i + 1, o.frames);
-        if (i + 1 == o.frames) std::fprintf(stderr, "\n");
+        if (live_progress) {  // one line rewritten in place on a terminal, plain lines in a log
+          std::fprintf(stderr, "\rframes %d/%d", i + 1, o.frames);
+          if (i + 1 == o.frames) std::fprintf(stderr, "\n");
+        } else {
+          std::fprintf(stderr, "frames %d/%d\n", i + 1, o.frames);
+        }
       }
     }
   } catch (...) {
