@@ -54,8 +54,13 @@ if(MODE STREQUAL "json")
   if(NOT net STREQUAL "mobilenet_v2" OR NOT epochs EQUAL 2 OR NOT _last_class STREQUAL "sad")
     message(FATAL_ERROR "config.json: net '${net}', ${epochs} epochs, third class '${_last_class}'")
   endif()
+  # The weights say the sizes they were trained at (eval, classify and analyze default to them).
+  file(READ "${DIR}/run/weights.safetensors" _header OFFSET 8 LIMIT 4000)  # past the header length
+  if(NOT _header MATCHES "\"image_size\":\"32\"" OR NOT _header MATCHES "\"resize\":\"36\"")
+    message(FATAL_ERROR "weights.safetensors: no image_size 32 / resize 36 metadata")
+  endif()
   expect_success(_eval eval classifier --net mobilenet_v2 --weights "${DIR}/run/weights.safetensors"
-                 --data "${DIR}/data" --split val --resize 36 --crop 32 --out "${DIR}/run/eval" --quiet)
+                 --data "${DIR}/data" --split val --out "${DIR}/run/eval" --quiet)
   file(READ "${DIR}/run/eval/metrics.json" _metrics)
   json_fields("${_metrics}" "" samples accuracy)
   if(NOT samples EQUAL 6 OR accuracy LESS 0 OR accuracy GREATER 1)
