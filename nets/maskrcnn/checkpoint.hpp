@@ -63,7 +63,8 @@ inline std::string canonical_maskrcnn_name(const std::string& name) {
 
 // The checkpoint under torchvision 0.14's names, without num_batches_tracked; `source` (the file) names
 // the origin in errors. Two entries that map to the same name (a file mixing both namings) are an error.
-inline io::StateDict canonical_maskrcnn_state_dict(const io::StateDict& dict, const std::string& source = "state dict") {
+inline io::StateDict canonical_maskrcnn_state_dict(const io::StateDict& dict,
+                                                   const std::string& source = "state dict") {
   io::StateDict out;
   for (const auto& [name, tensor] : dict.items()) {
     if (checkpoint_detail::ends_with(name, ".num_batches_tracked")) continue;
@@ -99,12 +100,12 @@ inline std::int64_t maskrcnn_num_classes(const io::StateDict& dict, const std::s
 
 // What a canonical Mask R-CNN checkpoint says about the model it fits.
 struct MaskRcnnArchitecture {
-  std::int64_t num_classes = 0;            // background included
-  bool mobilenet_v2_body = false;          // backbone.body.0.* (MobileNetV2) rather than body.conv1 (ResNet-50)
-  std::int64_t fpn_channels = 0;           // backbone.fpn.inner_blocks.0.0.weight's rows
-  std::int64_t representation_size = 0;    // roi_heads.box_head.fc6.weight's rows
-  std::vector<std::int64_t> mask_layers;   // roi_heads.mask_head.{k}.0.weight's rows, k = 0, 1, ...
-  std::int64_t mask_dim_reduced = 0;       // roi_heads.mask_predictor.conv5_mask.weight's columns
+  std::int64_t num_classes = 0;           // background included
+  bool mobilenet_v2_body = false;         // backbone.body.0.* (MobileNetV2) rather than body.conv1 (ResNet-50)
+  std::int64_t fpn_channels = 0;          // backbone.fpn.inner_blocks.0.0.weight's rows
+  std::int64_t representation_size = 0;   // roi_heads.box_head.fc6.weight's rows
+  std::vector<std::int64_t> mask_layers;  // roi_heads.mask_head.{k}.0.weight's rows, k = 0, 1, ...
+  std::int64_t mask_dim_reduced = 0;      // roi_heads.mask_predictor.conv5_mask.weight's columns
 };
 
 inline MaskRcnnArchitecture maskrcnn_architecture(const io::StateDict& dict, const std::string& source = "state dict") {

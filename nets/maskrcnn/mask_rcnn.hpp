@@ -93,11 +93,10 @@ class MaskRCNN : public nn::Module {
                 options.num_classes);
     this->options.roi_heads.in_channels = options.fpn_channels;
     backbone = register_module(
-        "backbone", std::make_shared<BackboneWithFPN>(BackboneOptions{options.backbone, options.fpn_channels,
-                                                                      options.trainable_layers, options.frozen_bn_eps}));
+        "backbone", std::make_shared<BackboneWithFPN>(BackboneOptions{
+                        options.backbone, options.fpn_channels, options.trainable_layers, options.frozen_bn_eps}));
     rpn = register_module("rpn", std::make_shared<RegionProposalNetwork>(backbone->out_channels, options.rpn));
-    roi_heads =
-        register_module("roi_heads", std::make_shared<RoIHeads>(options.num_classes, this->options.roi_heads));
+    roi_heads = register_module("roi_heads", std::make_shared<RoIHeads>(options.num_classes, this->options.roi_heads));
   }
 
   std::int64_t num_classes() const { return roi_heads->num_classes; }

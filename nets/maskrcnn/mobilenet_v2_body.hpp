@@ -34,7 +34,8 @@ class MobileNetV2Body : public FeatureBody {
   explicit MobileNetV2Body(double width_mult = 1.0) : FeatureBody("MobileNetV2Body") {
     std::int64_t last_channel = 0;
     const std::shared_ptr<nn::Sequential> features = mobilenet_v2_features(width_mult, last_channel);
-    for (std::size_t i = 0; i < features->size(); ++i) blocks_.push_back(register_module(std::to_string(i), (*features)[i]));
+    for (std::size_t i = 0; i < features->size(); ++i)
+      blocks_.push_back(register_module(std::to_string(i), (*features)[i]));
     ANIMA_CHECK(blocks_.size() == 19, "MobileNetV2Body", "expected 19 feature blocks, got ", blocks_.size());
     channels_ = {block_channels(3), block_channels(6), block_channels(13), last_channel};
     init_torchvision_layers(*this, LinearInit::Normal);

@@ -202,7 +202,8 @@ TEST_P(MaskRcnnGolden, ProposalsDetectionsAndMasks) {
   const auto [class_logits, box_regression] =
       model_->roi_heads->box_forward(t.features, first16, t.batch.images.image_sizes);
   expect_rel_close(narrow(class_logits, 0, 0, 16), expected("roi/class_logits/0"), c.feature_rel, "roi/class_logits/0");
-  expect_rel_close(narrow(class_logits, 0, 16, 16), expected("roi/class_logits/1"), c.feature_rel, "roi/class_logits/1");
+  expect_rel_close(narrow(class_logits, 0, 16, 16), expected("roi/class_logits/1"), c.feature_rel,
+                   "roi/class_logits/1");
   expect_rel_close(narrow(box_regression, 0, 0, 16), expected("roi/box_regression/0"), c.feature_rel,
                    "roi/box_regression/0");
   expect_rel_close(narrow(box_regression, 0, 16, 16), expected("roi/box_regression/1"), c.feature_rel,
@@ -241,8 +242,8 @@ TEST_P(MaskRcnnGolden, ProposalsDetectionsAndMasks) {
       EXPECT_NEAR(got_sum, want_sum[k], c.mask_abs * static_cast<double>(ps[1] * ps[2]))
           << "mask/" << i << "/sum row " << k;
       if (kk < ps[0])
-        expect_abs_close(reshape(narrow(dets[n].masks, 0, j, 1), {1, ps[1], ps[2]}), narrow(pasted, 0, kk, 1), c.mask_abs,
-                         "mask/" + i + "/pasted row " + std::to_string(k));
+        expect_abs_close(reshape(narrow(dets[n].masks, 0, j, 1), {1, ps[1], ps[2]}), narrow(pasted, 0, kk, 1),
+                         c.mask_abs, "mask/" + i + "/pasted row " + std::to_string(k));
     }
     EXPECT_LE(other_cells, kMaxOtherPasteCells) << "det/" << i;
   }

@@ -67,8 +67,8 @@ TEST(MaskRcnnBackbone, MobileNetV2BodyNamesSizesAndTrainableLayers) {
   BackboneWithFPN backbone(BackboneOptions{BackboneKind::MobileNetV2, 64, 3, 1e-5});
   const io::StateDict sd = backbone.state_dict();
   // torchvision's BackboneWithFPN(mobilenet_v2().features, ...) names: the features' children under body.
-  for (const char* name : {"body.0.0.weight", "body.0.1.running_var", "body.1.conv.0.0.weight",
-                           "body.17.conv.3.weight", "body.18.1.num_batches_tracked", "fpn.inner_blocks.3.0.weight"})
+  for (const char* name : {"body.0.0.weight", "body.0.1.running_var", "body.1.conv.0.0.weight", "body.17.conv.3.weight",
+                           "body.18.1.num_batches_tracked", "fpn.inner_blocks.3.0.weight"})
     EXPECT_TRUE(sd.contains(name)) << name;
   EXPECT_FALSE(sd.contains("body.19.0.weight"));
   EXPECT_EQ(sd.at("fpn.inner_blocks.0.0.weight").shape(), (Shape{64, 24, 1, 1}));
@@ -159,7 +159,8 @@ TEST(MaskRcnnTraining, AnImageWithoutObjectsKeepsTheLossesFinite) {
   empty.boxes = zeros({0, 4});
   empty.labels = zeros({0}, TensorOptions(DType::Int64));
   empty.masks = zeros({0, 96, 128});
-  for (const auto& targets : {std::vector<DetectionTarget>{empty, empty}, std::vector<DetectionTarget>{with_face, empty}}) {
+  for (const auto& targets :
+       {std::vector<DetectionTarget>{empty, empty}, std::vector<DetectionTarget>{with_face, empty}}) {
     const MaskRcnnLosses l = model.losses(images, targets);
     for (const Tensor* t : {&l.loss_objectness, &l.loss_rpn_box_reg, &l.loss_classifier, &l.loss_box_reg})
       EXPECT_TRUE(std::isfinite(item<float>(*t)));

@@ -9,10 +9,11 @@
 // The pipeline is the paper's: every --every-th frame is decoded (OpenCV, a reader thread decoding
 // ahead) and turned BGR -> RGB; Mask R-CNN (--detector: a checkpoint `anima detect` reads) letterboxes
 // it into a --square x --square canvas (default: the side the detector was trained at, which `anima
-// train detector --square` records in its weights, else 1280) and finds the faces; each face with score >= --score is cut
-// out by its box and multiplied by its binary mask (probability > --mask-threshold; background black,
-// data::masked_face_crop), resized to 256 x 256, then given the classifier's evaluation transform
-// (resize 256, centre crop 224; inception_v3 342 / 299) and ImageNet normalisation, as
+// train detector --square` records in its weights, else 1280) and finds the faces; each face with
+// score >= --score is cut out by its box and multiplied by its binary mask (probability >
+// --mask-threshold; background black, data::masked_face_crop), resized to 256 x 256, then given the
+// classifier's evaluation transform (the sizes its weights say it was trained at, else resize 256,
+// centre crop 224; inception_v3 342 / 299) and ImageNet normalisation, as
 // `anima train classifier` trained it; faces are classified --batch at a time, batches filled across
 // frames, by the --classifier (a checkpoint of NET; NET and the class names come from the weights'
 // metadata when `anima train classifier` wrote them, --net otherwise). Without --detector and

@@ -325,9 +325,12 @@ inline CLI::App* add_classify_command(CLI::App& app, int& status) {
       ->check(CLI::IsMember(nets::net_names()));
   cmd->add_option("--weights", opts->weights, "weights: torchvision .pth or safetensors")->required();
   cmd->add_option("--topk", opts->topk, "classes to print per image (default 5)")->check(CLI::PositiveNumber);
-  cmd->add_option("--resize", opts->resize, "shorter side before the crop (default: the weights' training size, else 256, inception_v3 342; 0: none)")
+  cmd->add_option(
+         "--resize", opts->resize,
+         "shorter side before the crop (default: the weights' training size, else 256, inception_v3 342; 0: none)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--crop", opts->crop, "centre crop (default: the weights' training size, else 224, inception_v3 299; 0: none)")
+  cmd->add_option("--crop", opts->crop,
+                  "centre crop (default: the weights' training size, else 224, inception_v3 299; 0: none)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--labels", opts->labels, "class names, one per line (default weights/imagenet_classes.txt)");
   cmd->add_option("--device", opts->device, "cpu (default), cuda or cuda:N");

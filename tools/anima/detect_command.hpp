@@ -585,7 +585,8 @@ inline int run_detect(const DetectOptions& o) {
 inline CLI::App* add_detect_command(CLI::App& app, int& status) {
   auto opts = std::make_shared<DetectOptions>();
   CLI::App* cmd = app.add_subcommand("detect", "find and segment objects with Mask R-CNN (boxes, labels, masks)");
-  cmd->add_option("--weights", opts->weights, "Mask R-CNN weights (R50-FPN or MobileNetV2-FPN): torchvision .pth or safetensors")
+  cmd->add_option("--weights", opts->weights,
+                  "Mask R-CNN weights (R50-FPN or MobileNetV2-FPN): torchvision .pth or safetensors")
       ->required();
   auto* min_size = cmd->add_option("--min-size", opts->min_size, "shorter side after resizing (default 800)")
                        ->check(CLI::PositiveNumber);

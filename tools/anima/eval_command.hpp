@@ -297,10 +297,12 @@ inline CLI::App* add_eval_command(CLI::App& app, int& status, EvalReportWriter w
   cmd->add_option("--data", opts->data, "a folder of splits (test/, val/), each a folder per class")->required();
   cmd->add_option("--split", opts->split, "the split to evaluate (default test, else val; '.': --data itself)");
   cmd->add_option("--out", opts->out, "where metrics.json and predictions.csv go")->required();
-  cmd->add_option("--resize", opts->classifier.resize,
-                  "shorter side before the crop (default: the weights' training size, else 256, inception_v3 342; 0: none)")
+  cmd->add_option(
+         "--resize", opts->classifier.resize,
+         "shorter side before the crop (default: the weights' training size, else 256, inception_v3 342; 0: none)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--crop", opts->classifier.crop, "centre crop (default: the weights' training size, else 224, inception_v3 299; 0: none)")
+  cmd->add_option("--crop", opts->classifier.crop,
+                  "centre crop (default: the weights' training size, else 224, inception_v3 299; 0: none)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--batch", opts->classifier.batch, "images per forward (default 16)")->check(CLI::PositiveNumber);
   cmd->add_option("--device", opts->classifier.device, "cpu (default), cuda or cuda:N");

@@ -160,8 +160,8 @@ inline void check_train_detector_options(const TrainDetectorOptions& o) {
   ANIMA_CHECK(o.backbone == "resnet50" || o.backbone == "mobilenet_v2", "train",
               "--backbone must be resnet50 or mobilenet_v2, got '", o.backbone, "'");
   const int most = o.backbone == "resnet50" ? 5 : nets::maskrcnn::MobileNetV2Body::kStages;
-  ANIMA_CHECK(o.trainable_layers >= -1 && o.trainable_layers <= most, "train", "--trainable-layers must be 0..",
-              most, " for ", o.backbone, ", got ", o.trainable_layers);
+  ANIMA_CHECK(o.trainable_layers >= -1 && o.trainable_layers <= most, "train", "--trainable-layers must be 0..", most,
+              " for ", o.backbone, ", got ", o.trainable_layers);
   ANIMA_CHECK(o.fpn_channels >= 1 && o.box_head >= 1 && o.mask_head >= 1, "train",
               "--fpn-channels, --box-head and --mask-head must be >= 1");
   ANIMA_CHECK(o.rois_per_image >= 1 && o.anchors_per_image >= 1, "train",
@@ -420,22 +420,20 @@ inline void adopt_checkpoint_architecture(TrainDetectorOptions& o) {
   if (o.run.weights.empty()) return;
   const io::StateDict sd = io::load_weights(o.run.weights);
   if (is_imagenet_resnet50(sd)) return;
-  const nets::maskrcnn::MaskRcnnArchitecture a =
-      nets::maskrcnn::maskrcnn_architecture(nets::maskrcnn::canonical_maskrcnn_state_dict(sd, o.run.weights),
-                                            o.run.weights);
+  const nets::maskrcnn::MaskRcnnArchitecture a = nets::maskrcnn::maskrcnn_architecture(
+      nets::maskrcnn::canonical_maskrcnn_state_dict(sd, o.run.weights), o.run.weights);
   const TrainDetectorOptions defaults;
   const auto adopt = [&](const char* option, auto& value, const auto& default_value, const auto& checkpoint_value) {
     ANIMA_CHECK(value == default_value || value == checkpoint_value, "train", option, " ", value, " does not fit '",
                 o.run.weights, "', whose model has ", checkpoint_value);
     value = checkpoint_value;
   };
-  adopt("--backbone", o.backbone, defaults.backbone,
-        std::string(a.mobilenet_v2_body ? "mobilenet_v2" : "resnet50"));
+  adopt("--backbone", o.backbone, defaults.backbone, std::string(a.mobilenet_v2_body ? "mobilenet_v2" : "resnet50"));
   adopt("--fpn-channels", o.fpn_channels, defaults.fpn_channels, a.fpn_channels);
   adopt("--box-head", o.box_head, defaults.box_head, a.representation_size);
-  const bool uniform_mask_head = a.mask_layers.size() == 4 && a.mask_dim_reduced == a.mask_layers[0] &&
-                                 std::all_of(a.mask_layers.begin(), a.mask_layers.end(),
-                                             [&](std::int64_t c) { return c == a.mask_layers[0]; });
+  const bool uniform_mask_head =
+      a.mask_layers.size() == 4 && a.mask_dim_reduced == a.mask_layers[0] &&
+      std::all_of(a.mask_layers.begin(), a.mask_layers.end(), [&](std::int64_t c) { return c == a.mask_layers[0]; });
   ANIMA_CHECK(uniform_mask_head, "train", "'", o.run.weights,
               "' has a mask head other than four convolutions and a transposed convolution of one width");
   adopt("--mask-head", o.mask_head, defaults.mask_head, a.mask_dim_reduced);
@@ -482,7 +480,8 @@ inline int train_detector(TrainDetectorOptions o) {
 inline CLI::App* add_train_detector_command(CLI::App& train, int& status, const std::string& source_commit) {
   auto o = std::make_shared<TrainDetectorOptions>();
   o->run.source_commit = source_commit;
-  CLI::App* cmd = train.add_subcommand("detector", "train Mask R-CNN (R50-FPN or MobileNetV2-FPN) on annotated images (VIA or COCO)");
+  CLI::App* cmd = train.add_subcommand(
+      "detector", "train Mask R-CNN (R50-FPN or MobileNetV2-FPN) on annotated images (VIA or COCO)");
   cmd->add_option("--data", o->data, "annotations: a VIA project or a COCO instances JSON (told apart by content)");
   cmd->add_option("--via", o->via, "VIA project or annotation JSON");
   cmd->add_option("--coco", o->coco, "COCO instances JSON");

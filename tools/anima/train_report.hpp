@@ -99,9 +99,10 @@ inline void write_train_report(const std::string& run_dir) {
   if (subject.empty())
     for (const char* key : {"data", "coco", "via"})
       if (subject.empty() && !s.value(key, std::string()).empty())
-        subject = std::string(s.value("backbone", std::string("resnet50")) == "mobilenet_v2" ? "Mask R-CNN MobileNetV2-FPN"
-                                                                                         : "Mask R-CNN R50-FPN") +
-                  " on " + std::filesystem::path(s.value(key, std::string())).filename().string();
+        subject =
+            std::string(s.value("backbone", std::string("resnet50")) == "mobilenet_v2" ? "Mask R-CNN MobileNetV2-FPN"
+                                                                                       : "Mask R-CNN R50-FPN") +
+            " on " + std::filesystem::path(s.value(key, std::string())).filename().string();
   report::HtmlReport page("anima train " + task + ": " + subject);
   page.heading("Settings");
   std::vector<std::vector<std::string>> settings;
