@@ -103,6 +103,26 @@ elseif(MODE STREQUAL "light")
   expect_success(_json detect --weights "${DIR}/whole/weights.safetensors" --square 128 --score 0 --json
                  "${_synth}/frames/frame_000000.jpg")
   string(JSON _d LENGTH "${_json}" 0 detections)
+  # Without --square, detect and eval detector run at the side the weights were trained at.
+  expect_success(_json_default detect --weights "${DIR}/whole/weights.safetensors" --score 0 --json
+                 "${_synth}/frames/frame_000000.jpg")
+  if(NOT _json_default STREQUAL _json)
+    message(FATAL_ERROR "detect without --square differs from --square 128:\n${_json_default}\n${_json}")
+  endif()
+  expect_success(_eval eval detector --weights "${DIR}/whole/weights.safetensors" ${_annotations}
+                 --images "${_synth}/frames" --out "${DIR}/eval")
+  file(READ "${DIR}/eval/metrics.json" _metrics)
+  string(JSON _side GET "${_metrics}" resize square)
+  if(NOT _side EQUAL 128)
+    message(FATAL_ERROR "eval detector without --square ran at '${_side}', not the trained 128")
+  endif()
+  # weights convert keeps the metadata that the commands read (labels, square).
+  expect_success(_converted weights convert "${DIR}/whole/weights.safetensors" "${DIR}/converted.safetensors")
+  file(READ "${DIR}/converted.safetensors" _header OFFSET 8 LIMIT 400000)
+  if(NOT _header MATCHES "\"square\":\"128\"" OR NOT _header MATCHES "\"labels\"" OR
+     NOT _header MATCHES "\"converted_by\"")
+    message(FATAL_ERROR "weights convert dropped the metadata (square, labels)")
+  endif()
   expect_same_after_kill(detector "${DIR}/whole" "${DIR}/killed" 3 6 ${_common} ${_annotations} --workers 1)
   message(STATUS "trained the light detector; detect found ${_d} candidates on frame 0")
 else()

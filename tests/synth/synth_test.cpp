@@ -11,7 +11,9 @@
 #include <cairo.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -366,5 +368,75 @@ TEST(SynthVideo, FramesExtractsEveryNthWithTimestampsAndRejectsTruncated) {
   }
   o.video = (dir / "missing.mp4").string();
   EXPECT_THROW(anima::cli::extract_frames(o), anima::Error);
+  fs::remove_all(dir);
+}
+
+// --video-stills: every k-th frame decoded back from the MP4 joins the annotated frames, with the
+// timeline's faces (same count and boxes), the same pixels `anima frames` extracts, and face crops.
+TEST(SynthVideo, StillsFromTheVideosCarryTheTimelineFaces) {
+  const fs::path dir = temp_dir("video_stills");
+  SynthOptions o;
+  o.seed = 5;
+  o.frames = 2;
+  o.width = 160;
+  o.height = 96;
+  o.videos = 1;
+  o.seconds = 1;
+  o.video_stills = 8;
+  o.faces = true;
+  o.quiet = true;
+  o.out = dir;
+  const SynthReport r = generate_dataset(o);
+  EXPECT_EQ(r.frames, 2);
+  EXPECT_EQ(r.video_stills, 3);  // frames 0, 8, 16 of 24
+  const auto timeline = nlohmann::json::parse(read_bytes(dir / "videos" / "video_000.timeline.json")).at("timeline");
+  const auto via = anima::data::read_via(dir / "via_region_data.json", dir / "frames", "character", {"tom", "jerry"});
+  ASSERT_EQ(via.images.size(), 5u);
+  std::size_t regions = 0;
+  for (const auto& image : via.images) regions += image.instances.size();
+
+  anima::cli::FramesOptions extract;
+  extract.video = (dir / "videos" / "video_000.mp4").string();
+  extract.out = (dir / "extracted").string();
+  extract.every = 8;
+  extract.quiet = true;
+  anima::cli::extract_frames(extract);
+  std::vector<fs::path> extracted;
+  for (const auto& entry : fs::directory_iterator(dir / "extracted"))
+    if (entry.path().extension() == ".jpg") extracted.push_back(entry.path());
+  std::sort(extracted.begin(), extracted.end());
+  ASSERT_EQ(extracted.size(), 3u);
+  for (int s = 0; s < 3; ++s) {
+    const int frame = 8 * s;
+    const fs::path still = dir / "frames" / video_still_name("video_000", frame);
+    const auto& image = via.images[2 + s];
+    EXPECT_EQ(fs::path(image.file).filename(), still.filename());
+    const auto& faces = timeline.at(frame).at("faces");
+    ASSERT_EQ(image.instances.size(), faces.size()) << still;
+    ASSERT_GT(faces.size(), 0u);
+    for (std::size_t j = 0; j < faces.size(); ++j) {
+      const auto& box = faces[j].at("box");  // x, y, w, h; the reader's box is x0, y0, x1, y1
+      EXPECT_NEAR(image.instances[j].box[0], box[0].get<double>(), 0.21) << still << " face " << j;
+      EXPECT_NEAR(image.instances[j].box[2], box[0].get<double>() + box[2].get<double>(), 0.31) << still;
+      EXPECT_EQ(image.instances[j].label, faces[j].at("character") == "tom" ? 1 : 2) << still;
+    }
+    // The still is the decoded video frame: within JPEG noise of what `anima frames` extracts.
+    int w = 0, h = 0, n = 0, w2 = 0, h2 = 0;
+    unsigned char* a = stbi_load(still.c_str(), &w, &h, &n, 3);
+    unsigned char* b = stbi_load(extracted[s].c_str(), &w2, &h2, &n, 3);
+    ASSERT_TRUE(a && b) << still;
+    ASSERT_EQ(w, 160);
+    ASSERT_EQ(h, 96);
+    ASSERT_EQ(w2, w);
+    ASSERT_EQ(h2, h);
+    double diff = 0;
+    for (int i = 0; i < w * h * 3; ++i) diff += std::abs(int{a[i]} - int{b[i]});
+    EXPECT_LT(diff / (w * h * 3), 4.0) << still;  // both JPEG (q95 and the extractor's) of one frame
+    stbi_image_free(a);
+    stbi_image_free(b);
+  }
+  std::size_t crops = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir / "faces")) crops += entry.is_regular_file();
+  EXPECT_EQ(crops, regions);
   fs::remove_all(dir);
 }

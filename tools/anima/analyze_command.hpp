@@ -80,25 +80,6 @@ inline std::string find_demo_weights(const std::string& file) {
   return found.empty() ? std::string() : found.string();
 }
 
-// The safetensors metadata of `path` ({} for other formats).
-inline std::map<std::string, std::string> weights_metadata(const std::string& path) {
-  if (io::detect_weights_format(path) != io::WeightsFormat::Safetensors) return {};
-  return io::load_safetensors(path).metadata;
-}
-
-// The square side the detector at `path` was trained at (its metadata "square", which `anima train
-// detector --square S` writes), else `otherwise`.
-inline int trained_square_side(const std::string& path, int otherwise) {
-  const std::map<std::string, std::string> metadata = weights_metadata(path);
-  const auto it = metadata.find("square");
-  if (it == metadata.end()) return otherwise;
-  char* end = nullptr;
-  const long side = std::strtol(it->second.c_str(), &end, 10);
-  ANIMA_CHECK(end != it->second.c_str() && *end == '\0' && side >= 32 && side <= 16384, "analyze", "'", path,
-              "' has metadata square '", it->second, "', expected a side of 32 to 16384 pixels");
-  return static_cast<int>(side);
-}
-
 inline std::vector<std::string> metadata_labels(const std::map<std::string, std::string>& metadata,
                                                 const std::string& path) {
   const auto it = metadata.find("labels");
@@ -257,7 +238,7 @@ class VideoAnalysis {
  private:
   void load_detector() {
     nets::maskrcnn::MaskRcnnOptions options;
-    if (o_.square == 0) o_.square = trained_square_side(detector_path_, 1280);
+    if (o_.square == 0) o_.square = trained_square_side(detector_path_, 1280, "analyze");
     options.transform = resize_options(0, 0, o_.square, "analyze");
     std::map<std::string, std::string> metadata;
     NoGradGuard no_grad;

@@ -10,7 +10,9 @@
 // classes, fine-tuned heads and the light detectors `anima train detector --backbone mobilenet_v2`
 // writes all load.
 // Resizing: torchvision's (shorter side --min-size unless the longer would pass --max-size) or, with
-// --square S, the longer side to S in an S x S canvas (anima/nets/maskrcnn/transform.hpp).
+// --square S, the longer side to S in an S x S canvas (anima/nets/maskrcnn/transform.hpp). With none
+// of them, weights that `anima train detector --square S` wrote run at S (their metadata "square"),
+// any others at 800 / 1333.
 // Class names, indexed by label id (0 = background), the first that applies:
 //   --labels FILE        one name per line: either one per class with the background first (as many
 //                        lines as the head has classes), or without the background (one line fewer:
@@ -97,8 +99,8 @@ namespace anima::cli {
 struct DetectOptions {
   std::string weights;
   std::vector<std::string> images;
-  std::int64_t min_size = 800, max_size = 1333;
-  std::int64_t square = 0;  // > 0: square mode with this side
+  std::int64_t min_size = 0, max_size = 0;  // 0: not given (resolve_detector_size)
+  std::int64_t square = 0;                  // > 0: square mode with this side
   double score = 0.5;
   double mask_threshold = 0.5;
   std::string labels;
@@ -287,6 +289,43 @@ inline nets::maskrcnn::TransformOptions resize_options(std::int64_t min_size, st
     t.max_size = max_size;
   }
   return t;
+}
+
+// The safetensors metadata of `path` ({} for other formats).
+inline std::map<std::string, std::string> weights_metadata(const std::string& path) {
+  if (io::detect_weights_format(path) != io::WeightsFormat::Safetensors) return {};
+  return io::load_safetensors(path).metadata;
+}
+
+// The square side the detector at `path` was trained at (its metadata "square", which `anima train
+// detector --square S` writes), else `otherwise`.
+inline int trained_square_side(const std::string& path, int otherwise, const char* op) {
+  const std::map<std::string, std::string> metadata = weights_metadata(path);
+  const auto it = metadata.find("square");
+  if (it == metadata.end()) return otherwise;
+  char* end = nullptr;
+  const long side = std::strtol(it->second.c_str(), &end, 10);
+  ANIMA_CHECK(end != it->second.c_str() && *end == '\0' && side >= 32 && side <= 16384, op, "'", path,
+              "' has metadata square '", it->second, "', expected a side of 32 to 16384 pixels");
+  return static_cast<int>(side);
+}
+
+// The resizing `detect` and `eval detector` run with, resolved in place: --square, or --min-size and
+// --max-size, as given; with none of them, a detector trained in square mode (its metadata "square")
+// runs at its training side and any other at torchvision's 800 / 1333.
+inline void resolve_detector_size(DetectOptions& o, const char* op) {
+  if (o.square > 0 || o.min_size > 0 || o.max_size > 0) {
+    if (o.square == 0) {
+      if (o.min_size == 0) o.min_size = 800;
+      if (o.max_size == 0) o.max_size = 1333;
+    }
+    return;
+  }
+  o.square = trained_square_side(o.weights, 0, op);
+  if (o.square == 0) {
+    o.min_size = 800;
+    o.max_size = 1333;
+  }
 }
 
 // The model for the checkpoint at `path`, with its safetensors metadata (empty for .pth). A checkpoint
@@ -492,8 +531,9 @@ inline std::vector<DetectResult> run_detector(
   return results;
 }
 
-inline std::vector<DetectResult> detect_images(const DetectOptions& o) {
+inline std::vector<DetectResult> detect_images(DetectOptions o) {
   namespace fs = std::filesystem;
+  resolve_detector_size(o, "detect");
   ANIMA_CHECK(!o.images.empty(), "detect", "no images given");
   ANIMA_CHECK(o.batch > 0, "detect", "--batch must be positive, got ", o.batch);
   ANIMA_CHECK(o.score >= 0 && o.score <= 1, "detect", "--score must be in [0, 1], got ", o.score);
@@ -588,11 +628,14 @@ inline CLI::App* add_detect_command(CLI::App& app, int& status) {
   cmd->add_option("--weights", opts->weights,
                   "Mask R-CNN weights (R50-FPN or MobileNetV2-FPN): torchvision .pth or safetensors")
       ->required();
-  auto* min_size = cmd->add_option("--min-size", opts->min_size, "shorter side after resizing (default 800)")
+  auto* min_size = cmd->add_option("--min-size", opts->min_size,
+                                   "shorter side after resizing (default 800, or the weights' square side)")
                        ->check(CLI::PositiveNumber);
   auto* max_size = cmd->add_option("--max-size", opts->max_size, "longest side allowed after resizing (default 1333)")
                        ->check(CLI::PositiveNumber);
-  auto* square = cmd->add_option("--square", opts->square, "resize the longer side to S in an S x S canvas instead")
+  auto* square = cmd->add_option("--square", opts->square,
+                                 "resize the longer side to S in an S x S canvas instead (default: the side the "
+                                 "weights were trained at, when they were trained in square mode)")
                      ->check(CLI::PositiveNumber);
   square->excludes(min_size)->excludes(max_size);
   cmd->add_option("--score", opts->score, "report detections with score >= this (default 0.5)")

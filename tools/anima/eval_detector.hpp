@@ -205,6 +205,9 @@ inline void write_detector_evaluation(const DetectorEvaluation& e, const EvalDet
   const nlohmann::json j = {{"schema", "anima.eval.detector/1"},
                             {"weights", o.detect.weights},
                             {"annotations", o.annotations()},
+                            {"resize", o.detect.square > 0 ? nlohmann::json{{"square", o.detect.square}}
+                                                           : nlohmann::json{{"min_size", o.detect.min_size},
+                                                                            {"max_size", o.detect.max_size}}},
                             {"classes", e.classes},
                             {"images", e.images},
                             {"objects", e.objects},
@@ -238,12 +241,15 @@ inline CLI::App* add_eval_detector_command(CLI::App& eval, int& status,
   cmd->add_option("--out", o->out, "where metrics.json goes")->required();
   cmd->add_option("--min-size", o->detect.min_size, "shorter side after resizing (default 800)");
   cmd->add_option("--max-size", o->detect.max_size, "longest side after resizing (default 1333)");
-  cmd->add_option("--square", o->detect.square, "square mode: the longer side to S in an S x S canvas");
+  cmd->add_option("--square", o->detect.square,
+                  "square mode: the longer side to S in an S x S canvas (default: the weights' training side, "
+                  "when they were trained in square mode)");
   cmd->add_option("--labels", o->detect.labels, "the detector's class names, one per line");
   cmd->add_option("--batch", o->detect.batch, "images per forward (default 1)")->check(CLI::PositiveNumber);
   cmd->add_option("--device", o->detect.device, "cpu (default), cuda or cuda:N");
   cmd->callback([o, &status, write_report] {
     std::vector<DetectResult> results;
+    resolve_detector_size(o->detect, "eval");  // the report and metrics.json name the size used
     const DetectorEvaluation e = evaluate_detector(*o, &results);
     write_detector_evaluation(e, *o);
     write_report(e, *o, write_detection_overlays(results, o->out));

@@ -19,7 +19,6 @@
 #include "classify_command.hpp"
 #include "crops_command.hpp"
 #include "cuda_backend.hpp"
-#include "demo_command.hpp"
 #include "detect_command.hpp"
 #include "devices_command.hpp"
 #include "eval_command.hpp"
@@ -34,7 +33,6 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int status = 0;
   anima::cli::use_cuda_plugin();
-  anima::cli::add_demo_command(app, status);
   anima::cli::add_synth_command(app, status);
   anima::cli::add_frames_command(app, status);
   anima::cli::add_weights_command(app, status);

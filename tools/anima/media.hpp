@@ -15,7 +15,6 @@ namespace anima::cli {
 struct SynthCommandOptions;
 struct FramesOptions;
 struct FramesReport;
-struct DemoOptions;
 struct ClassifierEvaluation;
 struct EvalClassifierOptions;
 struct DetectorEvaluation;
@@ -26,7 +25,6 @@ struct AnalyzeResult;
 struct MediaPlugin {
   int (*synth)(SynthCommandOptions& options) = nullptr;
   void (*frames)(const FramesOptions& options, FramesReport& report) = nullptr;
-  int (*demo)(const DemoOptions& options) = nullptr;
   void (*eval_report)(const ClassifierEvaluation& evaluation, const EvalClassifierOptions& options) = nullptr;
   void (*train_report)(const std::string& run_dir) = nullptr;
   void (*eval_detector_report)(const DetectorEvaluation& evaluation, const EvalDetectorOptions& options,
@@ -40,11 +38,10 @@ struct MediaPlugin {
 inline const MediaPlugin& media_plugin() {
   static const MediaPlugin media = [] {
     const Plugin plugin =
-        Plugin::open("libanima_media.so", "anima synth, frames, analyze, demo and the reports (cairo, OpenCV)");
+        Plugin::open("libanima_media.so", "anima synth, frames, analyze and the reports (cairo, OpenCV)");
     MediaPlugin m;
     m.synth = plugin.symbol<int(SynthCommandOptions&)>("anima_media_synth");
     m.frames = plugin.symbol<void(const FramesOptions&, FramesReport&)>("anima_media_frames");
-    m.demo = plugin.symbol<int(const DemoOptions&)>("anima_media_demo");
     m.eval_report =
         plugin.symbol<void(const ClassifierEvaluation&, const EvalClassifierOptions&)>("anima_media_eval_report");
     m.train_report = plugin.symbol<void(const std::string&)>("anima_media_train_report");

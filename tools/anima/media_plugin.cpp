@@ -1,7 +1,6 @@
 // tools/anima/media_plugin.cpp — libanima_media.so: the commands that link cairo and OpenCV videoio
-// (synth, frames, demo, analyze's video in and out, the reports), opened by the anima tool through tools/anima/media.hpp.
+// (synth, frames, analyze's video in and out, the reports), opened by the anima tool through tools/anima/media.hpp.
 #include "analyze_report.hpp"
-#include "demo_command.hpp"
 #include "eval_detector_report.hpp"
 #include "eval_report.hpp"
 #include "train_report.hpp"
@@ -14,8 +13,6 @@ extern "C" int anima_media_synth(anima::cli::SynthCommandOptions& options) { ret
 extern "C" void anima_media_frames(const anima::cli::FramesOptions& options, anima::cli::FramesReport& report) {
   report = anima::cli::extract_frames(options);
 }
-
-extern "C" int anima_media_demo(const anima::cli::DemoOptions& options) { return anima::cli::run_demo(options); }
 
 extern "C" void anima_media_eval_report(const anima::cli::ClassifierEvaluation& evaluation,
                                         const anima::cli::EvalClassifierOptions& options) {

@@ -2,7 +2,7 @@
 // first needs them, so that `anima --help` and CPU work never load what they do not use.
 //
 //   libanima_cuda.so    the CUDA backend (cudart, cuBLAS, cuDNN), opened on the first CUDA use
-//   libanima_media.so   drawing and video (cairo, OpenCV videoio): synth, frames, demo
+//   libanima_media.so   drawing and video (cairo, OpenCV videoio): synth, frames, analyze, reports
 //
 // A plugin is searched in $ANIMA_PLUGIN_DIR, beside the executable (the build tree) and in
 // ../lib/anima relative to it (an installed tree). The executable exports its symbols (ENABLE_EXPORTS),

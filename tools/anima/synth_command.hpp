@@ -1,6 +1,7 @@
 // tools/anima/synth_command.hpp — `anima synth`: the synthetic cartoon data set (tools/synth/).
 //
 //   anima synth --out DIR [--seed S] [--frames N] [--size WxH] [--videos K] [--seconds T] [--faces]
+//               [--video-stills K]
 //   anima synth --grid OUT.png            the 8 classes in a 4x2 picture (the README's figure)
 //
 // Prints how many frames and faces were made and the frame rate of drawing + JPEG encoding (one
@@ -58,6 +59,9 @@ inline int run_synth(SynthCommandOptions& o) {
               o.synth.faces ? " with face crops" : "", o.out.c_str());
   if (r.videos > 0)
     std::printf("anima synth: %d video(s) of %.1f s in %s/videos\n", r.videos, o.synth.seconds, o.out.c_str());
+  if (r.video_stills > 0)
+    std::printf("anima synth: %d annotated stills decoded from the videos (every %d frames) in %s/frames\n",
+                r.video_stills, o.synth.video_stills, o.out.c_str());
   if (r.frames > 0 && r.frame_seconds > 0)
     std::printf("anima synth: drawing + JPEG %.2f ms/frame = %.0f frames/s (one core); total %.2f s\n",
                 1e3 * r.frame_seconds / r.frames, r.frames / r.frame_seconds, r.total_seconds);
@@ -75,6 +79,11 @@ inline CLI::App* add_synth_command(CLI::App& app, int& status) {
   cmd->add_option("--videos", opts->synth.videos, "number of MP4 videos")->check(CLI::NonNegativeNumber);
   cmd->add_option("--seconds", opts->synth.seconds, "length of each video (seconds)")->check(CLI::PositiveNumber);
   cmd->add_option("--fps", opts->synth.fps, "video frame rate (default 24)")->check(CLI::PositiveNumber);
+  cmd->add_option("--video-stills", opts->synth.video_stills,
+                  "also annotate every K-th frame of each video, decoded from the MP4: overlapping, moving faces "
+                  "with the codec's artefacts, as analyze sees them (frames/ and the annotation files; faces/ "
+                  "with --faces)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--faces", opts->synth.faces,
                 "also write masked 256x256 face crops in faces/{train,val,test}/{class}/");
   cmd->add_option("--grid", opts->grid, "write the 8 classes as a 4x2 PNG picture to this file");

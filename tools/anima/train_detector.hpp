@@ -442,8 +442,8 @@ inline void adopt_checkpoint_architecture(TrainDetectorOptions& o) {
 inline int train_detector(TrainDetectorOptions o) {
   const bool resuming = !o.run.resume.empty();
   if (resuming) o = resumed_options<TrainDetectorOptions>(o, train_detector_options_from_json);
+  if (!resuming) adopt_checkpoint_architecture(o);  // first: --trainable-layers is checked against its body
   check_train_detector_options(o);
-  if (!resuming) adopt_checkpoint_architecture(o);
   const DetectionSplits data = detection_splits(o);
   const Device device = parse_device_option(o.run.device, "train");
   require_device(device, "train");

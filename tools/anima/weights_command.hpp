@@ -10,7 +10,8 @@
 //       "tensors": [{"name", "shape", "dtype"}], "match": {...} or null}.
 //   anima weights convert IN OUT.safetensors
 //       any readable weight file (.pth zip or legacy, safetensors) to safetensors, same names,
-//       written atomically (temporary file + rename); metadata records the source file's name.
+//       written atomically (temporary file + rename); metadata records the source file's name, and a
+//       safetensors source's own metadata (labels, net, image sizes, square side) is kept.
 //
 // "num_params" counts the elements of every tensor except BatchNorm's running_mean, running_var and
 // num_batches_tracked; a matched manifest's num_params (torchvision's count) is printed beside it.
@@ -20,6 +21,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -31,6 +33,7 @@
 #include <anima/core/error.hpp>
 #include <anima/core/shape.hpp>
 #include <anima/io/manifest.hpp>
+#include <anima/io/safetensors.hpp>
 #include <anima/io/weights_file.hpp>
 
 namespace anima::cli {
@@ -154,10 +157,13 @@ inline int run_weights_inspect(const WeightsOptions& o) {
 inline int run_weights_convert(const WeightsOptions& o) {
   const io::WeightsFormat format = io::detect_weights_format(o.in);
   const io::StateDict sd = io::load_weights(o.in);
-  io::save_weights_safetensors(o.out, sd,
-                               {{"source", std::filesystem::path(o.in).filename().string()},
-                                {"source_format", io::weights_format_name(format)},
-                                {"converted_by", "anima weights convert"}});
+  // A safetensors source keeps its metadata (class names, training sizes), which the commands read.
+  std::map<std::string, std::string> metadata;
+  if (format == io::WeightsFormat::Safetensors) metadata = io::load_safetensors(o.in).metadata;
+  metadata["source"] = std::filesystem::path(o.in).filename().string();
+  metadata["source_format"] = io::weights_format_name(format);
+  metadata["converted_by"] = "anima weights convert";
+  io::save_weights_safetensors(o.out, sd, metadata);
   std::printf("anima weights: wrote %zu tensors (%lld elements) from %s to %s\n", sd.size(),
               static_cast<long long>(sd.numel()), o.in.c_str(), o.out.c_str());
   return 0;

@@ -4,6 +4,8 @@
 //   OUT/via_region_data.json, OUT/coco_instances.json, OUT/labels.csv
 //   OUT/faces/{train,val,test}/{emotion}_{character}/frame_000000_0.jpg   (with faces)
 //   OUT/videos/video_000.mp4 + video_000.timeline.json                  (with videos > 0)
+//   OUT/frames/video_000_frame_000000.jpg ...   every k-th video frame decoded back, annotated with the
+//                                               others (with video_stills = k > 0; video_stills.hpp)
 // Same seed, same bytes (frames, annotations, crops; videos on the same OpenCV/FFmpeg build).
 #pragma once
 
@@ -24,6 +26,7 @@
 #include "image_io.hpp"
 #include "scene.hpp"
 #include "video.hpp"
+#include "video_stills.hpp"
 
 namespace anima::synth {
 
@@ -35,12 +38,14 @@ struct SynthOptions {
   int videos = 0;
   double seconds = 10;
   double fps = 24;
+  int video_stills = 0;  // k > 0: every k-th frame of each video joins the annotated frames
   bool faces = false;
   bool quiet = false;
 };
 
 struct SynthReport {
   int frames = 0, faces = 0, videos = 0;
+  int video_stills = 0;      // frames taken from the videos (counted apart from `frames`)
   double frame_seconds = 0;  // sampling + drawing + JPEG encoding of the frames (no file writes)
   double total_seconds = 0;
 };
@@ -55,7 +60,7 @@ inline SynthReport generate_dataset(const SynthOptions& o) {
   ANIMA_CHECK(!o.out.empty(), "synth", "no output folder given");
   ANIMA_CHECK(o.width >= 16 && o.height >= 16 && o.width <= 8192 && o.height <= 8192, "synth",
               "frame size must be between 16x16 and 8192x8192 (got ", o.width, "x", o.height, ")");
-  ANIMA_CHECK(o.frames >= 0 && o.videos >= 0, "synth", "negative count");
+  ANIMA_CHECK(o.frames >= 0 && o.videos >= 0 && o.video_stills >= 0, "synth", "negative count");
   ANIMA_CHECK(o.videos == 0 || (o.width % 2 == 0 && o.height % 2 == 0), "synth",
               "videos need an even width and height (got ", o.width, "x", o.height, ")");
   const auto t_start = std::chrono::steady_clock::now();
@@ -109,7 +114,6 @@ inline SynthReport generate_dataset(const SynthOptions& o) {
   }
   cairo_destroy(cr);
   cairo_surface_destroy(surface);
-  annotations.write(o.out);
 
   if (o.videos > 0) {
     const std::filesystem::path videos_dir = o.out / "videos";
@@ -118,11 +122,26 @@ inline SynthReport generate_dataset(const SynthOptions& o) {
       char stem[32];
       std::snprintf(stem, sizeof stem, "video_%03d", k);
       const VideoSpec v = sample_video(o.seed, static_cast<std::uint64_t>(k), o.width, o.height, o.fps, o.seconds);
-      write_video(v, videos_dir / (std::string(stem) + ".mp4"), videos_dir / (std::string(stem) + ".timeline.json"));
+      const std::filesystem::path video_path = videos_dir / (std::string(stem) + ".mp4");
+      write_video(v, video_path, videos_dir / (std::string(stem) + ".timeline.json"));
       ++report.videos;
-      if (!o.quiet) std::fprintf(stderr, "video %d/%d (%d frames)\n", k + 1, o.videos, v.frames);
+      int stills = 0;
+      if (o.video_stills > 0) {
+        const std::size_t before = annotations.frames().size();
+        stills = add_video_stills(v, video_path, stem, o.video_stills, frames_dir,
+                                  o.faces ? faces_dir : std::filesystem::path(), annotations, scratch.get());
+        for (std::size_t i = before; i < annotations.frames().size(); ++i)
+          report.faces += static_cast<int>(annotations.frames()[i].faces.size());
+        report.video_stills += stills;
+      }
+      if (!o.quiet) {
+        std::fprintf(stderr, "video %d/%d (%d frames", k + 1, o.videos, v.frames);
+        if (o.video_stills > 0) std::fprintf(stderr, ", %d annotated stills", stills);
+        std::fprintf(stderr, ")\n");
+      }
     }
   }
+  annotations.write(o.out);
   report.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   return report;
 }

@@ -1,4 +1,4 @@
-// tools/anima/face_folder.hpp — reads an ImageFolder of face crops (<root>/<class>/<file>.jpg|png)
+// tools/examples/face_folder.hpp — reads an ImageFolder of face crops (<root>/<class>/<file>.jpg|png)
 // into one float tensor, resized on the way in.
 //
 //   images: [N, 3, size, size] float32 in [0, 1] (area-average downscale: each output pixel is the
@@ -18,9 +18,9 @@
 #include <anima/core/tensor.hpp>
 #include <anima/ops/factory.hpp>
 
-#include "image_file.hpp"
+#include "anima/image_file.hpp"
 
-namespace anima::cli {
+namespace anima::examples {
 
 struct FaceSet {
   Tensor images;  // [N, 3, S, S] float32
@@ -59,7 +59,7 @@ inline FaceSet load_face_folder(const std::filesystem::path& root, const std::ve
         files.push_back(e.path());
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
-      const data::ImageU8 rgb = load_rgb(f.string(), "face_folder");
+      const data::ImageU8 rgb = cli::load_rgb(f.string(), "face_folder");
       pixels.resize(pixels.size() + per_image);
       resize_area_planar(rgb.pixels.data(), rgb.width, rgb.height, size, pixels.data() + pixels.size() - per_image);
       labels.push_back(static_cast<std::int64_t>(k));
@@ -70,4 +70,4 @@ inline FaceSet load_face_folder(const std::filesystem::path& root, const std::ve
   return {from_vector(pixels, {n, 3, size, size}), from_vector(labels, {n})};
 }
 
-}  // namespace anima::cli
+}  // namespace anima::examples
