@@ -57,10 +57,11 @@ install="${INSTALL:-1}"
 mkdir -p "$work"
 step_start=$(date +%s)
 log() { echo "train_demo: $*"; }
-elapsed() {
+# mark STEP: the seconds since the previous mark go to seconds[STEP] (in this shell, not a subshell).
+mark() {
   local now
   now=$(date +%s)
-  echo $((now - step_start))
+  seconds[$1]=$((now - step_start))
   step_start=$now
 }
 declare -A seconds
@@ -93,7 +94,7 @@ fi
 if [[ ! -f "$work/test/via_region_data.json" ]]; then
   "$anima" synth --out "$work/test" --seed "$test_seed" --frames "$test_frames" --faces --videos "$test_videos"
 fi
-seconds[data]=$(elapsed)
+mark data
 
 # 2. Detector.
 if [[ ! -f "$work/detector/weights.safetensors" ]]; then
@@ -118,7 +119,7 @@ if [[ ! -f "$work/detector_video/weights.safetensors" ]]; then
       --rois-per-image 128 --anchors-per-image 256 --workers "$workers" --seed 1 --out "$work/detector_video"
   fi
 fi
-seconds[detector]=$(elapsed)
+mark detector
 
 # 3. Classifier.
 if [[ ! -f "$work/classifier/weights.safetensors" ]]; then
@@ -141,7 +142,7 @@ if [[ ! -f "$work/classifier_video/weights.safetensors" ]]; then
       --out "$work/classifier_video"
   fi
 fi
-seconds[classifier]=$(elapsed)
+mark classifier
 
 # 4. Held-out measurements of the final models.
 detector="$work/detector_video/weights.safetensors"
@@ -164,7 +165,7 @@ for video in "$work"/test/videos/*.mp4; do
   agreed=$((agreed + $(json_get "$work/analyze/$name/agreement.json" agreed)))
 done
 agreement=$(awk -v a="$agreed" -v f="$faces" 'BEGIN { printf "%.3f", (f > 0) ? a / f : 0 }')
-seconds[measure]=$(elapsed)
+mark measure
 # Training time: the runs' epoch times.
 epoch_seconds() { awk -F'"seconds":' '/"type":"epoch"/ { split($2, v, /[,}]/); s += v[1] } END { printf "%d", s }' "$1"; }
 seconds[detector]=$(($(epoch_seconds "$work/detector/metrics.jsonl") + $(epoch_seconds "$work/detector_video/metrics.jsonl")))

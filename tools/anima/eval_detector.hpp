@@ -152,9 +152,13 @@ inline std::string coco_summary_text(const metrics::CocoSummary& s) {
 }
 
 // The evaluation; `results` (optional) receives the detections of every annotated image.
-inline DetectorEvaluation evaluate_detector(EvalDetectorOptions o, std::vector<DetectResult>* results = nullptr) {
+inline void check_annotations_option(const EvalDetectorOptions& o) {
   ANIMA_CHECK(o.data.empty() + o.coco.empty() + o.via.empty() == 2, "eval",
               "give the annotations with --data FILE (VIA or COCO), --coco FILE or --via FILE (one)");
+}
+
+inline DetectorEvaluation evaluate_detector(EvalDetectorOptions o, std::vector<DetectResult>* results = nullptr) {
+  check_annotations_option(o);
   const data::DetectionAnnotations ann = !o.data.empty()
                                              ? data::read_detection_annotations(o.data, o.images, o.label_attribute)
                                          : o.coco.empty() ? data::read_via(o.via, o.images, o.label_attribute)
@@ -249,6 +253,7 @@ inline CLI::App* add_eval_detector_command(CLI::App& eval, int& status,
   cmd->add_option("--device", o->detect.device, "cpu (default), cuda or cuda:N");
   cmd->callback([o, &status, write_report] {
     std::vector<DetectResult> results;
+    check_annotations_option(*o);
     resolve_detector_size(o->detect, "eval");  // the report and metrics.json name the size used
     const DetectorEvaluation e = evaluate_detector(*o, &results);
     write_detector_evaluation(e, *o);

@@ -183,6 +183,9 @@ class TrainingLoop {
 
   // Runs until the last epoch, early stopping, Ctrl-C (returns 130) or the test kill.
   int run(const std::atomic<bool>& interrupted) {
+    // The report writer is bound now: a missing plugin fails before hours of training, and one replaced
+    // on disk while the run goes on (an upgrade) does not stop it at the end of an epoch.
+    media_plugin();
     data::DataLoaderOptions lo;
     lo.batch_size = static_cast<std::size_t>(s_.batch);
     lo.seed = s_.seed;

@@ -61,6 +61,8 @@ inline SynthReport generate_dataset(const SynthOptions& o) {
   ANIMA_CHECK(o.width >= 16 && o.height >= 16 && o.width <= 8192 && o.height <= 8192, "synth",
               "frame size must be between 16x16 and 8192x8192 (got ", o.width, "x", o.height, ")");
   ANIMA_CHECK(o.frames >= 0 && o.videos >= 0 && o.video_stills >= 0, "synth", "negative count");
+  ANIMA_CHECK(o.video_stills == 0 || o.videos > 0, "synth", "video stills (every ", o.video_stills,
+              "th frame) need videos to take them from (--videos K)");
   ANIMA_CHECK(o.videos == 0 || (o.width % 2 == 0 && o.height % 2 == 0), "synth",
               "videos need an even width and height (got ", o.width, "x", o.height, ")");
   const auto t_start = std::chrono::steady_clock::now();
