@@ -33,17 +33,33 @@ def num_threads():
 
 def run_benchmark_json(binary, threads, filt="", flags=()):
     """Runs a Google Benchmark binary with --benchmark_format=json, `flags`, --benchmark_filter=filt (when
-    given) and ANIMA_NUM_THREADS=threads; returns its JSON report. When the binary prints nothing (no
-    benchmark matched the filter), says so on stderr and returns a report with no benchmarks."""
+    given) and ANIMA_NUM_THREADS=threads; returns its JSON report, with "max_rss_kb" added: the peak
+    resident memory of the binary's process (getrusage of the child). When the binary prints nothing
+    (no benchmark matched the filter), says so on stderr and returns a report with no benchmarks."""
     cmd = [binary, "--benchmark_format=json"] + list(flags)
     if filt:
         cmd.append("--benchmark_filter=" + filt)
     env = dict(os.environ, ANIMA_NUM_THREADS=str(threads))
-    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, env=env).stdout
+    out, max_rss_kb = run_with_peak_rss(cmd, env)
     if not out.strip():
         print("%s: no benchmark matched %r" % (binary, filt), file=sys.stderr)
-        return {"benchmarks": []}
-    return json.loads(out)
+        return {"benchmarks": [], "max_rss_kb": max_rss_kb}
+    data = json.loads(out)
+    data["max_rss_kb"] = max_rss_kb
+    return data
+
+
+def run_with_peak_rss(cmd, env=None):
+    """Runs cmd, returns (its stdout as bytes, its peak resident memory in KiB, from wait4's rusage);
+    raises subprocess.CalledProcessError when it exits non-zero."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
+    out = proc.stdout.read()
+    proc.stdout.close()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd, out)
+    return out, usage.ru_maxrss
 
 
 def row_ms(b):

@@ -7,10 +7,17 @@
 //             the default; ANIMA_NUM_THREADS sets the pool size).
 //     <pass>  fwd (forward) or fwdbwd (forward, then backward of a fixed upstream gradient into x).
 // Counter samples_per_second: bilinear samples per second, K·C·PH·PW·grid² per pass (fwdbwd counts
-// both passes). Wall time (UseRealTime). The op-level API is timed (what a model pays: validation,
+// both passes). fwd rows also print the memory traffic floor: floor_ms = (bytes of the output, written
+// once, + bytes of the maps, each read once) / the machine's copy bandwidth on the op's thread count
+// (bench/memory_bandwidth.hpp), and of_floor = the row's time / floor_ms (2.0: twice the floor). Every
+// map is read once at least because these cases' RoIs cover all of each map. Wall time (UseRealTime). The op-level API is timed (what a model pays: validation,
 // output allocation, workspace from the allocator, the autograd record).
 // bench/compare_roi_align.py runs this binary and times torchvision on the same shapes in the same run.
 //
+//
+//   BM_memory_copy
+//     the copy bandwidth the floors are computed from (bytes read + written per second) on the op's
+//     thread count (ANIMA_NUM_THREADS, default: the cores; the label names it).
 //
 //   BM_roi_align_gather_plan/<case>[/L<l>]
 //     the host build of the deterministic gather backward's plan (kernels::roi_gather_build_plan; the
@@ -22,6 +29,7 @@
 // Run: anima_bench_roi_align [--benchmark_filter=single] [--benchmark_repetitions=5]
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -36,6 +44,7 @@
 #include <anima/ops/roi_align.hpp>
 #include <anima/kernels/roi_align_gather_math.hpp>
 
+#include "memory_bandwidth.hpp"
 #include "roi_align_problem.hpp"
 #include "roi_align_shapes.hpp"
 
@@ -50,6 +59,8 @@ void BM_roi_align(benchmark::State& state, bench::RoiAlignCase c, bool reference
           ? RoiAlignAlgorithms{{CpuRoiAlignForwardAlgorithm::Reference, CpuRoiAlignBackwardAlgorithm::Reference}, {}}
           : RoiAlignAlgorithms{{CpuRoiAlignForwardAlgorithm::Nhwc, CpuRoiAlignBackwardAlgorithm::Nhwc}, {}};
   const Tensor gy = with_backward ? bench::roi_align_upstream_gradient(p, Device::cpu()) : Tensor();
+  const double bandwidth = with_backward ? 0.0 : bench::memory_bandwidth_bytes_per_second(default_num_threads());
+  const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) {
     const std::vector<Tensor> maps = bench::roi_align_leaves(p, with_backward);
     Tensor y = bench::roi_align_forward(p, maps, alg);
@@ -59,8 +70,25 @@ void BM_roi_align(benchmark::State& state, bench::RoiAlignCase c, bool reference
     }
     benchmark::DoNotOptimize(y.raw_data());
   }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   state.counters["samples_per_second"] = benchmark::Counter(bench::roi_align_samples(c) * (with_backward ? 2.0 : 1.0),
                                                             benchmark::Counter::kIsIterationInvariantRate);
+  if (bandwidth > 0 && state.iterations() > 0) {
+    double bytes = double(p.num_rois) * double(c.channels) * double(c.out * c.out) * sizeof(float);
+    for (const std::int64_t s : c.map_sizes)
+      bytes += double(c.batch) * double(c.channels) * double(s * s) * sizeof(float);
+    const double floor_seconds = bytes / bandwidth;
+    state.counters["floor_ms"] = floor_seconds * 1e3;
+    state.counters["of_floor"] = seconds / double(state.iterations()) / floor_seconds;
+  }
+}
+
+void BM_memory_copy(benchmark::State& state) {
+  const int threads = default_num_threads();
+  double rate = 0;
+  for (auto _ : state) rate = bench::memory_bandwidth_bytes_per_second(threads);
+  state.counters["bytes_per_second"] = rate;
+  state.SetLabel("threads:" + std::to_string(threads) + ", best of 5 copies of 256 MiB");
 }
 
 // Per level l of case c: the level's rois [K_l, 5] (float32, level order as MultiScaleRoIAlign) and
@@ -120,6 +148,7 @@ void BM_roi_align_gather_plan(benchmark::State& state, bench::RoiAlignCase c, in
 }
 
 const bool kRegistered = [] {
+  benchmark::RegisterBenchmark("BM_memory_copy", BM_memory_copy)->Iterations(1)->Unit(benchmark::kMillisecond);
   for (const auto& c : bench::roi_align_cases())
     for (int level = -1; level < static_cast<int>(c.map_sizes.size() > 1 ? c.map_sizes.size() : 0); ++level) {
       const std::string name = "BM_roi_align_gather_plan/" + c.name + (level >= 0 ? "/L" + std::to_string(level) : "");
