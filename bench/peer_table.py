@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 # Google Benchmark's time_unit -> milliseconds.
@@ -49,17 +50,36 @@ def run_benchmark_json(binary, threads, filt="", flags=()):
     return data
 
 
+# Runs argv[2:] as its child and writes the child's peak RSS (KiB) to the file argv[1]. Linux folds the
+# memory a process had before exec into its ru_maxrss, so a command forked straight from this process
+# (with torch and the peers' models loaded, often over 1 GB) would report at least that much: a fresh
+# interpreter forks it instead, and the figure is the command's own (at least the ~10 MB of that
+# interpreter).
+_PEAK_RSS_HELPER = """import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status) & 255)
+"""
+
+
 def run_with_peak_rss(cmd, env=None):
     """Runs cmd, returns (its stdout as bytes, its peak resident memory in KiB, from wait4's rusage);
     raises subprocess.CalledProcessError when it exits non-zero."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
-    out = proc.stdout.read()
-    proc.stdout.close()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise subprocess.CalledProcessError(proc.returncode, cmd, out)
-    return out, usage.ru_maxrss
+    with tempfile.TemporaryDirectory(prefix="anima_rss_") as folder:
+        rss_file = os.path.join(folder, "maxrss_kb")
+        proc = subprocess.run([sys.executable, "-c", _PEAK_RSS_HELPER, rss_file] + list(cmd), stdout=subprocess.PIPE,
+                              env=env)
+        if proc.returncode != 0:
+            raise subprocess.CalledProcessError(proc.returncode, cmd, proc.stdout)
+        with open(rss_file) as f:
+            return proc.stdout, int(f.read())
 
 
 def row_ms(b):
