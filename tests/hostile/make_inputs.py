@@ -148,6 +148,14 @@ def write_images():
     dht = bad.index(b"\xff\xc4")
     bad[dht + 5 + 15] = 255
     write("jpg_huffman_overflow.jpg", bytes(bad))
+    # The same overflow hidden behind FF FF 00 at the start of the scan data: a fill byte and a stuffed
+    # zero, so scan data to a decoder, but a reader that takes FF FF 00 for a marker reads 01 00 as a
+    # 256-byte segment and skips the Huffman table after it: 45 codes of 15 bits and 255 of 16 (300).
+    sos = good_jpg.index(b"\xff\xda")
+    scan = sos + 2 + struct.unpack(">H", good_jpg[sos + 2:sos + 4])[0]
+    table = bytes([0x10]) + bytes([0] * 14 + [45, 255]) + bytes(300)
+    write("jpg_huffman_overflow_after_fill.jpg", good_jpg[:scan] + b"\xff\xff\x00\x01\x00" + b"\xff\xc4" +
+          struct.pack(">H", 2 + len(table)) + table + b"\xff\xd9")
     # The IDAT chunk's length says 2^31 - 16 bytes in a file of a few hundred.
     bad = bytearray(good_png)
     idat = bad.index(b"IDAT") - 4

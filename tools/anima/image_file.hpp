@@ -42,8 +42,30 @@ inline std::string image_failure_reason() {
   return reason;
 }
 
-// Walks a JPEG's marker segments from `after_soi` (segments with a 16-bit length; after each SOS the entropy-coded
-// data up to the next marker that is neither a stuffed FF 00 nor a restart marker) and checks what
+// Where the entropy-coded data starting at `i` (after an SOS segment) ends: the FF of the next marker,
+// or the end of `b`. Read as stb_image's scan decoder reads it: an FF, any further FF fill bytes, then
+// 00 is a stuffed FF data byte and a restart marker (D0-D7) is part of the scan; any other byte after
+// the FFs ends the scan. (FF FF 00 is data: a walker that took it for a marker would skip, as a
+// "segment", bytes stb_image goes on to parse.)
+inline std::size_t end_of_entropy_coded_data(const std::vector<unsigned char>& b, std::size_t i) {
+  while (i < b.size()) {
+    if (b[i] != 0xFF) {
+      ++i;
+      continue;
+    }
+    std::size_t after = i + 1;
+    while (after < b.size() && b[after] == 0xFF) ++after;
+    if (after < b.size() && (b[after] == 0x00 || (b[after] >= 0xD0 && b[after] <= 0xD7))) {
+      i = after + 1;
+      continue;
+    }
+    return i;
+  }
+  return i;
+}
+
+// Walks a JPEG's marker segments from `after_soi` (segments with a 16-bit length; after each SOS the
+// entropy-coded data, to the next marker as end_of_entropy_coded_data finds it) and checks what
 // stb_image 2.27 trusts without checking: every Huffman table (DHT) holds at most 256 codes (more
 // overflow its tables), and the segments end with EOI (otherwise the file is truncated: stb_image would
 // pad it and return a partly grey picture, Pillow refuses it). Bytes between segments are skipped, as
@@ -76,8 +98,7 @@ inline void check_jpeg_segments(const std::vector<unsigned char>& b, std::size_t
       }
     }
     i += length;
-    if (marker == 0xDA)  // SOS: skip the entropy-coded data
-      while (i + 1 < b.size() && !(b[i] == 0xFF && b[i + 1] != 0x00 && (b[i + 1] < 0xD0 || b[i + 1] > 0xD7))) ++i;
+    if (marker == 0xDA) i = end_of_entropy_coded_data(b, i);
   }
 }
 
