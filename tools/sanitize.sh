@@ -13,7 +13,8 @@
 #   bash tools/sanitize.sh [asan|tsan|all] [ctest arguments...]    e.g. bash tools/sanitize.sh asan -R io
 # A report fails its test (halt_on_error); the summary and the failing tests are printed at the end,
 # the full log is build-<kind>/sanitize.log. Leaks inside the system libraries the media plugin loads
-# (fontconfig, cairo, FFmpeg) are suppressed by tools/sanitize/lsan.supp; nothing of anima's is.
+# (fontconfig, cairo, FFmpeg) are suppressed by tools/sanitize/lsan.supp, races inside FFmpeg's frame
+# threads by tools/sanitize/tsan.supp; nothing of anima's is.
 # Environment: JOBS (build jobs, default all cores), CTEST_JOBS (default 2), TARGETS (build only these
 # targets; then pick the tests that use them with ctest's -R).
 set -euo pipefail
@@ -54,7 +55,7 @@ run_tsan() {
   # shellcheck disable=SC2086
   cmake --build "$dir" -j "$jobs" --target ${TARGETS:-anima_tests anima_data_tests anima_synth_tests anima_cli anima_media_plugin}
   echo "== TSan: thread pool, data loader, train and analyze"
-  if ! TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+  if ! TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tools/sanitize/tsan.supp" \
       ctest --test-dir "$dir" -j "$ctest_jobs" --output-on-failure \
         -R "ThreadPool|ParallelFor|CpuAllocator|DataLoader|cli_train$|cli_train_kill_and_resume|cli_analyze" "$@" \
         >"$dir/sanitize.log" 2>&1; then
