@@ -7,7 +7,7 @@
 # Configures build-gpu/ with ANIMA_CUDA=ON for sm_90 (tools off), builds with all cores, runs the CPU
 # and CUDA tests, compute-sanitizer memcheck over anima_cuda_tests (memory errors only: CUDA API
 # errors are not counted, since tests provoke them on purpose) and every built benchmark (short
-# runs), and writes into OUT_DIR (6 files, no subfolders):
+# runs), and writes into OUT_DIR (these files, no subfolders):
 #   summary.json   gpu, driver, commit, date, per-step status, test counts, sanitizer errors,
 #                  benchmark figures (name -> real_time, time_unit, gflops: a counter whose name
 #                  holds "flop", read as FLOP/s as Google Benchmark rate counters store it, / 1e9)
@@ -16,6 +16,7 @@
 #   bench.json     all benchmarks' JSON merged
 #   compare_<x>.txt  ours / PyTorch tables from bench/compare_<x>.py (CUDA), when built
 #   racecheck.log  compute-sanitizer racecheck output, with RACECHECK_FILTER
+#   synccheck.log  compute-sanitizer synccheck output, with SYNCCHECK_FILTER
 # Every step runs even if an earlier one failed; the exit status is non-zero if any step failed.
 # Environment: BUILD_DIR (build-gpu), CMAKE_CUDA_ARCHITECTURES (90), JOBS (all cores),
 #   BENCH_MIN_TIME (0.05 seconds per benchmark), CUDNN_ROOT (a cuDNN with include/ and lib/),
@@ -24,7 +25,8 @@
 #   COMPARE (compare_<x>.py scripts to run: names, all (default) or none), SKIP_CPU_AREAS=1 (skip the
 #   per-area CPU test executables), CMAKE_ARGS (extra configure arguments), BUILD_TARGETS (space-separated targets to build instead of all), GTEST_FILTER (for the CUDA tests
 #   and the sanitizer run), SANITIZER_FILTER (a gtest filter for the sanitizer run only),
-#   RACECHECK_FILTER (a gtest filter: also run compute-sanitizer racecheck on it, into racecheck.log), SKIP_BENCHMARKS=1, DEBUG_TEST (a gtest filter: run it under cuda-gdb in
+#   RACECHECK_FILTER (a gtest filter, '*' for every CUDA test: also run compute-sanitizer racecheck on it,
+#   into racecheck.log), SYNCCHECK_FILTER (the same for synccheck, into synccheck.log), SKIP_BENCHMARKS=1, DEBUG_TEST (a gtest filter: run it under cuda-gdb in
 #   batch mode and write the backtrace of a crash to OUT/debug.log).
 set -uo pipefail
 
@@ -194,6 +196,13 @@ fi
 if [[ -n "${RACECHECK_FILTER:-}" && -n "$sanitizer" && -x "$build/tests/anima_cuda_tests" ]]; then
   sanitize racecheck racecheck RACECHECK hazard 150 "$out/racecheck.log" "$RACECHECK_FILTER" \
     --racecheck-report hazard --error-exitcode 99 --print-limit 50
+fi
+
+# ---- synccheck (SYNCCHECK_FILTER): barriers and warp-synchronous primitives used where not every thread
+# of the block or warp reaches them ------------------------------------------------------------------
+if [[ -n "${SYNCCHECK_FILTER:-}" && -n "$sanitizer" && -x "$build/tests/anima_cuda_tests" ]]; then
+  sanitize synccheck synccheck ERROR error 150 "$out/synccheck.log" "$SYNCCHECK_FILTER" \
+    --error-exitcode 99 --print-limit 50
 fi
 
 # ---- a crash under the debugger (DEBUG_TEST) ------------------------------------------------------

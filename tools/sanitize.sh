@@ -12,9 +12,10 @@
 #
 #   bash tools/sanitize.sh [asan|tsan|all] [ctest arguments...]    e.g. bash tools/sanitize.sh asan -R io
 # A report fails its test (halt_on_error); the summary and the failing tests are printed at the end,
-# the full log is build-<kind>/sanitize.log. Leaks inside the system libraries the media plugin loads
-# (fontconfig, cairo, FFmpeg) are suppressed by tools/sanitize/lsan.supp, races inside FFmpeg's frame
-# threads by tools/sanitize/tsan.supp; nothing of anima's is.
+# the full log is build-<kind>/sanitize.log. Every test's time limit is scaled by the sanitizer's
+# slowdown (ANIMA_TEST_TIMEOUT_SCALE: 8 under ASan, 10 under TSan). Leaks inside the system libraries
+# the media plugin loads (fontconfig, cairo, FFmpeg) are suppressed by tools/sanitize/lsan.supp, races
+# inside FFmpeg's frame threads by tools/sanitize/tsan.supp; nothing of anima's is.
 # Environment: JOBS (build jobs, default all cores), CTEST_JOBS (default 2), TARGETS (build only these
 # targets; then pick the tests that use them with ctest's -R).
 set -euo pipefail
@@ -26,16 +27,17 @@ jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 ctest_jobs="${CTEST_JOBS:-2}"
 root="$(pwd)"
 
-configure() {  # configure <dir> <flags>
+configure() {  # configure <dir> <flags> <timeout scale: the sanitizer's slowdown, with margin>
   cmake -S . -B "$1" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DANIMA_CUDA=OFF -DANIMA_BUILD_TESTS=ON \
-    -DANIMA_BUILD_TOOLS=ON -DANIMA_BUILD_BENCHMARKS=OFF -DCMAKE_CXX_FLAGS="$2 -fno-omit-frame-pointer" \
+    -DANIMA_BUILD_TOOLS=ON -DANIMA_BUILD_BENCHMARKS=OFF -DANIMA_TEST_TIMEOUT_SCALE="$3" \
+    -DCMAKE_CXX_FLAGS="$2 -fno-omit-frame-pointer" \
     -DCMAKE_EXE_LINKER_FLAGS="$2" -DCMAKE_SHARED_LINKER_FLAGS="$2" -DCMAKE_MODULE_LINKER_FLAGS="$2" >/dev/null
 }
 
 status=0
 run_asan() {
   local dir=build-asan
-  configure "$dir" "-fsanitize=address,undefined -fno-sanitize-recover=all -fno-sanitize=nonnull-attribute"
+  configure "$dir" "-fsanitize=address,undefined -fno-sanitize-recover=all -fno-sanitize=nonnull-attribute" 8
   # shellcheck disable=SC2086
   cmake --build "$dir" -j "$jobs" ${TARGETS:+--target $TARGETS}
   echo "== ASan + UBSan: ctest -LE consumer $*"
@@ -51,7 +53,7 @@ run_asan() {
 
 run_tsan() {
   local dir=build-tsan
-  configure "$dir" "-fsanitize=thread"
+  configure "$dir" "-fsanitize=thread" 10
   # shellcheck disable=SC2086
   cmake --build "$dir" -j "$jobs" --target ${TARGETS:-anima_tests anima_data_tests anima_synth_tests anima_cli anima_media_plugin}
   echo "== TSan: thread pool, data loader, train and analyze"
