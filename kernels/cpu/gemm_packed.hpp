@@ -76,17 +76,22 @@ struct GemmPackedConfig {
 
 namespace gemm_packed_detail {
 
-// Blocking, sized for ~32 KiB L1d / >= 512 KiB L2 per core (Zen 4: 32K / 1M; Skylake-X: 32K / 1M).
-// kc: an MR x kc A micro-panel (14*256*4 = 14 KiB) plus a streaming B micro-panel fit in L1.
-// mc: the packed A block (168*256*4 = 168 KiB) sits comfortably in L2 next to B micro-panels.
-// nc: the packed B panel (256*2048*4 = 2 MiB) sits in L3.
+// Blocking, sized for ~32-48 KiB L1d / >= 512 KiB L2 per core (Zen 4: 32K / 1M; Zen 5: 48K / 1M;
+// Skylake-X: 32K / 1M).
+// kc: an MR x kc A micro-panel (AVX2: 6*256*4 = 6 KiB) plus a streaming B micro-panel fit in L1. The
+//     AVX-512 SGEMM takes kc = 512: every K block costs a pass of loads and stores over C, and halving
+//     those passes gained more than keeping the 14x512 A micro-panel (28 KiB) in L1 lost (2048^3, one
+//     thread of a Zen 5-class core: 73% of the FMA peak at kc 256, 82-84% at 512 with the kernel's C
+//     prefetch; kc 128 and 192 were slower, 768 and 1024 not clearly faster).
+// mc: the packed A block (AVX-512 SGEMM: 168*512*4 = 336 KiB) sits in L2 next to B micro-panels.
+// nc: the packed B panel (512*2048*4 = 4 MiB) sits in L3.
 template <class T>
 inline const GemmPackedConfig<T>* configs(int& count) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "gemm_packed supports float and double");
   if constexpr (std::is_same_v<T, float>) {
     static const GemmPackedConfig<float> table[] = {
 #if ANIMA_CPU_X86
-      {GemmIsa::avx512f, "avx512f", 14, 32, 168, 256, 2048, &sgemm_ukernel_avx512_14x32},
+      {GemmIsa::avx512f, "avx512f", 14, 32, 168, 512, 2048, &sgemm_ukernel_avx512_14x32},
       {GemmIsa::avx2_fma, "avx2+fma", 6, 16, 144, 256, 2048, &sgemm_ukernel_avx2_6x16},
 #endif
       {GemmIsa::portable, "portable", 4, 8, 128, 256, 1024, &gemm_ukernel_portable<float, 4, 8>},
