@@ -8,7 +8,7 @@
 // BLAS Functionality", 2015):
 //
 //   for jc in N step NC:                      B panel   [KC x NC]  -> packed, lives in L3
-//     for pc in K step KC:
+//     for pc in K step KC (K cut into equal blocks of at most KC):
 //       pack op(B)[pc:pc+kc, jc:jc+nc] into NR-wide micro-panels  Bp [nc/NR][kc][NR]
 //       for ic in M step MC:                  A block   [MC x KC]  -> packed, lives in L2
 //         pack alpha*op(A)[ic:ic+mc, pc:pc+kc] into MR-tall micro-panels  Ap [mc/MR][kc][MR]
@@ -31,9 +31,9 @@
 // portable C++. gemm_packed_force_isa() pins one (tests, benchmarks); gemm_packed_isa() names the
 // one in use.
 //
-// Numerics: each dot product is accumulated in T, in K blocks of KC, by FMA. The result is not
-// bitwise equal to gemm_reference (different association and rounding), but the error stays
-// within the usual bound |err| <= (K + 2) eps * (|alpha| sum_p |a_ip||b_pj| + |beta||c_ij|).
+// Numerics: each dot product is accumulated in T, in equal K blocks of at most KC, by FMA. The
+// result is not bitwise equal to gemm_reference (different association and rounding), but the error
+// stays within the usual bound |err| <= (K + 2) eps * (|alpha| sum_p |a_ip||b_pj| + |beta||c_ij|).
 // Determinism: for a fixed ISA and thread count, run-to-run deterministic (every element of C is
 // owned by one thread and summed over K in a fixed order). Across thread counts the K order is the
 // same too; only when beta is neither 0 nor 1 may the last bit differ, because an element on a
@@ -213,10 +213,13 @@ inline void gemm_block(const GemmPackedConfig<T>& cfg, bool trans_a, bool trans_
   T* Ap = reinterpret_cast<T*>(slot);
   T* Bp = reinterpret_cast<T*>(slot + a_bytes);
   alignas(64) T tile[kMaxTile];
+  // K in equal blocks of at most cfg.kc (576 = 2 x 288, not 512 + 64: a short last block costs a whole
+  // pass over C for little arithmetic).
+  const int64_t kc_step = ceil_div(K, ceil_div(K, cfg.kc));
   for (int64_t jc = n0; jc < n1; jc += cfg.nc) {
     const int64_t nc = std::min(cfg.nc, n1 - jc);
-    for (int64_t pc = 0; pc < K; pc += cfg.kc) {
-      const int64_t kc = std::min(cfg.kc, K - pc);
+    for (int64_t pc = 0; pc < K; pc += kc_step) {
+      const int64_t kc = std::min(kc_step, K - pc);
       const T beta_k = (pc == 0) ? beta : T(1);
       pack_b(trans_b, B, ldb, pc, kc, jc, nc, nr, Bp);
       for (int64_t ic = m0; ic < m1; ic += cfg.mc) {
