@@ -1,6 +1,6 @@
 // bench/net_problem.hpp — one forward of the whole-network inference benchmarks (bench/nets_bench.cpp
 // on the CPU, bench/cuda_nets_bench.cu on cuda:0): the net of anima/nets/registry.hpp by name, default
-// initialisation, eval mode, on the device, and a standard-normal input [n, 3, S, S] (S = 224,
+// initialisation, on the device, prepared for inference (eval, nn/inference.hpp), and a standard-normal input [n, 3, S, S] (S = 224,
 // inception_v3: 299; Generator seed 1, drawn on the host and copied to the device); the cases both
 // register, and the images/s counter both report.
 #pragma once
@@ -13,6 +13,7 @@
 
 #include <anima/core/generator.hpp>
 #include <anima/nets/registry.hpp>
+#include <anima/nn/inference.hpp>
 #include <anima/ops/factory.hpp>
 
 #include "row_time.hpp"
@@ -32,8 +33,8 @@ inline NetProblem make_net_problem(const std::string& name, std::int64_t batch, 
   Generator gen(1);
   NetProblem p;
   p.net = nets::make_net(name);
-  p.net->eval();
   if (!device.is_cpu()) p.net->to(device);
+  nn::prepare_inference(*p.net);  // eval, batch norms folded, weights packed once (nn/inference.hpp)
   const std::int64_t size = nets::net_input_size(name);
   p.x = on_device(randn({batch, 3, size, size}, {}, gen), device);
   return p;

@@ -43,6 +43,30 @@ ANIMA_HD std::int64_t conv_output_size(std::int64_t in, std::int64_t k, std::int
   return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
 }
 
+// An activation a convolution's forward may apply to its output as it stores it (eval-time fusion of
+// conv -> [batch norm] -> activation): y = act(conv(x, w) + b). A NaN stays NaN, as in relu / relu6.
+enum class ConvActivation : int {
+  None = 0,
+  Relu = 1,   // max(v, 0)
+  Relu6 = 2,  // min(max(v, 0), 6)
+};
+
+template <class T>
+ANIMA_HD T conv_activate(ConvActivation act, T v) {
+  if (act == ConvActivation::None) return v;
+  const T hi = act == ConvActivation::Relu6 ? T(6) : v;
+  return v < T(0) ? T(0) : (v > hi ? hi : v);
+}
+
+inline const char* conv_activation_name(ConvActivation act) {
+  switch (act) {
+    case ConvActivation::None: return "none";
+    case ConvActivation::Relu: return "relu";
+    case ConvActivation::Relu6: return "relu6";
+  }
+  return "?";
+}
+
 // Output size of a transposed convolution: (in − 1)·stride − 2·pad + dil·(k − 1) + output_padding + 1.
 ANIMA_HD std::int64_t conv_transpose_output_size(std::int64_t in, std::int64_t k, std::int64_t stride, std::int64_t pad,
                                                  std::int64_t dil, std::int64_t out_pad) {

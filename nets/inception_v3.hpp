@@ -36,6 +36,7 @@
 #include <anima/core/tensor.hpp>
 #include <anima/nn/batch_norm.hpp>
 #include <anima/nn/conv.hpp>
+#include <anima/nn/conv_norm_act.hpp>
 #include <anima/nn/dropout.hpp>
 #include <anima/nn/init.hpp>
 #include <anima/nn/linear.hpp>
@@ -78,7 +79,9 @@ class BasicConv2d : public nn::Module {
     bn = register_module("bn", std::make_shared<nn::BatchNorm2d>(out, 0.001));
     nn::init::trunc_normal_(conv->weight, 0.0, stddev, -2.0, 2.0);
   }
-  Tensor forward(const Tensor& x) override { return relu(bn->forward(conv->forward(x))); }
+  Tensor forward(const Tensor& x) override { return nn::conv_norm_act(*conv, bn.get(), ConvActivation::Relu, x); }
+  // In eval: conv -> bn -> relu as one convolution (nn/conv_norm_act.hpp).
+  void prepare_inference() override { nn::prepare_conv_norm_act(*conv, bn.get(), ConvActivation::Relu); }
 
   std::shared_ptr<nn::Conv2d> conv;
   std::shared_ptr<nn::BatchNorm2d> bn;

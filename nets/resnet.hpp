@@ -22,6 +22,7 @@
 #include <anima/nn/activation.hpp>
 #include <anima/nn/batch_norm.hpp>
 #include <anima/nn/conv.hpp>
+#include <anima/nn/conv_norm_act.hpp>
 #include <anima/nn/frozen_batch_norm.hpp>
 #include <anima/nn/init.hpp>
 #include <anima/nn/linear.hpp>
@@ -64,11 +65,19 @@ class Bottleneck : public nn::Module {
   }
 
   Tensor forward(const Tensor& x /*[N, inplanes, H, W]*/) override {
-    Tensor out = relu->forward(bn1->forward(conv1->forward(x)));
-    out = relu->forward(bn2->forward(conv2->forward(out)));
-    out = bn3->forward(conv3->forward(out));
+    using nn::conv_norm_act;
+    Tensor out = conv_norm_act(*conv1, bn1.get(), ConvActivation::Relu, x);
+    out = conv_norm_act(*conv2, bn2.get(), ConvActivation::Relu, out);
+    out = conv_norm_act(*conv3, bn3.get(), ConvActivation::None, out);
     const Tensor identity = downsample ? downsample->forward(x) : x;
     return relu->forward(add(out, identity));  // [N, 4·planes, H/stride, W/stride]
+  }
+
+  // In eval: each conv -> norm [-> relu] as one convolution (nn/conv_norm_act.hpp).
+  void prepare_inference() override {
+    nn::prepare_conv_norm_act(*conv1, bn1.get(), ConvActivation::Relu);
+    nn::prepare_conv_norm_act(*conv2, bn2.get(), ConvActivation::Relu);
+    nn::prepare_conv_norm_act(*conv3, bn3.get(), ConvActivation::None);
   }
 
   std::shared_ptr<nn::Conv2d> conv1, conv2, conv3;
@@ -108,11 +117,13 @@ class ResNet : public ImageClassifier {
   }
 
   Tensor forward(const Tensor& x /*[N, 3, H, W]*/) override {
-    Tensor y = maxpool->forward(relu->forward(bn1->forward(conv1->forward(x))));
+    Tensor y = maxpool->forward(nn::conv_norm_act(*conv1, bn1.get(), ConvActivation::Relu, x));
     for (auto& layer : layers) y = layer->forward(y);
     y = flatten(avgpool->forward(y), 1);  // [N, 2048]
     return fc->forward(y);                // [N, num_classes]
   }
+
+  void prepare_inference() override { nn::prepare_conv_norm_act(*conv1, bn1.get(), ConvActivation::Relu); }
 
   void replace_classifier(int num_classes) override {
     ANIMA_CHECK(num_classes > 0, "resnet", "num_classes must be positive, got ", num_classes);

@@ -184,15 +184,19 @@ BwdDataPlaneFn<T> bwd_data_plane_fn() {
 }  // namespace conv_depthwise_detail
 
 // y [N, O, Ho, Wo] from x [N, C, H, W], w [O, 1, kh, kw], b [O] or nullptr. Requires p.is_depthwise().
+// act: applied to each plane right after it is computed (still in cache), ConvActivation::None to skip.
 template <class T>
 void conv2d_fwd_depthwise(const Conv2dGeometry& p, const T* x, const T* w, const T* b, T* y,
-                          const ParallelFor& parallel) {
+                          const ParallelFor& parallel, ConvActivation act = ConvActivation::None) {
   const std::int64_t m = p.O / p.C;
   const auto plane = conv_depthwise_detail::fwd_plane_fn<T>();
   conv_depthwise_detail::run(p.N * p.O, parallel, [&](std::int64_t e0, std::int64_t e1) {
     for (std::int64_t e = e0; e < e1; ++e) {
       const std::int64_t n = e / p.O, o = e % p.O;
-      plane(p, x + (n * p.C + o / m) * p.H * p.W, w + o * p.kh * p.kw, b ? b[o] : T(0), y + e * p.Ho * p.Wo);
+      T* yp = y + e * p.Ho * p.Wo;
+      plane(p, x + (n * p.C + o / m) * p.H * p.W, w + o * p.kh * p.kw, b ? b[o] : T(0), yp);
+      if (act != ConvActivation::None)
+        for (std::int64_t q = 0; q < p.Ho * p.Wo; ++q) yp[q] = conv_activate(act, yp[q]);
     }
   });
 }

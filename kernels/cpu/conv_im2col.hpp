@@ -143,10 +143,37 @@ std::size_t conv2d_im2col_workspace_bytes(const Conv2dGeometry& p, int threads) 
   return std::max(split, cb + gemm_bytes<T>(p, threads));
 }
 
-// y [N, O, Ho, Wo] = conv(x [N, C, H, W], w [O, C/groups, kh, kw]) + b [O] (b may be nullptr).
+// The optional parts of a forward: an activation applied as the output is stored, and the weights of
+// each group packed once for the GEMM (eval-time fusion; nullptr: packed on every call as usual).
+template <class T>
+struct Conv2dForwardExtras {
+  ConvActivation activation = ConvActivation::None;
+  const T* packed_weight = nullptr;  // groups x conv2d_packed_weight_group_elements(p, isa), alpha 1
+  GemmIsa packed_isa = GemmIsa::automatic;
+};
+
+// Elements of one group's weights [O/groups, K] packed for the GEMM (gemm_packed_pack_a) for `isa`.
+template <class T>
+std::int64_t conv2d_packed_weight_group_elements(const Conv2dGeometry& p, GemmIsa isa = GemmIsa::automatic) {
+  return gemm_packed_a_elements<T>(p.o_per_group(), p.k_size(), isa);
+}
+
+// dst [groups x conv2d_packed_weight_group_elements(p, isa)] = w [O, C/groups, kh, kw] packed per group;
+// returns the ISA it was packed for.
+template <class T>
+GemmIsa conv2d_pack_weight(const Conv2dGeometry& p, const T* w, T* dst, GemmIsa isa = GemmIsa::automatic) {
+  const std::int64_t Og = p.o_per_group(), K = p.k_size(), per_group = conv2d_packed_weight_group_elements<T>(p, isa);
+  GemmIsa packed = isa;
+  for (std::int64_t g = 0; g < p.groups; ++g)
+    packed = gemm_packed_pack_a<T>(false, Og, K, T(1), w + g * Og * K, K, dst + g * per_group, isa).isa;
+  return packed;
+}
+
+// y [N, O, Ho, Wo] = act(conv(x [N, C, H, W], w [O, C/groups, kh, kw]) + b [O]) (b may be nullptr; act
+// and prepacked weights from `extras`).
 template <class T>
 void conv2d_fwd_im2col(const Conv2dGeometry& p, const T* x, const T* w, const T* b, T* y, void* workspace,
-                       const ParallelFor& parallel) {
+                       const ParallelFor& parallel, const Conv2dForwardExtras<T>& extras = {}) {
   using namespace conv_im2col_detail;
   const std::int64_t Og = p.o_per_group(), K = p.k_size(), P = p.Ho * p.Wo, G = p.groups;
   conv_im2col_detail::for_each_image<T>(
@@ -159,14 +186,28 @@ void conv2d_fwd_im2col(const Conv2dGeometry& p, const T* x, const T* w, const T*
                    [&](std::int64_t r0, std::int64_t r1) { im2col(p, xn, cols, r0, r1); });
         }
         T* yn = y + n * p.O * P;
-        for (std::int64_t g = 0; g < G; ++g)
+        const std::int64_t packed_per_group =
+            extras.packed_weight ? conv2d_packed_weight_group_elements<T>(p, extras.packed_isa) : 0;
+        for (std::int64_t g = 0; g < G; ++g) {
+          GemmPrepackedA<T> packed;
+          if (extras.packed_weight) packed = {extras.packed_weight + g * packed_per_group, extras.packed_isa};
           gemm_packed<T>(false, false, Og, P, K, T(1), w + g * Og * K, K, cols + g * K * P, P, T(0), yn + g * Og * P, P,
-                         gws, image_parallel);
-        if (b)
-          for (std::int64_t o = 0; o < p.O; ++o) {
+                         gws, image_parallel, packed);
+        }
+        // Bias and activation, over the output rows (on the threads when the GEMM was threaded).
+        const ConvActivation act = extras.activation;
+        if (!b && act == ConvActivation::None) return;
+        for_rows(p.O, 8, image_parallel, [&](std::int64_t o0, std::int64_t o1) {
+          for (std::int64_t o = o0; o < o1; ++o) {
             T* row = yn + o * P;
-            for (std::int64_t e = 0; e < P; ++e) row[e] += b[o];
+            const T bo = b ? b[o] : T(0);
+            if (act == ConvActivation::None) {
+              for (std::int64_t e = 0; e < P; ++e) row[e] += bo;
+            } else {
+              for (std::int64_t e = 0; e < P; ++e) row[e] = conv_activate(act, row[e] + bo);
+            }
           }
+        });
       });
 }
 

@@ -43,6 +43,13 @@
 // Workspace: gemm_packed_workspace_bytes<T>(M, N, K, num_threads) bytes, 64-byte aligned, where
 // num_threads >= parallel.size(). The size covers every ISA, so forcing
 // another ISA later stays safe. Kernels never allocate.
+//
+// Prepacked A: when the same A multiplies many B (a convolution's weights in eval, once per image and
+// call), gemm_packed_pack_a packs it once, for one ISA, into the layout pack_a would produce block by
+// block: per K block (the same equal blocks of at most KC), all rows as MR-tall micro-panels
+// [ceil(M/MR)][kc][MR], alpha folded in. gemm_packed then reads its A blocks from there instead of
+// packing; the packed values are the same, so the result is bitwise the same as without prepacking.
+// For another ISA than the one selected now, gemm_packed ignores the prepacked copy and packs A.
 #pragma once
 
 #include <anima/kernels/cpu/cpu_features.hpp>
@@ -208,9 +215,10 @@ constexpr int kMaxTile = 14 * 32;  // largest MR*NR over all configs
 template <class T>
 inline void gemm_block(const GemmPackedConfig<T>& cfg, bool trans_a, bool trans_b, int64_t m0, int64_t m1, int64_t n0,
                        int64_t n1, int64_t K, T alpha, const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C,
-                       int64_t ldc, unsigned char* slot, size_t a_bytes) {
+                       int64_t ldc, unsigned char* slot, size_t a_bytes, const T* prepacked_a = nullptr,
+                       int64_t prepacked_rows = 0) {
   const int mr = cfg.mr, nr = cfg.nr;
-  T* Ap = reinterpret_cast<T*>(slot);
+  T* const a_buffer = reinterpret_cast<T*>(slot);
   T* Bp = reinterpret_cast<T*>(slot + a_bytes);
   alignas(64) T tile[kMaxTile];
   // K in equal blocks of at most cfg.kc (576 = 2 x 288, not 512 + 64: a short last block costs a whole
@@ -224,7 +232,10 @@ inline void gemm_block(const GemmPackedConfig<T>& cfg, bool trans_a, bool trans_
       pack_b(trans_b, B, ldb, pc, kc, jc, nc, nr, Bp);
       for (int64_t ic = m0; ic < m1; ic += cfg.mc) {
         const int64_t mc = std::min(cfg.mc, m1 - ic);
-        pack_a(trans_a, A, lda, ic, mc, pc, kc, alpha, mr, Ap);
+        // Prepacked: K block pc starts at row-padded M x pc; its rows from ic (a multiple of MR) on
+        // are contiguous micro-panels.
+        const T* Ap = prepacked_a ? prepacked_a + prepacked_rows * pc + ic * kc : a_buffer;
+        if (!prepacked_a) pack_a(trans_a, A, lda, ic, mc, pc, kc, alpha, mr, a_buffer);
         for (int64_t jr = 0; jr < nc; jr += nr) {
           const int cols = static_cast<int>(std::min<int64_t>(nr, nc - jr));
           const T* b_panel = Bp + jr * kc;
@@ -309,6 +320,37 @@ size_t gemm_packed_workspace_bytes(int64_t M, int64_t N, int64_t K, int num_thre
   return slot * static_cast<size_t>(std::max(1, num_threads));
 }
 
+// A packed once for gemm_packed (see "Prepacked A" at the top): data and the ISA it was packed for.
+template <class T>
+struct GemmPrepackedA {
+  const T* data = nullptr;
+  GemmIsa isa = GemmIsa::automatic;
+};
+
+// Elements (of T) of a prepacked [M, K] A for `isa` (automatic: the one selected now).
+template <class T>
+int64_t gemm_packed_a_elements(int64_t M, int64_t K, GemmIsa isa = GemmIsa::automatic) {
+  if (M <= 0 || K <= 0) return 0;
+  return gemm_packed_detail::round_up(M, gemm_packed_config<T>(isa).mr) * K;
+}
+
+// dst [gemm_packed_a_elements(M, K, isa)] = alpha * op(A) packed for `isa`; returns the handle gemm_packed takes.
+template <class T>
+GemmPrepackedA<T> gemm_packed_pack_a(bool trans_a, int64_t M, int64_t K, T alpha, const T* A, int64_t lda, T* dst,
+                                     GemmIsa isa = GemmIsa::automatic) {
+  namespace d = gemm_packed_detail;
+  const GemmPackedConfig<T>& cfg = gemm_packed_config<T>(isa);
+  GemmPrepackedA<T> out;
+  out.data = dst;
+  out.isa = cfg.isa;
+  if (M <= 0 || K <= 0) return out;
+  const int64_t rows = d::round_up(M, cfg.mr);
+  const int64_t kc_step = d::ceil_div(K, d::ceil_div(K, cfg.kc));
+  for (int64_t pc = 0; pc < K; pc += kc_step)
+    d::pack_a(trans_a, A, lda, 0, M, pc, std::min(kc_step, K - pc), alpha, cfg.mr, dst + rows * pc);
+  return out;
+}
+
 // C = alpha * op(A) * op(B) + beta * C (see the top of this file). `workspace` must hold
 // gemm_packed_workspace_bytes<T>(M, N, K, t) bytes, 64-byte aligned, with t >= parallel.size()
 // (t >= 1 for the serial ParallelFor{}, which runs on the calling thread).
@@ -317,7 +359,8 @@ void gemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T 
                  int64_t lda,                // [M,K] or, if trans_a, [K,M]
                  const T* B, int64_t ldb,    // [K,N] or, if trans_b, [N,K]
                  T beta, T* C, int64_t ldc,  // [M,N]
-                 void* workspace, const ParallelFor& parallel) {
+                 void* workspace, const ParallelFor& parallel,
+                 const GemmPrepackedA<T>& prepacked_a = {}) {  // alpha * op(A) packed once, or none
   namespace d = gemm_packed_detail;
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == T(0)) {
@@ -325,6 +368,8 @@ void gemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T 
     return;
   }
   const GemmPackedConfig<T>& cfg = gemm_packed_config<T>();
+  const T* prepacked = (prepacked_a.data && prepacked_a.isa == cfg.isa) ? prepacked_a.data : nullptr;
+  const int64_t prepacked_rows = d::round_up(M, cfg.mr);
   const int64_t tiles_m = d::ceil_div(M, cfg.mr);
   const int64_t tiles_n = d::ceil_div(N, cfg.nr);
 
@@ -362,7 +407,7 @@ void gemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T 
     const int64_t n1 = std::min(N, tiles_n * (s + 1) / tn * cfg.nr);
     if (m0 >= m1 || n0 >= n1) return;
     d::gemm_block(cfg, trans_a, trans_b, m0, m1, n0, n1, K, alpha, A, lda, B, ldb, beta, C, ldc,
-                  base + slot * static_cast<size_t>(t), a_bytes);
+                  base + slot * static_cast<size_t>(t), a_bytes, prepacked, prepacked_rows);
   };
   if (threads == 1) {
     run_block(0);

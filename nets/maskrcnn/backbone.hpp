@@ -32,6 +32,7 @@
 #include <anima/nets/maskrcnn/mobilenet_v2_body.hpp>
 #include <anima/nets/resnet.hpp>
 #include <anima/nn/conv.hpp>
+#include <anima/nn/conv_norm_act.hpp>
 #include <anima/nn/init.hpp>
 #include <anima/nn/module.hpp>
 #include <anima/nn/pool.hpp>
@@ -68,11 +69,14 @@ class ResNetBody : public FeatureBody {
   // x [N, 3, H, W] -> {layer1 [N, 256, H/4, W/4], ..., layer4 [N, 2048, H/32, W/32]} (sizes rounded as
   // the convolutions round them).
   std::array<Tensor, 4> forward_layers(const Tensor& x) override {
-    Tensor y = maxpool->forward(relu->forward(bn1->forward(conv1->forward(x))));
+    Tensor y = maxpool->forward(nn::conv_norm_act(*conv1, bn1.get(), ConvActivation::Relu, x));
     std::array<Tensor, 4> out;
     for (int s = 0; s < 4; ++s) out[s] = y = layers[s]->forward(y);
     return out;
   }
+
+  // In eval: conv1 -> bn1 -> relu as one convolution (the Bottlenecks prepare their own).
+  void prepare_inference() override { nn::prepare_conv_norm_act(*conv1, bn1.get(), ConvActivation::Relu); }
 
   std::vector<std::int64_t> level_channels() const override { return {256, 512, 1024, 2048}; }
   int max_trainable_layers() const override { return 5; }

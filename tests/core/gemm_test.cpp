@@ -164,6 +164,17 @@ void check_case(const GemmCase& c) {
         }
       }
       ASSERT_EQ(bad, 0);
+      // The same product with A packed once beforehand (gemm_packed_pack_a): the packed values are the
+      // ones the GEMM packs itself, so the result is bitwise the same.
+      const int64_t packed_elements = cpu::gemm_packed_a_elements<T>(c.M, c.K, isa);
+      auto packed = make_workspace(static_cast<size_t>(std::max<int64_t>(1, packed_elements)) * sizeof(T));
+      const cpu::GemmPrepackedA<T> pre = cpu::gemm_packed_pack_a<T>(c.ta, c.M, c.K, alpha, A.data(), lda,
+                                                                   reinterpret_cast<T*>(packed.get()), isa);
+      EXPECT_EQ(pre.isa, isa);
+      std::vector<T> C_pre = C0;
+      cpu::gemm_packed<T>(c.ta, c.tb, c.M, c.N, c.K, alpha, A.data(), lda, B.data(), ldb, beta, C_pre.data(), ldc,
+                          ws.get(), parallel, pre);
+      ASSERT_EQ(0, std::memcmp(C.data(), C_pre.data(), C.size() * sizeof(T))) << "prepacked A differs";
       if (beta == T(0) || beta == T(1)) {
         if (first.empty())
           first = C;

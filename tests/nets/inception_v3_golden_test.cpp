@@ -41,5 +41,12 @@ TEST(InceptionV3Golden, EvalLogitsAndStages) {
   EXPECT_EQ(fx.list("acts"), (std::vector<std::string>{"Conv2d_2b_3x3", "Mixed_5d", "Mixed_6e", "Mixed_7c"}));
 }
 
+// Prepared for inference: every BasicConv2d's conv -> bn -> relu folded into one convolution.
+TEST(InceptionV3Golden, EvalLogitsPrepared) {
+  const nets_golden::GoldenNet net("nets_inception_v3.safetensors",
+                                   [] { return nets::inception_v3(1000, true, true); });
+  net.check_eval_prepared();
+}
+
 }  // namespace inception_v3_golden_test
 }  // namespace anima

@@ -22,6 +22,9 @@ TEST(MobileNetV2Golden, EvalLogitsAndStages) {
       {output_of("features.1"), output_of("features.3"), output_of("features.10"), output_of("features.18")});
 }
 
+// Prepared for inference: Conv2dNormActivation runs and the projections folded (Sequential).
+TEST(MobileNetV2Golden, EvalLogitsPrepared) { kNet.check_eval_prepared(); }
+
 // The training step in float64 (the precise comparison) and in float32 (coarse: see net_golden.hpp).
 TEST(MobileNetV2Golden, TrainingStepFloat64) { kNet.check_train_step(DType::Float64); }
 TEST(MobileNetV2Golden, TrainingStepFloat32) { kNet.check_train_step(DType::Float32); }

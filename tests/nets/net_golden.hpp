@@ -53,6 +53,7 @@
 #include <anima/io/json_reader.hpp>
 #include <anima/io/safetensors.hpp>
 #include <anima/nn/deterministic_fill.hpp>
+#include <anima/nn/inference.hpp>
 #include <anima/nn/init.hpp>
 #include <anima/nn/module.hpp>
 #include <anima/nn/sequential.hpp>
@@ -251,6 +252,10 @@ class GoldenNet {
  public:
   GoldenNet(std::string fixture, Build build) : fixture_(std::move(fixture)), build_(std::move(build)) {}
   void check_eval(const std::vector<Probe>& probes) const;
+  // The eval logits again with the net prepared for inference (nn/inference.hpp: batch norms folded
+  // into the convolutions, weights packed once): the same fixture and tolerance, and not bitwise the
+  // unprepared logits (so the prepared path did run).
+  void check_eval_prepared() const;
   void check_train_step(DType dtype) const;
 
  private:
@@ -263,6 +268,16 @@ void GoldenNet<Build>::check_eval(const std::vector<Probe>& probes) const {
   const Fixture fx(fixture_);
   auto net = build_filled(build_);
   nets_golden::check_eval(*net, fx, probes);
+}
+
+template <class Build>
+void GoldenNet<Build>::check_eval_prepared() const {
+  const Fixture fx(fixture_);
+  auto net = build_filled(build_);
+  const Tensor plain = nets_golden::check_eval(*net, fx, {});
+  nn::prepare_inference(*net);
+  const Tensor prepared = nets_golden::check_eval(*net, fx, {});
+  EXPECT_NE(to_vector<float>(plain), to_vector<float>(prepared)) << "the prepared forward did not run";
 }
 
 // Converts every float32 parameter and buffer of `net` to float64 in place (each tensor keeps its

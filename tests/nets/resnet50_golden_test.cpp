@@ -23,6 +23,9 @@ TEST(ResNet50Golden, EvalLogitsAndStages) {
                    Probe{"layer4", "layer4.2", false}});
 }
 
+// Prepared for inference: conv -> bn -> relu folded (nets/resnet.hpp's Bottleneck and stem).
+TEST(ResNet50Golden, EvalLogitsPrepared) { kNet.check_eval_prepared(); }
+
 // The training step in float64 (the precise comparison) and in float32 (coarse: see net_golden.hpp).
 TEST(ResNet50Golden, TrainingStepFloat64) { kNet.check_train_step(DType::Float64); }
 TEST(ResNet50Golden, TrainingStepFloat32) { kNet.check_train_step(DType::Float32); }

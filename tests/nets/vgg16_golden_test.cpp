@@ -24,5 +24,12 @@ TEST(Vgg16BnGolden, EvalLogitsAndStages) {
   net.check_eval({output_of("features.5"), output_of("features.23"), output_of("features.43")});
 }
 
+// Prepared for inference: conv -> bn -> relu runs of `features` folded (VGG16-BN covers plain VGG16's
+// conv -> relu runs too).
+TEST(Vgg16BnGolden, EvalLogitsPrepared) {
+  const nets_golden::GoldenNet net("nets_vgg16_bn.safetensors", [] { return nets::vgg16_bn(); });
+  net.check_eval_prepared();
+}
+
 }  // namespace vgg16_golden_test
 }  // namespace anima

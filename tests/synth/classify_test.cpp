@@ -29,6 +29,7 @@
 #include <anima/data/imagenet_transforms.hpp>
 #include <anima/io/weights_file.hpp>
 #include <anima/nn/deterministic_fill.hpp>
+#include <anima/nn/inference.hpp>
 #include <anima/nets/registry.hpp>
 
 #include "anima/classify_command.hpp"
@@ -118,11 +119,12 @@ TEST(ClassifyCli, JsonOutputIsWellFormedAndMatchesTheNet) {
     ASSERT_EQ(entry.at("logits").size(), static_cast<std::size_t>(kClasses));
   }
 
-  // The logits are the net's on torchvision's preprocessing of the image (resize 256, crop 224).
+  // The logits are the net's on torchvision's preprocessing of the image (resize 256, crop 224), the net
+  // prepared for inference as the command runs it (nn/inference.hpp).
   anima::NoGradGuard no_grad;
   auto net = anima::nets::make_net("mobilenet_v2", kClasses);
   net->load_state_dict(anima::io::load_weights(f.weights.string()));
-  net->eval();
+  anima::nn::prepare_inference(*net);
   const anima::data::ImageU8 im = anima::cli::load_rgb(f.image.string());
   EXPECT_EQ(im.width, 70);
   const anima::Tensor x = anima::unsqueeze(anima::data::imagenet_eval_transform(im, 256, 224), 0);

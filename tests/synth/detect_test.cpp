@@ -37,6 +37,7 @@
 #include <anima/io/weights_file.hpp>
 #include <anima/nets/maskrcnn/mask_rcnn.hpp>
 #include <anima/nn/deterministic_fill.hpp>
+#include <anima/nn/inference.hpp>
 #include <anima/ops/elementwise.hpp>
 #include <anima/ops/factory.hpp>
 
@@ -162,14 +163,15 @@ TEST(DetectCli, JsonSchemaCocoResultsAndOverlay) {
     EXPECT_EQ(m.size(), 90u * 120u);
   }
 
-  // The masks are the model's probabilities binarised at > 0.5; the boxes and scores are the model's.
+  // The masks are the model's probabilities binarised at > 0.5; the boxes and scores are the model's,
+  // prepared for inference as the command runs it (nn/inference.hpp), so bitwise the same.
   {
     anima::NoGradGuard no_grad;
     anima::nets::maskrcnn::MaskRcnnOptions o;
     o.transform.min_size = 128;
     o.transform.max_size = 200;
     auto model = anima::nets::maskrcnn::maskrcnn_from_state_dict(anima::io::load_weights(f.weights.string()), o);
-    model->train(false);
+    anima::nn::prepare_inference(*model);
     const auto want = model->detect({anima::cli::image_tensor(anima::cli::load_detect_image(f.image.string()))});
     ASSERT_EQ(static_cast<std::size_t>(want[0].scores.shape()[0]), dets.size());
     const std::vector<float> masks = anima::to_vector<float>(want[0].masks),

@@ -62,6 +62,7 @@
 #include <anima/io/coco_rle.hpp>
 #include <anima/io/safetensors.hpp>
 #include <anima/io/weights_file.hpp>
+#include <anima/nn/inference.hpp>
 
 #include "analyze_state.hpp"
 #include "analyze_timeline.hpp"
@@ -245,6 +246,7 @@ class VideoAnalysis {
     detector_ = load_maskrcnn(detector_path_, options, metadata);
     detector_names_ = detect_class_names(detector_->num_classes(), "", metadata, detector_path_);
     if (device_.is_cuda()) detector_->to(device_);
+    nn::prepare_inference(*detector_);  // eval-only from here: batch norms folded, weights packed once
     detect_options_.weights = detector_path_;
     detect_options_.score = o_.score;
     detect_options_.mask_threshold = o_.mask_threshold;

@@ -53,6 +53,7 @@
 #include <anima/nets/classifier.hpp>
 #include <anima/nets/inception_v3.hpp>
 #include <anima/nets/registry.hpp>
+#include <anima/nn/inference.hpp>
 #include <anima/nn/init.hpp>
 #include <anima/ops/concat.hpp>
 #include <anima/ops/copy_ops.hpp>
@@ -229,6 +230,7 @@ inline LoadedClassifier load_classifier(const ClassifyOptions& o, const char* co
   c.model = build_classifier(o.net, sd, inception && !o.no_transform_input, o.weights);
   c.classes = dynamic_cast<nets::ImageClassifier&>(*c.model).num_classes();
   if (c.device.is_cuda()) c.model->to(c.device);
+  nn::prepare_inference(*c.model);  // eval-only from here: batch norms folded, weights packed once
   return c;
 }
 

@@ -85,6 +85,7 @@
 #include <anima/io/safetensors.hpp>
 #include <anima/io/weights_file.hpp>
 #include <anima/nets/maskrcnn/mask_rcnn.hpp>
+#include <anima/nn/inference.hpp>
 #include <anima/nn/init.hpp>
 #include <anima/ops/copy_ops.hpp>
 #include <anima/ops/factory.hpp>
@@ -553,6 +554,7 @@ inline std::vector<DetectResult> detect_images(DetectOptions o) {
   auto model = load_maskrcnn(o.weights, options, metadata);
   const std::vector<std::string> names = detect_class_names(model->num_classes(), o.labels, metadata, o.weights);
   if (device.is_cuda()) model->to(device);
+  nn::prepare_inference(*model);  // eval-only from here: batch norms folded, weights packed once
   if (!o.overlay.empty()) {
     std::error_code ec;
     fs::create_directories(o.overlay, ec);

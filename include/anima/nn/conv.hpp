@@ -2,6 +2,9 @@
 // forward: anima::conv2d (anima/ops/conv.hpp) with the layer's stride, padding, dilation and groups.
 // ConvTranspose2d (torch.nn.ConvTranspose2d): weight [in, out/groups, kh, kw], bias [out] (optional);
 // forward: anima::conv_transpose2d, Hout = (H − 1)·sh − 2·ph + dh·(kh − 1) + output_padding_h + 1.
+// Conv2d in eval can run prepared (anima/ops/conv_inference.hpp): nn::prepare_inference packs its weights
+// once, or folds the batch norm and activation that follow it into it (nn/conv_norm_act.hpp); forward
+// uses the prepared copy only when no gradient is wanted, and train(true) or loading weights drops it.
 // Both initialised as PyTorch's default (nn/init.hpp: U(±1/sqrt(fan_in)) for weight and bias, fan_in
 // from the weight's dims 1.. as torch computes it: in/groups·kh·kw for Conv2d, out/groups·kh·kw for
 // ConvTranspose2d); nets re-initialise as torchvision does (kaiming_normal_ fan_out for the convs).
@@ -9,8 +12,10 @@
 
 #include <cstdint>
 
+#include <anima/autograd/grad_mode.hpp>
 #include <anima/core/generator.hpp>
 #include <anima/ops/conv.hpp>
+#include <anima/ops/conv_inference.hpp>
 #include <anima/ops/factory.hpp>
 #include <anima/nn/init.hpp>
 #include <anima/nn/module.hpp>
@@ -52,13 +57,44 @@ class Conv2d : public Module {
     init::default_conv_linear_init_(weight, this->bias, gen);
   }
 
-  Tensor forward(const Tensor& x /*[N, in, H, W]*/) override {
+  Conv2dOptions options() const {
     Conv2dOptions o;
     o.stride = stride.arr();
     o.padding = padding.arr();
     o.dilation = dilation.arr();
     o.groups = groups;
-    return conv2d(x, weight, bias, o);  // [N, out, Ho, Wo]
+    return o;
+  }
+
+  Tensor forward(const Tensor& x /*[N, in, H, W]*/) override {
+    if (prepared_.defined() && !prepared_norm_ && prepared_.activation == ConvActivation::None &&
+        can_run_prepared(x))
+      return conv2d_prepared(x, prepared_);
+    return conv2d(x, weight, bias, options());  // [N, out, Ho, Wo]
+  }
+
+  // ---- eval-time preparation ---------------------------------------------------------------------
+  // Alone: the weights packed once (no norm, no activation). A parent that fused this conv with the
+  // norm after it (nn/conv_norm_act.hpp) has set that first, and it stays.
+  void prepare_inference() override {
+    if (!prepared_.defined()) set_prepared(prepare_conv2d(weight, bias, options(), Tensor(), Tensor()), nullptr);
+  }
+  void release_inference() override { set_prepared(PreparedConv2d(), nullptr); }
+
+  // The prepared convolution and the norm module folded into it (nullptr: none).
+  void set_prepared(PreparedConv2d prepared, const Module* norm) {
+    prepared_ = std::move(prepared);
+    prepared_norm_ = norm;
+  }
+  const PreparedConv2d& prepared() const { return prepared_; }
+  const Module* prepared_norm() const { return prepared_norm_; }
+
+  // Whether a forward of x may use the prepared copy: prepared, in eval, and no gradient wanted through
+  // this conv (grad mode off, or neither x nor the parameters require grad).
+  bool can_run_prepared(const Tensor& x) const {
+    if (!prepared_.defined() || is_training()) return false;
+    if (!GradMode::is_enabled()) return true;
+    return !x.requires_grad() && !weight.requires_grad() && !(bias.defined() && bias.requires_grad());
   }
 
   std::int64_t in_channels, out_channels;
@@ -66,6 +102,10 @@ class Conv2d : public Module {
   std::int64_t groups;
   Tensor weight;  // [out, in/groups, kh, kw]
   Tensor bias;    // [out] or undefined
+
+ private:
+  PreparedConv2d prepared_;
+  const Module* prepared_norm_ = nullptr;
 };
 
 class ConvTranspose2d : public Module {

@@ -148,6 +148,7 @@ class Module {
       if (c.first == name) {
         module->train(training_);
         c.second = module;
+        release_inference();
         return module;
       }
     fail("replace_module", type_name_, " has no child named '", name, "'");
@@ -232,10 +233,20 @@ class Module {
   // Training mode (batch statistics in BatchNorm, dropout active) for this module and all below it.
   virtual void train(bool on = true) {
     training_ = on;
+    if (on) release_inference();
     for (auto& c : children_) c.second->train(on);
   }
   void eval() { train(false); }
   bool is_training() const { return training_; }
+
+  // ---- inference preparation (anima/nn/inference.hpp) --------------------------------------------
+  // nn::prepare_inference(root) calls release_inference() and then prepare_inference() on every module,
+  // parents before children. A module that can fuse work for eval-only forwards (a convolution with the
+  // batch norm and activation after it, its weights packed once) prepares it here; the default does
+  // nothing. What was prepared is a snapshot of the parameters: train(true), load_state_dict, to(device)
+  // and replace_module drop it.
+  virtual void prepare_inference() {}
+  virtual void release_inference() {}
 
   // ---- freezing ----------------------------------------------------------------------------------
   // Sets requires_grad of every parameter whose name lies under `prefix` ("" = all; "layer4" = that
@@ -309,6 +320,7 @@ class Module {
   void to(Device device) {
     std::unordered_set<const TensorImpl*> moved;
     for (Module* m : all_modules()) {
+      m->release_inference();
       for (auto* list : {&m->parameters_, &m->buffers_})
         for (auto& nt : *list) {
           TensorImpl* impl = nt.second.impl();
@@ -381,7 +393,10 @@ class Module {
     return out;
   }
   void after_load() {
-    for (Module* m : all_modules()) m->on_state_loaded();
+    for (Module* m : all_modules()) {
+      m->release_inference();
+      m->on_state_loaded();
+    }
   }
 
   std::string type_name_;

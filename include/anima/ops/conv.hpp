@@ -69,6 +69,17 @@ namespace detail {
 
 inline Tensor conv_contiguous(const Tensor& t) { return t.is_contiguous() ? t : contiguous_copy(t); }
 
+inline void conv_check_options(const char* op, const std::array<std::int64_t, 2>& stride,
+                               const std::array<std::int64_t, 2>& padding, const std::array<std::int64_t, 2>& dilation,
+                               std::int64_t groups) {
+  for (int a = 0; a < 2; ++a) {
+    ANIMA_CHECK(stride[a] > 0, op, "stride must be positive, got [", stride[0], ", ", stride[1], "]");
+    ANIMA_CHECK(dilation[a] > 0, op, "dilation must be positive, got [", dilation[0], ", ", dilation[1], "]");
+    ANIMA_CHECK(padding[a] >= 0, op, "padding must be >= 0, got [", padding[0], ", ", padding[1], "]");
+  }
+  ANIMA_CHECK(groups > 0, op, "groups must be positive, got ", groups);
+}
+
 // Rank, dtype, device, bias and hyper-parameter checks shared by conv2d and conv_transpose2d. They run
 // before any memory is touched (a fake CUDA tensor must fail here, not in a kernel).
 inline void conv_check_common(const char* op, const Tensor& x, const Tensor& w, const Tensor& b,
@@ -84,12 +95,7 @@ inline void conv_check_common(const char* op, const Tensor& x, const Tensor& w, 
     ANIMA_CHECK(b.device() == x.device(), op, "input is on ", x.device().str(), " but bias is on ", b.device().str());
     ANIMA_CHECK(b.dtype() == x.dtype(), op, "input is ", dtype_name(x.dtype()), " but bias is ", dtype_name(b.dtype()));
   }
-  for (int a = 0; a < 2; ++a) {
-    ANIMA_CHECK(stride[a] > 0, op, "stride must be positive, got [", stride[0], ", ", stride[1], "]");
-    ANIMA_CHECK(dilation[a] > 0, op, "dilation must be positive, got [", dilation[0], ", ", dilation[1], "]");
-    ANIMA_CHECK(padding[a] >= 0, op, "padding must be >= 0, got [", padding[0], ", ", padding[1], "]");
-  }
-  ANIMA_CHECK(groups > 0, op, "groups must be positive, got ", groups);
+  conv_check_options(op, stride, padding, dilation, groups);
   for (auto s : w.shape()) ANIMA_CHECK(s > 0, op, "weight ", shape_str(w.shape()), " has a zero-sized dimension");
   ANIMA_CHECK(x.shape()[1] > 0 && x.shape()[2] > 0 && x.shape()[3] > 0, op, "input ", shape_str(x.shape()),
               " has a zero-sized channel or spatial dimension");
@@ -136,13 +142,13 @@ inline void conv2d_backward_filter_untracked(const kernels::Conv2dGeometry& p, c
 
 }  // namespace detail
 
-// input [N, C, H, W], weight [O, C/groups, kh, kw], bias [O] or undefined -> [N, O, Ho, Wo]
-inline Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(),
-                     const Conv2dOptions& opts = {}) {
-  constexpr const char* op = "conv2d";
-  detail::conv_check_common(op, input, weight, bias, opts.stride, opts.padding, opts.dilation, opts.groups);
+namespace detail {
+
+// The shape checks of conv2d (input [N, C, H, W] against a weight of shape ws [O, C/groups, kh, kw] and
+// the bias) and the geometry they describe; tensors, dtypes, devices and options were checked before.
+inline kernels::Conv2dGeometry conv2d_geometry_of(const char* op, const Tensor& input, const Shape& ws,
+                                                  const Tensor& bias, const Conv2dOptions& opts) {
   const Shape& xs = input.shape();
-  const Shape& ws = weight.shape();
   kernels::Conv2dGeometry p;
   p.N = xs[0], p.C = xs[1], p.H = xs[2], p.W = xs[3];
   p.O = ws[0], p.kh = ws[2], p.kw = ws[3];
@@ -170,7 +176,22 @@ inline Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bi
                 "CpuConvAlgorithm::", conv_algorithm_name(opts.algorithms.cpu),
                 " needs groups == C > 1 and O a multiple of C; input ", shape_str(xs), ", weight ", shape_str(ws),
                 ", groups ", p.groups);
+  return p;
+}
 
+// Checks conv2d's arguments (op names the caller in messages) and returns the geometry they describe.
+inline kernels::Conv2dGeometry conv2d_geometry(const char* op, const Tensor& input, const Tensor& weight,
+                                               const Tensor& bias, const Conv2dOptions& opts) {
+  detail::conv_check_common(op, input, weight, bias, opts.stride, opts.padding, opts.dilation, opts.groups);
+  return conv2d_geometry_of(op, input, weight.shape(), bias, opts);
+}
+
+}  // namespace detail
+
+// input [N, C, H, W], weight [O, C/groups, kh, kw], bias [O] or undefined -> [N, O, Ho, Wo]
+inline Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(),
+                     const Conv2dOptions& opts = {}) {
+  const kernels::Conv2dGeometry p = detail::conv2d_geometry("conv2d", input, weight, bias, opts);
   Tensor x = detail::conv_contiguous(input), w = detail::conv_contiguous(weight);
   Tensor b = bias.defined() ? detail::conv_contiguous(bias) : Tensor();
   Tensor y = detail::conv2d_forward_untracked(p, opts.algorithms, x, w, b);

@@ -4,9 +4,12 @@
 //   Conv2dForwardKernel         y  = conv(x, w) + b
 //   Conv2dBackwardDataKernel    dx = convᵀ(dy, w)           (also conv_transpose2d's forward)
 //   Conv2dBackwardFilterKernel  dw, db from x and dy        (db optional)
+// and two for eval-time fusion (anima/ops/conv_inference.hpp), CPU only (other backends compose):
+//   Conv2dPackWeightKernel      w packed once per group for the GEMM (im2col algorithm only)
+//   Conv2dFusedForwardKernel    y  = act(conv(x, w) + b), reading the prepacked weights when given
 // Each takes the caller's ConvAlgorithms (anima/backends/conv_algorithms.hpp) and runs its own backend's
 // field: here ConvAlgorithms::cpu, with the packed GEMM on the default thread pool and its workspace
-// allocated here. CUDA entries: anima/backends/cuda/conv.cuh.
+// the calling thread's (cpu_thread_workspace: kept between calls, grown to the largest one). CUDA entries: anima/backends/cuda/conv.cuh.
 #pragma once
 
 #include <cstddef>
@@ -58,9 +61,9 @@ struct Conv2dForwardKernel {
       } else if (a == CpuConvAlgorithm::Depthwise) {
         kernels::cpu::conv2d_fwd_depthwise(p, xs, ws, bs, ys, parallel);
       } else {
-        const ScopedWorkspace work =
-            cpu_workspace(kernels::cpu::conv2d_im2col_workspace_bytes<scalar_t>(p, parallel.size()));
-        kernels::cpu::conv2d_fwd_im2col(p, xs, ws, bs, ys, work.get(), parallel);
+        void* work =
+            cpu_thread_workspace().get(kernels::cpu::conv2d_im2col_workspace_bytes<scalar_t>(p, parallel.size()));
+        kernels::cpu::conv2d_fwd_im2col(p, xs, ws, bs, ys, work, parallel);
       }
     });
   }
@@ -84,9 +87,9 @@ struct Conv2dBackwardDataKernel {
       } else if (a == CpuConvAlgorithm::Depthwise) {
         kernels::cpu::conv2d_bwd_data_depthwise(p, dys, ws, dxs, parallel);
       } else {
-        const ScopedWorkspace work =
-            cpu_workspace(kernels::cpu::conv2d_im2col_workspace_bytes<scalar_t>(p, parallel.size()));
-        kernels::cpu::conv2d_bwd_data_im2col(p, dys, ws, dxs, work.get(), parallel);
+        void* work =
+            cpu_thread_workspace().get(kernels::cpu::conv2d_im2col_workspace_bytes<scalar_t>(p, parallel.size()));
+        kernels::cpu::conv2d_bwd_data_im2col(p, dys, ws, dxs, work, parallel);
       }
     });
   }
@@ -111,9 +114,62 @@ struct Conv2dBackwardFilterKernel {
       } else if (a == CpuConvAlgorithm::Depthwise) {
         kernels::cpu::conv2d_bwd_filter_depthwise(p, xs, dys, dws, dbs, parallel);
       } else {
-        const ScopedWorkspace work =
-            cpu_workspace(kernels::cpu::conv2d_im2col_workspace_bytes<scalar_t>(p, parallel.size()));
-        kernels::cpu::conv2d_bwd_filter_im2col(p, xs, dys, dws, dbs, work.get(), parallel);
+        void* work =
+            cpu_thread_workspace().get(kernels::cpu::conv2d_im2col_workspace_bytes<scalar_t>(p, parallel.size()));
+        kernels::cpu::conv2d_bwd_filter_im2col(p, xs, dys, dws, dbs, work, parallel);
+      }
+    });
+  }
+};
+
+struct Conv2dPackWeightKernel {
+  // Elements (of the dtype) the packed weights of geometry p take: groups x one group's packed [O/groups, K].
+  static std::int64_t elements(DType dtype, const kernels::Conv2dGeometry& p) {
+    std::int64_t n = 0;
+    ANIMA_DISPATCH_FLOATING(dtype, "conv2d_pack_weight", [&] {
+      n = p.groups * kernels::cpu::conv2d_packed_weight_group_elements<scalar_t>(p);
+    });
+    return n;
+  }
+  // dst [elements(dtype, p)] = w [O, C/groups, kh, kw] packed for the ISA selected now; returns that ISA.
+  static kernels::cpu::GemmIsa cpu(DType dtype, const kernels::Conv2dGeometry& p, const void* w, void* dst) {
+    kernels::cpu::GemmIsa isa = kernels::cpu::GemmIsa::automatic;
+    ANIMA_DISPATCH_FLOATING(dtype, "conv2d_pack_weight", [&] {
+      isa = kernels::cpu::conv2d_pack_weight(p, static_cast<const scalar_t*>(w), static_cast<scalar_t*>(dst));
+    });
+    return isa;
+  }
+};
+
+struct Conv2dFusedForwardKernel {
+  // y [N, O, Ho, Wo] = act(conv(x, w) + b) (b may be nullptr); packed: w packed by Conv2dPackWeightKernel
+  // for `packed_isa`, or nullptr (packed as the GEMM runs). Contiguous.
+  static constexpr const char* name = "conv2d_fused_forward";
+  static void cpu(DType dtype, const ConvAlgorithms& algorithms, const kernels::Conv2dGeometry& p, const void* x,
+                  const void* w, const void* b, kernels::ConvActivation act, const void* packed,
+                  kernels::cpu::GemmIsa packed_isa, void* y) {
+    const CpuConvAlgorithm a = detail::cpu_conv_algorithm(algorithms.cpu, p, name);
+    ANIMA_DISPATCH_FLOATING(dtype, name, [&] {
+      const auto* xs = static_cast<const scalar_t*>(x);
+      const auto* ws = static_cast<const scalar_t*>(w);
+      const auto* bs = static_cast<const scalar_t*>(b);
+      auto* ys = static_cast<scalar_t*>(y);
+      const kernels::ParallelFor parallel = default_parallel();
+      if (a == CpuConvAlgorithm::Reference) {
+        kernels::cpu::conv2d_fwd_reference(p, xs, ws, bs, ys);
+        const std::int64_t n = p.N * p.O * p.Ho * p.Wo;
+        if (act != kernels::ConvActivation::None)
+          for (std::int64_t e = 0; e < n; ++e) ys[e] = kernels::conv_activate(act, ys[e]);
+      } else if (a == CpuConvAlgorithm::Depthwise) {
+        kernels::cpu::conv2d_fwd_depthwise(p, xs, ws, bs, ys, parallel, act);
+      } else {
+        kernels::cpu::Conv2dForwardExtras<scalar_t> extras;
+        extras.activation = act;
+        extras.packed_weight = static_cast<const scalar_t*>(packed);
+        extras.packed_isa = packed_isa;
+        void* work =
+            cpu_thread_workspace().get(kernels::cpu::conv2d_im2col_workspace_bytes<scalar_t>(p, parallel.size()));
+        kernels::cpu::conv2d_fwd_im2col(p, xs, ws, bs, ys, work, parallel, extras);
       }
     });
   }
