@@ -1,6 +1,7 @@
 // Mask R-CNN R50-FPN on the CPU (anima/nets/maskrcnn/mask_rcnn.hpp), float32, the thread pool's threads:
 //
 //   BM_maskrcnn/eval/800      one 800x800 image, torchvision mode (min 800, max 1333), whole eval forward
+//                             (eval rows: the model prepared by nn::prepare_inference, as the CLI runs it)
 //   BM_maskrcnn/eval/square1280  one 720x1280 frame in the paper's square mode (1280x1280 batch)
 //   BM_maskrcnn/train/800     a training step at batch 2 (two 800x800 images, two objects each): forward
 //                             with the five losses, backward (no optimiser step)
@@ -30,6 +31,7 @@
 #include <anima/autograd/grad_mode.hpp>
 #include <anima/io/weights_file.hpp>
 #include <anima/nets/maskrcnn/mask_rcnn.hpp>
+#include <anima/nn/inference.hpp>
 
 namespace {
 
@@ -94,7 +96,7 @@ void run_eval(benchmark::State& state, TransformOptions transform, std::int64_t 
   try {
     NoGradGuard no_grad;
     auto model = bench_model(transform);
-    model->train(false);
+    nn::prepare_inference(*model);  // eval, as the CLI runs it: norms folded, weights packed once
     const std::vector<Tensor> images = {pattern_image(0, h, w)};
     std::map<std::string, double> stages;
     timed_detect(*model, images, stages);  // warm-up

@@ -123,6 +123,38 @@ TEST(CpuAllocator, TheDefaultLimitIsTheHeadroomUnderTheLivePeak) {
   EXPECT_EQ(a.stats().reserved_bytes, 14 * MiB);
 }
 
+// A loop whose blocks do not fit under its peak together: 8 MiB, then 3 MiB, each freed before the
+// next (peak 8 MiB, blocks are not split, and an 8 MiB block is too big to serve 3 MiB). The headroom
+// alone makes every pass give the 8 MiB block back for the 3 MiB one and take a new 8 MiB block: the
+// limit learns that block on the second pass, and from then on nothing comes from the system.
+TEST(CpuAllocator, TheLimitLearnsABlockTheLoopKeepsTakingBack) {
+  SKIP_WITHOUT_CACHE();
+  CpuAllocator a;
+  auto pass = [&] {
+    void* p = a.allocate(8 * MiB);
+    a.deallocate(p, 8 * MiB);
+    void* q = a.allocate(3 * MiB);
+    a.deallocate(q, 3 * MiB);
+  };
+  pass();
+  EXPECT_EQ(a.cached_bytes(), 3 * MiB) << "the 8 MiB block went back for the 3 MiB one (headroom 5 MiB)";
+  EXPECT_EQ(a.cache_limit(), 8 * MiB) << "nothing learned yet: the headroom under the 8 MiB peak";
+  pass();  // the 8 MiB request misses for a block the cache gave back: learned
+  EXPECT_EQ(a.cache_limit(), 16 * MiB);
+  EXPECT_EQ(a.cached_bytes(), 11 * MiB);
+  for (int i = 0; i < 3; ++i) {
+    pass();
+    EXPECT_EQ(a.stats().reserved_bytes, 11 * MiB) << "pass " << i + 3 << " took a block from the system";
+    EXPECT_EQ(a.cached_bytes(), 11 * MiB);
+  }
+  EXPECT_EQ(a.cache_limit(), 16 * MiB) << "a loop that no longer misses learns nothing more";
+  // What was given back on request (empty_cache) is not learned: the next pass misses without growing
+  // the limit.
+  a.empty_cache();
+  pass();
+  EXPECT_EQ(a.cache_limit(), 16 * MiB);
+}
+
 TEST(CpuAllocator, AFixedLimitEvictsTheLargestBlocksAndZeroCachesNothing) {
   SKIP_WITHOUT_CACHE();
   CpuAllocator a(static_cast<long long>(10 * MiB));
