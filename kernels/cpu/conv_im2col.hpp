@@ -9,7 +9,9 @@
 //   backward data    cols_g   [K, Ho·Wo]   = w_gᵀ · dy[n, g],   dx[n] = col2im(cols)
 //   backward filter  dw_g     [O/g, K]    += dy[n, g] · cols_gᵀ,   db = Σ_{n, pixels} dy
 // col2im is the adjoint of im2col (it adds each column entry back into the pixel it was read from).
-// A pointwise convolution (1x1, stride 1, no padding) skips im2col: cols is x[n] itself.
+// A pointwise convolution (1x1, stride 1, no padding) skips im2col: cols is x[n] itself. The forward
+// never writes cols either: the GEMM packs its B panels straight from the image (im2col_pack_b, the same
+// values in the same places), so only the backward passes hold an im2col matrix.
 //
 // Threading, on the caller's ParallelFor: with N >= threads, images are split over the threads and
 // every thread runs single-threaded GEMMs on its own workspace slot; otherwise images run one after
@@ -18,7 +20,7 @@
 // never changes which thread owns an output element or the order of a sum.
 //
 // Workspace: conv2d_im2col_workspace_bytes<T>(p, threads) bytes (threads >= parallel.size()),
-// 64-byte aligned. No allocation here.
+// 64-byte aligned; the forward needs only conv2d_im2col_forward_workspace_bytes. No allocation here.
 #pragma once
 
 #include <algorithm>
@@ -102,11 +104,13 @@ inline bool split_images(const Conv2dGeometry& p, const ParallelFor& parallel) {
 }
 
 // Runs body(n, cols, gemm_ws, image_parallel) for every image, split over the threads (image_parallel
-// serial) or one after another (image_parallel = parallel).
+// serial) or one after another (image_parallel = parallel). with_cols = false: the workspace holds no
+// im2col matrix (the forward packs from the input instead) and cols points at nothing usable.
 template <class T, class Body>
-void for_each_image(const Conv2dGeometry& p, void* workspace, const ParallelFor& parallel, const Body& body) {
+void for_each_image(const Conv2dGeometry& p, void* workspace, const ParallelFor& parallel, const Body& body,
+                    bool with_cols = true) {
   auto* base = static_cast<unsigned char*>(workspace);
-  const std::size_t cb = cols_bytes<T>(p);
+  const std::size_t cb = with_cols ? cols_bytes<T>(p) : 0;
   if (split_images(p, parallel)) {
     const int threads = parallel.size();
     const std::size_t slot = cb + gemm_bytes<T>(p, 1);
@@ -143,6 +147,63 @@ std::size_t conv2d_im2col_workspace_bytes(const Conv2dGeometry& p, int threads) 
   return std::max(split, cb + gemm_bytes<T>(p, threads));
 }
 
+// The forward needs no im2col matrix (it packs the GEMM's panels straight from the input): only the
+// GEMM's packing buffers.
+template <class T>
+std::size_t conv2d_im2col_forward_workspace_bytes(const Conv2dGeometry& p, int threads) {
+  using namespace conv_im2col_detail;
+  threads = std::max(threads, 1);
+  return std::max(static_cast<std::size_t>(threads) * gemm_bytes<T>(p, 1), gemm_bytes<T>(p, threads));
+}
+
+// The GEMM's B panel Bp[ceil(nc/nr)][kc][nr] = cols[p0:p0+kc, j0:j0+nc] (columns past nc zero), taken
+// straight from one image's group of channels x [C/groups, H, W]: the rows and columns im2col would
+// write (see im2col above), without writing the matrix. Each row of the panel is gathered into a small
+// buffer the way im2col gathers a row (zeros, then a copy or a strided read, then zeros), then cut into
+// the NR-wide micro-panels. For a 3x3 convolution this saves writing and reading back an im2col matrix
+// nine times the input's size.
+template <class T>
+void im2col_pack_b(const Conv2dGeometry& p, const T* x, std::int64_t p0, std::int64_t kc, std::int64_t j0,
+                   std::int64_t nc, int nr, T* Bp) {
+  constexpr std::int64_t kChunk = 2048;  // columns gathered at a time: a multiple of every NR (8, 16, 32)
+  alignas(64) T row[kChunk];
+  for (std::int64_t r = p0; r < p0 + kc; ++r) {
+    const std::int64_t j = r % p.kw, i = (r / p.kw) % p.kh, c = r / (p.kw * p.kh);
+    const T* xc = x + c * p.H * p.W;
+    std::int64_t oh_lo, oh_hi, ow_lo, ow_hi;
+    conv_valid_range(p.Ho, p.H, p.sh, i * p.dh - p.ph, oh_lo, oh_hi);
+    conv_valid_range(p.Wo, p.W, p.sw, j * p.dw - p.pw, ow_lo, ow_hi);
+    for (std::int64_t c0 = 0; c0 < nc; c0 += kChunk) {
+      const std::int64_t width = std::min(kChunk, nc - c0);
+      for (std::int64_t done = 0; done < width;) {  // one output row's piece at a time
+        const std::int64_t q = j0 + c0 + done, oh = q / p.Wo, ow0 = q % p.Wo;
+        const std::int64_t ow1 = std::min(p.Wo, ow0 + (width - done));
+        T* out = row + done - ow0;  // out[ow] for ow in [ow0, ow1)
+        if (oh < oh_lo || oh >= oh_hi) {
+          std::fill(out + ow0, out + ow1, T(0));
+        } else {
+          const std::int64_t lo = std::min(std::max(ow_lo, ow0), ow1), hi = std::max(std::min(ow_hi, ow1), lo);
+          const T* xrow = xc + (oh * p.sh - p.ph + i * p.dh) * p.W + (j * p.dw - p.pw);
+          std::fill(out + ow0, out + lo, T(0));
+          if (p.sw == 1)
+            std::memcpy(out + lo, xrow + lo, static_cast<std::size_t>(hi - lo) * sizeof(T));
+          else
+            for (std::int64_t ow = lo; ow < hi; ++ow) out[ow] = xrow[ow * p.sw];
+          std::fill(out + hi, out + ow1, T(0));
+        }
+        done += ow1 - ow0;
+      }
+      // Cut the gathered columns into the micro-panels (c0 is a multiple of nr).
+      T* dst = Bp + (c0 / nr) * kc * nr + (r - p0) * nr;
+      for (std::int64_t q0 = 0; q0 < width; q0 += nr, dst += kc * nr) {
+        const std::int64_t cols = std::min<std::int64_t>(nr, width - q0);
+        std::memcpy(dst, row + q0, static_cast<std::size_t>(cols) * sizeof(T));
+        std::fill(dst + cols, dst + nr, T(0));
+      }
+    }
+  }
+}
+
 // The optional parts of a forward: an activation applied as the output is stored, and the weights of
 // each group packed once for the GEMM (eval-time fusion; nullptr: packed on every call as usual).
 template <class T>
@@ -176,23 +237,28 @@ void conv2d_fwd_im2col(const Conv2dGeometry& p, const T* x, const T* w, const T*
                        const ParallelFor& parallel, const Conv2dForwardExtras<T>& extras = {}) {
   using namespace conv_im2col_detail;
   const std::int64_t Og = p.o_per_group(), K = p.k_size(), P = p.Ho * p.Wo, G = p.groups;
+  const std::int64_t group_channels = p.c_per_group();
   conv_im2col_detail::for_each_image<T>(
-      p, workspace, parallel, [&](std::int64_t n, T* cols, void* gws, const ParallelFor& image_parallel) {
+      p, workspace, parallel,
+      [&](std::int64_t n, T*, void* gws, const ParallelFor& image_parallel) {
         const T* xn = x + n * p.C * p.H * p.W;
-        if (p.is_pointwise()) {
-          cols = const_cast<T*>(xn);  // read only below
-        } else {
-          for_rows(p.C * p.kh * p.kw, 8, image_parallel,
-                   [&](std::int64_t r0, std::int64_t r1) { im2col(p, xn, cols, r0, r1); });
-        }
         T* yn = y + n * p.O * P;
         const std::int64_t packed_per_group =
             extras.packed_weight ? conv2d_packed_weight_group_elements<T>(p, extras.packed_isa) : 0;
         for (std::int64_t g = 0; g < G; ++g) {
           GemmPrepackedA<T> packed;
           if (extras.packed_weight) packed = {extras.packed_weight + g * packed_per_group, extras.packed_isa};
-          gemm_packed<T>(false, false, Og, P, K, T(1), w + g * Og * K, K, cols + g * K * P, P, T(0), yn + g * Og * P, P,
-                         gws, image_parallel, packed);
+          if (p.is_pointwise()) {  // cols is x[n] itself
+            gemm_packed<T>(false, false, Og, P, K, T(1), w + g * Og * K, K, xn + g * K * P, P, T(0), yn + g * Og * P,
+                           P, gws, image_parallel, packed);
+          } else {  // the GEMM packs its B panels straight from the image (im2col_pack_b)
+            const T* xg = xn + g * group_channels * p.H * p.W;
+            const auto pack = [&](std::int64_t p0, std::int64_t kc, std::int64_t j0, std::int64_t nc, int nr, T* Bp) {
+              im2col_pack_b(p, xg, p0, kc, j0, nc, nr, Bp);
+            };
+            gemm_packed_b_packer<T>(false, Og, P, K, T(1), w + g * Og * K, K, pack, T(0), yn + g * Og * P, P, gws,
+                                    image_parallel, packed);
+          }
         }
         // Bias and activation, over the output rows (on the threads when the GEMM was threaded).
         const ConvActivation act = extras.activation;
@@ -208,7 +274,8 @@ void conv2d_fwd_im2col(const Conv2dGeometry& p, const T* x, const T* w, const T*
             }
           }
         });
-      });
+      },
+      /*with_cols=*/false);
 }
 
 // dx [N, C, H, W] (overwritten) = conv2d's adjoint in x applied to dy [N, O, Ho, Wo].

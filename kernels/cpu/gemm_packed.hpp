@@ -211,10 +211,12 @@ inline void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t ldc) {
 
 constexpr int kMaxTile = 14 * 32;  // largest MR*NR over all configs
 
-// Single-thread blocked GEMM on the C block [m0,m1) x [n0,n1), packing into `slot`.
-template <class T>
-inline void gemm_block(const GemmPackedConfig<T>& cfg, bool trans_a, bool trans_b, int64_t m0, int64_t m1, int64_t n0,
-                       int64_t n1, int64_t K, T alpha, const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C,
+// Single-thread blocked GEMM on the C block [m0,m1) x [n0,n1), packing into `slot`. pack_b_panel(p0, kc,
+// j0, nc, nr, Bp) fills Bp as pack_b does for op(B)[p0:p0+kc, j0:j0+nc] (a convolution packs straight
+// from its input, gemm_packed_b_packer).
+template <class T, class PackB>
+inline void gemm_block(const GemmPackedConfig<T>& cfg, bool trans_a, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                       int64_t K, T alpha, const T* A, int64_t lda, const PackB& pack_b_panel, T beta, T* C,
                        int64_t ldc, unsigned char* slot, size_t a_bytes, const T* prepacked_a = nullptr,
                        int64_t prepacked_rows = 0) {
   const int mr = cfg.mr, nr = cfg.nr;
@@ -229,7 +231,7 @@ inline void gemm_block(const GemmPackedConfig<T>& cfg, bool trans_a, bool trans_
     for (int64_t pc = 0; pc < K; pc += kc_step) {
       const int64_t kc = std::min(kc_step, K - pc);
       const T beta_k = (pc == 0) ? beta : T(1);
-      pack_b(trans_b, B, ldb, pc, kc, jc, nc, nr, Bp);
+      pack_b_panel(pc, kc, jc, nc, nr, Bp);
       for (int64_t ic = m0; ic < m1; ic += cfg.mc) {
         const int64_t mc = std::min(cfg.mc, m1 - ic);
         // Prepacked: K block pc starts at row-padded M x pc; its rows from ic (a multiple of MR) on
@@ -351,16 +353,15 @@ GemmPrepackedA<T> gemm_packed_pack_a(bool trans_a, int64_t M, int64_t K, T alpha
   return out;
 }
 
-// C = alpha * op(A) * op(B) + beta * C (see the top of this file). `workspace` must hold
-// gemm_packed_workspace_bytes<T>(M, N, K, t) bytes, 64-byte aligned, with t >= parallel.size()
-// (t >= 1 for the serial ParallelFor{}, which runs on the calling thread).
-template <class T>
-void gemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
-                 int64_t lda,                // [M,K] or, if trans_a, [K,M]
-                 const T* B, int64_t ldb,    // [K,N] or, if trans_b, [N,K]
-                 T beta, T* C, int64_t ldc,  // [M,N]
-                 void* workspace, const ParallelFor& parallel,
-                 const GemmPrepackedA<T>& prepacked_a = {}) {  // alpha * op(A) packed once, or none
+// gemm_packed (below) with op(B) given by the function that packs its panels: pack_b_panel(p0, kc, j0, nc, nr, Bp)
+// writes Bp[ceil(nc/nr)][kc][nr] = op(B)[p0:p0+kc, j0:j0+nc], columns past nc zero (what pack_b does for
+// a matrix in memory). A convolution packs straight from its input this way, without an im2col matrix.
+// It is called from the threads of `parallel`, each on its own panel.
+template <class T, class PackB>
+void gemm_packed_b_packer(bool trans_a, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+                          int64_t lda,  // [M,K] or, if trans_a, [K,M]
+                          const PackB& pack_b_panel, T beta, T* C, int64_t ldc, void* workspace,
+                          const ParallelFor& parallel, const GemmPrepackedA<T>& prepacked_a = {}) {
   namespace d = gemm_packed_detail;
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == T(0)) {
@@ -406,7 +407,7 @@ void gemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T 
     const int64_t n0 = std::min(N, tiles_n * s / tn * cfg.nr);
     const int64_t n1 = std::min(N, tiles_n * (s + 1) / tn * cfg.nr);
     if (m0 >= m1 || n0 >= n1) return;
-    d::gemm_block(cfg, trans_a, trans_b, m0, m1, n0, n1, K, alpha, A, lda, B, ldb, beta, C, ldc,
+    d::gemm_block(cfg, trans_a, m0, m1, n0, n1, K, alpha, A, lda, pack_b_panel, beta, C, ldc,
                   base + slot * static_cast<size_t>(t), a_bytes, prepacked, prepacked_rows);
   };
   if (threads == 1) {
@@ -416,6 +417,22 @@ void gemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T 
       for (int64_t t = t0; t < t1; ++t) run_block(t);
     });
   }
+}
+
+// C = alpha * op(A) * op(B) + beta * C (see the top of this file). `workspace` must hold
+// gemm_packed_workspace_bytes<T>(M, N, K, t) bytes, 64-byte aligned, with t >= parallel.size()
+// (t >= 1 for the serial ParallelFor{}, which runs on the calling thread).
+template <class T>
+void gemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+                 int64_t lda,                // [M,K] or, if trans_a, [K,M]
+                 const T* B, int64_t ldb,    // [K,N] or, if trans_b, [N,K]
+                 T beta, T* C, int64_t ldc,  // [M,N]
+                 void* workspace, const ParallelFor& parallel,
+                 const GemmPrepackedA<T>& prepacked_a = {}) {  // alpha * op(A) packed once, or none
+  const auto pack = [&](int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, T* Bp) {
+    gemm_packed_detail::pack_b(trans_b, B, ldb, p0, kc, j0, nc, nr, Bp);
+  };
+  gemm_packed_b_packer<T>(trans_a, M, N, K, alpha, A, lda, pack, beta, C, ldc, workspace, parallel, prepacked_a);
 }
 
 }  // namespace anima::kernels::cpu

@@ -62,7 +62,7 @@ struct Conv2dForwardKernel {
         kernels::cpu::conv2d_fwd_depthwise(p, xs, ws, bs, ys, parallel);
       } else {
         void* work =
-            cpu_thread_workspace().get(kernels::cpu::conv2d_im2col_workspace_bytes<scalar_t>(p, parallel.size()));
+            cpu_thread_workspace().get(kernels::cpu::conv2d_im2col_forward_workspace_bytes<scalar_t>(p, parallel.size()));
         kernels::cpu::conv2d_fwd_im2col(p, xs, ws, bs, ys, work, parallel);
       }
     });
@@ -168,7 +168,7 @@ struct Conv2dFusedForwardKernel {
         extras.packed_weight = static_cast<const scalar_t*>(packed);
         extras.packed_isa = packed_isa;
         void* work =
-            cpu_thread_workspace().get(kernels::cpu::conv2d_im2col_workspace_bytes<scalar_t>(p, parallel.size()));
+            cpu_thread_workspace().get(kernels::cpu::conv2d_im2col_forward_workspace_bytes<scalar_t>(p, parallel.size()));
         kernels::cpu::conv2d_fwd_im2col(p, xs, ws, bs, ys, work, parallel, extras);
       }
     });
