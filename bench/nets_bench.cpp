@@ -6,8 +6,8 @@
 // Input [n, 3, S, S] with S = 224 (inception_v3: 299), standard normal; weights are the nets' default
 // initialisation (the time of a dense forward does not depend on the values). The net and input are
 // built once per (net, batch) and kept across repetitions, with two warm-up forwards (thread pool,
-// allocator) before the first, as the peers of bench/compare_nets.py time one session's forwards after
-// two warm-ups; each iteration is one forward, output allocation included.
+// allocator) before the first, as bench/compare_nets.py times its peers: ten forwards of one loaded
+// model after two warm-ups; each iteration is one forward, output allocation included.
 // Wall time (UseRealTime): the work runs on the thread pool (ANIMA_NUM_THREADS, default: the cores).
 // bench/compare_nets.py runs this binary and times torchvision's same nets in the same run.
 //
